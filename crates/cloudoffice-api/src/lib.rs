@@ -1,0 +1,1 @@
+//! The Cloud Office API shape shared by officed (server) and dirsync (client).

@@ -1,0 +1,1 @@
+//! Directory sources: AD over LDAP(S) and LDIF snapshots.

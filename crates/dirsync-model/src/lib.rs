@@ -1,0 +1,16 @@
+//! The shared vocabulary of dirsync.
+//!
+//! Everything here is pure data and pure functions: no network, no files, no
+//! database. The directory readers produce these types, the mapping and the
+//! planner consume them, and every layer can be tested with tables of cases.
+
+pub mod address;
+pub mod directory;
+pub mod guid;
+
+pub use address::{AddressError, DomainName, EmailAddress};
+pub use directory::{
+    ChangeTracking, ContactInfo, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot,
+    ObjectKind, ProxyAddress,
+};
+pub use guid::{Guid, GuidError};

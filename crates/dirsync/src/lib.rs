@@ -1,0 +1,1 @@
+//! dirsync agent library: CLI, service, web UI.

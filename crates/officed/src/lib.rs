@@ -1,0 +1,1 @@
+//! officed library: the HTTP app, rules and storage.
