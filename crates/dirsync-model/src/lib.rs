@@ -5,12 +5,14 @@
 //! planner consume them, and every layer can be tested with tables of cases.
 
 pub mod address;
+pub mod catalogue;
 pub mod directory;
 pub mod guid;
 
 pub use address::{AddressError, DomainName, EmailAddress};
+pub use catalogue::{Code, Finding, Severity};
 pub use directory::{
-    ChangeTracking, ContactInfo, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot,
-    ObjectKind, ProxyAddress,
+    ChangeTracking, ContactInfo, DirectoryChange, DirectoryChanges, DirectoryObject,
+    DirectorySnapshot, ObjectKind, ProxyAddress,
 };
 pub use guid::{Guid, GuidError};
