@@ -47,7 +47,11 @@ fn valid_domain(domain: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && !labels.last().unwrap_or(&"").chars().all(|c| c.is_ascii_digit())
+        && !labels
+            .last()
+            .unwrap_or(&"")
+            .chars()
+            .all(|c| c.is_ascii_digit())
 }
 
 /// A DNS domain name, compared case-insensitively.
@@ -66,7 +70,10 @@ impl DomainName {
         if !valid_domain(t) {
             return Err(AddressError::Domain(s.to_string()));
         }
-        Ok(DomainName { original: t.to_string(), lower: t.to_ascii_lowercase() })
+        Ok(DomainName {
+            original: t.to_string(),
+            lower: t.to_ascii_lowercase(),
+        })
     }
     /// The spelling as given.
     pub fn as_str(&self) -> &str {
@@ -92,7 +99,9 @@ impl EmailAddress {
         if t.is_empty() {
             return Err(AddressError::Empty);
         }
-        let at = t.rfind('@').ok_or_else(|| AddressError::MissingAt(s.to_string()))?;
+        let at = t
+            .rfind('@')
+            .ok_or_else(|| AddressError::MissingAt(s.to_string()))?;
         let (local, domain) = (&t[..at], &t[at + 1..]);
         if local.is_empty() || domain.is_empty() {
             return Err(AddressError::MissingAt(s.to_string()));
@@ -103,7 +112,11 @@ impl EmailAddress {
         if !valid_domain(domain) {
             return Err(AddressError::Domain(s.to_string()));
         }
-        Ok(EmailAddress { original: t.to_string(), lower: t.to_ascii_lowercase(), at })
+        Ok(EmailAddress {
+            original: t.to_string(),
+            lower: t.to_ascii_lowercase(),
+            at,
+        })
     }
     pub fn as_str(&self) -> &str {
         &self.original
@@ -118,7 +131,10 @@ impl EmailAddress {
     }
     pub fn domain(&self) -> DomainName {
         let d = &self.original[self.at + 1..];
-        DomainName { original: d.to_string(), lower: d.to_ascii_lowercase() }
+        DomainName {
+            original: d.to_string(),
+            lower: d.to_ascii_lowercase(),
+        }
     }
 }
 
@@ -200,11 +216,23 @@ mod tests {
             ("", AddressError::Empty),
             ("   ", AddressError::Empty),
             ("jane", AddressError::MissingAt("jane".into())),
-            ("@example.com", AddressError::MissingAt("@example.com".into())),
+            (
+                "@example.com",
+                AddressError::MissingAt("@example.com".into()),
+            ),
             ("jane@", AddressError::MissingAt("jane@".into())),
-            ("ja ne@example.com", AddressError::LocalPart("ja ne@example.com".into())),
-            (".jane@example.com", AddressError::LocalPart(".jane@example.com".into())),
-            ("ja..ne@example.com", AddressError::LocalPart("ja..ne@example.com".into())),
+            (
+                "ja ne@example.com",
+                AddressError::LocalPart("ja ne@example.com".into()),
+            ),
+            (
+                ".jane@example.com",
+                AddressError::LocalPart(".jane@example.com".into()),
+            ),
+            (
+                "ja..ne@example.com",
+                AddressError::LocalPart("ja..ne@example.com".into()),
+            ),
             ("jane@example", AddressError::Domain("jane@example".into())),
             ("jane@-x.com", AddressError::Domain("jane@-x.com".into())),
             ("jane@1.2.3.4", AddressError::Domain("jane@1.2.3.4".into())),
@@ -222,6 +250,9 @@ mod tests {
         assert_eq!(a.to_string(), "Jane@Example.COM");
         let set: HashSet<_> = [a, b].into_iter().collect();
         assert_eq!(set.len(), 1);
-        assert_eq!(DomainName::parse("Example.com.").unwrap(), DomainName::parse("example.COM").unwrap());
+        assert_eq!(
+            DomainName::parse("Example.com.").unwrap(),
+            DomainName::parse("example.COM").unwrap()
+        );
     }
 }

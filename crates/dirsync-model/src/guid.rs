@@ -28,7 +28,9 @@ pub enum GuidError {
 impl Guid {
     /// From the raw `objectGUID` attribute value as LDAP returns it.
     pub fn from_ad_bytes(bytes: &[u8]) -> Result<Self, GuidError> {
-        let b: [u8; 16] = bytes.try_into().map_err(|_| GuidError::Length(bytes.len()))?;
+        let b: [u8; 16] = bytes
+            .try_into()
+            .map_err(|_| GuidError::Length(bytes.len()))?;
         // Store in canonical (string) order.
         let mut c = [0u8; 16];
         c[0] = b[3];
@@ -70,7 +72,10 @@ impl Guid {
 
     /// An LDAP filter escape of the AD bytes, e.g. for `(objectGUID=\01\02...)`.
     pub fn ldap_filter_escape(&self) -> String {
-        self.to_ad_bytes().iter().map(|b| format!("\\{b:02x}")).collect()
+        self.to_ad_bytes()
+            .iter()
+            .map(|b| format!("\\{b:02x}"))
+            .collect()
     }
 }
 
@@ -137,13 +142,23 @@ mod tests {
         let g = Guid::from_ad_bytes(&raw).unwrap();
         assert_eq!(g.to_string(), "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f");
         assert_eq!(g.to_ad_bytes(), raw);
-        assert_eq!("{F2D3F0B6-AD36-4E56-8C70-1A2B3C4D5E6F}".parse::<Guid>().unwrap(), g);
+        assert_eq!(
+            "{F2D3F0B6-AD36-4E56-8C70-1A2B3C4D5E6F}"
+                .parse::<Guid>()
+                .unwrap(),
+            g
+        );
     }
 
     #[test]
     fn rejects_bad_input() {
         assert_eq!(Guid::from_ad_bytes(&[1, 2, 3]), Err(GuidError::Length(3)));
-        for bad in ["", "xyz", "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6", "g2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f"] {
+        for bad in [
+            "",
+            "xyz",
+            "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6",
+            "g2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f",
+        ] {
             assert!(bad.parse::<Guid>().is_err(), "{bad}");
         }
     }
