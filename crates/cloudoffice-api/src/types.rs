@@ -1,0 +1,598 @@
+//! Wire types, with the Cloud Office API's field names (camelCase).
+//!
+//! Responses are JSON. Add and edit requests for mailboxes, aliases and
+//! contacts are `application/x-www-form-urlencoded` (the `*Form` types, flat
+//! so they encode as forms); distribution lists take JSON
+//! ([`DistributionListBody`]). List responses are pages: the items under a
+//! kind-specific key plus `offset`, `size` and `total`.
+
+use serde::{Deserialize, Serialize};
+
+/// Which mailbox services a domain has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceType {
+    /// Hosted Exchange only.
+    Exchange,
+    /// Rackspace Email only.
+    #[serde(rename = "rsemail")]
+    RsEmail,
+    /// Both services.
+    Both,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::Exchange => "exchange",
+            ServiceType::RsEmail => "rsemail",
+            ServiceType::Both => "both",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "exchange" => ServiceType::Exchange,
+            "rsemail" => ServiceType::RsEmail,
+            "both" => ServiceType::Both,
+            _ => return None,
+        })
+    }
+    /// True when Exchange objects (mailboxes, contacts, lists) may exist.
+    pub fn has_exchange(self) -> bool {
+        matches!(self, ServiceType::Exchange | ServiceType::Both)
+    }
+    /// True when Rackspace Email objects (mailboxes, aliases) may exist.
+    pub fn has_rsemail(self) -> bool {
+        matches!(self, ServiceType::RsEmail | ServiceType::Both)
+    }
+}
+
+/// A hosted domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Domain {
+    pub name: String,
+    pub account_number: String,
+    pub service_type: ServiceType,
+    /// Purchased Exchange mailbox licences.
+    pub exchange_max_num_mailboxes: u32,
+    /// Exchange mailboxes that count against the licences (disabled ones included).
+    pub exchange_used_mailboxes: u32,
+    /// Purchased Rackspace Email mailbox licences.
+    pub rs_email_max_number_mailboxes: u32,
+    /// Rackspace Email mailboxes that count against the licences.
+    pub rs_email_used_mailboxes: u32,
+    /// Domain aliases: every object gets `local@alias` automatically; such
+    /// addresses cannot be added by hand.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Accepted domains: alternate addresses may be in these (or the domain itself).
+    #[serde(default)]
+    pub accepted_domains: Vec<String>,
+}
+
+/// Contact information carried by mailboxes and contacts. Absent fields are
+/// omitted; on edit an empty string clears a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fax_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pager_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_country: Option<String>,
+    #[serde(default, rename = "customID", skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// The contact-info field names, in wire spelling (form keys and
+/// `contactInfo` keys are the same).
+pub const CONTACT_INFO_FIELDS: [&str; 17] = [
+    "title",
+    "company",
+    "department",
+    "office",
+    "businessNumber",
+    "mobileNumber",
+    "faxNumber",
+    "pagerNumber",
+    "homeNumber",
+    "businessStreet",
+    "businessCity",
+    "businessState",
+    "businessPostalCode",
+    "businessCountry",
+    "customID",
+    "employeeType",
+    "notes",
+];
+
+impl ContactInfo {
+    /// Field by wire name.
+    pub fn get(&self, field: &str) -> Option<&Option<String>> {
+        Some(match field {
+            "title" => &self.title,
+            "company" => &self.company,
+            "department" => &self.department,
+            "office" => &self.office,
+            "businessNumber" => &self.business_number,
+            "mobileNumber" => &self.mobile_number,
+            "faxNumber" => &self.fax_number,
+            "pagerNumber" => &self.pager_number,
+            "homeNumber" => &self.home_number,
+            "businessStreet" => &self.business_street,
+            "businessCity" => &self.business_city,
+            "businessState" => &self.business_state,
+            "businessPostalCode" => &self.business_postal_code,
+            "businessCountry" => &self.business_country,
+            "customID" => &self.custom_id,
+            "employeeType" => &self.employee_type,
+            "notes" => &self.notes,
+            _ => return None,
+        })
+    }
+
+    /// Mutable field by wire name.
+    pub fn get_mut(&mut self, field: &str) -> Option<&mut Option<String>> {
+        Some(match field {
+            "title" => &mut self.title,
+            "company" => &mut self.company,
+            "department" => &mut self.department,
+            "office" => &mut self.office,
+            "businessNumber" => &mut self.business_number,
+            "mobileNumber" => &mut self.mobile_number,
+            "faxNumber" => &mut self.fax_number,
+            "pagerNumber" => &mut self.pager_number,
+            "homeNumber" => &mut self.home_number,
+            "businessStreet" => &mut self.business_street,
+            "businessCity" => &mut self.business_city,
+            "businessState" => &mut self.business_state,
+            "businessPostalCode" => &mut self.business_postal_code,
+            "businessCountry" => &mut self.business_country,
+            "customID" => &mut self.custom_id,
+            "employeeType" => &mut self.employee_type,
+            "notes" => &mut self.notes,
+            _ => return None,
+        })
+    }
+
+    /// Applies an edit: each `Some` field in `edit` replaces ours; an empty
+    /// string clears it.
+    pub fn apply(&mut self, edit: &ContactInfo) {
+        for f in CONTACT_INFO_FIELDS {
+            if let Some(Some(v)) = edit.get(f) {
+                let slot = self.get_mut(f).expect("known field");
+                *slot = if v.is_empty() { None } else { Some(v.clone()) };
+            }
+        }
+    }
+}
+
+/// One address of a mailbox or list. The primary (`name@domain`) is
+/// listed first with `replyTo: true`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailAddressEntry {
+    pub address: String,
+    #[serde(default)]
+    pub reply_to: bool,
+}
+
+/// A Hosted Exchange mailbox. `name` is the local part (the Service ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeMailbox {
+    pub name: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub initials: Option<String>,
+    pub enabled: bool,
+    pub is_hidden: bool,
+    /// Quota in MB.
+    pub size: u32,
+    /// Used MB.
+    pub current_usage: u32,
+    /// RFC 3339.
+    pub created_date: String,
+    #[serde(default)]
+    pub contact_info: ContactInfo,
+    /// Primary, domain-alias and alternate addresses.
+    #[serde(default)]
+    pub email_address_list: Vec<EmailAddressEntry>,
+}
+
+/// A Rackspace Email mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RsMailbox {
+    pub name: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    pub enabled: bool,
+    pub size: u32,
+    pub current_usage: u32,
+    pub created_date: String,
+    #[serde(default)]
+    pub contact_info: ContactInfo,
+    #[serde(default)]
+    pub email_address_list: Vec<EmailAddressEntry>,
+}
+
+/// A Rackspace Email alias: `name@domain` forwarding to the listed addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RsAlias {
+    pub name: String,
+    #[serde(default)]
+    pub email_address_list: Vec<String>,
+}
+
+/// A Hosted Exchange contact: `name@domain` in the address book, mail goes to `externalEmail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeContact {
+    pub name: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    pub external_email: String,
+    pub is_hidden: bool,
+    #[serde(default)]
+    pub contact_info: ContactInfo,
+}
+
+/// A Hosted Exchange distribution list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DistributionList {
+    pub name: String,
+    pub display_name: String,
+    pub is_hidden: bool,
+    #[serde(default)]
+    pub email_address_list: Vec<EmailAddressEntry>,
+    /// Member addresses (lower case).
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+macro_rules! page {
+    ($(#[$m:meta])* $name:ident, $item:ty, $field:ident, $key:literal) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct $name {
+            #[serde(rename = $key)]
+            pub $field: Vec<$item>,
+            pub offset: u32,
+            pub size: u32,
+            pub total: u32,
+        }
+    };
+}
+
+page!(
+    /// `GET /customers/{c}/domains`: `{"domains": [...], "offset", "size", "total"}`.
+    DomainList, Domain, domains, "domains"
+);
+page!(
+    /// `GET .../ex/mailboxes`: `{"mailboxes": [...], ...}`.
+    ExchangeMailboxList, ExchangeMailbox, mailboxes, "mailboxes"
+);
+page!(
+    /// `GET .../rs/mailboxes`: `{"rsMailboxes": [...], ...}`.
+    RsMailboxList, RsMailbox, rs_mailboxes, "rsMailboxes"
+);
+page!(
+    /// `GET .../rs/aliases`: `{"aliases": [...], ...}`.
+    RsAliasList, RsAlias, aliases, "aliases"
+);
+page!(
+    /// `GET .../ex/contacts`: `{"contacts": [...], ...}`.
+    ExchangeContactList, ExchangeContact, contacts, "contacts"
+);
+page!(
+    /// `GET .../ex/distributionlists`: `{"distributionLists": [...], ...}`.
+    DistributionListList, DistributionList, distribution_lists, "distributionLists"
+);
+
+/// `GET .../ex/mailboxes/{name}/emailaddresses`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailAddressList {
+    pub email_address_list: Vec<EmailAddressEntry>,
+}
+
+/// `GET .../ex/distributionlists/{name}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    pub members: Vec<String>,
+}
+
+/// Paging query for list calls: `?size=&offset=`. `size` at most 250.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub size: Option<u32>,
+    #[serde(default)]
+    pub offset: Option<u32>,
+}
+
+macro_rules! contact_form_fields {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $f:ident : $t:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: $t,)*
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub title: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub company: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub department: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub office: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_number: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub mobile_number: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub fax_number: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub pager_number: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub home_number: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_street: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_city: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_state: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_postal_code: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_country: Option<String>,
+            #[serde(default, rename = "customID", skip_serializing_if = "Option::is_none")] pub custom_id: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub employee_type: Option<String>,
+            #[serde(default, skip_serializing_if = "Option::is_none")] pub notes: Option<String>,
+        }
+
+        impl $name {
+            /// The contact-info part of the form (fields as given; `Some("")` means clear).
+            pub fn contact_info(&self) -> ContactInfo {
+                ContactInfo {
+                    title: self.title.clone(),
+                    company: self.company.clone(),
+                    department: self.department.clone(),
+                    office: self.office.clone(),
+                    business_number: self.business_number.clone(),
+                    mobile_number: self.mobile_number.clone(),
+                    fax_number: self.fax_number.clone(),
+                    pager_number: self.pager_number.clone(),
+                    home_number: self.home_number.clone(),
+                    business_street: self.business_street.clone(),
+                    business_city: self.business_city.clone(),
+                    business_state: self.business_state.clone(),
+                    business_postal_code: self.business_postal_code.clone(),
+                    business_country: self.business_country.clone(),
+                    custom_id: self.custom_id.clone(),
+                    employee_type: self.employee_type.clone(),
+                    notes: self.notes.clone(),
+                }
+            }
+
+            /// Sets the contact-info fields of the form from `info`.
+            pub fn set_contact_info(&mut self, info: &ContactInfo) {
+                self.title = info.title.clone();
+                self.company = info.company.clone();
+                self.department = info.department.clone();
+                self.office = info.office.clone();
+                self.business_number = info.business_number.clone();
+                self.mobile_number = info.mobile_number.clone();
+                self.fax_number = info.fax_number.clone();
+                self.pager_number = info.pager_number.clone();
+                self.home_number = info.home_number.clone();
+                self.business_street = info.business_street.clone();
+                self.business_city = info.business_city.clone();
+                self.business_state = info.business_state.clone();
+                self.business_postal_code = info.business_postal_code.clone();
+                self.business_country = info.business_country.clone();
+                self.custom_id = info.custom_id.clone();
+                self.employee_type = info.employee_type.clone();
+                self.notes = info.notes.clone();
+            }
+        }
+    };
+}
+
+contact_form_fields! {
+    /// Add (`POST`) or edit (`PUT`) an Exchange mailbox, form-encoded.
+    ///
+    /// On add, `displayName` is required. On edit, only the fields present
+    /// change; `name`, if present, must equal the current name (the Service
+    /// ID cannot change through an edit). `password` is accepted for
+    /// compatibility and never stored or echoed. `recoverDeleted=true` on add
+    /// brings back a mailbox deleted in the last 14 days.
+    pub struct ExchangeMailboxForm {
+        pub name: Option<String>,
+        pub display_name: Option<String>,
+        pub first_name: Option<String>,
+        pub last_name: Option<String>,
+        pub initials: Option<String>,
+        pub enabled: Option<bool>,
+        pub is_hidden: Option<bool>,
+        pub size: Option<u32>,
+        pub password: Option<String>,
+        pub recover_deleted: Option<bool>,
+    }
+}
+
+contact_form_fields! {
+    /// Add or edit a Rackspace Email mailbox, form-encoded (same rules as
+    /// [`ExchangeMailboxForm`]).
+    pub struct RsMailboxForm {
+        pub name: Option<String>,
+        pub display_name: Option<String>,
+        pub first_name: Option<String>,
+        pub last_name: Option<String>,
+        pub enabled: Option<bool>,
+        pub size: Option<u32>,
+        pub password: Option<String>,
+        pub recover_deleted: Option<bool>,
+    }
+}
+
+contact_form_fields! {
+    /// Add or edit an Exchange contact, form-encoded. `externalEmail` is
+    /// required on add.
+    pub struct ExchangeContactForm {
+        pub name: Option<String>,
+        pub display_name: Option<String>,
+        pub first_name: Option<String>,
+        pub last_name: Option<String>,
+        pub external_email: Option<String>,
+        pub is_hidden: Option<bool>,
+    }
+}
+
+/// Add or edit a Rackspace Email alias, form-encoded: `aliasEmails` is a
+/// comma-separated list of forwarding targets (replaces the list on edit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RsAliasForm {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_emails: Option<String>,
+}
+
+/// Add (`POST`) or edit (`PUT`) a distribution list, as JSON.
+///
+/// `emailAddresses` are alternate addresses (replacing the current ones on
+/// edit); `members` replaces the member list on edit. Members are addresses
+/// of objects of the same customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DistributionListBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_addresses: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
+}
+
+/// Health check answer (`GET /healthz`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_roundtrip_with_bools_and_contact_info() {
+        let mut f = ExchangeMailboxForm {
+            display_name: Some("Jane Doe".into()),
+            enabled: Some(false),
+            size: Some(2048),
+            ..Default::default()
+        };
+        f.set_contact_info(&ContactInfo {
+            business_city: Some("Blacksburg".into()),
+            custom_id: Some("E42".into()),
+            ..Default::default()
+        });
+        let enc = serde_urlencoded::to_string(&f).unwrap();
+        assert_eq!(
+            enc,
+            "displayName=Jane+Doe&enabled=false&size=2048&businessCity=Blacksburg&customID=E42"
+        );
+        let back: ExchangeMailboxForm = serde_urlencoded::from_str(&enc).unwrap();
+        assert_eq!(back, f);
+        assert!(serde_urlencoded::from_str::<ExchangeMailboxForm>("bogus=1").is_err());
+        assert!(serde_urlencoded::from_str::<ExchangeMailboxForm>("enabled=maybe").is_err());
+    }
+
+    #[test]
+    fn list_shapes() {
+        let l = RsMailboxList {
+            rs_mailboxes: vec![],
+            offset: 0,
+            size: 50,
+            total: 0,
+        };
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"rsMailboxes":[],"offset":0,"size":50,"total":0}"#
+        );
+        let l = DistributionListList {
+            distribution_lists: vec![],
+            offset: 0,
+            size: 50,
+            total: 0,
+        };
+        assert!(serde_json::to_string(&l)
+            .unwrap()
+            .contains("distributionLists"));
+    }
+
+    #[test]
+    fn contact_info_apply_clears_and_sets() {
+        let mut a = ContactInfo {
+            title: Some("Eng".into()),
+            company: Some("Acme".into()),
+            ..Default::default()
+        };
+        a.apply(&ContactInfo {
+            title: Some(String::new()),
+            department: Some("R&D".into()),
+            ..Default::default()
+        });
+        assert_eq!(a.title, None);
+        assert_eq!(a.company.as_deref(), Some("Acme"));
+        assert_eq!(a.department.as_deref(), Some("R&D"));
+        let json = serde_json::to_value(&a).unwrap();
+        assert_eq!(json["department"], "R&D");
+        for f in CONTACT_INFO_FIELDS {
+            assert!(a.get(f).is_some(), "{f}");
+        }
+    }
+
+    #[test]
+    fn service_type_wire() {
+        assert_eq!(
+            serde_json::to_string(&ServiceType::RsEmail).unwrap(),
+            "\"rsemail\""
+        );
+        assert_eq!(ServiceType::parse("Both"), Some(ServiceType::Both));
+        assert_eq!(ServiceType::parse("x"), None);
+    }
+}
