@@ -1,0 +1,463 @@
+//! LDIF snapshots (RFC 2849) as a second directory source.
+//!
+//! Reads the content records written by `ldapsearch -LLL` and by Windows'
+//! `ldifde -f`: `version: 1`, comments, folded lines, base64 (`::`) values
+//! such as the binary objectGUID, `changetype: add` (ldifde writes it on every
+//! record) and CRLF line ends. Every error names the line it was found on.
+//! The snapshot is scoped exactly as the LDAP reader scopes a live directory.
+
+use base64::Engine as _;
+use dirsync_model::DirectorySnapshot;
+
+use crate::entry::{EntryError, RawEntry};
+use crate::scope::{scope_objects, Scope, ScopeError};
+
+/// Why an LDIF snapshot could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LdifError {
+    #[error("LDIF line {line}: {message}")]
+    Syntax { line: usize, message: String },
+    #[error("LDIF line {line}: {source}")]
+    Entry {
+        line: usize,
+        #[source]
+        source: EntryError,
+    },
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+}
+
+impl LdifError {
+    fn syntax(line: usize, message: impl Into<String>) -> Self {
+        LdifError::Syntax {
+            line,
+            message: message.into(),
+        }
+    }
+    /// The 1-based line the error was found on, when it has one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            LdifError::Syntax { line, .. } | LdifError::Entry { line, .. } => Some(*line),
+            LdifError::Scope(_) => None,
+        }
+    }
+}
+
+/// Reads an LDIF export and returns the objects in scope.
+pub fn read_snapshot(text: &str, scope: &Scope) -> Result<DirectorySnapshot, LdifError> {
+    let mut objects = Vec::new();
+    for (line, entry) in parse_entries(text)? {
+        if let Some(o) = entry
+            .to_object()
+            .map_err(|source| LdifError::Entry { line, source })?
+        {
+            objects.push(o);
+        }
+    }
+    Ok(scope_objects(objects, scope)?)
+}
+
+/// A logical line: its text (unfolded) and the physical line it started on.
+struct Logical {
+    line: usize,
+    text: String,
+}
+
+fn logical_lines(text: &str) -> Result<Vec<Logical>, LdifError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out: Vec<Logical> = Vec::new();
+    let mut in_comment = false;
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = i + 1;
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if let Some(cont) = raw.strip_prefix(' ') {
+            if in_comment {
+                continue;
+            }
+            match out.last_mut() {
+                Some(l) if !l.text.is_empty() => l.text.push_str(cont),
+                _ => {
+                    return Err(LdifError::syntax(
+                        line,
+                        "a continuation line (starting with a space) follows no attribute line",
+                    ))
+                }
+            }
+            continue;
+        }
+        in_comment = raw.starts_with('#');
+        if in_comment {
+            continue;
+        }
+        out.push(Logical {
+            line,
+            text: raw.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Splits `name:value`, `name:: base64` or `name:< url`.
+fn attr_value(l: &Logical) -> Result<(String, Vec<u8>), LdifError> {
+    let Some(colon) = l.text.find(':') else {
+        return Err(LdifError::syntax(
+            l.line,
+            format!("expected 'attribute: value', found '{}'", preview(&l.text)),
+        ));
+    };
+    let name = &l.text[..colon];
+    if name.is_empty()
+        || !name.chars().all(|c| {
+            c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.' || c == '=' || c == '*'
+        })
+    {
+        return Err(LdifError::syntax(
+            l.line,
+            format!("'{}' is not a valid attribute name", preview(name)),
+        ));
+    }
+    let rest = &l.text[colon + 1..];
+    let value = if let Some(b64) = rest.strip_prefix(':') {
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| {
+                LdifError::syntax(
+                    l.line,
+                    format!("the base64 value of {name} is invalid ({e})"),
+                )
+            })?
+    } else if rest.starts_with('<') {
+        return Err(LdifError::syntax(
+            l.line,
+            format!("{name} takes its value from a URL ('{name}:<'), which dirsync does not follow; export the value inline"),
+        ));
+    } else {
+        rest.trim_start_matches(' ').as_bytes().to_vec()
+    };
+    Ok((name.to_string(), value))
+}
+
+fn preview(s: &str) -> String {
+    let p: String = s.chars().take(60).collect();
+    if p.len() < s.len() {
+        format!("{p}...")
+    } else {
+        p
+    }
+}
+
+/// Parses the content records of an LDIF file into raw entries, each with the
+/// line its `dn:` is on.
+pub fn parse_entries(text: &str) -> Result<Vec<(usize, RawEntry)>, LdifError> {
+    let lines = logical_lines(text)?;
+    let mut entries = Vec::new();
+    let mut current: Option<(usize, RawEntry)> = None;
+    // Ranged attributes seen in the current entry: (line, attribute, end).
+    let mut seen_first = false;
+    for l in &lines {
+        if l.text.trim().is_empty() {
+            if let Some(e) = current.take() {
+                entries.push(e);
+            }
+            continue;
+        }
+        let (name, value) = attr_value(l)?;
+        let lname = name.to_ascii_lowercase();
+        let Some((_, entry)) = current.as_mut() else {
+            if lname == "version" && !seen_first {
+                seen_first = true;
+                if value != b"1" {
+                    return Err(LdifError::syntax(
+                        l.line,
+                        "only LDIF version 1 is supported",
+                    ));
+                }
+                continue;
+            }
+            seen_first = true;
+            if lname != "dn" {
+                return Err(LdifError::syntax(
+                    l.line,
+                    format!("a record must start with 'dn:', found '{name}:'"),
+                ));
+            }
+            let dn = String::from_utf8(value)
+                .map_err(|_| LdifError::syntax(l.line, "the DN is not UTF-8 text"))?;
+            current = Some((l.line, RawEntry::new(dn)));
+            continue;
+        };
+        seen_first = true;
+        match lname.as_str() {
+            "dn" => {
+                return Err(LdifError::syntax(
+                    l.line,
+                    "a second 'dn:' inside one record (records are separated by a blank line)",
+                ))
+            }
+            "changetype" => {
+                if value != b"add" {
+                    return Err(LdifError::syntax(
+                        l.line,
+                        format!(
+                            "'changetype: {}' is a change record; a snapshot holds only entries (use ldifde -f or ldapsearch -LLL to export)",
+                            String::from_utf8_lossy(&value)
+                        ),
+                    ));
+                }
+            }
+            "control" => {
+                return Err(LdifError::syntax(
+                    l.line,
+                    "'control:' belongs to change records, not to a snapshot",
+                ))
+            }
+            _ => {
+                let (base, options) = lname.split_once(';').unwrap_or((lname.as_str(), ""));
+                for opt in options.split(';').filter(|o| !o.is_empty()) {
+                    if let Some(range) = opt.strip_prefix("range=") {
+                        if !range.ends_with("-*") {
+                            return Err(LdifError::syntax(
+                                l.line,
+                                format!(
+                                    "{name}: the export holds only part of this multi-valued attribute (ranged retrieval, '{opt}'); \
+                                     export with ldifde, or read the directory over LDAP, which follows ranges"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                entry.push(base, value);
+            }
+        }
+    }
+    if let Some(e) = current.take() {
+        entries.push(e);
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dirsync_model::ObjectKind;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn guid_bytes(n: u8) -> Vec<u8> {
+        let mut g = vec![
+            0xb6, 0xf0, 0xd3, 0xf2, 0x36, 0xad, 0x56, 0x4e, 0x8c, 0x70, 0x1a, 0x2b, 0x3c, 0x4d,
+            0x5e, 0,
+        ];
+        g[15] = n;
+        g
+    }
+
+    fn user(n: u8, cn: &str) -> String {
+        format!(
+            "dn: CN={cn},OU=Staff,DC=example,DC=com\nobjectClass: top\nobjectClass: user\nobjectGUID:: {}\nsAMAccountName: {cn}\nmail: {cn}@example.com\n\n",
+            b64(&guid_bytes(n))
+        )
+    }
+
+    fn group(n: u8, cn: &str, members: &[&str]) -> String {
+        let mut s = format!(
+            "dn: CN={cn},OU=Groups,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\nsAMAccountName: {cn}\n",
+            b64(&guid_bytes(n))
+        );
+        for m in members {
+            s.push_str(&format!("member: {m}\n"));
+        }
+        s.push('\n');
+        s
+    }
+
+    fn scope(ex: &str) -> Scope {
+        Scope::new(Some(ex), None).unwrap()
+    }
+
+    #[test]
+    fn reads_ldapsearch_style_export_with_folding_comments_and_base64() {
+        // bob: folded DN line, base64 displayName with non-ASCII, CRLF endings
+        let bob = format!(
+                "dn: CN=bob,OU=Sta\r\n ff,DC=example,DC=com\r\nobjectClass: user\r\nobjectGUID:: {}\r\ndisplayName:: {}\r\nproxyAddresses: SMTP:bob@ex\r\n ample.com\r\nuserAccountControl: 514\r\n\r\n",
+                b64(&guid_bytes(4)),
+                b64("Bób Ñ".as_bytes())
+            );
+        let text = format!(
+            "version: 1\n# extended LDIF\n# continued comment\n  still comment\n\n{}{}{}{}",
+            group(
+                1,
+                "Exchange Users",
+                &[
+                    "CN=alice,OU=Staff,DC=example,DC=com",
+                    "CN=Sales,OU=Groups,DC=example,DC=com"
+                ]
+            ),
+            group(2, "Sales", &["CN=bob,OU=Staff,DC=example,DC=com"]),
+            user(3, "alice"),
+            bob
+        );
+        let s = read_snapshot(&text, &scope("exchange users")).unwrap();
+        assert_eq!(s.objects.len(), 4);
+        assert_eq!(
+            s.exchange_group.unwrap().to_string(),
+            "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e01"
+        );
+        let bob = s
+            .objects
+            .iter()
+            .find(|o| o.dn.starts_with("CN=bob"))
+            .unwrap();
+        assert_eq!(bob.dn, "CN=bob,OU=Staff,DC=example,DC=com");
+        assert_eq!(bob.info.display_name.as_deref(), Some("Bób Ñ"));
+        assert_eq!(bob.proxy_addresses, vec!["SMTP:bob@example.com"]);
+        assert!(bob.disabled);
+        assert_eq!(bob.guid.to_string(), "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e04");
+    }
+
+    #[test]
+    fn reads_ldifde_style_export() {
+        // ldifde writes changetype: add on every record and CRLF line ends.
+        let text = format!(
+            "\r\ndn: CN=Exchange,OU=Groups,DC=example,DC=com\r\nchangetype: add\r\nobjectClass: top\r\nobjectClass: group\r\ncn: Exchange\r\nmember: CN=Contact One,OU=Ext,DC=example,DC=com\r\nobjectGUID:: {}\r\n\r\ndn: CN=Contact One,OU=Ext,DC=example,DC=com\r\nchangetype: add\r\nobjectClass: top\r\nobjectClass: person\r\nobjectClass: organizationalPerson\r\nobjectClass: contact\r\nobjectGUID:: {}\r\nmail: one@partner.org\r\n\r\n",
+            b64(&guid_bytes(9)),
+            b64(&guid_bytes(10))
+        );
+        let s = read_snapshot(&text, &scope("CN=Exchange, OU=Groups,DC=example,DC=com")).unwrap();
+        let kinds: Vec<ObjectKind> = s.objects.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, vec![ObjectKind::Group, ObjectKind::Contact]);
+    }
+
+    #[test]
+    fn scope_rules() {
+        let text = [
+            group(
+                1,
+                "Exchange",
+                &[
+                    "CN=a,OU=Staff,DC=example,DC=com",
+                    "CN=L1,OU=Groups,DC=example,DC=com",
+                ],
+            ),
+            group(
+                2,
+                "L1",
+                &[
+                    "CN=b,OU=Staff,DC=example,DC=com",
+                    "CN=L2,OU=Groups,DC=example,DC=com",
+                ],
+            ),
+            group(3, "L2", &["CN=c,OU=Staff,DC=example,DC=com"]),
+            group(
+                4,
+                "RSEmail",
+                &[
+                    "CN=d,OU=Staff,DC=example,DC=com",
+                    "CN=a,OU=Staff,DC=example,DC=com",
+                ],
+            ),
+            user(5, "a"),
+            user(6, "b"),
+            user(7, "c"),
+            user(8, "d"),
+            user(9, "outsider"),
+        ]
+        .concat();
+        let both = Scope::new(Some("Exchange"), Some("RSEmail")).unwrap();
+        let s = read_snapshot(&text, &both).unwrap();
+        let mut names: Vec<String> = s
+            .objects
+            .iter()
+            .map(|o| o.sam_account_name.clone().unwrap())
+            .collect();
+        names.sort();
+        // a (direct, both groups, once), L1 and its member b, L2 as L1's member but not c, d.
+        assert_eq!(names, ["Exchange", "L1", "L2", "RSEmail", "a", "b", "d"]);
+        assert!(s.rsemail_group.is_some() && s.exchange_group.is_some());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        for (text, line, needle) in [
+            (
+                "dn: CN=x,DC=y\nobjectClass user\n",
+                2,
+                "expected 'attribute: value'",
+            ),
+            ("objectClass: user\n", 1, "must start with 'dn:'"),
+            (" folded\n", 1, "continuation line"),
+            (
+                "dn: CN=x,DC=y\nobjectGUID:: !!!\n",
+                2,
+                "base64 value of objectGUID is invalid",
+            ),
+            ("dn: CN=x,DC=y\nchangetype: modify\n", 2, "change record"),
+            ("dn: CN=x,DC=y\njpegPhoto:< file:///etc/passwd\n", 2, "URL"),
+            ("version: 2\n", 1, "version 1"),
+            (
+                "dn: CN=x,DC=y\nmember;range=0-1499: CN=a\n",
+                2,
+                "ranged retrieval",
+            ),
+            ("dn: CN=x,DC=y\ndn: CN=z,DC=y\n", 2, "second 'dn:'"),
+            ("\n\ndn: CN=x,DC=y\nobjectClass: user\n", 3, "no objectGUID"),
+            (
+                "dn: CN=x,DC=y\nobjectClass: user\nobjectGUID:: AAEC\n",
+                1,
+                "16 bytes",
+            ),
+        ] {
+            let e = read_snapshot(text, &scope("g")).unwrap_err();
+            assert_eq!(e.line(), Some(line), "{text:?}: {e}");
+            assert!(e.to_string().contains(needle), "{text:?}: {e}");
+            assert!(
+                e.to_string().starts_with(&format!("LDIF line {line}: ")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_errors() {
+        let text = [
+            group(1, "Dup", &[]),
+            format!(
+                "dn: CN=Dup,OU=Other,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\n\n",
+                b64(&guid_bytes(2))
+            ),
+            user(3, "u"),
+        ]
+        .concat();
+        let err = |s: Scope| read_snapshot(&text, &s).unwrap_err().to_string();
+        assert!(err(scope("Missing")).contains("Exchange service group 'Missing' was not found"));
+        assert!(err(scope("Dup")).contains("ambiguous: 2 groups"));
+        assert!(err(scope("CN=u,OU=Staff,DC=example,DC=com")).contains("is not a group"));
+        assert_eq!(Scope::new(None, Some(" ")), Err(ScopeError::Empty));
+        // Ranged retrieval that reached the end is complete and accepted.
+        let ranged = format!(
+            "dn: CN=G,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\nmember;range=0-*: CN=u,OU=Staff,DC=example,DC=com\n\n{}",
+            b64(&guid_bytes(7)),
+            user(3, "u")
+        );
+        assert_eq!(
+            read_snapshot(&ranged, &scope("G")).unwrap().objects.len(),
+            2
+        );
+    }
+
+    #[test]
+    fn ignores_non_directory_objects_and_empty_input() {
+        let text = format!(
+            "dn: OU=Staff,DC=example,DC=com\nobjectClass: organizationalUnit\n\ndn: CN=PC1,DC=example,DC=com\nobjectClass: user\nobjectClass: computer\n\n{}",
+            group(1, "G", &["CN=PC1,DC=example,DC=com"])
+        );
+        let s = read_snapshot(&text, &scope("G")).unwrap();
+        assert_eq!(s.objects.len(), 1);
+        assert!(matches!(
+            read_snapshot("", &scope("G")),
+            Err(LdifError::Scope(ScopeError::NotFound { .. }))
+        ));
+    }
+}
