@@ -9,7 +9,9 @@ pub mod samba;
 
 /// True when running under CI, where a missing service is a failure.
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// Reads a required service variable (set by `scripts/test`).
