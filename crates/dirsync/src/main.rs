@@ -1,1 +1,4 @@
-fn main() {}
+//! `dirsync`: see `dirsync --help` and docs/cli.md.
+fn main() -> std::process::ExitCode {
+    dirsync::cli::main()
+}

@@ -1,0 +1,603 @@
+//! The command line: parsing, config layering, and one function per command.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, ConfigError, Loaded, Needs, Overrides};
+use crate::engine_glue::{Agent, Mode, RunRequest, Trigger};
+use crate::{render, Exit};
+
+/// dirsync: keeps hosted mailboxes, lists and contacts in step with Active Directory.
+#[derive(Debug, Parser)]
+#[command(name = "dirsync", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (TOML). Default: ./dirsync.toml
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "DIRSYNC_CONFIG",
+        value_name = "PATH"
+    )]
+    pub config: Option<PathBuf>,
+    /// Override one setting, e.g. --set schedule.interval=30s (repeatable; wins over file and env).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Log format: human or json (same as --set log.format=...).
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. debug or dirsync=debug,info (same as --set log.level=...).
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a config file (and a private secrets file), interactively or from flags.
+    Init(Box<InitArgs>),
+    /// Preflight: validate the config, test the LDAP bind and API authentication, and predict every catalogued error.
+    Check(JsonArg),
+    /// Dry run: show what a sync would change, without changing anything.
+    Plan(PlanArgs),
+    /// Run one sync now (incremental when a directory cookie is stored, else full).
+    Sync(SyncArgs),
+    /// List past runs, or show one with `history show ID`.
+    History(HistoryArgs),
+    /// Run as a service: scheduled syncs, web UI, /healthz and /metrics.
+    Serve(ServeArgs),
+    /// Try dirsync with nothing installed: an in-process control panel, a sample directory, the web UI.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as a JSON run report.
+    #[arg(long)]
+    pub json: bool,
+    /// Plan from the changes since the last sync instead of the whole directory.
+    #[arg(long)]
+    pub incremental: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Read the whole directory and reconcile everything (default: incremental when possible).
+    #[arg(long)]
+    pub full: bool,
+    /// Print the run report as JSON (schema: docs/run-report.schema.json).
+    #[arg(long)]
+    pub json: bool,
+    /// Apply even when more objects would be disabled or deleted than the safety threshold allows.
+    #[arg(long)]
+    pub override_threshold: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub show: Option<HistoryCmd>,
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCmd {
+    /// Show one run with every object's outcome.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Web UI address (same as --set ui.listen=...). Non-loopback needs a UI admin password.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Web UI address.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Sync, print the summary, and exit without serving the web UI.
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct InitArgs {
+    /// Overwrite an existing config file.
+    #[arg(long)]
+    pub force: bool,
+    /// Never prompt, even on a terminal (missing values stay unset).
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// "ldap" or "ldif".
+    #[arg(long)]
+    pub source: Option<String>,
+    #[arg(long, value_name = "URL")]
+    pub ldap_url: Option<String>,
+    #[arg(long)]
+    pub starttls: bool,
+    #[arg(long, value_name = "DN")]
+    pub bind_dn: Option<String>,
+    #[arg(long, value_name = "DN")]
+    pub base_dn: Option<String>,
+    #[arg(long, value_name = "DN_OR_NAME")]
+    pub exchange_group: Option<String>,
+    #[arg(long, value_name = "DN_OR_NAME")]
+    pub rsemail_group: Option<String>,
+    #[arg(long, value_name = "PATH")]
+    pub ldif: Option<PathBuf>,
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    #[arg(long)]
+    pub api_user_key: Option<String>,
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+}
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Failure.code());
+        }
+    };
+    let code = rt.block_on(run(cli));
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    ExitCode::from(code.code())
+}
+
+async fn run(cli: Cli) -> Exit {
+    match dispatch(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                eprint!("error: {ce}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            Exit::Failure
+        }
+    }
+}
+
+/// Layers the config for commands other than `init` and `demo`.
+pub fn load_config(cli: &Cli, extra: Vec<(String, String)>) -> Result<Loaded> {
+    let (path, explicit) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => (PathBuf::from(config::DEFAULT_CONFIG), false),
+    };
+    let mut flags = Vec::new();
+    for s in &cli.set {
+        let (k, v) = s.split_once('=').ok_or_else(|| {
+            ConfigError(vec![config::ConfigProblem {
+                key: s.clone(),
+                message: format!("--set {s}: write KEY=VALUE, e.g. --set schedule.interval=30s"),
+            }])
+        })?;
+        flags.push((k.trim().to_string(), v.to_string()));
+    }
+    if let Some(f) = &cli.log_format {
+        flags.push(("log.format".into(), f.clone()));
+    }
+    if let Some(l) = &cli.log_level {
+        flags.push(("log.level".into(), l.clone()));
+    }
+    flags.extend(extra);
+    Ok(config::load(
+        &path,
+        explicit,
+        &Overrides::from_process(flags),
+    )?)
+}
+
+fn validated(loaded: &Loaded, needs: Needs) -> Result<()> {
+    let problems = loaded.validate(needs);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError(problems).into())
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<Exit> {
+    match &cli.command {
+        Command::Init(args) => {
+            crate::logging::init(config::LogFormat::Human, "warn");
+            init(&cli, args)
+        }
+        Command::Demo(args) => {
+            let format = match cli.log_format.as_deref() {
+                Some("json") => config::LogFormat::Json,
+                _ => config::LogFormat::Human,
+            };
+            crate::logging::init(format, cli.log_level.as_deref().unwrap_or("warn"));
+            crate::demo::run(&args.listen, args.once).await
+        }
+        Command::Serve(args) => {
+            let extra = args
+                .listen
+                .iter()
+                .map(|l| ("ui.listen".to_string(), l.clone()))
+                .collect();
+            let loaded = load_config(&cli, extra)?;
+            crate::logging::init(loaded.config.log.format, &loaded.config.log.level);
+            validated(&loaded, Needs::ALL)?;
+            crate::service::serve(Arc::new(loaded)).await
+        }
+        cmd => {
+            let loaded = load_config(&cli, Vec::new())?;
+            crate::logging::init(loaded.config.log.format, &loaded.config.log.level);
+            match cmd {
+                Command::Check(a) => check(loaded, a.json).await,
+                Command::Plan(a) => plan(loaded, a).await,
+                Command::Sync(a) => sync(loaded, a).await,
+                Command::History(a) => history(loaded, a).await,
+                Command::Init(_) | Command::Serve(_) | Command::Demo(_) => {
+                    unreachable!("handled above")
+                }
+            }
+        }
+    }
+}
+
+async fn check(loaded: Loaded, json: bool) -> Result<Exit> {
+    let problems = loaded.validate(Needs::SYNC);
+    if !problems.is_empty() {
+        if json {
+            let v = serde_json::json!({ "config": { "ok": false, "problems": problems }, "exit_code": Exit::Failure.code() });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            return Ok(Exit::Failure);
+        }
+        return Err(ConfigError(problems).into());
+    }
+    let agent = Agent::open(Arc::new(loaded)).await?;
+    let outcome = agent.check().await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::check_json(&outcome))?
+        );
+    } else {
+        print!("{}", render::check_text(&outcome));
+    }
+    Ok(outcome.exit())
+}
+
+async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
+    validated(&loaded, Needs::SYNC)?;
+    let agent = Agent::open(Arc::new(loaded)).await?;
+    let req = RunRequest {
+        mode: Mode::Plan,
+        full: !args.incremental,
+        trigger: Trigger::Manual,
+        override_threshold: false,
+    };
+    let report = agent.run(req, progress_printer(args.json)).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report_text(&report, true));
+    }
+    Ok(crate::engine_glue::exit_for(&report))
+}
+
+async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
+    validated(&loaded, Needs::SYNC)?;
+    let loaded = Arc::new(loaded);
+    let _lock = crate::lock::SyncLock::try_acquire(&loaded.state_path())?;
+    let agent = Agent::open(loaded).await?;
+    let req = RunRequest {
+        mode: Mode::Apply,
+        full: args.full,
+        trigger: Trigger::Manual,
+        override_threshold: args.override_threshold,
+    };
+    let report = agent.run(req, progress_printer(args.json)).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render::report_text(&report, false));
+    }
+    Ok(crate::engine_glue::exit_for(&report))
+}
+
+async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
+    validated(&loaded, Needs::STATE_ONLY)?;
+    let agent = Agent::open(Arc::new(loaded)).await?;
+    match &args.show {
+        Some(HistoryCmd::Show { id, json }) => {
+            let Some(report) = agent.report(*id).await? else {
+                anyhow::bail!(
+                    "there is no run {id} in the history; `dirsync history` lists the runs"
+                );
+            };
+            if *json || args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", render::report_text(&report, false));
+            }
+        }
+        None => {
+            let runs = agent.history(args.limit).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&runs)?);
+            } else {
+                print!("{}", render::history_text(&runs));
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// Progress output: a bar on a terminal, plain lines otherwise, nothing with --json.
+pub fn progress_printer(json: bool) -> crate::engine_glue::ProgressFn {
+    let tty = std::io::stderr().is_terminal();
+    Arc::new(move |p: &crate::engine_glue::ProgressEvent| {
+        if json {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let width = 30usize;
+            let filled = if p.total > 0 {
+                (p.done as usize * width / p.total as usize).min(width)
+            } else {
+                0
+            };
+            let _ = write!(
+                err,
+                "\r\x1b[2K{:<10} [{}{}] {}/{}",
+                p.phase,
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                p.done,
+                p.total
+            );
+            if p.total > 0 && p.done >= p.total {
+                let _ = writeln!(err);
+            }
+        } else if p.done == 0 || p.done >= p.total || p.done.is_multiple_of(50) {
+            let _ = writeln!(err, "{}: {}/{}", p.phase, p.done, p.total);
+        }
+    })
+}
+
+fn prompt(label: &str, default: Option<&str>) -> Result<Option<String>> {
+    let mut out = std::io::stderr();
+    match default {
+        Some(d) if !d.is_empty() => write!(out, "{label} [{d}]: ")?,
+        _ => write!(out, "{label}: ")?,
+    }
+    out.flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let line = line.trim();
+    Ok(if line.is_empty() {
+        default.map(str::to_string).filter(|d| !d.is_empty())
+    } else {
+        Some(line.to_string())
+    })
+}
+
+fn prompt_secret(label: &str) -> Result<Option<String>> {
+    let mut out = std::io::stderr();
+    write!(out, "{label} (input hidden, empty to skip): ")?;
+    out.flush()?;
+    let _ = std::process::Command::new("stty")
+        .arg("-echo")
+        .stdin(std::process::Stdio::inherit())
+        .status();
+    let mut line = String::new();
+    let r = std::io::stdin().read_line(&mut line);
+    let _ = std::process::Command::new("stty")
+        .arg("echo")
+        .stdin(std::process::Stdio::inherit())
+        .status();
+    writeln!(out)?;
+    r?;
+    let line = line.trim_end_matches(['\r', '\n']).to_string();
+    Ok(if line.is_empty() { None } else { Some(line) })
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG));
+    if path.exists() && !a.force {
+        anyhow::bail!(
+            "{} already exists; pass --force to overwrite it, or --config to write another file",
+            path.display()
+        );
+    }
+    let interactive = !a.non_interactive && std::io::stdin().is_terminal();
+    let ask =
+        |label: &str, given: &Option<String>, default: Option<&str>| -> Result<Option<String>> {
+            if given.is_some() || !interactive {
+                Ok(given.clone().or(default.map(str::to_string)))
+            } else {
+                prompt(label, default)
+            }
+        };
+    let source = ask("Directory source (ldap or ldif)", &a.source, Some("ldap"))?
+        .unwrap_or_else(|| "ldap".into());
+    if source != "ldap" && source != "ldif" {
+        anyhow::bail!("--source {source:?}: write ldap or ldif");
+    }
+    let mut doc = String::from("# dirsync configuration (docs/configuration.md). Secrets are in the secrets file.\n\n[directory]\n");
+    doc.push_str(&format!("source = {}\n", toml_str(&source)));
+    if source == "ldap" {
+        for (key, label, given, default) in [
+            (
+                "url",
+                "LDAP URL (ldaps://dc1.example.com)",
+                &a.ldap_url,
+                None,
+            ),
+            ("bind_dn", "Bind DN (service account)", &a.bind_dn, None),
+            ("base_dn", "Base DN (DC=example,DC=com)", &a.base_dn, None),
+        ] {
+            if let Some(v) = ask(label, given, default)? {
+                doc.push_str(&format!("{key} = {}\n", toml_str(&v)));
+            }
+        }
+        if a.starttls {
+            doc.push_str("starttls = true\n");
+        }
+    } else {
+        let given = a.ldif.as_ref().map(|p| p.display().to_string());
+        if let Some(v) = ask("LDIF file", &given, None)? {
+            doc.push_str(&format!("ldif_path = {}\n", toml_str(&v)));
+        }
+    }
+    for (key, label, given) in [
+        (
+            "exchange_group",
+            "Exchange security group (DN or name, empty for none)",
+            &a.exchange_group,
+        ),
+        (
+            "rsemail_group",
+            "Rackspace Email security group (DN or name, empty for none)",
+            &a.rsemail_group,
+        ),
+    ] {
+        if let Some(v) = ask(label, given, None)? {
+            doc.push_str(&format!("{key} = {}\n", toml_str(&v)));
+        }
+    }
+    doc.push_str("\n[api]\n");
+    for (key, label, given, default) in [
+        (
+            "url",
+            "Control panel API URL",
+            &a.api_url,
+            Some("https://api.emailsrvr.com"),
+        ),
+        ("user_key", "API user key", &a.api_user_key, None),
+        ("account", "Customer account number", &a.account, None),
+    ] {
+        if let Some(v) = ask(label, given, default)? {
+            doc.push_str(&format!("{key} = {}\n", toml_str(&v)));
+        }
+    }
+    let state = a
+        .state
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "dirsync-state.db".into());
+    doc.push_str(&format!("\n[state]\npath = {}\n", toml_str(&state)));
+    doc.push_str("\n[schedule]\ninterval = \"5m\"\nfull_every = \"24h\"\n");
+    let listen = a.listen.clone().unwrap_or_else(|| "127.0.0.1:8080".into());
+    doc.push_str(&format!("\n[ui]\nlisten = {}\n", toml_str(&listen)));
+    doc.push_str("\n[log]\nformat = \"human\"\nlevel = \"info\"\n");
+
+    // Secrets: prompted on a terminal, else taken from the environment.
+    let mut secrets = String::from("# dirsync secrets: keep this file private (mode 0600).\n");
+    let mut any_secret = false;
+    for (key, var, label, wanted) in [
+        (
+            "ldap_bind_password",
+            config::ENV_LDAP_PASSWORD,
+            "LDAP bind password",
+            source == "ldap",
+        ),
+        (
+            "api_secret_key",
+            config::ENV_API_SECRET,
+            "API secret key",
+            true,
+        ),
+        (
+            "ui_admin_password",
+            config::ENV_UI_PASSWORD,
+            "UI admin password (needed only off-localhost)",
+            true,
+        ),
+    ] {
+        let from_env = std::env::var(var).ok().filter(|v| !v.is_empty());
+        let value = match from_env {
+            Some(v) => Some(v),
+            None if interactive && wanted => prompt_secret(label)?,
+            None => None,
+        };
+        if let Some(v) = value {
+            secrets.push_str(&format!("{key} = {}\n", toml_str(&v)));
+            any_secret = true;
+        }
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {}", path.display());
+    let spath = config::resolve(&path, Path::new("secrets.toml"));
+    if any_secret {
+        write_private(&spath, &secrets)?;
+        println!("wrote {} (mode 0600)", spath.display());
+    } else {
+        println!(
+            "no secrets given: put them in {} (mode 0600) or set {}, {} and {}",
+            spath.display(),
+            config::ENV_LDAP_PASSWORD,
+            config::ENV_API_SECRET,
+            config::ENV_UI_PASSWORD
+        );
+    }
+    println!("next: dirsync --config {} check", path.display());
+    Ok(Exit::Success)
+}
+
+/// Creates (or replaces) a file readable only by its owner, without a window where it is world-readable.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,439 @@
+//! The long-running side: one run at a time, live progress, the scheduler,
+//! `/healthz` and `/metrics` figures, and `dirsync serve` itself.
+//!
+//! A [`Service`] is shared by the scheduler, the web UI and signal handlers.
+//! Inside the process a gate lets one run at a time; across processes the
+//! file lock ([`crate::lock`]) held for the service's whole life does.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::config::Loaded;
+use crate::engine_glue::{self, Agent, Mode, ProgressEvent, RunReport, RunRequest, Trigger};
+use crate::Exit;
+
+/// What is running right now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Running {
+    pub trigger: Trigger,
+    pub full: bool,
+    pub started_unix: i64,
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Default)]
+struct Live {
+    running: Option<Running>,
+    last_id: Option<i64>,
+    last_error: Option<String>,
+    last_finished_unix: Option<i64>,
+    last_success_unix: Option<i64>,
+    last_duration_secs: f64,
+    last_exit: Option<u8>,
+    last_changes: u64,
+    last_errors: u64,
+    last_warnings: u64,
+    runs_by_status: BTreeMap<String, u64>,
+    next_incremental_unix: Option<i64>,
+    next_full_unix: Option<i64>,
+}
+
+/// The live state shown by `/api/status` and the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub running: Option<Running>,
+    pub last_run_id: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_finished_unix: Option<i64>,
+    pub next_incremental_unix: Option<i64>,
+    pub next_full_unix: Option<i64>,
+    pub scheduled: bool,
+}
+
+/// Why a manual trigger was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[error("a sync is already running; wait for it to finish")]
+pub struct Busy;
+
+/// Shared by the scheduler, the UI and the signal handlers.
+pub struct Service {
+    pub agent: Agent,
+    pub loaded: Arc<Loaded>,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    live: Mutex<Live>,
+    started: Instant,
+    /// True under `serve` (a scheduler runs); false in `demo`.
+    pub scheduled: bool,
+    /// Bumped after every finished run, for anyone waiting on one.
+    finished_tx: watch::Sender<u64>,
+}
+
+impl Service {
+    pub fn new(agent: Agent, loaded: Arc<Loaded>, scheduled: bool) -> Arc<Service> {
+        let (finished_tx, _) = watch::channel(0);
+        Arc::new(Service {
+            agent,
+            loaded,
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+            live: Mutex::new(Live::default()),
+            started: Instant::now(),
+            scheduled,
+            finished_tx,
+        })
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn status(&self) -> Status {
+        let l = self.live();
+        Status {
+            running: l.running.clone(),
+            last_run_id: l.last_id,
+            last_error: l.last_error.clone(),
+            last_finished_unix: l.last_finished_unix,
+            next_incremental_unix: l.next_incremental_unix,
+            next_full_unix: l.next_full_unix,
+            scheduled: self.scheduled,
+        }
+    }
+
+    pub fn set_next(&self, incremental: Option<OffsetDateTime>, full: Option<OffsetDateTime>) {
+        let mut l = self.live();
+        l.next_incremental_unix = incremental.map(|t| t.unix_timestamp());
+        l.next_full_unix = full.map(|t| t.unix_timestamp());
+    }
+
+    pub fn subscribe_finished(&self) -> watch::Receiver<u64> {
+        self.finished_tx.subscribe()
+    }
+
+    /// Runs one sync now, waiting for any running one to finish first.
+    pub async fn run_now(self: &Arc<Self>, full: bool, trigger: Trigger) -> Result<RunReport> {
+        let guard = self.gate.clone().lock_owned().await;
+        self.run_locked(full, trigger, guard).await
+    }
+
+    /// Starts a sync in the background unless one is running.
+    pub fn try_start(self: &Arc<Self>, full: bool, trigger: Trigger) -> Result<(), Busy> {
+        let guard = self.gate.clone().try_lock_owned().map_err(|_| Busy)?;
+        let me = self.clone();
+        // Mark it running before returning, so the page the UI redirects to shows it.
+        me.live().running = Some(Running {
+            trigger,
+            full,
+            started_unix: OffsetDateTime::now_utc().unix_timestamp(),
+            phase: "starting".into(),
+            done: 0,
+            total: 0,
+        });
+        tokio::spawn(async move {
+            let _ = me.run_locked(full, trigger, guard).await;
+        });
+        Ok(())
+    }
+
+    async fn run_locked(
+        self: &Arc<Self>,
+        full: bool,
+        trigger: Trigger,
+        _guard: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<RunReport> {
+        let t0 = Instant::now();
+        self.live().running = Some(Running {
+            trigger,
+            full,
+            started_unix: OffsetDateTime::now_utc().unix_timestamp(),
+            phase: "reading directory".into(),
+            done: 0,
+            total: 0,
+        });
+        let me = Arc::downgrade(self);
+        let progress: engine_glue::ProgressFn = Arc::new(move |p: &ProgressEvent| {
+            if let Some(s) = me.upgrade() {
+                if let Some(r) = s.live().running.as_mut() {
+                    r.phase = p.phase.clone();
+                    r.done = p.done;
+                    r.total = p.total;
+                }
+            }
+        });
+        tracing::info!(?trigger, full, "sync starting");
+        let req = RunRequest {
+            mode: Mode::Apply,
+            full,
+            trigger,
+            override_threshold: false,
+        };
+        let result = self.agent.run(req, progress).await;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        {
+            let mut l = self.live();
+            l.running = None;
+            l.last_finished_unix = Some(now);
+            l.last_duration_secs = t0.elapsed().as_secs_f64();
+            match &result {
+                Ok(r) => {
+                    let s = engine_glue::summary(r);
+                    let exit = engine_glue::exit_for(r);
+                    l.last_id = Some(r_id(r));
+                    l.last_error = None;
+                    l.last_exit = Some(exit.code());
+                    l.last_changes = s.changes;
+                    l.last_errors = s.errors;
+                    l.last_warnings = s.warnings;
+                    if exit == Exit::Success || exit == Exit::ObjectErrors {
+                        l.last_success_unix = Some(now);
+                    }
+                    *l.runs_by_status
+                        .entry(s.status_class.to_string())
+                        .or_default() += 1;
+                    tracing::info!(run = s.id, status = s.status_class, changes = s.changes, errors = s.errors, warnings = s.warnings, duration = %s.duration, "sync finished");
+                }
+                Err(e) => {
+                    l.last_error = Some(format!("{e:#}"));
+                    l.last_exit = Some(Exit::Failure.code());
+                    *l.runs_by_status.entry("failed".into()).or_default() += 1;
+                    tracing::error!(error = %format!("{e:#}"), "sync failed");
+                }
+            }
+        }
+        self.finished_tx.send_modify(|n| *n += 1);
+        result
+    }
+
+    /// The current plan (a dry run of a full read), for the Preview page.
+    pub async fn preview(&self) -> Result<RunReport> {
+        let _g = self.gate.lock().await;
+        let req = RunRequest {
+            mode: Mode::Plan,
+            full: true,
+            trigger: Trigger::Ui,
+            override_threshold: false,
+        };
+        self.agent.run(req, Arc::new(|_: &ProgressEvent| {})).await
+    }
+
+    /// Prometheus text exposition.
+    pub fn metrics_text(&self) -> String {
+        let l = self.live();
+        let mut o = String::new();
+        let mut g = |name: &str, help: &str, kind: &str, lines: Vec<(String, String)>| {
+            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, v) in lines {
+                let _ = writeln!(o, "{name}{labels} {v}");
+            }
+        };
+        g(
+            "dirsync_up",
+            "1 while the dirsync service runs.",
+            "gauge",
+            vec![(String::new(), "1".into())],
+        );
+        g(
+            "dirsync_uptime_seconds",
+            "Seconds since the service started.",
+            "gauge",
+            vec![(
+                String::new(),
+                format!("{:.0}", self.started.elapsed().as_secs_f64()),
+            )],
+        );
+        g(
+            "dirsync_sync_in_progress",
+            "1 while a sync runs.",
+            "gauge",
+            vec![(
+                String::new(),
+                if l.running.is_some() { "1" } else { "0" }.into(),
+            )],
+        );
+        let mut runs: Vec<(String, String)> = ["success", "errors", "failed", "threshold"]
+            .iter()
+            .map(|s| {
+                (
+                    format!("{{status=\"{s}\"}}"),
+                    l.runs_by_status.get(*s).copied().unwrap_or(0).to_string(),
+                )
+            })
+            .collect();
+        runs.sort();
+        g(
+            "dirsync_runs_total",
+            "Syncs finished by this process, by status.",
+            "counter",
+            runs,
+        );
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "0".into());
+        g(
+            "dirsync_last_run_timestamp_seconds",
+            "When the last sync finished (Unix time, 0 if none).",
+            "gauge",
+            vec![(String::new(), opt(l.last_finished_unix))],
+        );
+        g(
+            "dirsync_last_success_timestamp_seconds",
+            "When the last sync that reached the end finished (Unix time).",
+            "gauge",
+            vec![(String::new(), opt(l.last_success_unix))],
+        );
+        g(
+            "dirsync_last_run_duration_seconds",
+            "Duration of the last sync.",
+            "gauge",
+            vec![(String::new(), format!("{:.3}", l.last_duration_secs))],
+        );
+        g("dirsync_last_run_exit_code", "Exit code the last sync would have had (0 ok, 1 object errors, 2 failure, 3 threshold).", "gauge", vec![(String::new(), l.last_exit.map(|c| c.to_string()).unwrap_or_else(|| "0".into()))]);
+        g(
+            "dirsync_last_run_changes",
+            "Changes applied by the last sync.",
+            "gauge",
+            vec![(String::new(), l.last_changes.to_string())],
+        );
+        g(
+            "dirsync_last_run_errors",
+            "Object errors in the last sync.",
+            "gauge",
+            vec![(String::new(), l.last_errors.to_string())],
+        );
+        g(
+            "dirsync_last_run_warnings",
+            "Warnings in the last sync.",
+            "gauge",
+            vec![(String::new(), l.last_warnings.to_string())],
+        );
+        g(
+            "dirsync_next_sync_timestamp_seconds",
+            "When the next scheduled sync is due (Unix time).",
+            "gauge",
+            vec![
+                (
+                    "{kind=\"incremental\"}".into(),
+                    opt(l.next_incremental_unix),
+                ),
+                ("{kind=\"full\"}".into(), opt(l.next_full_unix)),
+            ],
+        );
+        o
+    }
+}
+
+fn r_id(r: &RunReport) -> i64 {
+    engine_glue::summary(r).id
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The scheduler: an incremental sync every `interval`, a full one every `full_every`.
+///
+/// The first run happens at start (the engine reads in full when it holds no
+/// cookie yet). A run that overlaps a due time is not doubled: the next one
+/// is scheduled from the end of the last.
+pub async fn scheduler(
+    svc: Arc<Service>,
+    interval: Duration,
+    full_every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut usr1 = signal(SignalKind::user_defined1()).ok();
+    let mut next_inc = tokio::time::Instant::now();
+    let mut next_full = tokio::time::Instant::now() + full_every;
+    loop {
+        let to_wall = |t: tokio::time::Instant| {
+            OffsetDateTime::now_utc() + t.saturating_duration_since(tokio::time::Instant::now())
+        };
+        svc.set_next(Some(to_wall(next_inc)), Some(to_wall(next_full)));
+        let full_due = next_full <= next_inc;
+        let when = if full_due { next_full } else { next_inc };
+        let manual = async {
+            match usr1.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => futures::future::pending::<()>().await,
+            }
+        };
+        let (full, trigger) = tokio::select! {
+            _ = tokio::time::sleep_until(when) => if full_due { (true, Trigger::FullSchedule) } else { (false, Trigger::Schedule) },
+            _ = manual => { tracing::info!("SIGUSR1: manual sync requested"); (false, Trigger::Manual) }
+            _ = stop.changed() => return,
+        };
+        if *stop.borrow() {
+            return;
+        }
+        let _ = svc.run_now(full, trigger).await;
+        let now = tokio::time::Instant::now();
+        next_inc = now + interval;
+        if full {
+            next_full = now + full_every;
+        }
+    }
+}
+
+/// `dirsync serve`.
+pub async fn serve(loaded: Arc<Loaded>) -> Result<Exit> {
+    let lock = crate::lock::SyncLock::try_acquire(&loaded.state_path())?;
+    let agent = Agent::open(loaded.clone()).await?;
+    let svc = Service::new(agent, loaded.clone(), true);
+    let addr: SocketAddr = loaded.listen().context("ui.listen")?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (ui.listen); is another process using the port?")
+    })?;
+    let local = listener.local_addr()?;
+    let app = crate::web::app(crate::web::WebState::new(
+        svc.clone(),
+        local,
+        loaded.config.ui.enabled,
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sched = tokio::spawn(scheduler(
+        svc.clone(),
+        loaded.interval(),
+        loaded.full_every(),
+        stop_rx,
+    ));
+    tracing::info!(listen = %local, interval = %crate::config::format_duration(loaded.interval()), full_every = %crate::config::format_duration(loaded.full_every()), lock = %lock.path().display(), "dirsync serve started");
+    eprintln!("dirsync serve: web UI on http://{local}/  (health: /healthz, metrics: /metrics)");
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: finishing the current sync, then stopping");
+        let _ = stop_tx.send(true);
+    });
+    server.await.context("web server")?;
+    // The scheduler stops between runs; a run in progress is allowed to finish.
+    let _ = sched.await;
+    let _g = svc.gate.lock().await;
+    drop(lock);
+    tracing::info!("dirsync serve stopped");
+    Ok(Exit::Success)
+}

@@ -1,0 +1,217 @@
+//! The real binary: `init`, config layering and validation messages, exit code 2.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+fn dirsync(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dirsync"));
+    c.current_dir(dir)
+        .args(args)
+        .env_remove("DIRSYNC_CONFIG")
+        .env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DIRSYNC_") && !k.starts_with("DIRSYNC_TEST") {
+            c.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run dirsync")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn init_from_flags_writes_config_and_private_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dirsync(
+        dir.path(),
+        &[
+            "--config",
+            "conf/dirsync.toml",
+            "init",
+            "--non-interactive",
+            "--ldap-url",
+            "ldaps://dc1.example.com",
+            "--bind-dn",
+            "CN=svc,DC=example,DC=com",
+            "--base-dn",
+            "DC=example,DC=com",
+            "--exchange-group",
+            "Exchange Users",
+            "--api-url",
+            "https://api.example.com",
+            "--api-user-key",
+            "uk",
+            "--account",
+            "100001",
+        ],
+        &[
+            ("DIRSYNC_LDAP_BIND_PASSWORD", "bind-pw-123"),
+            ("DIRSYNC_API_SECRET_KEY", "api-secret-456"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let conf = std::fs::read_to_string(dir.path().join("conf/dirsync.toml")).unwrap();
+    assert!(conf.contains("url = \"ldaps://dc1.example.com\""), "{conf}");
+    assert!(
+        !conf.contains("bind-pw-123") && !conf.contains("api-secret-456"),
+        "secrets leaked into the config"
+    );
+    let sp = dir.path().join("conf/secrets.toml");
+    let mode = std::fs::metadata(&sp).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(&sp)
+        .unwrap()
+        .contains("bind-pw-123"));
+
+    // A second init refuses to overwrite.
+    let o = dirsync(
+        dir.path(),
+        &["--config", "conf/dirsync.toml", "init", "--non-interactive"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("already exists; pass --force"),
+        "{}",
+        text(&o)
+    );
+
+    // The written config validates as far as it can without a server: `check --json` reports no config problem
+    // (it then fails to connect, which is exit 2 as well, but not a config problem).
+}
+
+#[test]
+fn missing_config_is_exit_2_with_instructions() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dirsync(dir.path(), &["sync"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no config file at dirsync.toml; create one with `dirsync init`"),
+        "{}",
+        text(&o)
+    );
+    let o = dirsync(dir.path(), &["--config", "nope.toml", "check"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("the config file nope.toml does not exist"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn validation_lists_every_problem_with_key_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        "[directory]\nurl = \"ldap://dc.example.com\"\n[api]\nurl = \"http://api.example.com\"\n",
+    )
+    .unwrap();
+    let o = dirsync(dir.path(), &["plan"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    for want in [
+        "the configuration is not valid:",
+        "directory.url ldap://dc.example.com is plain LDAP and directory.starttls is false",
+        "directory.bind_dn is not set; set it in dirsync.toml",
+        "DIRSYNC_DIRECTORY_BASE_DN",
+        "the LDAP bind password is not set; put ldap_bind_password",
+        "api.url http://api.example.com must use https://",
+        "the API secret key is not set",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // check --json reports the same problems as data.
+    let o = dirsync(dir.path(), &["check", "--json"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["config"]["ok"], false);
+    assert!(v["config"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["key"] == "directory.bind_dn"));
+}
+
+#[test]
+fn unknown_keys_bad_toml_and_open_secrets_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        "[directory]\nurll = \"x\"\n",
+    )
+    .unwrap();
+    let o = dirsync(dir.path(), &["history"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("unknown key `urll`"), "{}", text(&o));
+
+    std::fs::write(dir.path().join("dirsync.toml"), "[directory\n").unwrap();
+    let o = dirsync(dir.path(), &["history"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("dirsync.toml is not valid TOML"),
+        "{}",
+        text(&o)
+    );
+
+    std::fs::write(dir.path().join("dirsync.toml"), "").unwrap();
+    let sp = dir.path().join("secrets.toml");
+    std::fs::write(&sp, "api_secret_key = \"x\"\n").unwrap();
+    std::fs::set_permissions(&sp, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = dirsync(dir.path(), &["history"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("can be read by other users (mode 0644); run `chmod 600"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_admin_password() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        "[directory]\nsource = \"ldif\"\nldif_path = \"x.ldif\"\nexchange_group = \"Exchange Users\"\n[api]\nurl = \"http://127.0.0.1:9\"\nuser_key = \"k\"\naccount = \"1\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("x.ldif"), "").unwrap();
+    let o = dirsync(
+        dir.path(),
+        &["serve", "--listen", "0.0.0.0:0"],
+        &[("DIRSYNC_API_SECRET_KEY", "s")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("ui.listen 0.0.0.0:0 is reachable from other machines but no UI admin password is configured"), "{}", text(&o));
+    let o = dirsync(
+        dir.path(),
+        &["--set", "schedule.interval=0s", "serve"],
+        &[("DIRSYNC_API_SECRET_KEY", "s")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("schedule.interval must be at least 1s"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn help_lists_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dirsync(dir.path(), &["--help"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let t = text(&o);
+    for c in ["init", "check", "plan", "sync", "history", "serve", "demo"] {
+        assert!(t.contains(c), "{c} missing from --help:\n{t}");
+    }
+}
