@@ -6,6 +6,7 @@
 //! - [`signing`]: the `X-Api-Signature` header (sign and verify).
 //! - [`Secret`]: a self-redacting credential holder.
 
+pub mod client;
 pub mod fault;
 pub mod paths;
 pub mod secret;
