@@ -1,0 +1,433 @@
+//! Administrator operations (used by the CLI, `demo`, and embedding
+//! programs): customers, domains, licences, API keys, renames, the audit
+//! log. Each change is written to the audit log with actor `admin`.
+
+use cloudoffice_api::{Secret, ServiceType};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use serde_json::json;
+use sqlx::Row;
+
+use crate::crypto::MasterKey;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::store::{self, now_ms, Actor, Customer, DomainRow, Svc};
+use crate::validate;
+
+async fn audit(
+    db: &Db,
+    customer_id: Option<&str>,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, customer_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(uuid::Uuid::new_v4().simple().to_string())
+    .bind(now_ms())
+    .bind(customer_id.map(str::to_string))
+    .bind(Actor::admin().0)
+    .bind(action.to_string())
+    .bind(target.to_string())
+    .bind(detail.to_string())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Creates a customer with this account number.
+pub async fn create_customer(db: &Db, account_number: &str, name: &str) -> Result<Customer> {
+    validate::account_number(account_number)?;
+    validate::display_name(name)?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let n = sqlx::query(
+        "INSERT INTO customers (id, account_number, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(id.clone())
+    .bind(account_number.to_string())
+    .bind(name.to_string())
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(Error::bad_request(
+            format!("The customer '{account_number}' already exists."),
+            "Choose another account number.",
+        ));
+    }
+    audit(
+        db,
+        Some(&id),
+        "customer.create",
+        account_number,
+        json!({"name": name}),
+    )
+    .await?;
+    Ok(Customer {
+        id,
+        account_number: account_number.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// The customer with this account number.
+pub async fn customer(db: &Db, account_number: &str) -> Result<Customer> {
+    let row =
+        sqlx::query("SELECT id, account_number, name FROM customers WHERE account_number = $1")
+            .bind(account_number.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
+    match row {
+        Some(r) => Ok(Customer {
+            id: r.try_get("id")?,
+            account_number: r.try_get("account_number")?,
+            name: r.try_get("name")?,
+        }),
+        None => Err(Error::not_found(
+            format!(
+                "The customer '{}' does not exist.",
+                validate::printable(account_number)
+            ),
+            "Create it first with 'officed customer create'.",
+        )),
+    }
+}
+
+/// What a new domain gets.
+#[derive(Debug, Clone)]
+pub struct NewDomain {
+    /// Owning customer's account number.
+    pub customer: String,
+    pub name: String,
+    pub service_type: ServiceType,
+    pub exchange_licences: u32,
+    pub rsemail_licences: u32,
+    /// Domain aliases (names not hosted anywhere else).
+    pub aliases: Vec<String>,
+    /// Accepted domains: other domains of the same customer, already created.
+    pub accepted: Vec<String>,
+}
+
+/// Creates a domain with its licences, aliases and accepted domains.
+pub async fn create_domain(db: &Db, d: &NewDomain) -> Result<DomainRow> {
+    let cust = customer(db, &d.customer).await?;
+    let name = validate::key(&d.name);
+    validate::domain_name(&name)?;
+    let aliases: Vec<String> = d.aliases.iter().map(|a| validate::key(a)).collect();
+    let accepted: Vec<String> = d.accepted.iter().map(|a| validate::key(a)).collect();
+    for a in aliases.iter().chain(&accepted) {
+        validate::domain_name(a)?;
+        if *a == name {
+            return Err(Error::bad_request(
+                format!("The domain '{name}' cannot be its own alias or accepted domain."),
+                "Remove it from --alias/--accepted.",
+            ));
+        }
+    }
+    let mut tx = db.pool.begin().await?;
+    let taken = sqlx::query("SELECT name FROM domains WHERE name = $1 UNION SELECT name FROM domain_aliases WHERE name = $1")
+        .bind(name.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(Error::bad_request(
+            format!("The domain '{name}' already exists."),
+            "A domain name is hosted once, as a domain or as a domain alias.",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    sqlx::query(
+        "INSERT INTO domains (id, customer_id, name, service_type, ex_licences, rs_licences, lock_version, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+    )
+    .bind(id.clone())
+    .bind(cust.id.clone())
+    .bind(name.clone())
+    .bind(d.service_type.as_str().to_string())
+    .bind(i64::from(d.exchange_licences))
+    .bind(i64::from(d.rsemail_licences))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    for a in &aliases {
+        let dup = sqlx::query("SELECT name FROM domains WHERE name = $1")
+            .bind(a.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let n = if dup.is_some() {
+            0
+        } else {
+            sqlx::query("INSERT INTO domain_aliases (name, domain_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(a.clone())
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        if n == 0 {
+            return Err(Error::bad_request(
+                format!("The domain alias '{a}' is already hosted."),
+                "A domain name is hosted once, as a domain or as a domain alias.",
+            ));
+        }
+    }
+    for a in &accepted {
+        let own = sqlx::query("SELECT id FROM domains WHERE name = $1 AND customer_id = $2")
+            .bind(a.clone())
+            .bind(cust.id.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if own.is_none() {
+            return Err(Error::bad_request(
+                format!(
+                    "The accepted domain '{a}' is not a domain of customer '{}'.",
+                    cust.account_number
+                ),
+                "Create that domain for the same customer first.",
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO accepted_domains (domain_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.clone())
+        .bind(a.clone())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    audit(
+        db,
+        Some(&cust.id),
+        "domain.create",
+        &name,
+        json!({"serviceType": d.service_type.as_str(), "exchangeLicences": d.exchange_licences, "rsEmailLicences": d.rsemail_licences, "aliases": aliases, "accepted": accepted}),
+    )
+    .await?;
+    store::domain_by_name(db, &name).await
+}
+
+/// Changes the purchased licences of a domain (`None` keeps a value).
+/// Lowering below the mailboxes in use is allowed; new creates are then
+/// refused until enough are removed.
+pub async fn set_licences(
+    db: &Db,
+    domain: &str,
+    exchange: Option<u32>,
+    rsemail: Option<u32>,
+) -> Result<DomainRow> {
+    let d = store::domain_by_name(db, domain).await?;
+    let ex = exchange.map(i64::from).unwrap_or(d.ex_licences);
+    let rs = rsemail.map(i64::from).unwrap_or(d.rs_licences);
+    sqlx::query("UPDATE domains SET ex_licences = $1, rs_licences = $2, lock_version = lock_version + 1 WHERE id = $3")
+        .bind(ex)
+        .bind(rs)
+        .bind(d.id.clone())
+        .execute(&db.pool)
+        .await?;
+    audit(
+        db,
+        Some(&d.customer_id),
+        "domain.licences",
+        &d.name,
+        json!({"exchange": {"from": d.ex_licences, "to": ex}, "rsemail": {"from": d.rs_licences, "to": rs}}),
+    )
+    .await?;
+    store::domain_by_name(db, domain).await
+}
+
+/// A newly issued API key. The secret is shown once and stored only encrypted.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub user_key: String,
+    pub secret: Secret,
+    pub account_number: String,
+}
+
+fn random_string(n: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+/// Issues an API key for a customer.
+pub async fn issue_key(
+    db: &Db,
+    master: &MasterKey,
+    account_number: &str,
+    label: &str,
+) -> Result<IssuedKey> {
+    let cust = customer(db, account_number).await?;
+    let user_key = random_string(20);
+    let secret = Secret::new(random_string(28));
+    sqlx::query(
+        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+    )
+    .bind(uuid::Uuid::new_v4().simple().to_string())
+    .bind(cust.id.clone())
+    .bind(user_key.clone())
+    .bind(master.encrypt(&user_key, &secret))
+    .bind(label.to_string())
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    audit(
+        db,
+        Some(&cust.id),
+        "api_key.issue",
+        &user_key,
+        json!({"label": label}),
+    )
+    .await?;
+    Ok(IssuedKey {
+        user_key,
+        secret,
+        account_number: cust.account_number,
+    })
+}
+
+/// Revokes an API key (requests signed with it fail from now on).
+pub async fn revoke_key(db: &Db, user_key: &str) -> Result<()> {
+    let row =
+        sqlx::query("SELECT customer_id FROM api_keys WHERE user_key = $1 AND revoked_at IS NULL")
+            .bind(user_key.to_string())
+            .fetch_optional(&db.pool)
+            .await?;
+    let Some(row) = row else {
+        return Err(Error::not_found(
+            format!(
+                "The API key '{}' does not exist or is already revoked.",
+                validate::printable(user_key)
+            ),
+            "List keys with 'officed key list'.",
+        ));
+    };
+    let cid: String = row.try_get("customer_id")?;
+    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE user_key = $2")
+        .bind(now_ms())
+        .bind(user_key.to_string())
+        .execute(&db.pool)
+        .await?;
+    audit(db, Some(&cid), "api_key.revoke", user_key, json!({})).await?;
+    Ok(())
+}
+
+/// A live API key as the authenticator needs it.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    pub user_key: String,
+    pub customer_id: String,
+    pub account_number: String,
+    pub secret: Secret,
+}
+
+/// Looks up a live key and decrypts its secret. `None` for unknown or revoked keys.
+pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<Option<KeyRecord>> {
+    let row = sqlx::query(
+        "SELECT k.customer_id, k.secret_enc, c.account_number FROM api_keys k JOIN customers c ON c.id = k.customer_id WHERE k.user_key = $1 AND k.revoked_at IS NULL",
+    )
+    .bind(user_key.to_string())
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let enc: String = r.try_get("secret_enc")?;
+    let Some(secret) = master.decrypt(user_key, &enc) else {
+        tracing::error!(
+            user_key,
+            "API key secret does not decrypt: wrong master key?"
+        );
+        return Ok(None);
+    };
+    Ok(Some(KeyRecord {
+        user_key: user_key.to_string(),
+        customer_id: r.try_get("customer_id")?,
+        account_number: r.try_get("account_number")?,
+        secret,
+    }))
+}
+
+/// Key listing line (no secrets).
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub user_key: String,
+    pub account_number: String,
+    pub label: String,
+    pub revoked: bool,
+}
+
+/// All keys (optionally of one customer).
+pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyInfo>> {
+    let rows = sqlx::query(
+        "SELECT k.user_key, c.account_number, k.label, k.revoked_at FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let acct: String = r.try_get("account_number")?;
+        if account_number.is_some_and(|a| a != acct) {
+            continue;
+        }
+        out.push(KeyInfo {
+            user_key: r.try_get("user_key")?,
+            account_number: acct,
+            label: r.try_get("label")?,
+            revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+/// Renames a mailbox (administrators only; the API's edit refuses it).
+pub async fn rename_mailbox(
+    db: &Db,
+    domain: &str,
+    exchange: bool,
+    name: &str,
+    new_name: &str,
+) -> Result<()> {
+    let d = store::domain_by_name(db, domain).await?;
+    let svc = if exchange { Svc::Ex } else { Svc::Rs };
+    store::mailbox_rename(db, &Actor::admin(), &d, svc, name, new_name).await?;
+    Ok(())
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+}
+
+/// The most recent `limit` audit entries, newest first.
+pub async fn audit_log(db: &Db, limit: u32) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT at, actor, action, target, detail FROM audit_log ORDER BY at DESC, id LIMIT {limit}"
+    ))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let at: i64 = r.try_get("at")?;
+            let detail: String = r.try_get("detail")?;
+            Ok(AuditEntry {
+                at: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default(),
+                actor: r.try_get("actor")?,
+                action: r.try_get("action")?,
+                target: r.try_get("target")?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}

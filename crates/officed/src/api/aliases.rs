@@ -1,0 +1,115 @@
+//! Rackspace Email aliases.
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{delete, get, post, put};
+use axum::Json;
+use cloudoffice_api::paths::routes as r;
+use cloudoffice_api::{PageQuery, RsAlias, RsAliasForm, RsAliasList};
+
+use super::extract::{Form, Path, Query};
+use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use crate::error::Result;
+use crate::store::{self, Actor, Page};
+
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute {
+            method: Method::GET,
+            path: r::RS_ALIASES,
+            operation_id: "listRsAliases",
+            summary: "List Rackspace Email aliases (paged)",
+            body: BodyDoc::None,
+            response: Some("RsAliasList"),
+            handler: get(list),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::RS_ALIAS,
+            operation_id: "getRsAlias",
+            summary: "Show an alias",
+            body: BodyDoc::None,
+            response: Some("RsAlias"),
+            handler: get(show),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_ALIAS,
+            operation_id: "addRsAlias",
+            summary: "Add an alias (aliasEmails: comma-separated forwarding addresses)",
+            body: BodyDoc::Form("RsAliasForm"),
+            response: Some("RsAlias"),
+            handler: post(add),
+        },
+        ApiRoute {
+            method: Method::PUT,
+            path: r::RS_ALIAS,
+            operation_id: "editRsAlias",
+            summary: "Replace an alias's forwarding addresses",
+            body: BodyDoc::Form("RsAliasForm"),
+            response: Some("RsAlias"),
+            handler: put(edit),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::RS_ALIAS,
+            operation_id: "deleteRsAlias",
+            summary: "Delete an alias",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(remove),
+        },
+    ]
+}
+
+type P3 = Path<(String, String, String)>;
+
+async fn list(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<RsAliasList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::alias_list(&st.db, &dom, Page::from_query(q)?).await?,
+    ))
+}
+
+async fn show(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Json<RsAlias>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(store::alias_get(&st.db, &dom, &n).await?))
+}
+
+async fn add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<RsAliasForm>,
+) -> Result<Json<RsAlias>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::alias_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
+    ))
+}
+
+async fn edit(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<RsAliasForm>,
+) -> Result<Json<RsAlias>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::alias_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
+    ))
+}
+
+async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+}

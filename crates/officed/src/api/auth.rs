@@ -1,0 +1,159 @@
+//! Authentication (`X-Api-Signature`) and per-key throttling.
+//!
+//! Every `/v1` request (except the OpenAPI document) must carry a valid
+//! signature of a live key; the caller's customer is then the only one it
+//! can reach. Throttling counts requests per key per clock minute, GETs and
+//! writes separately, in this process (several instances each count their
+//! own share). Logs name the user key and never the header or the secret.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cloudoffice_api::{SignatureError, SignatureHeader, SIGNATURE_HEADER};
+
+use super::AppState;
+use crate::admin;
+use crate::error::Error;
+
+/// The authenticated caller, available to handlers as an extension.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_key: String,
+    pub customer_id: String,
+    pub account_number: String,
+}
+
+/// Per-key limits per minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleLimits {
+    pub gets_per_minute: u32,
+    pub writes_per_minute: u32,
+}
+
+impl ThrottleLimits {
+    /// The Cloud Office limits: 60 GETs and 30 writes per minute per key.
+    pub const CLOUD_OFFICE: ThrottleLimits = ThrottleLimits {
+        gets_per_minute: 60,
+        writes_per_minute: 30,
+    };
+}
+
+/// Request counters per key for the current minute.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    windows: Mutex<HashMap<String, (i64, u32, u32)>>,
+}
+
+impl Throttle {
+    /// Counts one request; `Err` when over the limit.
+    pub fn check(
+        &self,
+        limits: ThrottleLimits,
+        user_key: &str,
+        is_get: bool,
+        minute: i64,
+    ) -> Result<(), Error> {
+        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if w.len() > 10_000 {
+            w.retain(|_, v| v.0 == minute);
+        }
+        let e = w.entry(user_key.to_string()).or_insert((minute, 0, 0));
+        if e.0 != minute {
+            *e = (minute, 0, 0);
+        }
+        let (count, limit, what) = if is_get {
+            e.1 += 1;
+            (e.1, limits.gets_per_minute, "GET")
+        } else {
+            e.2 += 1;
+            (e.2, limits.writes_per_minute, "write")
+        };
+        if count > limit {
+            return Err(Error::throttled(format!(
+                "This key may make {limit} {what} requests per minute; wait until the next minute."
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn refuse(e: SignatureError) -> Response {
+    Error::authentication(e.to_string()).into_response()
+}
+
+/// Middleware: verifies the signature, throttles, and stores the [`Caller`].
+pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(value) = req.headers().get(SIGNATURE_HEADER) else {
+        return refuse(SignatureError::Missing);
+    };
+    let Ok(value) = value.to_str() else {
+        return refuse(SignatureError::Malformed);
+    };
+    let header = match SignatureHeader::parse(value) {
+        Ok(h) => h,
+        Err(e) => return refuse(e),
+    };
+    let user_agent = req
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let now = time::OffsetDateTime::now_utc();
+    if let Err(e) = header.check_window(now, st.config.signature_window) {
+        return refuse(e);
+    }
+    let key = match admin::lookup_key(&st.db, &st.master, &header.user_key).await {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            tracing::info!(user_key = %header.user_key, "refused: unknown or revoked key");
+            return Error::authentication("The API key is unknown or revoked.").into_response();
+        }
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = header.check_hash(&user_agent, &key.secret) {
+        tracing::info!(user_key = %header.user_key, "refused: signature mismatch");
+        return refuse(e);
+    }
+    if let Some(limits) = st.config.throttle {
+        let minute = now.unix_timestamp().div_euclid(60);
+        if let Err(e) =
+            st.throttle
+                .check(limits, &key.user_key, req.method() == Method::GET, minute)
+        {
+            return e.into_response();
+        }
+    }
+    tracing::debug!(user_key = %key.user_key, method = %req.method(), path = %req.uri().path(), "request");
+    req.extensions_mut().insert(Caller {
+        user_key: key.user_key,
+        customer_id: key.customer_id,
+        account_number: key.account_number,
+    });
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_counts_per_minute_and_kind() {
+        let t = Throttle::default();
+        let l = ThrottleLimits {
+            gets_per_minute: 2,
+            writes_per_minute: 1,
+        };
+        assert!(t.check(l, "k", true, 1).is_ok());
+        assert!(t.check(l, "k", true, 1).is_ok());
+        assert!(t.check(l, "k", true, 1).is_err());
+        assert!(t.check(l, "k", false, 1).is_ok());
+        assert!(t.check(l, "k", false, 1).is_err());
+        assert!(t.check(l, "other", true, 1).is_ok());
+        assert!(t.check(l, "k", true, 2).is_ok(), "new minute");
+    }
+}

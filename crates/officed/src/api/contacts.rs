@@ -1,0 +1,115 @@
+//! Exchange contacts.
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{delete, get, post, put};
+use axum::Json;
+use cloudoffice_api::paths::routes as r;
+use cloudoffice_api::{ExchangeContact, ExchangeContactForm, ExchangeContactList, PageQuery};
+
+use super::extract::{Form, Path, Query};
+use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use crate::error::Result;
+use crate::store::{self, Actor, Page};
+
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_CONTACTS,
+            operation_id: "listExchangeContacts",
+            summary: "List Exchange contacts (paged)",
+            body: BodyDoc::None,
+            response: Some("ExchangeContactList"),
+            handler: get(list),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_CONTACT,
+            operation_id: "getExchangeContact",
+            summary: "Show a contact",
+            body: BodyDoc::None,
+            response: Some("ExchangeContact"),
+            handler: get(show),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::EX_CONTACT,
+            operation_id: "addExchangeContact",
+            summary: "Add a contact (externalEmail required)",
+            body: BodyDoc::Form("ExchangeContactForm"),
+            response: Some("ExchangeContact"),
+            handler: post(add),
+        },
+        ApiRoute {
+            method: Method::PUT,
+            path: r::EX_CONTACT,
+            operation_id: "editExchangeContact",
+            summary: "Edit a contact (the name cannot change)",
+            body: BodyDoc::Form("ExchangeContactForm"),
+            response: Some("ExchangeContact"),
+            handler: put(edit),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::EX_CONTACT,
+            operation_id: "deleteExchangeContact",
+            summary: "Delete a contact",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(remove),
+        },
+    ]
+}
+
+type P3 = Path<(String, String, String)>;
+
+async fn list(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<ExchangeContactList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::contact_list(&st.db, &dom, Page::from_query(q)?).await?,
+    ))
+}
+
+async fn show(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Json<ExchangeContact>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(store::contact_get(&st.db, &dom, &n).await?))
+}
+
+async fn add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<ExchangeContactForm>,
+) -> Result<Json<ExchangeContact>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::contact_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
+    ))
+}
+
+async fn edit(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<ExchangeContactForm>,
+) -> Result<Json<ExchangeContact>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::contact_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
+    ))
+}
+
+async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::contact_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+}

@@ -1,0 +1,174 @@
+//! Exchange distribution lists and their members (JSON bodies).
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{delete, get, post, put};
+use cloudoffice_api::paths::routes as r;
+use cloudoffice_api::{
+    DistributionList, DistributionListBody, DistributionListList, MemberList, PageQuery,
+};
+
+use super::extract::{Json, Path, Query};
+use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use crate::error::Result;
+use crate::store::{self, Actor, Page};
+
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_LISTS,
+            operation_id: "listDistributionLists",
+            summary: "List distribution lists (paged)",
+            body: BodyDoc::None,
+            response: Some("DistributionListList"),
+            handler: get(list),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_LIST,
+            operation_id: "getDistributionList",
+            summary: "Show a distribution list with its addresses and members",
+            body: BodyDoc::None,
+            response: Some("DistributionList"),
+            handler: get(show),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::EX_LIST,
+            operation_id: "addDistributionList",
+            summary: "Add a distribution list (JSON)",
+            body: BodyDoc::Json("DistributionListBody"),
+            response: Some("DistributionList"),
+            handler: post(add),
+        },
+        ApiRoute {
+            method: Method::PUT,
+            path: r::EX_LIST,
+            operation_id: "editDistributionList",
+            summary: "Edit a distribution list (JSON; emailAddresses and members replace the current sets)",
+            body: BodyDoc::Json("DistributionListBody"),
+            response: Some("DistributionList"),
+            handler: put(edit),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::EX_LIST,
+            operation_id: "deleteDistributionList",
+            summary: "Delete a distribution list",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(remove),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_LIST_MEMBERS,
+            operation_id: "listDistributionListMembers",
+            summary: "List members",
+            body: BodyDoc::None,
+            response: Some("MemberList"),
+            handler: get(members),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::EX_LIST_MEMBER,
+            operation_id: "addDistributionListMember",
+            summary: "Add a member (an address of this account)",
+            body: BodyDoc::None,
+            response: Some("MemberList"),
+            handler: post(member_add),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::EX_LIST_MEMBER,
+            operation_id: "removeDistributionListMember",
+            summary: "Remove a member",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(member_remove),
+        },
+    ]
+}
+
+type P3 = Path<(String, String, String)>;
+type P4 = Path<(String, String, String, String)>;
+type Out<T> = axum::Json<T>;
+
+async fn list(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Out<DistributionListList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(axum::Json(
+        store::list_list(&st.db, &dom, Page::from_query(q)?).await?,
+    ))
+}
+
+async fn show(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Out<DistributionList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(axum::Json(store::list_get(&st.db, &dom, &n).await?))
+}
+
+async fn add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Json(b): Json<DistributionListBody>,
+) -> Result<Out<DistributionList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(axum::Json(
+        store::list_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?,
+    ))
+}
+
+async fn edit(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Json(b): Json<DistributionListBody>,
+) -> Result<Out<DistributionList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(axum::Json(
+        store::list_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?,
+    ))
+}
+
+async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::list_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+}
+
+async fn members(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Out<MemberList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(axum::Json(store::members_get(&st.db, &dom, &n).await?))
+}
+
+async fn member_add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, m)): P4,
+) -> Result<Out<MemberList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(axum::Json(
+        store::member_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await?,
+    ))
+}
+
+async fn member_remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, m)): P4,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::member_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await
+}

@@ -1,0 +1,325 @@
+//! Exchange and Rackspace Email mailboxes, and Exchange alternate addresses.
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::{delete, get, post, put};
+use axum::Json;
+use cloudoffice_api::paths::routes as r;
+use cloudoffice_api::{
+    EmailAddressList, ExchangeMailbox, ExchangeMailboxForm, ExchangeMailboxList, PageQuery,
+    RsMailbox, RsMailboxForm, RsMailboxList,
+};
+
+use super::extract::{Form, Path, Query};
+use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use crate::error::Result;
+use crate::store::{self, exchange_to_rs, Actor, MailboxInput, Page, Svc};
+
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_MAILBOXES,
+            operation_id: "listExchangeMailboxes",
+            summary: "List Exchange mailboxes (paged: size <= 250, offset)",
+            body: BodyDoc::None,
+            response: Some("ExchangeMailboxList"),
+            handler: get(ex_list),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_MAILBOX,
+            operation_id: "getExchangeMailbox",
+            summary: "Show an Exchange mailbox",
+            body: BodyDoc::None,
+            response: Some("ExchangeMailbox"),
+            handler: get(ex_show),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::EX_MAILBOX,
+            operation_id: "addExchangeMailbox",
+            summary: "Add an Exchange mailbox (licences, address uniqueness; recoverDeleted=true recovers one deleted in the last 14 days)",
+            body: BodyDoc::Form("ExchangeMailboxForm"),
+            response: Some("ExchangeMailbox"),
+            handler: post(ex_add),
+        },
+        ApiRoute {
+            method: Method::PUT,
+            path: r::EX_MAILBOX,
+            operation_id: "editExchangeMailbox",
+            summary: "Edit an Exchange mailbox (the name cannot change)",
+            body: BodyDoc::Form("ExchangeMailboxForm"),
+            response: Some("ExchangeMailbox"),
+            handler: put(ex_edit),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::EX_MAILBOX,
+            operation_id: "deleteExchangeMailbox",
+            summary: "Delete an Exchange mailbox (recoverable for 14 days)",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(ex_delete),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::EX_MAILBOX_ADDRESSES,
+            operation_id: "listExchangeMailboxAddresses",
+            summary: "List a mailbox's addresses (primary, domain-alias and alternate)",
+            body: BodyDoc::None,
+            response: Some("EmailAddressList"),
+            handler: get(addr_list),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::EX_MAILBOX_ADDRESS,
+            operation_id: "addExchangeMailboxAddress",
+            summary: "Add an alternate address (primary or accepted domain only)",
+            body: BodyDoc::None,
+            response: Some("EmailAddressList"),
+            handler: post(addr_add),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::EX_MAILBOX_ADDRESS,
+            operation_id: "removeExchangeMailboxAddress",
+            summary: "Remove an alternate address",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(addr_remove),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::RS_MAILBOXES,
+            operation_id: "listRsMailboxes",
+            summary: "List Rackspace Email mailboxes (paged)",
+            body: BodyDoc::None,
+            response: Some("RsMailboxList"),
+            handler: get(rs_list),
+        },
+        ApiRoute {
+            method: Method::GET,
+            path: r::RS_MAILBOX,
+            operation_id: "getRsMailbox",
+            summary: "Show a Rackspace Email mailbox",
+            body: BodyDoc::None,
+            response: Some("RsMailbox"),
+            handler: get(rs_show),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_MAILBOX,
+            operation_id: "addRsMailbox",
+            summary: "Add a Rackspace Email mailbox",
+            body: BodyDoc::Form("RsMailboxForm"),
+            response: Some("RsMailbox"),
+            handler: post(rs_add),
+        },
+        ApiRoute {
+            method: Method::PUT,
+            path: r::RS_MAILBOX,
+            operation_id: "editRsMailbox",
+            summary: "Edit a Rackspace Email mailbox (the name cannot change)",
+            body: BodyDoc::Form("RsMailboxForm"),
+            response: Some("RsMailbox"),
+            handler: put(rs_edit),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::RS_MAILBOX,
+            operation_id: "deleteRsMailbox",
+            summary: "Delete a Rackspace Email mailbox (recoverable for 14 days)",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(rs_delete),
+        },
+    ]
+}
+
+type P3 = Path<(String, String, String)>;
+
+async fn ex_list(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<ExchangeMailboxList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let page = Page::from_query(q)?;
+    let (mailboxes, total) = store::mailbox_list(&st.db, &dom, Svc::Ex, page).await?;
+    Ok(Json(ExchangeMailboxList {
+        mailboxes,
+        offset: page.offset,
+        size: page.size,
+        total,
+    }))
+}
+
+async fn ex_show(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Json<ExchangeMailbox>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(store::mailbox_get(&st.db, &dom, Svc::Ex, &n).await?))
+}
+
+async fn ex_add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<ExchangeMailboxForm>,
+) -> Result<Json<ExchangeMailbox>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let input = MailboxInput::from(f);
+    Ok(Json(
+        store::mailbox_create(
+            &st.db,
+            &Actor::key(&caller.user_key),
+            &dom,
+            Svc::Ex,
+            &n,
+            &input,
+        )
+        .await?,
+    ))
+}
+
+async fn ex_edit(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<ExchangeMailboxForm>,
+) -> Result<Json<ExchangeMailbox>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let input = MailboxInput::from(f);
+    Ok(Json(
+        store::mailbox_edit(
+            &st.db,
+            &Actor::key(&caller.user_key),
+            &dom,
+            Svc::Ex,
+            &n,
+            &input,
+        )
+        .await?,
+    ))
+}
+
+async fn ex_delete(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Ex, &n).await
+}
+
+async fn addr_list(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Json<EmailAddressList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(store::mailbox_addresses(&st.db, &dom, &n).await?))
+}
+
+async fn addr_add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, a)): Path<(String, String, String, String)>,
+) -> Result<Json<EmailAddressList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::mailbox_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await?,
+    ))
+}
+
+async fn addr_remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, a)): Path<(String, String, String, String)>,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::mailbox_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+}
+
+async fn rs_list(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<RsMailboxList>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let page = Page::from_query(q)?;
+    let (boxes, total) = store::mailbox_list(&st.db, &dom, Svc::Rs, page).await?;
+    Ok(Json(RsMailboxList {
+        rs_mailboxes: boxes.into_iter().map(exchange_to_rs).collect(),
+        offset: page.offset,
+        size: page.size,
+        total,
+    }))
+}
+
+async fn rs_show(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Json<RsMailbox>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(exchange_to_rs(
+        store::mailbox_get(&st.db, &dom, Svc::Rs, &n).await?,
+    )))
+}
+
+async fn rs_add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<RsMailboxForm>,
+) -> Result<Json<RsMailbox>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let input = MailboxInput::from(f);
+    Ok(Json(exchange_to_rs(
+        store::mailbox_create(
+            &st.db,
+            &Actor::key(&caller.user_key),
+            &dom,
+            Svc::Rs,
+            &n,
+            &input,
+        )
+        .await?,
+    )))
+}
+
+async fn rs_edit(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<RsMailboxForm>,
+) -> Result<Json<RsMailbox>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let input = MailboxInput::from(f);
+    Ok(Json(exchange_to_rs(
+        store::mailbox_edit(
+            &st.db,
+            &Actor::key(&caller.user_key),
+            &dom,
+            Svc::Rs,
+            &n,
+            &input,
+        )
+        .await?,
+    )))
+}
+
+async fn rs_delete(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Rs, &n).await
+}

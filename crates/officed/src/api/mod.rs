@@ -1,0 +1,188 @@
+//! The HTTP layer: `fn app(state) -> Router`, the `/v1` API on the Cloud
+//! Office paths, `GET /healthz`, and `GET /v1/openapi.json`.
+//!
+//! Each API module starts with `routes()`: the list of its operations, each
+//! with its handler and the facts the OpenAPI document is generated from,
+//! so the served document and the router cannot drift apart.
+
+pub mod aliases;
+pub mod auth;
+pub mod contacts;
+pub mod domains;
+pub mod extract;
+pub mod lists;
+pub mod mailboxes;
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, MethodRouter};
+use axum::{Extension, Json, Router};
+use cloudoffice_api::{Health, SIGNATURE_HEADER};
+
+use crate::crypto::MasterKey;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::store::{self, DomainRow};
+
+pub use auth::{Caller, ThrottleLimits};
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Accepted clock difference for `X-Api-Signature` timestamps.
+    pub signature_window: time::Duration,
+    /// Per-key, per-minute limits; `None` (the default) disables throttling.
+    pub throttle: Option<ThrottleLimits>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            signature_window: cloudoffice_api::signing::DEFAULT_WINDOW,
+            throttle: None,
+        }
+    }
+}
+
+/// Shared state of the app.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub master: MasterKey,
+    pub config: Arc<ApiConfig>,
+    pub throttle: Arc<auth::Throttle>,
+}
+
+impl AppState {
+    pub fn new(db: Db, master: MasterKey, config: ApiConfig) -> Self {
+        AppState {
+            db,
+            master,
+            config: Arc::new(config),
+            throttle: Arc::new(auth::Throttle::default()),
+        }
+    }
+}
+
+/// How an operation's request body is encoded (for the OpenAPI document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyDoc {
+    None,
+    /// `application/x-www-form-urlencoded`, schema name.
+    Form(&'static str),
+    /// `application/json`, schema name.
+    Json(&'static str),
+}
+
+/// One API operation: its handler plus what the OpenAPI document says.
+pub struct ApiRoute {
+    pub method: Method,
+    /// Route template relative to `/v1`.
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    pub body: BodyDoc,
+    /// Schema name of the 200 response body; `None` for an empty body.
+    pub response: Option<&'static str>,
+    pub handler: MethodRouter<AppState>,
+}
+
+/// Every API operation, in document order.
+pub fn all_routes() -> Vec<ApiRoute> {
+    let mut v = domains::routes();
+    v.extend(mailboxes::routes());
+    v.extend(aliases::routes());
+    v.extend(contacts::routes());
+    v.extend(lists::routes());
+    v
+}
+
+/// The whole service as a router (testable with `oneshot`).
+pub fn app(state: AppState) -> Router {
+    let mut v1 = Router::new();
+    for r in all_routes() {
+        v1 = v1.route(r.path, r.handler);
+    }
+    let v1 = v1
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
+        .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    Json(crate::openapi::document())
+}
+
+async fn health(axum::extract::State(st): axum::extract::State<AppState>) -> impl IntoResponse {
+    match st.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Health {
+                status: "ok".into(),
+                database: "ok".into(),
+            }),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "unavailable".into(),
+                    database: "unreachable".into(),
+                }),
+            )
+        }
+    }
+}
+
+async fn not_found() -> Error {
+    Error::not_found(
+        "Resource not found.",
+        "No such path; see /v1/openapi.json for the API.",
+    )
+}
+
+async fn method_not_allowed() -> Error {
+    Error::fault(
+        cloudoffice_api::FaultKind::BadRequest,
+        405,
+        "Method not allowed.",
+        "See /v1/openapi.json for the methods of this path.",
+    )
+}
+
+/// Checks the `{c}` path segment: `me` or the key's own account number.
+/// Any other customer answers like one that does not exist.
+pub fn check_customer(caller: &Caller, c: &str) -> Result<()> {
+    if c == cloudoffice_api::paths::ME || c == caller.account_number {
+        Ok(())
+    } else {
+        Err(Error::not_authorized(format!(
+            "The customer '{}' is not the customer of this API key.",
+            crate::validate::printable(c)
+        )))
+    }
+}
+
+/// Resolves `{c}` and `{d}` for the caller.
+pub async fn domain_for(st: &AppState, caller: &Caller, c: &str, d: &str) -> Result<DomainRow> {
+    check_customer(caller, c)?;
+    store::customer_domain(&st.db, &caller.customer_id, d).await
+}
+
+/// Extension type alias used by handlers.
+pub type CallerExt = Extension<Caller>;
+
+/// The header name, re-exported for tests.
+pub const SIGNATURE: &str = SIGNATURE_HEADER;

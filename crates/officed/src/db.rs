@@ -1,0 +1,172 @@
+//! Database access: one portable schema on SQLite or PostgreSQL through
+//! sqlx's `Any` driver, with numbered migrations applied at start.
+//!
+//! Why `Any` and one migration set: the rules live in the schema (the
+//! address primary key, the per-domain lock row), so keeping a single SQL
+//! text for both backends means both enforce exactly the same thing. The
+//! SQL sticks to the common subset: TEXT ids, BIGINT integers and flags,
+//! `$n` placeholders (SQLite accepts them), `INSERT .. ON CONFLICT DO
+//! NOTHING` (both), no `RETURNING`/`FOR UPDATE`.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::error::{Error, Result};
+
+/// Which backend a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The migrations, in order. Add new files as `NNNN_name.sql`; never edit
+/// an applied one.
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// A connection pool plus its backend.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// Hides a password in a database URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Db {
+    /// Opens (creating a SQLite file if needed) and migrates.
+    ///
+    /// Errors say which database could not be opened and why, with any
+    /// password in the URL hidden.
+    pub async fn open(url: &str) -> std::result::Result<Db, String> {
+        sqlx::any::install_default_drivers();
+        let shown = redact_url(url);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(format!(
+                "unsupported database URL '{shown}': use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB"
+            ));
+        };
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite && !url.contains("mode=") {
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
+        }
+        let opts: AnyConnectOptions = url
+            .parse()
+            .map_err(|e| format!("cannot open database '{shown}': invalid URL: {e}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 15000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
+        let db = Db { pool, backend };
+        db.migrate()
+            .await
+            .map_err(|e| format!("cannot migrate database '{shown}': {e}"))?;
+        Ok(db)
+    }
+
+    /// Applies pending migrations. Safe when several instances start at
+    /// once: each migration is claimed by inserting its version first (the
+    /// primary key lets one instance win; the others wait, then skip).
+    pub async fn migrate(&self) -> Result<()> {
+        self.pool
+            .execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+        for (version, desc, sql) in MIGRATIONS {
+            let mut tx = self.pool.begin().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(*version)
+            .bind(desc.to_string())
+            .bind(crate::store::now_ms())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                tx.rollback().await?;
+                continue;
+            }
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            tx.commit().await?;
+            tracing::info!(version, desc, "applied migration");
+        }
+        Ok(())
+    }
+
+    /// Cheap liveness probe for `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        let row = sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
+        let _: i64 = row
+            .try_get::<i64, _>("one")
+            .or_else(|_| row.try_get::<i32, _>("one").map(i64::from))?;
+        Ok(())
+    }
+}
+
+fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Retries an operation on transient database conflicts (deadlocks,
+/// serialization failures, SQLite busy), up to 8 attempts with backoff.
+pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match op().await {
+            Err(e) if e.is_retryable() && attempt < 8 => {
+                attempt += 1;
+                let jitter = rand::random::<u64>() % 20;
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Returns an [`Error::Internal`] for impossible states.
+pub fn internal(msg: impl Into<String>) -> Error {
+    Error::Internal(msg.into())
+}

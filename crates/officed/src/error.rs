@@ -1,0 +1,140 @@
+//! The service's error type: every failure a client can see is a Cloud
+//! Office fault (kind, status, message, details). Database and internal
+//! failures become a generic `appsFault` whose details never carry
+//! internals (they are logged instead).
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use cloudoffice_api::{messages, Fault, FaultKind, ERROR_MESSAGE_HEADER};
+
+/// An error answered to API clients (and shown by the admin CLI).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A refusal with a stable message.
+    #[error("{message}{}", if details.is_empty() { String::new() } else { format!(" ({details})") })]
+    Fault {
+        kind: FaultKind,
+        status: u16,
+        message: String,
+        details: String,
+    },
+    /// A database failure (logged; answered as a generic appsFault).
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Any other internal failure.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn fault(
+        kind: FaultKind,
+        status: u16,
+        message: impl Into<String>,
+        details: impl Into<String>,
+    ) -> Self {
+        Error::Fault {
+            kind,
+            status,
+            message: message.into(),
+            details: details.into(),
+        }
+    }
+    /// 400 badRequestFault.
+    pub fn bad_request(message: impl Into<String>, details: impl Into<String>) -> Self {
+        Self::fault(FaultKind::BadRequest, 400, message, details)
+    }
+    /// 404 itemNotFoundFault.
+    pub fn not_found(message: impl Into<String>, details: impl Into<String>) -> Self {
+        Self::fault(FaultKind::ItemNotFound, 404, message, details)
+    }
+    /// 403 unauthorizedFault "Not authorized".
+    pub fn not_authorized(details: impl Into<String>) -> Self {
+        Self::fault(
+            FaultKind::Unauthorized,
+            403,
+            messages::NOT_AUTHORIZED,
+            details,
+        )
+    }
+    /// 401 unauthorizedFault "Authentication failed".
+    pub fn authentication(details: impl Into<String>) -> Self {
+        Self::fault(
+            FaultKind::Unauthorized,
+            401,
+            messages::AUTHENTICATION_FAILED,
+            details,
+        )
+    }
+    /// 403 unauthorizedFault "Exceeded request limits".
+    pub fn throttled(details: impl Into<String>) -> Self {
+        Self::fault(
+            FaultKind::Unauthorized,
+            403,
+            messages::EXCEEDED_REQUEST_LIMITS,
+            details,
+        )
+    }
+    /// 400 "Mailbox limit exceeded."
+    pub fn mailbox_limit(details: impl Into<String>) -> Self {
+        Self::bad_request(messages::MAILBOX_LIMIT_EXCEEDED, details)
+    }
+    /// 400 alternate address outside the primary/accepted domains.
+    pub fn alternate_domain(details: impl Into<String>) -> Self {
+        Self::bad_request(messages::ALTERNATE_ADDRESS_DOMAIN, details)
+    }
+
+    /// True for transient database conflicts (deadlock, serialization
+    /// failure, SQLite busy/locked) that a retry of the whole operation fixes.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Db(sqlx::Error::Database(e)) => {
+                let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+                matches!(
+                    code.as_str(),
+                    "40P01" | "40001" | "5" | "6" | "517" | "261" | "262"
+                ) || e.message().contains("database is locked")
+                    || e.message().contains("deadlock detected")
+            }
+            Error::Db(sqlx::Error::PoolTimedOut) => true,
+            _ => false,
+        }
+    }
+
+    /// The fault sent on the wire.
+    pub fn to_fault(&self) -> Fault {
+        match self {
+            Error::Fault {
+                kind,
+                status,
+                message,
+                details,
+            } => Fault::new(*kind, *status, message.clone(), details.clone()),
+            Error::Db(_) | Error::Internal(_) => Fault::new(
+                FaultKind::Apps,
+                500,
+                "An internal error occurred.",
+                "The failure was logged by the service.",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if matches!(self, Error::Db(_) | Error::Internal(_)) {
+            tracing::error!(error = %self, "request failed");
+        }
+        let fault = self.to_fault();
+        let status =
+            StatusCode::from_u16(fault.detail.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let header = HeaderValue::from_str(&fault.detail.message.replace(['\r', '\n'], " "))
+            .unwrap_or_else(|_| HeaderValue::from_static("error"));
+        let mut resp = (status, axum::Json(fault)).into_response();
+        resp.headers_mut().insert(ERROR_MESSAGE_HEADER, header);
+        resp
+    }
+}

@@ -1,0 +1,2122 @@
+//! Storage and rules. Every write runs in one transaction whose first
+//! statement bumps the domain's `lock_version` (the per-domain lock: a row
+//! lock on PostgreSQL, the write lock on SQLite), so licence counts hold
+//! under concurrency, also across several officed instances on one
+//! PostgreSQL. Address uniqueness is the `addresses` primary key
+//! `(customer_id, address_key)`, inserted with `ON CONFLICT DO NOTHING`:
+//! exactly one of two racing inserts wins, the other gets the rule's fault.
+
+use cloudoffice_api::types::*;
+use cloudoffice_api::{messages, paths};
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{internal, retry, Db};
+use crate::error::{Error, Result};
+use crate::validate;
+
+/// Deleted mailboxes stay recoverable this long.
+pub const RECOVERY_WINDOW_MS: i64 = messages::RECOVERY_DAYS as i64 * 24 * 3600 * 1000;
+
+/// Current time, unix milliseconds.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Who made a change, as written to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    /// A change made through the API with this user key.
+    pub fn key(user_key: &str) -> Self {
+        Actor(format!("key:{user_key}"))
+    }
+    /// A change made by an administrator (CLI or library).
+    pub fn admin() -> Self {
+        Actor("admin".into())
+    }
+}
+
+/// Paging parameters, already validated (size 1..=250).
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub size: u32,
+    pub offset: u32,
+}
+
+impl Page {
+    /// Validates a query: size 1..=250 (default 50), offset >= 0.
+    pub fn from_query(q: PageQuery) -> Result<Page> {
+        let size = q.size.unwrap_or(paths::DEFAULT_PAGE_SIZE);
+        if size == 0 || size > paths::MAX_PAGE_SIZE {
+            return Err(Error::bad_request(
+                format!("The page size {size} is invalid."),
+                format!("size must be between 1 and {}.", paths::MAX_PAGE_SIZE),
+            ));
+        }
+        Ok(Page {
+            size,
+            offset: q.offset.unwrap_or(0),
+        })
+    }
+}
+
+/// A customer row.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: String,
+    pub account_number: String,
+    pub name: String,
+}
+
+/// A domain row plus its aliases and accepted domains (all lower case).
+#[derive(Debug, Clone)]
+pub struct DomainRow {
+    pub id: String,
+    pub customer_id: String,
+    pub account_number: String,
+    pub name: String,
+    pub service_type: ServiceType,
+    pub ex_licences: i64,
+    pub rs_licences: i64,
+    pub aliases: Vec<String>,
+    pub accepted: Vec<String>,
+}
+
+/// Mailbox service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Svc {
+    Ex,
+    Rs,
+}
+
+impl Svc {
+    pub fn code(self) -> &'static str {
+        match self {
+            Svc::Ex => "ex",
+            Svc::Rs => "rs",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Svc::Ex => messages::EXCHANGE_MAILBOXES,
+            Svc::Rs => messages::RSEMAIL_MAILBOXES,
+        }
+    }
+    fn kind(self) -> &'static str {
+        match self {
+            Svc::Ex => "ex_mailbox",
+            Svc::Rs => "rs_mailbox",
+        }
+    }
+    fn check_domain(self, d: &DomainRow) -> Result<()> {
+        let ok = match self {
+            Svc::Ex => d.service_type.has_exchange(),
+            Svc::Rs => d.service_type.has_rsemail(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::not_authorized(format!(
+                "The domain '{}' has no {} service.",
+                d.name,
+                match self {
+                    Svc::Ex => "Hosted Exchange",
+                    Svc::Rs => "Rackspace Email",
+                }
+            )))
+        }
+    }
+}
+
+/// Add/edit input for a mailbox of either service (from the forms).
+#[derive(Debug, Clone, Default)]
+pub struct MailboxInput {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub initials: Option<String>,
+    pub enabled: Option<bool>,
+    pub hidden: Option<bool>,
+    pub size: Option<u32>,
+    pub contact: ContactInfo,
+    pub recover_deleted: bool,
+}
+
+impl From<ExchangeMailboxForm> for MailboxInput {
+    fn from(f: ExchangeMailboxForm) -> Self {
+        MailboxInput {
+            contact: f.contact_info(),
+            name: f.name,
+            display_name: f.display_name,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            initials: f.initials,
+            enabled: f.enabled,
+            hidden: f.is_hidden,
+            size: f.size,
+            recover_deleted: f.recover_deleted.unwrap_or(false),
+        }
+    }
+}
+
+impl From<RsMailboxForm> for MailboxInput {
+    fn from(f: RsMailboxForm) -> Self {
+        MailboxInput {
+            contact: f.contact_info(),
+            name: f.name,
+            display_name: f.display_name,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            initials: None,
+            enabled: f.enabled,
+            hidden: None,
+            size: f.size,
+            recover_deleted: f.recover_deleted.unwrap_or(false),
+        }
+    }
+}
+
+fn check_texts(input_texts: &[(&str, &Option<String>)], contact: &ContactInfo) -> Result<()> {
+    for (f, v) in input_texts {
+        if let Some(v) = v {
+            validate::text_field(f, v)?;
+        }
+    }
+    for f in CONTACT_INFO_FIELDS {
+        if let Some(Some(v)) = contact.get(f) {
+            validate::text_field(f, v)?;
+        }
+    }
+    Ok(())
+}
+
+fn empty_none(v: &Option<String>) -> Option<String> {
+    v.as_ref().filter(|s| !s.is_empty()).cloned()
+}
+
+// ---------------------------------------------------------------- helpers
+
+async fn audit(
+    c: &mut AnyConnection,
+    customer_id: Option<&str>,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, customer_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(now_ms())
+    .bind(customer_id.map(str::to_string))
+    .bind(actor.0.clone())
+    .bind(action.to_string())
+    .bind(target.to_string())
+    .bind(detail.to_string())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+async fn lock_domain(c: &mut AnyConnection, domain_id: &str) -> Result<()> {
+    let n = sqlx::query("UPDATE domains SET lock_version = lock_version + 1 WHERE id = $1")
+        .bind(domain_id.to_string())
+        .execute(c)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(Error::not_authorized("The domain no longer exists."))
+    }
+}
+
+/// Inserts an address; `false` when the customer already uses it.
+async fn insert_address(
+    c: &mut AnyConnection,
+    customer_id: &str,
+    address: &str,
+    domain_id: &str,
+    owner_kind: &str,
+    owner_id: &str,
+    primary: bool,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO addresses (customer_id, address_key, address, domain_id, owner_kind, owner_id, is_primary, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+    )
+    .bind(customer_id.to_string())
+    .bind(validate::key(address))
+    .bind(address.to_string())
+    .bind(domain_id.to_string())
+    .bind(owner_kind.to_string())
+    .bind(owner_id.to_string())
+    .bind(i64::from(primary))
+    .bind(now_ms())
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+async fn owner_addresses(c: &mut AnyConnection, owner_id: &str) -> Result<Vec<(String, bool)>> {
+    let rows = sqlx::query("SELECT address, is_primary FROM addresses WHERE owner_id = $1 ORDER BY is_primary DESC, address_key")
+        .bind(owner_id.to_string())
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("address")?,
+                r.try_get::<i64, _>("is_primary")? != 0,
+            ))
+        })
+        .collect()
+}
+
+fn address_list(dom: &DomainRow, name: &str, stored: &[(String, bool)]) -> Vec<EmailAddressEntry> {
+    let mut out = Vec::new();
+    for (a, primary) in stored.iter().filter(|(_, p)| *p) {
+        out.push(EmailAddressEntry {
+            address: a.clone(),
+            reply_to: *primary,
+        });
+    }
+    for alias in &dom.aliases {
+        out.push(EmailAddressEntry {
+            address: format!("{name}@{alias}"),
+            reply_to: false,
+        });
+    }
+    for (a, _) in stored.iter().filter(|(_, p)| !*p) {
+        out.push(EmailAddressEntry {
+            address: a.clone(),
+            reply_to: false,
+        });
+    }
+    out
+}
+
+/// Checks an alternate address for an object in `dom`: must be valid, in
+/// the primary domain or an accepted domain, never in a domain alias.
+fn check_alternate(dom: &DomainRow, address: &str) -> Result<String> {
+    let (_, d) = validate::address(address)?;
+    let d = validate::key(&d);
+    if dom.aliases.contains(&d) {
+        return Err(Error::alternate_domain(format!(
+            "'{address}' is in the domain alias '{d}': addresses in a domain alias are created automatically and cannot be added by hand."
+        )));
+    }
+    if d != dom.name && !dom.accepted.contains(&d) {
+        return Err(Error::alternate_domain(format!(
+            "'{address}' is not in '{}' or its accepted domains ({}).",
+            dom.name,
+            if dom.accepted.is_empty() {
+                "none".to_string()
+            } else {
+                dom.accepted.join(", ")
+            }
+        )));
+    }
+    Ok(d)
+}
+
+/// Domain id owning `domain_name` within the customer (primary or accepted).
+async fn domain_id_by_name(c: &mut AnyConnection, customer_id: &str, name: &str) -> Result<String> {
+    let row = sqlx::query("SELECT id FROM domains WHERE name = $1 AND customer_id = $2")
+        .bind(name.to_string())
+        .bind(customer_id.to_string())
+        .fetch_optional(c)
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get("id")?),
+        None => Err(Error::alternate_domain(format!(
+            "'{name}' is not a domain of this customer."
+        ))),
+    }
+}
+
+async fn count_i64(c: &mut AnyConnection, sql: &str, binds: &[&str]) -> Result<i64> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(b.to_string());
+    }
+    let row = q.fetch_one(c).await?;
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+// ---------------------------------------------------------------- customers and domains
+
+fn domain_from_row(r: &sqlx::any::AnyRow) -> Result<DomainRow> {
+    let st: String = r.try_get("service_type")?;
+    Ok(DomainRow {
+        id: r.try_get("id")?,
+        customer_id: r.try_get("customer_id")?,
+        account_number: r.try_get("account_number")?,
+        name: r.try_get("name")?,
+        service_type: ServiceType::parse(&st)
+            .ok_or_else(|| internal(format!("bad service type {st}")))?,
+        ex_licences: r.try_get("ex_licences")?,
+        rs_licences: r.try_get("rs_licences")?,
+        aliases: vec![],
+        accepted: vec![],
+    })
+}
+
+const DOMAIN_SELECT: &str = "SELECT d.id, d.customer_id, c.account_number, d.name, d.service_type, d.ex_licences, d.rs_licences \
+     FROM domains d JOIN customers c ON c.id = d.customer_id";
+
+async fn fill_domain(c: &mut AnyConnection, mut d: DomainRow) -> Result<DomainRow> {
+    let rows = sqlx::query("SELECT name FROM domain_aliases WHERE domain_id = $1 ORDER BY name")
+        .bind(d.id.clone())
+        .fetch_all(&mut *c)
+        .await?;
+    d.aliases = rows
+        .iter()
+        .map(|r| r.try_get("name"))
+        .collect::<Result<_, _>>()?;
+    let rows = sqlx::query("SELECT name FROM accepted_domains WHERE domain_id = $1 ORDER BY name")
+        .bind(d.id.clone())
+        .fetch_all(&mut *c)
+        .await?;
+    d.accepted = rows
+        .iter()
+        .map(|r| r.try_get("name"))
+        .collect::<Result<_, _>>()?;
+    Ok(d)
+}
+
+/// The customer's domain `name`. A domain that does not exist and one of
+/// another customer answer identically: 403 "Not authorized".
+pub async fn customer_domain(db: &Db, customer_id: &str, name: &str) -> Result<DomainRow> {
+    let mut c = db.pool.acquire().await?;
+    let row = sqlx::query(&format!(
+        "{DOMAIN_SELECT} WHERE d.name = $1 AND d.customer_id = $2"
+    ))
+    .bind(validate::key(name))
+    .bind(customer_id.to_string())
+    .fetch_optional(&mut *c)
+    .await?;
+    match row {
+        Some(r) => fill_domain(&mut c, domain_from_row(&r)?).await,
+        None => Err(Error::not_authorized(format!(
+            "The domain '{}' is not a domain of this account.",
+            validate::printable(name)
+        ))),
+    }
+}
+
+/// Any domain by name (admin use).
+pub async fn domain_by_name(db: &Db, name: &str) -> Result<DomainRow> {
+    let mut c = db.pool.acquire().await?;
+    let row = sqlx::query(&format!("{DOMAIN_SELECT} WHERE d.name = $1"))
+        .bind(validate::key(name))
+        .fetch_optional(&mut *c)
+        .await?;
+    match row {
+        Some(r) => fill_domain(&mut c, domain_from_row(&r)?).await,
+        None => Err(Error::not_found(
+            "Domain not found.",
+            format!("No domain named '{}'.", validate::printable(name)),
+        )),
+    }
+}
+
+/// The wire form of a domain (with usage counts).
+pub async fn domain_wire(db: &Db, d: &DomainRow) -> Result<Domain> {
+    let mut c = db.pool.acquire().await?;
+    let sql = "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL";
+    let ex = count_i64(&mut c, sql, &[&d.id, "ex"]).await?;
+    let rs = count_i64(&mut c, sql, &[&d.id, "rs"]).await?;
+    Ok(Domain {
+        name: d.name.clone(),
+        account_number: d.account_number.clone(),
+        service_type: d.service_type,
+        exchange_max_num_mailboxes: d.ex_licences as u32,
+        exchange_used_mailboxes: ex as u32,
+        rs_email_max_number_mailboxes: d.rs_licences as u32,
+        rs_email_used_mailboxes: rs as u32,
+        aliases: d.aliases.clone(),
+        accepted_domains: d.accepted.clone(),
+    })
+}
+
+/// One page of the customer's domains.
+pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<DomainList> {
+    let rows = {
+        let mut c = db.pool.acquire().await?;
+        sqlx::query(&format!(
+            "{DOMAIN_SELECT} WHERE d.customer_id = $1 ORDER BY d.name LIMIT {} OFFSET {}",
+            page.size, page.offset
+        ))
+        .bind(customer_id.to_string())
+        .fetch_all(&mut *c)
+        .await?
+    };
+    let mut domains = Vec::new();
+    for r in &rows {
+        let mut c = db.pool.acquire().await?;
+        let d = fill_domain(&mut c, domain_from_row(r)?).await?;
+        drop(c);
+        domains.push(domain_wire(db, &d).await?);
+    }
+    let mut c = db.pool.acquire().await?;
+    let total = count_i64(
+        &mut c,
+        "SELECT COUNT(*) FROM domains WHERE customer_id = $1",
+        &[customer_id],
+    )
+    .await?;
+    Ok(DomainList {
+        domains,
+        offset: page.offset,
+        size: page.size,
+        total: total as u32,
+    })
+}
+
+// ---------------------------------------------------------------- mailboxes
+
+const MAILBOX_COLS: &str = "id, domain_id, service, name, display_name, first_name, last_name, initials, enabled, hidden, size_mb, usage_mb, contact_info, created_at, deleted_at, deleted_addresses";
+
+#[derive(Debug, Clone)]
+struct MailboxRow {
+    id: String,
+    name: String,
+    display_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    initials: Option<String>,
+    enabled: bool,
+    hidden: bool,
+    size_mb: i64,
+    usage_mb: i64,
+    contact: ContactInfo,
+    created_at: i64,
+    deleted_at: Option<i64>,
+    deleted_addresses: Option<String>,
+}
+
+fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
+    let ci: String = r.try_get("contact_info")?;
+    Ok(MailboxRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        display_name: r.try_get("display_name")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        initials: r.try_get("initials")?,
+        enabled: r.try_get::<i64, _>("enabled")? != 0,
+        hidden: r.try_get::<i64, _>("hidden")? != 0,
+        size_mb: r.try_get("size_mb")?,
+        usage_mb: r.try_get("usage_mb")?,
+        contact: serde_json::from_str(&ci).map_err(|e| internal(format!("contact_info: {e}")))?,
+        created_at: r.try_get("created_at")?,
+        deleted_at: r.try_get("deleted_at")?,
+        deleted_addresses: r.try_get("deleted_addresses")?,
+    })
+}
+
+async fn find_mailbox(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<Option<MailboxRow>> {
+    let row = sqlx::query(&format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND name_key = $3 AND deleted_at IS NULL"
+    ))
+    .bind(dom.id.clone())
+    .bind(svc.code().to_string())
+    .bind(validate::key(name))
+    .fetch_optional(c)
+    .await?;
+    row.as_ref().map(mailbox_from_row).transpose()
+}
+
+async fn require_mailbox(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<MailboxRow> {
+    if let Some(m) = find_mailbox(c, dom, svc, name).await? {
+        return Ok(m);
+    }
+    // Say whether it can be recovered.
+    let deleted = sqlx::query(
+        "SELECT deleted_at FROM mailboxes WHERE domain_id = $1 AND service = $2 AND name_key = $3 AND deleted_at IS NOT NULL AND deleted_at > $4 ORDER BY deleted_at DESC LIMIT 1",
+    )
+    .bind(dom.id.clone())
+    .bind(svc.code().to_string())
+    .bind(validate::key(name))
+    .bind(now_ms() - RECOVERY_WINDOW_MS)
+    .fetch_optional(&mut *c)
+    .await?;
+    let details = match deleted {
+        Some(r) => {
+            let at: i64 = r.try_get("deleted_at")?;
+            format!(
+                "The mailbox '{}' was deleted at {}; it can be recovered until {} by adding it again with recoverDeleted=true.",
+                validate::printable(name),
+                rfc3339(at),
+                rfc3339(at + RECOVERY_WINDOW_MS)
+            )
+        }
+        None => format!(
+            "No mailbox named '{}' in '{}'.",
+            validate::printable(name),
+            dom.name
+        ),
+    };
+    Err(Error::not_found("Mailbox not found.", details))
+}
+
+async fn mailbox_wire(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    m: &MailboxRow,
+) -> Result<ExchangeMailbox> {
+    let addrs = owner_addresses(c, &m.id).await?;
+    Ok(ExchangeMailbox {
+        name: m.name.clone(),
+        display_name: m.display_name.clone(),
+        first_name: m.first_name.clone(),
+        last_name: m.last_name.clone(),
+        initials: m.initials.clone(),
+        enabled: m.enabled,
+        is_hidden: m.hidden,
+        size: m.size_mb as u32,
+        current_usage: m.usage_mb as u32,
+        created_date: rfc3339(m.created_at),
+        contact_info: m.contact.clone(),
+        email_address_list: address_list(dom, &m.name, &addrs),
+    })
+}
+
+fn to_rs(m: ExchangeMailbox) -> RsMailbox {
+    RsMailbox {
+        name: m.name,
+        display_name: m.display_name,
+        first_name: m.first_name,
+        last_name: m.last_name,
+        enabled: m.enabled,
+        size: m.size,
+        current_usage: m.current_usage,
+        created_date: m.created_date,
+        contact_info: m.contact_info,
+        email_address_list: m.email_address_list,
+    }
+}
+
+/// Converts the shared mailbox shape to the Rackspace Email one.
+pub fn exchange_to_rs(m: ExchangeMailbox) -> RsMailbox {
+    to_rs(m)
+}
+
+/// `GET .../{ex,rs}/mailboxes/{name}` (Exchange shape; see [`exchange_to_rs`]).
+pub async fn mailbox_get(
+    db: &Db,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<ExchangeMailbox> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let m = require_mailbox(&mut c, dom, svc, name).await?;
+    mailbox_wire(&mut c, dom, &m).await
+}
+
+/// One page of mailboxes (live ones), with their addresses.
+pub async fn mailbox_list(
+    db: &Db,
+    dom: &DomainRow,
+    svc: Svc,
+    page: Page,
+) -> Result<(Vec<ExchangeMailbox>, u32)> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL ORDER BY name_key LIMIT {} OFFSET {}",
+        page.size, page.offset
+    ))
+    .bind(dom.id.clone())
+    .bind(svc.code().to_string())
+    .fetch_all(&mut *c)
+    .await?;
+    let boxes: Vec<MailboxRow> = rows.iter().map(mailbox_from_row).collect::<Result<_>>()?;
+    // Addresses of the whole page in one query.
+    let arows = sqlx::query(&format!(
+        "SELECT owner_id, address, is_primary FROM addresses WHERE owner_id IN (SELECT id FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL ORDER BY name_key LIMIT {} OFFSET {}) ORDER BY is_primary DESC, address_key",
+        page.size, page.offset
+    ))
+    .bind(dom.id.clone())
+    .bind(svc.code().to_string())
+    .fetch_all(&mut *c)
+    .await?;
+    let mut by_owner: std::collections::HashMap<String, Vec<(String, bool)>> = Default::default();
+    for r in &arows {
+        by_owner.entry(r.try_get("owner_id")?).or_default().push((
+            r.try_get("address")?,
+            r.try_get::<i64, _>("is_primary")? != 0,
+        ));
+    }
+    let out = boxes
+        .iter()
+        .map(|m| ExchangeMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+            initials: m.initials.clone(),
+            enabled: m.enabled,
+            is_hidden: m.hidden,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: m.contact.clone(),
+            email_address_list: address_list(
+                dom,
+                &m.name,
+                by_owner.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
+            ),
+        })
+        .collect();
+    let total = count_i64(
+        &mut c,
+        "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL",
+        &[&dom.id, svc.code()],
+    )
+    .await?;
+    Ok((out, total as u32))
+}
+
+fn limit_details(dom: &DomainRow, svc: Svc, used: i64, max: i64) -> String {
+    format!(
+        "All {max} purchased {} licences of '{}' are in use ({used} mailboxes, disabled ones included). Add licences or remove a mailbox.",
+        match svc {
+            Svc::Ex => "Hosted Exchange",
+            Svc::Rs => "Rackspace Email",
+        },
+        dom.name
+    )
+}
+
+async fn check_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<()> {
+    // Re-read the licences under the lock (an admin may have changed them).
+    let row = sqlx::query("SELECT ex_licences, rs_licences FROM domains WHERE id = $1")
+        .bind(dom.id.clone())
+        .fetch_one(&mut *c)
+        .await?;
+    let max: i64 = row.try_get(if svc == Svc::Ex {
+        "ex_licences"
+    } else {
+        "rs_licences"
+    })?;
+    let used = count_i64(
+        c,
+        "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL",
+        &[&dom.id, svc.code()],
+    )
+    .await?;
+    if used >= max {
+        return Err(Error::mailbox_limit(limit_details(dom, svc, used, max)));
+    }
+    Ok(())
+}
+
+/// `POST .../{ex,rs}/mailboxes/{name}`: creates a mailbox (or, with
+/// `recoverDeleted=true`, recovers one deleted in the last 14 days).
+pub async fn mailbox_create(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    input: &MailboxInput,
+) -> Result<ExchangeMailbox> {
+    svc.check_domain(dom)?;
+    validate::local_part("mailbox", name)?;
+    if let Some(n) = &input.name {
+        if !n.eq_ignore_ascii_case(name) {
+            return Err(Error::bad_request(
+                "The name in the body does not match the path.",
+                format!(
+                    "Path name '{name}', body name '{}'.",
+                    validate::printable(n)
+                ),
+            ));
+        }
+    }
+    if input.recover_deleted {
+        return retry(|| mailbox_recover(db, actor, dom, svc, name)).await;
+    }
+    let display = input.display_name.clone().ok_or_else(|| {
+        Error::bad_request(
+            "The field 'displayName' is required.",
+            "Give the mailbox a display name.",
+        )
+    })?;
+    validate::display_name(&display)?;
+    let size = input.size.unwrap_or(25_600);
+    validate::size_mb(size)?;
+    check_texts(
+        &[
+            ("firstName", &input.first_name),
+            ("lastName", &input.last_name),
+            ("initials", &input.initials),
+        ],
+        &input.contact,
+    )?;
+    let mut contact = ContactInfo::default();
+    contact.apply(&input.contact);
+    let contact_json = serde_json::to_string(&contact).map_err(|e| internal(e.to_string()))?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let id = new_id();
+        let primary = format!("{name}@{}", dom.name);
+        if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, svc.kind(), &id, true).await? {
+            return Err(Error::bad_request(
+                messages::user_exists_in_another_service(name, svc.label()),
+                format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
+            ));
+        }
+        check_licence(&mut tx, dom, svc).await?;
+        sqlx::query(&format!(
+            "INSERT INTO mailboxes ({MAILBOX_COLS}, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15)"
+        ))
+        .bind(id.clone())
+        .bind(dom.id.clone())
+        .bind(svc.code().to_string())
+        .bind(name.to_string())
+        .bind(display.clone())
+        .bind(empty_none(&input.first_name))
+        .bind(empty_none(&input.last_name))
+        .bind(empty_none(&input.initials))
+        .bind(i64::from(input.enabled.unwrap_or(true)))
+        .bind(i64::from(input.hidden.unwrap_or(false)))
+        .bind(i64::from(size))
+        .bind(0i64)
+        .bind(contact_json.clone())
+        .bind(now_ms())
+        .bind(validate::key(name))
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            &format!("{}.create", svc.kind()),
+            &primary,
+            json!({"displayName": display, "size": size, "enabled": input.enabled.unwrap_or(true)}),
+        )
+        .await?;
+        let m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let wire = mailbox_wire(&mut tx, dom, &m).await?;
+        tx.commit().await?;
+        Ok(wire)
+    })
+    .await
+}
+
+async fn mailbox_recover(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<ExchangeMailbox> {
+    let mut tx = db.pool.begin().await?;
+    lock_domain(&mut tx, &dom.id).await?;
+    let row = sqlx::query(&format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND name_key = $3 AND deleted_at IS NOT NULL AND deleted_at > $4 ORDER BY deleted_at DESC LIMIT 1"
+    ))
+    .bind(dom.id.clone())
+    .bind(svc.code().to_string())
+    .bind(validate::key(name))
+    .bind(now_ms() - RECOVERY_WINDOW_MS)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(Error::not_found(
+            "Mailbox not found.",
+            format!(
+                "No mailbox named '{}' was deleted from '{}' in the last {} days.",
+                validate::printable(name),
+                dom.name,
+                messages::RECOVERY_DAYS
+            ),
+        ));
+    };
+    let m = mailbox_from_row(&row)?;
+    let addrs: Vec<(String, bool)> = m
+        .deleted_addresses
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| internal(format!("deleted_addresses: {e}")))?
+        .unwrap_or_default();
+    for (a, primary) in &addrs {
+        let (_, d) = validate::address(a)?;
+        let did = domain_id_by_name(&mut tx, &dom.customer_id, &validate::key(&d)).await?;
+        if !insert_address(
+            &mut tx,
+            &dom.customer_id,
+            a,
+            &did,
+            svc.kind(),
+            &m.id,
+            *primary,
+        )
+        .await?
+        {
+            return Err(Error::bad_request(
+                messages::user_exists_in_another_service(&m.name, svc.label()),
+                format!("The address '{a}' was taken after the mailbox was deleted."),
+            ));
+        }
+    }
+    check_licence(&mut tx, dom, svc).await?;
+    sqlx::query("UPDATE mailboxes SET deleted_at = NULL, deleted_addresses = NULL WHERE id = $1")
+        .bind(m.id.clone())
+        .execute(&mut *tx)
+        .await?;
+    audit(
+        &mut tx,
+        Some(&dom.customer_id),
+        actor,
+        &format!("{}.recover", svc.kind()),
+        &format!("{}@{}", m.name, dom.name),
+        json!({"deletedAt": m.deleted_at.map(rfc3339)}),
+    )
+    .await?;
+    let m = require_mailbox(&mut tx, dom, svc, name).await?;
+    let wire = mailbox_wire(&mut tx, dom, &m).await?;
+    tx.commit().await?;
+    Ok(wire)
+}
+
+/// `PUT .../{ex,rs}/mailboxes/{name}`: changes the fields present. The
+/// name (Service ID) cannot change here: see [`mailbox_rename`].
+pub async fn mailbox_edit(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    input: &MailboxInput,
+) -> Result<ExchangeMailbox> {
+    svc.check_domain(dom)?;
+    if let Some(n) = &input.name {
+        if !n.eq_ignore_ascii_case(name) {
+            return Err(Error::bad_request(
+                messages::service_id_cannot_change(name, n),
+                "An edit cannot rename a mailbox; an administrator can rename it with 'officed rename-mailbox'.",
+            ));
+        }
+    }
+    if let Some(d) = &input.display_name {
+        validate::display_name(d)?;
+    }
+    if let Some(s) = input.size {
+        validate::size_mb(s)?;
+    }
+    check_texts(
+        &[
+            ("firstName", &input.first_name),
+            ("lastName", &input.last_name),
+            ("initials", &input.initials),
+        ],
+        &input.contact,
+    )?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let mut m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let mut changed = serde_json::Map::new();
+        if let Some(v) = &input.display_name {
+            m.display_name = v.clone();
+            changed.insert("displayName".into(), json!(v));
+        }
+        for (f, src, dst) in [
+            ("firstName", &input.first_name, &mut m.first_name),
+            ("lastName", &input.last_name, &mut m.last_name),
+            ("initials", &input.initials, &mut m.initials),
+        ] {
+            if src.is_some() {
+                *dst = empty_none(src);
+                changed.insert(f.into(), json!(dst));
+            }
+        }
+        if let Some(v) = input.enabled {
+            m.enabled = v;
+            changed.insert("enabled".into(), json!(v));
+        }
+        if let Some(v) = input.hidden {
+            m.hidden = v;
+            changed.insert("isHidden".into(), json!(v));
+        }
+        if let Some(v) = input.size {
+            m.size_mb = i64::from(v);
+            changed.insert("size".into(), json!(v));
+        }
+        for f in CONTACT_INFO_FIELDS {
+            if let Some(Some(v)) = input.contact.get(f) {
+                changed.insert(f.into(), json!(v));
+            }
+        }
+        m.contact.apply(&input.contact);
+        sqlx::query(
+            "UPDATE mailboxes SET display_name = $1, first_name = $2, last_name = $3, initials = $4, enabled = $5, hidden = $6, size_mb = $7, contact_info = $8 WHERE id = $9",
+        )
+        .bind(m.display_name.clone())
+        .bind(m.first_name.clone())
+        .bind(m.last_name.clone())
+        .bind(m.initials.clone())
+        .bind(i64::from(m.enabled))
+        .bind(i64::from(m.hidden))
+        .bind(m.size_mb)
+        .bind(serde_json::to_string(&m.contact).map_err(|e| internal(e.to_string()))?)
+        .bind(m.id.clone())
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            &format!("{}.edit", svc.kind()),
+            &format!("{}@{}", m.name, dom.name),
+            serde_json::Value::Object(changed),
+        )
+        .await?;
+        let wire = mailbox_wire(&mut tx, dom, &m).await?;
+        tx.commit().await?;
+        Ok(wire)
+    })
+    .await
+}
+
+/// `DELETE .../{ex,rs}/mailboxes/{name}`: soft delete. The addresses are
+/// released (kept with the row for recovery) and list memberships removed;
+/// the row is purged after 14 days.
+pub async fn mailbox_delete(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<()> {
+    svc.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let addrs = owner_addresses(&mut tx, &m.id).await?;
+        for (a, _) in &addrs {
+            sqlx::query(
+                "DELETE FROM ex_list_members WHERE member_key = $1 AND list_id IN (SELECT l.id FROM ex_lists l JOIN domains d ON d.id = l.domain_id WHERE d.customer_id = $2)",
+            )
+            .bind(validate::key(a))
+            .bind(dom.customer_id.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        let now = now_ms();
+        sqlx::query("UPDATE mailboxes SET deleted_at = $1, deleted_addresses = $2 WHERE id = $3")
+            .bind(now)
+            .bind(serde_json::to_string(&addrs).map_err(|e| internal(e.to_string()))?)
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM mailboxes WHERE domain_id = $1 AND deleted_at IS NOT NULL AND deleted_at < $2")
+            .bind(dom.id.clone())
+            .bind(now - RECOVERY_WINDOW_MS)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            &format!("{}.delete", svc.kind()),
+            &format!("{}@{}", m.name, dom.name),
+            json!({"recoverableUntil": rfc3339(now + RECOVERY_WINDOW_MS), "addresses": addrs.iter().map(|a| &a.0).collect::<Vec<_>>()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Administrator rename of a mailbox (changes its Service ID and primary
+/// address; alternates stay). Logged in the audit log.
+pub async fn mailbox_rename(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    new_name: &str,
+) -> Result<ExchangeMailbox> {
+    svc.check_domain(dom)?;
+    validate::local_part("mailbox", new_name)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let old_primary = format!("{}@{}", m.name, dom.name);
+        let new_primary = format!("{new_name}@{}", dom.name);
+        if validate::key(&old_primary) != validate::key(&new_primary) {
+            if !insert_address(
+                &mut tx,
+                &dom.customer_id,
+                &new_primary,
+                &dom.id,
+                svc.kind(),
+                &m.id,
+                true,
+            )
+            .await?
+            {
+                return Err(Error::bad_request(
+                    messages::user_exists_in_another_service(new_name, svc.label()),
+                    format!("The address '{new_primary}' is already used."),
+                ));
+            }
+            sqlx::query("DELETE FROM addresses WHERE customer_id = $1 AND address_key = $2")
+                .bind(dom.customer_id.clone())
+                .bind(validate::key(&old_primary))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE ex_list_members SET member_key = $1, member = $2 WHERE member_key = $3",
+            )
+            .bind(validate::key(&new_primary))
+            .bind(new_primary.clone())
+            .bind(validate::key(&old_primary))
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE addresses SET address = $1 WHERE customer_id = $2 AND address_key = $3",
+            )
+            .bind(new_primary.clone())
+            .bind(dom.customer_id.clone())
+            .bind(validate::key(&old_primary))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE mailboxes SET name = $1, name_key = $2 WHERE id = $3")
+            .bind(new_name.to_string())
+            .bind(validate::key(new_name))
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            &format!("{}.rename", svc.kind()),
+            &old_primary,
+            json!({"from": m.name, "to": new_name}),
+        )
+        .await?;
+        let m = require_mailbox(&mut tx, dom, svc, new_name).await?;
+        let wire = mailbox_wire(&mut tx, dom, &m).await?;
+        tx.commit().await?;
+        Ok(wire)
+    })
+    .await
+}
+
+/// `GET .../ex/mailboxes/{name}/emailaddresses`.
+pub async fn mailbox_addresses(db: &Db, dom: &DomainRow, name: &str) -> Result<EmailAddressList> {
+    let m = mailbox_get(db, dom, Svc::Ex, name).await?;
+    Ok(EmailAddressList {
+        email_address_list: m.email_address_list,
+    })
+}
+
+/// `POST .../ex/mailboxes/{name}/emailaddresses/{address}`: adds an alternate address.
+pub async fn mailbox_address_add(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    address: &str,
+) -> Result<EmailAddressList> {
+    Svc::Ex.check_domain(dom)?;
+    let addr_domain = check_alternate(dom, address)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
+        let did = domain_id_by_name(&mut tx, &dom.customer_id, &addr_domain).await?;
+        if !insert_address(&mut tx, &dom.customer_id, address, &did, Svc::Ex.kind(), &m.id, false).await? {
+            return Err(Error::bad_request(
+                messages::address_in_use(address),
+                "Another mailbox, alias, contact or distribution list of this account already has this address.",
+            ));
+        }
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_mailbox.address.add",
+            &format!("{}@{}", m.name, dom.name),
+            json!({"address": address}),
+        )
+        .await?;
+        let addrs = owner_addresses(&mut tx, &m.id).await?;
+        tx.commit().await?;
+        Ok(EmailAddressList {
+            email_address_list: address_list(dom, &m.name, &addrs),
+        })
+    })
+    .await
+}
+
+/// `DELETE .../ex/mailboxes/{name}/emailaddresses/{address}`.
+pub async fn mailbox_address_remove(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    address: &str,
+) -> Result<()> {
+    Svc::Ex.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
+        let row = sqlx::query("SELECT is_primary FROM addresses WHERE customer_id = $1 AND address_key = $2 AND owner_id = $3")
+            .bind(dom.customer_id.clone())
+            .bind(validate::key(address))
+            .bind(m.id.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+        match row {
+            None => {
+                return Err(Error::not_found(
+                    "Email address not found.",
+                    format!("'{}' is not an alternate address of '{}'.", validate::printable(address), m.name),
+                ))
+            }
+            Some(r) if r.try_get::<i64, _>("is_primary")? != 0 => {
+                return Err(Error::bad_request(
+                    "The primary address cannot be removed.",
+                    format!("'{address}' is the primary address of '{}'.", m.name),
+                ))
+            }
+            Some(_) => {}
+        }
+        sqlx::query("DELETE FROM addresses WHERE customer_id = $1 AND address_key = $2")
+            .bind(dom.customer_id.clone())
+            .bind(validate::key(address))
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_mailbox.address.remove",
+            &format!("{}@{}", m.name, dom.name),
+            json!({"address": address}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- Rackspace Email aliases
+
+fn parse_targets(s: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        validate::address(t)?;
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(t)) {
+            out.push(t.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::bad_request(
+            "The field 'aliasEmails' is required.",
+            "Give one or more comma-separated addresses the alias forwards to.",
+        ));
+    }
+    if out.len() > 4000 {
+        return Err(Error::bad_request(
+            "Too many alias addresses.",
+            "An alias forwards to at most 4000 addresses.",
+        ));
+    }
+    Ok(out)
+}
+
+async fn find_alias(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    name: &str,
+) -> Result<(String, RsAlias)> {
+    let row = sqlx::query(
+        "SELECT id, name, targets FROM rs_aliases WHERE domain_id = $1 AND name_key = $2",
+    )
+    .bind(dom.id.clone())
+    .bind(validate::key(name))
+    .fetch_optional(c)
+    .await?;
+    let Some(r) = row else {
+        return Err(Error::not_found(
+            "Alias not found.",
+            format!(
+                "No alias named '{}' in '{}'.",
+                validate::printable(name),
+                dom.name
+            ),
+        ));
+    };
+    let targets: String = r.try_get("targets")?;
+    Ok((
+        r.try_get("id")?,
+        RsAlias {
+            name: r.try_get("name")?,
+            email_address_list: serde_json::from_str(&targets)
+                .map_err(|e| internal(e.to_string()))?,
+        },
+    ))
+}
+
+/// `GET .../rs/aliases`.
+pub async fn alias_list(db: &Db, dom: &DomainRow, page: Page) -> Result<RsAliasList> {
+    Svc::Rs.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT name, targets FROM rs_aliases WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+        page.size, page.offset
+    ))
+    .bind(dom.id.clone())
+    .fetch_all(&mut *c)
+    .await?;
+    let aliases = rows
+        .iter()
+        .map(|r| {
+            let t: String = r.try_get("targets")?;
+            Ok(RsAlias {
+                name: r.try_get("name")?,
+                email_address_list: serde_json::from_str(&t)
+                    .map_err(|e| internal(e.to_string()))?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let total = count_i64(
+        &mut c,
+        "SELECT COUNT(*) FROM rs_aliases WHERE domain_id = $1",
+        &[&dom.id],
+    )
+    .await?;
+    Ok(RsAliasList {
+        aliases,
+        offset: page.offset,
+        size: page.size,
+        total: total as u32,
+    })
+}
+
+/// `GET .../rs/aliases/{alias}`.
+pub async fn alias_get(db: &Db, dom: &DomainRow, name: &str) -> Result<RsAlias> {
+    Svc::Rs.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    Ok(find_alias(&mut c, dom, name).await?.1)
+}
+
+/// `POST .../rs/aliases/{alias}`.
+pub async fn alias_create(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    form: &RsAliasForm,
+) -> Result<RsAlias> {
+    Svc::Rs.check_domain(dom)?;
+    validate::local_part("alias", name)?;
+    let targets = parse_targets(form.alias_emails.as_deref().unwrap_or(""))?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let id = new_id();
+        let primary = format!("{name}@{}", dom.name);
+        if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "rs_alias", &id, true).await? {
+            return Err(Error::bad_request(
+                messages::object_exists_in_another_service("alias", name, messages::RSEMAIL_ALIASES),
+                format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
+            ));
+        }
+        sqlx::query("INSERT INTO rs_aliases (id, domain_id, name, name_key, targets, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(dom.id.clone())
+            .bind(name.to_string())
+            .bind(validate::key(name))
+            .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        audit(&mut tx, Some(&dom.customer_id), actor, "rs_alias.create", &primary, json!({"aliasEmails": targets})).await?;
+        tx.commit().await?;
+        Ok(RsAlias {
+            name: name.to_string(),
+            email_address_list: targets.clone(),
+        })
+    })
+    .await
+}
+
+/// `PUT .../rs/aliases/{alias}`: replaces the forwarding addresses.
+pub async fn alias_edit(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    form: &RsAliasForm,
+) -> Result<RsAlias> {
+    Svc::Rs.check_domain(dom)?;
+    let targets = parse_targets(form.alias_emails.as_deref().unwrap_or(""))?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, mut alias) = find_alias(&mut tx, dom, name).await?;
+        sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "rs_alias.edit",
+            &format!("{}@{}", alias.name, dom.name),
+            json!({"from": alias.email_address_list, "to": targets}),
+        )
+        .await?;
+        tx.commit().await?;
+        alias.email_address_list = targets.clone();
+        Ok(alias)
+    })
+    .await
+}
+
+/// `DELETE .../rs/aliases/{alias}`.
+pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
+    Svc::Rs.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, alias) = find_alias(&mut tx, dom, name).await?;
+        sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM rs_aliases WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "rs_alias.delete",
+            &format!("{}@{}", alias.name, dom.name),
+            json!({"aliasEmails": alias.email_address_list}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- Exchange contacts
+
+fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<(String, ExchangeContact)> {
+    let ci: String = r.try_get("contact_info")?;
+    Ok((
+        r.try_get("id")?,
+        ExchangeContact {
+            name: r.try_get("name")?,
+            display_name: r.try_get("display_name")?,
+            first_name: r.try_get("first_name")?,
+            last_name: r.try_get("last_name")?,
+            external_email: r.try_get("external_email")?,
+            is_hidden: r.try_get::<i64, _>("hidden")? != 0,
+            contact_info: serde_json::from_str(&ci).map_err(|e| internal(e.to_string()))?,
+        },
+    ))
+}
+
+const CONTACT_COLS: &str =
+    "id, name, display_name, first_name, last_name, external_email, hidden, contact_info";
+
+async fn find_contact(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    name: &str,
+) -> Result<(String, ExchangeContact)> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1 AND name_key = $2"
+    ))
+    .bind(dom.id.clone())
+    .bind(validate::key(name))
+    .fetch_optional(c)
+    .await?;
+    match row {
+        Some(r) => contact_from_row(&r),
+        None => Err(Error::not_found(
+            "Contact not found.",
+            format!(
+                "No contact named '{}' in '{}'.",
+                validate::printable(name),
+                dom.name
+            ),
+        )),
+    }
+}
+
+/// `GET .../ex/contacts`.
+pub async fn contact_list(db: &Db, dom: &DomainRow, page: Page) -> Result<ExchangeContactList> {
+    Svc::Ex.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+        page.size, page.offset
+    ))
+    .bind(dom.id.clone())
+    .fetch_all(&mut *c)
+    .await?;
+    let contacts = rows
+        .iter()
+        .map(|r| contact_from_row(r).map(|x| x.1))
+        .collect::<Result<_>>()?;
+    let total = count_i64(
+        &mut c,
+        "SELECT COUNT(*) FROM ex_contacts WHERE domain_id = $1",
+        &[&dom.id],
+    )
+    .await?;
+    Ok(ExchangeContactList {
+        contacts,
+        offset: page.offset,
+        size: page.size,
+        total: total as u32,
+    })
+}
+
+/// `GET .../ex/contacts/{name}`.
+pub async fn contact_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ExchangeContact> {
+    Svc::Ex.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    Ok(find_contact(&mut c, dom, name).await?.1)
+}
+
+fn contact_texts(form: &ExchangeContactForm) -> Result<()> {
+    check_texts(
+        &[
+            ("firstName", &form.first_name),
+            ("lastName", &form.last_name),
+        ],
+        &form.contact_info(),
+    )?;
+    if let Some(d) = &form.display_name {
+        validate::display_name(d)?;
+    }
+    if let Some(e) = &form.external_email {
+        validate::address(e)?;
+    }
+    Ok(())
+}
+
+/// `POST .../ex/contacts/{name}`.
+pub async fn contact_create(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    form: &ExchangeContactForm,
+) -> Result<ExchangeContact> {
+    Svc::Ex.check_domain(dom)?;
+    validate::local_part("contact", name)?;
+    contact_texts(form)?;
+    let external = form.external_email.clone().ok_or_else(|| {
+        Error::bad_request(
+            "The field 'externalEmail' is required.",
+            "Give the contact's external address.",
+        )
+    })?;
+    let display = form
+        .display_name
+        .clone()
+        .unwrap_or_else(|| name.to_string());
+    let mut info = ContactInfo::default();
+    info.apply(&form.contact_info());
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let id = new_id();
+        let primary = format!("{name}@{}", dom.name);
+        if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_contact", &id, true).await? {
+            return Err(Error::bad_request(
+                messages::object_exists_in_another_service("contact", name, messages::EXCHANGE_CONTACTS),
+                format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
+            ));
+        }
+        sqlx::query(&format!(
+            "INSERT INTO ex_contacts ({CONTACT_COLS}, domain_id, name_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(id.clone())
+        .bind(name.to_string())
+        .bind(display.clone())
+        .bind(empty_none(&form.first_name))
+        .bind(empty_none(&form.last_name))
+        .bind(external.clone())
+        .bind(i64::from(form.is_hidden.unwrap_or(false)))
+        .bind(serde_json::to_string(&info).map_err(|e| internal(e.to_string()))?)
+        .bind(dom.id.clone())
+        .bind(validate::key(name))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_contact.create",
+            &primary,
+            json!({"displayName": display, "externalEmail": external}),
+        )
+        .await?;
+        let (_, contact) = find_contact(&mut tx, dom, name).await?;
+        tx.commit().await?;
+        Ok(contact)
+    })
+    .await
+}
+
+/// `PUT .../ex/contacts/{name}`.
+pub async fn contact_edit(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    form: &ExchangeContactForm,
+) -> Result<ExchangeContact> {
+    Svc::Ex.check_domain(dom)?;
+    if let Some(n) = &form.name {
+        if !n.eq_ignore_ascii_case(name) {
+            return Err(Error::bad_request(
+                messages::service_id_cannot_change(name, n),
+                "An edit cannot rename a contact.",
+            ));
+        }
+    }
+    contact_texts(form)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, mut ct) = find_contact(&mut tx, dom, name).await?;
+        if let Some(v) = &form.display_name {
+            ct.display_name = v.clone();
+        }
+        if form.first_name.is_some() {
+            ct.first_name = empty_none(&form.first_name);
+        }
+        if form.last_name.is_some() {
+            ct.last_name = empty_none(&form.last_name);
+        }
+        if let Some(v) = &form.external_email {
+            ct.external_email = v.clone();
+        }
+        if let Some(v) = form.is_hidden {
+            ct.is_hidden = v;
+        }
+        ct.contact_info.apply(&form.contact_info());
+        sqlx::query(
+            "UPDATE ex_contacts SET display_name = $1, first_name = $2, last_name = $3, external_email = $4, hidden = $5, contact_info = $6 WHERE id = $7",
+        )
+        .bind(ct.display_name.clone())
+        .bind(ct.first_name.clone())
+        .bind(ct.last_name.clone())
+        .bind(ct.external_email.clone())
+        .bind(i64::from(ct.is_hidden))
+        .bind(serde_json::to_string(&ct.contact_info).map_err(|e| internal(e.to_string()))?)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let detail = serde_json::to_value(form).unwrap_or_default();
+        audit(&mut tx, Some(&dom.customer_id), actor, "ex_contact.edit", &format!("{}@{}", ct.name, dom.name), detail).await?;
+        tx.commit().await?;
+        Ok(ct)
+    })
+    .await
+}
+
+/// `DELETE .../ex/contacts/{name}`.
+pub async fn contact_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
+    Svc::Ex.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, ct) = find_contact(&mut tx, dom, name).await?;
+        let primary = format!("{}@{}", ct.name, dom.name);
+        remove_member_everywhere(&mut tx, &dom.customer_id, &primary).await?;
+        sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM ex_contacts WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_contact.delete",
+            &primary,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+async fn remove_member_everywhere(
+    c: &mut AnyConnection,
+    customer_id: &str,
+    address: &str,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM ex_list_members WHERE member_key = $1 AND list_id IN (SELECT l.id FROM ex_lists l JOIN domains d ON d.id = l.domain_id WHERE d.customer_id = $2)",
+    )
+    .bind(validate::key(address))
+    .bind(customer_id.to_string())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- Exchange distribution lists
+
+async fn find_list(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    name: &str,
+) -> Result<(String, DistributionList)> {
+    let row = sqlx::query("SELECT id, name, display_name, hidden FROM ex_lists WHERE domain_id = $1 AND name_key = $2")
+        .bind(dom.id.clone())
+        .bind(validate::key(name))
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(r) = row else {
+        return Err(Error::not_found(
+            "Distribution list not found.",
+            format!(
+                "No distribution list named '{}' in '{}'.",
+                validate::printable(name),
+                dom.name
+            ),
+        ));
+    };
+    let id: String = r.try_get("id")?;
+    let lname: String = r.try_get("name")?;
+    let addrs = owner_addresses(c, &id).await?;
+    let members = list_members(c, &id).await?;
+    Ok((
+        id,
+        DistributionList {
+            email_address_list: address_list(dom, &lname, &addrs),
+            name: lname,
+            display_name: r.try_get("display_name")?,
+            is_hidden: r.try_get::<i64, _>("hidden")? != 0,
+            members,
+        },
+    ))
+}
+
+async fn list_members(c: &mut AnyConnection, list_id: &str) -> Result<Vec<String>> {
+    let rows =
+        sqlx::query("SELECT member FROM ex_list_members WHERE list_id = $1 ORDER BY member_key")
+            .bind(list_id.to_string())
+            .fetch_all(c)
+            .await?;
+    rows.iter().map(|r| Ok(r.try_get("member")?)).collect()
+}
+
+/// `GET .../ex/distributionlists`.
+pub async fn list_list(db: &Db, dom: &DomainRow, page: Page) -> Result<DistributionListList> {
+    Svc::Ex.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let rows = sqlx::query(&format!(
+        "SELECT name FROM ex_lists WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+        page.size, page.offset
+    ))
+    .bind(dom.id.clone())
+    .fetch_all(&mut *c)
+    .await?;
+    let mut lists = Vec::new();
+    for r in &rows {
+        let n: String = r.try_get("name")?;
+        lists.push(find_list(&mut c, dom, &n).await?.1);
+    }
+    let total = count_i64(
+        &mut c,
+        "SELECT COUNT(*) FROM ex_lists WHERE domain_id = $1",
+        &[&dom.id],
+    )
+    .await?;
+    Ok(DistributionListList {
+        distribution_lists: lists,
+        offset: page.offset,
+        size: page.size,
+        total: total as u32,
+    })
+}
+
+/// `GET .../ex/distributionlists/{name}`.
+pub async fn list_get(db: &Db, dom: &DomainRow, name: &str) -> Result<DistributionList> {
+    Svc::Ex.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    Ok(find_list(&mut c, dom, name).await?.1)
+}
+
+async fn add_member(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    list_id: &str,
+    list_name: &str,
+    member: &str,
+) -> Result<bool> {
+    validate::address(member)?;
+    let exists =
+        sqlx::query("SELECT owner_id FROM addresses WHERE customer_id = $1 AND address_key = $2")
+            .bind(dom.customer_id.clone())
+            .bind(validate::key(member))
+            .fetch_optional(&mut *c)
+            .await?;
+    match exists {
+        None => {
+            return Err(Error::bad_request(
+                format!(
+                    "The member '{}' was not found in control panel.",
+                    validate::printable(member)
+                ),
+                "Members must be mailboxes, contacts or lists of this account; create them first.",
+            ))
+        }
+        Some(r) if r.try_get::<String, _>("owner_id")? == list_id => {
+            return Err(Error::bad_request(
+                "A distribution list cannot be a member of itself.",
+                format!("'{member}' is an address of '{list_name}'."),
+            ))
+        }
+        Some(_) => {}
+    }
+    let n = sqlx::query("INSERT INTO ex_list_members (list_id, member_key, member) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(list_id.to_string())
+        .bind(validate::key(member))
+        .bind(member.to_string())
+        .execute(c)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+fn check_list_body(body: &DistributionListBody) -> Result<()> {
+    if let Some(d) = &body.display_name {
+        validate::display_name(d)?;
+    }
+    if body.members.as_ref().is_some_and(|m| m.len() > 10_000) {
+        return Err(Error::bad_request(
+            "Too many members.",
+            "A list has at most 10000 members.",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST .../ex/distributionlists/{name}` (JSON body).
+pub async fn list_create(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    body: &DistributionListBody,
+) -> Result<DistributionList> {
+    Svc::Ex.check_domain(dom)?;
+    validate::local_part("distribution list", name)?;
+    check_list_body(body)?;
+    let mut alternates = Vec::new();
+    for a in body.email_addresses.iter().flatten() {
+        alternates.push((a.clone(), check_alternate(dom, a)?));
+    }
+    let display = body
+        .display_name
+        .clone()
+        .unwrap_or_else(|| name.to_string());
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let id = new_id();
+        let primary = format!("{name}@{}", dom.name);
+        if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_list", &id, true).await? {
+            return Err(Error::bad_request(
+                messages::group_exists_in_another_service(name),
+                format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
+            ));
+        }
+        sqlx::query("INSERT INTO ex_lists (id, domain_id, name, name_key, display_name, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id.clone())
+            .bind(dom.id.clone())
+            .bind(name.to_string())
+            .bind(validate::key(name))
+            .bind(display.clone())
+            .bind(i64::from(body.is_hidden.unwrap_or(false)))
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        for (a, d) in &alternates {
+            let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
+            if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
+                return Err(Error::bad_request(
+                    messages::address_in_use(a),
+                    "Another mailbox, alias, contact or distribution list of this account already has this address.",
+                ));
+            }
+        }
+        for m in body.members.iter().flatten() {
+            add_member(&mut tx, dom, &id, name, m).await?;
+        }
+        audit(&mut tx, Some(&dom.customer_id), actor, "ex_list.create", &primary, serde_json::to_value(body).unwrap_or_default())
+            .await?;
+        let (_, l) = find_list(&mut tx, dom, name).await?;
+        tx.commit().await?;
+        Ok(l)
+    })
+    .await
+}
+
+/// `PUT .../ex/distributionlists/{name}` (JSON body). `emailAddresses` and
+/// `members`, when present, replace the current sets.
+pub async fn list_edit(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    body: &DistributionListBody,
+) -> Result<DistributionList> {
+    Svc::Ex.check_domain(dom)?;
+    if let Some(n) = &body.name {
+        if !n.eq_ignore_ascii_case(name) {
+            return Err(Error::bad_request(
+                messages::service_id_cannot_change(name, n),
+                "An edit cannot rename a distribution list.",
+            ));
+        }
+    }
+    check_list_body(body)?;
+    let mut alternates = Vec::new();
+    if let Some(list) = &body.email_addresses {
+        for a in list {
+            alternates.push((a.clone(), check_alternate(dom, a)?));
+        }
+    }
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, l) = find_list(&mut tx, dom, name).await?;
+        sqlx::query("UPDATE ex_lists SET display_name = $1, hidden = $2 WHERE id = $3")
+            .bind(body.display_name.clone().unwrap_or(l.display_name.clone()))
+            .bind(i64::from(body.is_hidden.unwrap_or(l.is_hidden)))
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+        if body.email_addresses.is_some() {
+            sqlx::query("DELETE FROM addresses WHERE owner_id = $1 AND is_primary = 0")
+                .bind(id.clone())
+                .execute(&mut *tx)
+                .await?;
+            for (a, d) in &alternates {
+                let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
+                if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
+                    return Err(Error::bad_request(
+                        messages::address_in_use(a),
+                        "Another mailbox, alias, contact or distribution list of this account already has this address.",
+                    ));
+                }
+            }
+        }
+        if let Some(members) = &body.members {
+            sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1").bind(id.clone()).execute(&mut *tx).await?;
+            for m in members {
+                add_member(&mut tx, dom, &id, name, m).await?;
+            }
+        }
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_list.edit",
+            &format!("{}@{}", l.name, dom.name),
+            serde_json::to_value(body).unwrap_or_default(),
+        )
+        .await?;
+        let (_, l) = find_list(&mut tx, dom, name).await?;
+        tx.commit().await?;
+        Ok(l)
+    })
+    .await
+}
+
+/// `DELETE .../ex/distributionlists/{name}`.
+pub async fn list_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
+    Svc::Ex.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, l) = find_list(&mut tx, dom, name).await?;
+        for a in &l.email_address_list {
+            remove_member_everywhere(&mut tx, &dom.customer_id, &a.address).await?;
+        }
+        sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1")
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
+            .bind(id.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM ex_lists WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_list.delete",
+            &format!("{}@{}", l.name, dom.name),
+            json!({"members": l.members}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `GET .../ex/distributionlists/{name}/members`.
+pub async fn members_get(db: &Db, dom: &DomainRow, name: &str) -> Result<MemberList> {
+    Ok(MemberList {
+        members: list_get(db, dom, name).await?.members,
+    })
+}
+
+/// `POST .../ex/distributionlists/{name}/members/{member}`.
+pub async fn member_add(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    member: &str,
+) -> Result<MemberList> {
+    Svc::Ex.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, l) = find_list(&mut tx, dom, name).await?;
+        if add_member(&mut tx, dom, &id, &l.name, member).await? {
+            audit(
+                &mut tx,
+                Some(&dom.customer_id),
+                actor,
+                "ex_list.member.add",
+                &format!("{}@{}", l.name, dom.name),
+                json!({"member": member}),
+            )
+            .await?;
+        }
+        let members = list_members(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(MemberList { members })
+    })
+    .await
+}
+
+/// `DELETE .../ex/distributionlists/{name}/members/{member}`.
+pub async fn member_remove(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    member: &str,
+) -> Result<()> {
+    Svc::Ex.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.pool.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, l) = find_list(&mut tx, dom, name).await?;
+        let n = sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1 AND member_key = $2")
+            .bind(id)
+            .bind(validate::key(member))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::not_found(
+                "Member not found.",
+                format!(
+                    "'{}' is not a member of '{}'.",
+                    validate::printable(member),
+                    l.name
+                ),
+            ));
+        }
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "ex_list.member.remove",
+            &format!("{}@{}", l.name, dom.name),
+            json!({"member": member}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
