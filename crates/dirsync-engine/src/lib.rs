@@ -1,5 +1,64 @@
-//! The sync engine.
+//! dirsync's sync engine: from a directory read to the control panel.
+//!
+//! ```text
+//! DirectoryInput ─► mapping (pure) ─► planner (pure) ─► safety gate ─► executor ─► state store
+//!                    Desired+findings   Plan with reasons  threshold,     client: rate limit,
+//!                                                         empty-read,    retries, idempotent ops
+//!                                                         staging
+//! ```
+//!
+//! # The facade (what the agent calls)
+//!
+//! - [`Engine::open`]`(state_db, EngineSettings) -> Result<Engine, EngineError>`: opens and
+//!   migrates the SQLite state store and prepares the API client; no API call.
+//! - [`Engine::cookie`]: the committed directory cookie to hand to the directory reader
+//!   ([`Engine::has_replica`] tells whether an incremental run is possible).
+//! - [`Engine::run`]`(DirectoryInput, RunOptions, progress) -> Result<RunReport, EngineError>`:
+//!   `DirectoryInput::Full { snapshot, cookie }` or `DirectoryInput::Incremental(changes)`;
+//!   `RunOptions { mode: Check | Plan | Apply, trigger, override_threshold }`.
+//!   Problems of the run (objects in error, threshold stop, untrustworthy read, control panel
+//!   unreachable) are in the report's [`RunStatus`] and findings; `Err` means the run could
+//!   not be recorded at all, or an incremental run came without a replica
+//!   ([`EngineError::NeedFullSync`]).
+//! - [`Engine::probe_target`]: authentication test and domain list (for `dirsync check`).
+//! - [`Engine::runs`]`(limit)`, [`Engine::run_report`]`(id)`: the run history.
+//!
+//! [`RunReport`] is the JSON run report (schema: `docs/run-report.schema.json`, checked by
+//! a test). Exit codes: [`RunStatus::exit_code`] = 0 success, 1 object errors,
+//! 2 failure (configuration, connection, untrustworthy read), 3 threshold stop.
+//!
+//! Every error text comes from [`dirsync_model::catalogue`]; the codes are documented in
+//! `docs/errors.md`.
+//!
+//! # Guarantees
+//!
+//! - Mapping and planning are pure ([`mapping`], [`plan`]); the planner predicts every
+//!   catalogued error it can from the control panel's real domains, licences and addresses.
+//! - A mailbox that leaves the scope is disabled, never deleted unless
+//!   [`DeletePolicy::AfterGrace`] says so; lists and contacts that leave are deleted.
+//! - A run that would disable or delete more than the threshold stops before any write
+//!   ([`Threshold`]), unless overridden for that run. An empty or partial directory read is
+//!   refused (DS202), never taken as "everyone left". Staging mode plans and never writes.
+//! - Each created object is anchored at once; the directory cookie and replica are committed
+//!   in one transaction after the changes they cover were applied. A run killed at any point
+//!   and rerun re-reads the same changes, matches what was already created (hard match by
+//!   objectGUID, else soft match by address), and finishes with no duplicates and nothing
+//!   missing.
+
+pub mod engine;
+pub mod executor;
 pub mod mapping;
 pub mod plan;
+pub mod report;
+pub mod settings;
+pub mod store;
 pub mod target;
 pub mod types;
+
+pub use cloudoffice_api::client::{RateLimit, RetryPolicy};
+pub use cloudoffice_api::Secret;
+pub use engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions, TargetProbe};
+pub use plan::DeletePolicy;
+pub use report::{Counts, Mode, OpOutcome, OpResult, ReportFinding, RunReport, RunStatus, Trigger};
+pub use settings::{EngineSettings, SettingsError, TargetSettings, Threshold};
+pub use store::RunSummary;

@@ -1,0 +1,622 @@
+//! The facade the agent (CLI, service, web UI) calls.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use cloudoffice_api::client::{Client, ClientConfig, ClientError};
+use dirsync_model::{
+    Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, DomainName,
+    Finding, Guid, Severity,
+};
+use tokio::sync::Mutex;
+
+use crate::executor::Executor;
+use crate::mapping::{desired_state, MappingSettings};
+use crate::plan::{plan, PlanSettings};
+use crate::report::*;
+use crate::settings::{EngineSettings, SettingsError};
+use crate::store::{RunSummary, Store, StoreError};
+use crate::target;
+use crate::types::*;
+
+/// What the directory said.
+#[derive(Debug, Clone)]
+pub enum DirectoryInput {
+    /// A complete, successful read of everything in scope. `cookie`, when
+    /// given, is committed together with the changes this run applies.
+    Full {
+        snapshot: DirectorySnapshot,
+        cookie: Option<Vec<u8>>,
+    },
+    /// What changed since the committed cookie. Applied to the local replica,
+    /// from which the desired state is recomputed.
+    Incremental(DirectoryChanges),
+}
+
+impl DirectoryInput {
+    pub fn is_full(&self) -> bool {
+        matches!(self, DirectoryInput::Full { .. })
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    pub mode: Mode,
+    pub trigger: Trigger,
+    /// Apply even when the disable/delete threshold is exceeded (this run only).
+    pub override_threshold: bool,
+}
+
+/// Progress of a run, for progress bars and the UI.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    /// `read_target`, `plan`, `apply` or `done`.
+    pub phase: &'static str,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Why the engine could not run at all (a run that ran reports problems in
+/// its [`RunReport`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("API client: {0}")]
+    Client(#[from] ClientError),
+    #[error("an incremental sync needs a completed full sync first (no directory replica in the state store); run a full sync")]
+    NeedFullSync,
+}
+
+/// A summary of the control panel for `dirsync check`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TargetProbe {
+    pub domains: Vec<String>,
+}
+
+/// The sync engine: settings, API client and state store.
+pub struct Engine {
+    settings: EngineSettings,
+    client: Client,
+    store: Store,
+    running: Mutex<()>,
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Engine {
+    /// Opens the state store at `state_db` (created and migrated if needed)
+    /// and prepares the API client. Makes no API call.
+    pub async fn open(state_db: &Path, settings: EngineSettings) -> Result<Engine, EngineError> {
+        settings.validate()?;
+        let client = Client::new(ClientConfig {
+            base_url: settings.target.base_url.clone(),
+            user_key: settings.target.user_key.clone(),
+            secret: settings.target.secret.clone(),
+            user_agent: settings.target.user_agent.clone(),
+            rate_limit: settings.rate_limit,
+            retry: settings.retry,
+        })?;
+        let store = Store::open(state_db).await?;
+        Ok(Engine {
+            settings,
+            client,
+            store,
+            running: Mutex::new(()),
+        })
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// The API client (shared pacing and retries), for callers that need it.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The committed directory cookie, to hand to the directory reader.
+    pub async fn cookie(&self) -> Result<Option<Vec<u8>>, EngineError> {
+        Ok(self.store.cookie().await?)
+    }
+
+    /// True once a full sync has been committed (incremental syncs need it).
+    pub async fn has_replica(&self) -> Result<bool, EngineError> {
+        Ok(self.store.has_replica().await?)
+    }
+
+    /// Tests authentication and reads the customer's domains.
+    pub async fn probe_target(&self) -> Result<TargetProbe, EngineError> {
+        let domains = self.client.domains(&self.settings.target.customer).await?;
+        Ok(TargetProbe {
+            domains: domains.into_iter().map(|d| d.name).collect(),
+        })
+    }
+
+    /// The most recent runs, newest first.
+    pub async fn runs(&self, limit: u32) -> Result<Vec<RunSummary>, EngineError> {
+        Ok(self.store.runs(limit).await?)
+    }
+
+    /// One run's report.
+    pub async fn run_report(&self, id: i64) -> Result<Option<RunReport>, EngineError> {
+        Ok(self.store.run_report(id).await?)
+    }
+
+    /// Reads the control panel's state for the customer (paged list calls).
+    pub async fn read_target(&self) -> Result<TargetState, ClientError> {
+        let c = &self.client;
+        let customer = self.settings.target.customer.as_str();
+        let mut t = TargetState::default();
+        for d in c.domains(customer).await? {
+            let Some(td) = target::domain(&d) else {
+                continue;
+            };
+            let name: DomainName = td.name.clone();
+            if td.exchange {
+                for m in c.ex_mailboxes(customer, &d.name).await? {
+                    t.mailboxes.extend(target::exchange_mailbox(&m, &name));
+                }
+                for x in c.ex_contacts(customer, &d.name).await? {
+                    t.contacts.extend(target::contact(&x, &name));
+                }
+                for l in c.ex_lists(customer, &d.name).await? {
+                    t.lists.extend(target::list(&l, &name));
+                }
+            }
+            if td.rs_email {
+                for m in c.rs_mailboxes(customer, &d.name).await? {
+                    t.mailboxes.extend(target::rs_mailbox(&m, &name));
+                }
+                for a in c.rs_aliases(customer, &d.name).await? {
+                    t.aliases.extend(target::alias(&a, &name));
+                }
+            }
+            t.domains.push(td);
+        }
+        Ok(t)
+    }
+
+    /// Runs a sync (or a check, or a plan). Never two at once per engine.
+    ///
+    /// Returns `Err` only when the run could not be recorded at all (state
+    /// store failure, or an incremental run without a replica); every other
+    /// problem is in the report's status and findings.
+    pub async fn run(
+        &self,
+        input: DirectoryInput,
+        opts: RunOptions,
+        progress: impl Fn(Progress) + Send + Sync,
+    ) -> Result<RunReport, EngineError> {
+        let _guard = self.running.lock().await;
+        let started = Instant::now();
+        let started_at = now_rfc3339();
+        let full = input.is_full();
+        let staging = self.settings.staging;
+        let writes = opts.mode == Mode::Apply && !staging;
+        let id = if opts.mode == Mode::Check {
+            0
+        } else {
+            self.store
+                .run_started(
+                    &started_at,
+                    trigger_str(opts.trigger),
+                    mode_str(opts.mode),
+                    full,
+                )
+                .await?
+        };
+        let stats0 = (
+            self.client.stats().requests.load(Ordering::Relaxed),
+            self.client.stats().retries.load(Ordering::Relaxed),
+            self.client.stats().throttled.load(Ordering::Relaxed),
+        );
+        let mut report = RunReport {
+            id,
+            trigger: opts.trigger,
+            mode: opts.mode,
+            full,
+            staging,
+            started_at,
+            finished_at: String::new(),
+            duration_ms: 0,
+            status: RunStatus::Success,
+            exit_code: 0,
+            summary: String::new(),
+            counts: Counts::default(),
+            operations: Vec::new(),
+            findings: Vec::new(),
+            cookie_committed: false,
+            api: ApiStats::default(),
+        };
+
+        let result = self
+            .run_inner(input, opts, writes, &mut report, &progress)
+            .await;
+        if let Err(e) = result {
+            // Record what we can, then surface the error.
+            report.status = RunStatus::Failed;
+            report.summary = e.to_string();
+            self.finish(&mut report, started, stats0).await;
+            return Err(e);
+        }
+        self.finish(&mut report, started, stats0).await;
+        progress(Progress {
+            phase: "done",
+            done: 1,
+            total: 1,
+        });
+        Ok(report)
+    }
+
+    async fn finish(&self, report: &mut RunReport, started: Instant, stats0: (u64, u64, u64)) {
+        report.finished_at = now_rfc3339();
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        report.exit_code = report.status.exit_code();
+        let s = self.client.stats();
+        report.api = ApiStats {
+            requests: s.requests.load(Ordering::Relaxed) - stats0.0,
+            retries: s.retries.load(Ordering::Relaxed) - stats0.1,
+            throttled: s.throttled.load(Ordering::Relaxed) - stats0.2,
+        };
+        if report.id != 0 {
+            if let Err(e) = self.store.run_finished(report).await {
+                tracing::error!(error = %e, run = report.id, "could not record the run's report");
+            }
+        }
+    }
+
+    async fn run_inner(
+        &self,
+        input: DirectoryInput,
+        opts: RunOptions,
+        writes: bool,
+        report: &mut RunReport,
+        progress: &(impl Fn(Progress) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        // 1. The directory: a full snapshot, or the replica with the changes applied.
+        let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
+            DirectoryInput::Full { snapshot, cookie } => (snapshot, DirCommit::Full { cookie }),
+            DirectoryInput::Incremental(changes) => {
+                if !self.store.has_replica().await? {
+                    return Err(EngineError::NeedFullSync);
+                }
+                let mut replica = self.store.replica().await?;
+                let (upserts, deletes) = apply_changes(&mut replica, &changes);
+                (
+                    replica,
+                    DirCommit::Incremental {
+                        upserts,
+                        deletes,
+                        cookie: changes.cookie,
+                    },
+                )
+            }
+        };
+        let anchors = self.store.anchors().await?;
+        report.counts.synced_before = anchors.len() as u64;
+
+        // 2. The empty/partial read guard.
+        if let Some(why) = unsafe_read(&snapshot, &anchors) {
+            let f = Finding::new(Code::UnsafeDirectoryRead, None, None, [("detail", why)]);
+            report.summary = f.message.clone();
+            report.findings.push((&f).into());
+            report.status = RunStatus::Failed;
+            return Ok(());
+        }
+
+        // 3. The control panel's state.
+        progress(Progress {
+            phase: "read_target",
+            done: 0,
+            total: 1,
+        });
+        let target = match self.read_target().await {
+            Ok(t) => t,
+            Err(e) => {
+                let f = Finding::new(
+                    Code::TargetReadFailed,
+                    None,
+                    None,
+                    [("detail", e.to_string())],
+                );
+                report.summary = f.message.clone();
+                report.findings.push((&f).into());
+                report.status = RunStatus::Failed;
+                return Ok(());
+            }
+        };
+        progress(Progress {
+            phase: "read_target",
+            done: 1,
+            total: 1,
+        });
+
+        // 4. Desired state and plan (pure).
+        progress(Progress {
+            phase: "plan",
+            done: 0,
+            total: 1,
+        });
+        let desired = desired_state(
+            &snapshot,
+            MappingSettings {
+                sync_alternates: self.settings.sync_alternates,
+            },
+        );
+        report.counts.in_scope = desired.in_scope.len() as u64;
+        let the_plan = plan(
+            &desired,
+            &target,
+            &anchors,
+            &PlanSettings {
+                sync_alternates: self.settings.sync_alternates,
+                allow_rename: self.settings.allow_rename,
+                delete_policy: self.settings.delete_policy,
+                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+        );
+        progress(Progress {
+            phase: "plan",
+            done: 1,
+            total: 1,
+        });
+        report.findings = the_plan.findings.iter().map(ReportFinding::from).collect();
+        report.operations = the_plan.ops.iter().map(OpOutcome::planned).collect();
+        report.counts.planned = the_plan.ops.len() as u64;
+
+        // 5. The safety threshold.
+        let destructive = the_plan.destructive();
+        let t = self.settings.threshold;
+        if t.exceeded(destructive, the_plan.synced)
+            && !opts.override_threshold
+            && opts.mode == Mode::Apply
+        {
+            let f = Finding::new(
+                Code::ThresholdExceeded,
+                None,
+                None,
+                [
+                    ("count", destructive.to_string()),
+                    ("total", the_plan.synced.to_string()),
+                    ("percent", t.percent.to_string()),
+                    ("min_count", t.min_count.to_string()),
+                ],
+            );
+            report.summary = f.message.clone();
+            report.findings.push((&f).into());
+            report.status = RunStatus::ThresholdStopped;
+            count(report);
+            return Ok(());
+        }
+
+        // 6. Apply.
+        if writes {
+            let total = the_plan.ops.len() as u64;
+            progress(Progress {
+                phase: "apply",
+                done: 0,
+                total,
+            });
+            let exec = Executor {
+                client: &self.client,
+                customer: &self.settings.target.customer,
+                concurrency: self.settings.concurrency,
+                store: &self.store,
+            };
+            let cb = |n: usize| {
+                progress(Progress {
+                    phase: "apply",
+                    done: n as u64,
+                    total,
+                })
+            };
+            report.operations = exec.run(&the_plan.ops, &cb).await;
+            // Anchors whose operations all succeeded.
+            let ok: std::collections::HashSet<u32> = report
+                .operations
+                .iter()
+                .filter(|o| o.result == OpResult::Done)
+                .map(|o| o.seq)
+                .collect();
+            for u in &the_plan.anchors {
+                if u.after.iter().all(|s| ok.contains(s)) {
+                    match &u.anchor {
+                        Some(a) => self.store.put_anchor(a).await?,
+                        None => self.store.delete_anchor(u.guid).await?,
+                    }
+                }
+            }
+            // The directory state and its cookie, together, once the changes
+            // are applied. Objects that failed are retried by the next run,
+            // which recomputes them from the replica against the control panel.
+            match commit {
+                DirCommit::Full { cookie } => {
+                    self.store
+                        .commit_directory(Some(&snapshot), &[], &[], cookie.as_deref())
+                        .await?;
+                }
+                DirCommit::Incremental {
+                    upserts,
+                    deletes,
+                    cookie,
+                } => {
+                    let ups: Vec<&DirectoryObject> = snapshot
+                        .objects
+                        .iter()
+                        .filter(|o| upserts.contains(&o.guid))
+                        .collect();
+                    self.store
+                        .commit_directory(None, &ups, &deletes, Some(&cookie))
+                        .await?;
+                }
+            }
+            report.cookie_committed = true;
+        }
+        count(report);
+        Ok(())
+    }
+}
+
+enum DirCommit {
+    Full {
+        cookie: Option<Vec<u8>>,
+    },
+    Incremental {
+        upserts: std::collections::HashSet<Guid>,
+        deletes: Vec<Guid>,
+        cookie: Vec<u8>,
+    },
+}
+
+/// Applies incremental changes to a replica; returns the upserted GUIDs and the deleted ones.
+pub fn apply_changes(
+    replica: &mut DirectorySnapshot,
+    changes: &DirectoryChanges,
+) -> (std::collections::HashSet<Guid>, Vec<Guid>) {
+    let mut by_guid: BTreeMap<Guid, DirectoryObject> =
+        replica.objects.drain(..).map(|o| (o.guid, o)).collect();
+    let mut upserts = std::collections::HashSet::new();
+    let mut deletes = Vec::new();
+    for c in &changes.changes {
+        match c {
+            DirectoryChange::Upsert(o) => {
+                upserts.insert(o.guid);
+                by_guid.insert(o.guid, o.clone());
+            }
+            DirectoryChange::Delete { guid, .. } => {
+                upserts.remove(guid);
+                by_guid.remove(guid);
+                deletes.push(*guid);
+            }
+        }
+    }
+    replica.objects = by_guid.into_values().collect();
+    (upserts, deletes)
+}
+
+/// The empty/partial read guard: `Some(why)` when the read must not be
+/// taken as "these objects left".
+pub fn unsafe_read(s: &DirectorySnapshot, anchors: &[Anchor]) -> Option<String> {
+    if anchors.is_empty() {
+        return None;
+    }
+    if s.objects.is_empty() {
+        return Some(
+            "the directory read returned no objects at all while objects are synced".into(),
+        );
+    }
+    let has = |svc: Service| {
+        anchors
+            .iter()
+            .any(|a| a.service == svc && a.kind == TargetKind::Mailbox)
+    };
+    let ex_only = anchors.iter().any(|a| a.kind != TargetKind::Mailbox);
+    if (has(Service::Exchange) || ex_only) && s.exchange_group.is_none() {
+        return Some("the Hosted Exchange service group was not found in the read while objects of it are synced".into());
+    }
+    if has(Service::RsEmail) && s.rsemail_group.is_none() {
+        return Some("the Rackspace Email service group was not found in the read while objects of it are synced".into());
+    }
+    let members = |g: Option<Guid>| {
+        g.and_then(|g| s.objects.iter().find(|o| o.guid == g))
+            .map(|o| o.members.len())
+            .unwrap_or(0)
+    };
+    if members(s.exchange_group) + members(s.rsemail_group) == 0 {
+        return Some(
+            "the service groups came back without any member while objects are synced".into(),
+        );
+    }
+    None
+}
+
+fn count(report: &mut RunReport) {
+    let c = &mut report.counts;
+    for o in &report.operations {
+        match o.result {
+            OpResult::Done => match o.op {
+                OpKind::Create => c.created += 1,
+                OpKind::Update => c.updated += 1,
+                OpKind::Rename => c.renamed += 1,
+                OpKind::Enable => c.enabled += 1,
+                OpKind::Disable => c.disabled += 1,
+                OpKind::Delete => c.deleted += 1,
+                OpKind::AddAddress => c.addresses_added += 1,
+                OpKind::RemoveAddress => c.addresses_removed += 1,
+                OpKind::AddMember => c.members_added += 1,
+                OpKind::RemoveMember => c.members_removed += 1,
+            },
+            OpResult::Failed => c.failed += 1,
+            OpResult::Skipped => c.skipped += 1,
+            OpResult::Planned => {}
+        }
+    }
+    c.errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count() as u64
+        + c.failed;
+    c.warnings = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count() as u64;
+    if report.status == RunStatus::Success && c.errors > 0 {
+        report.status = RunStatus::ObjectErrors;
+    }
+    if report.summary.is_empty() {
+        let verb = if report.mode == Mode::Apply && !report.staging {
+            "applied"
+        } else {
+            "planned"
+        };
+        report.summary = format!(
+            "{} operation(s) {verb}: {} created, {} updated, {} disabled, {} deleted; {} error(s), {} warning(s)",
+            c.planned,
+            if verb == "applied" { c.created } else { count_planned(&report.operations, OpKind::Create) },
+            if verb == "applied" { c.updated } else { count_planned(&report.operations, OpKind::Update) },
+            if verb == "applied" { c.disabled } else { count_planned(&report.operations, OpKind::Disable) },
+            if verb == "applied" { c.deleted } else { count_planned(&report.operations, OpKind::Delete) },
+            c.errors,
+            c.warnings
+        );
+    }
+}
+
+fn count_planned(ops: &[OpOutcome], k: OpKind) -> u64 {
+    ops.iter().filter(|o| o.op == k).count() as u64
+}
+
+pub(crate) fn trigger_str(t: Trigger) -> &'static str {
+    match t {
+        Trigger::Manual => "manual",
+        Trigger::Schedule => "schedule",
+        Trigger::FullSchedule => "full_schedule",
+        Trigger::Ui => "ui",
+        Trigger::Demo => "demo",
+    }
+}
+
+pub(crate) fn mode_str(m: Mode) -> &'static str {
+    match m {
+        Mode::Check => "check",
+        Mode::Plan => "plan",
+        Mode::Apply => "apply",
+    }
+}

@@ -1,0 +1,412 @@
+//! The executor: applies a plan through the API client, phase by phase,
+//! with bounded concurrency inside a phase. The client paces and retries
+//! every request; this module makes each operation idempotent (a create
+//! that finds its own object already there, a delete that finds nothing,
+//! an address or member already present) and maps API faults to the
+//! catalogue. One object's failure never blocks the others; only the later
+//! operations of that same object are skipped.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use cloudoffice_api::client::{Client, ClientError};
+use cloudoffice_api::{paths, DistributionListBody, EmailAddressList, MemberList, RuleViolation};
+use dirsync_model::{Code, EmailAddress, Finding, Guid};
+use futures::stream::{self, StreamExt};
+use reqwest::Method;
+
+use crate::report::{OpOutcome, OpResult};
+use crate::store::Store;
+use crate::types::{Anchor, OpKind, PlanOp, Service, TargetKind};
+
+/// What the executor needs.
+pub struct Executor<'a> {
+    pub client: &'a Client,
+    pub customer: &'a str,
+    pub concurrency: usize,
+    pub store: &'a Store,
+}
+
+fn split(a: &EmailAddress) -> (String, String) {
+    (a.local_part().to_string(), a.domain().to_string())
+}
+
+fn kind_word(k: TargetKind) -> &'static str {
+    match k {
+        TargetKind::Mailbox => "user",
+        TargetKind::Contact => "contact",
+        TargetKind::List => "group",
+    }
+}
+
+/// Maps a failed API call to the catalogue.
+pub fn finding_for(op: &PlanOp, e: &ClientError) -> Finding {
+    let dn = op.dn.as_deref();
+    let label = op.label.clone();
+    let action = op.op.action().to_string();
+    if e.is_transient() {
+        return Finding::new(
+            Code::ConnectionInterrupted,
+            dn,
+            op.guid,
+            [
+                ("action", action),
+                ("object", label),
+                ("detail", e.message()),
+                ("attempts", e.attempts().to_string()),
+            ],
+        );
+    }
+    let address = op.address.clone().unwrap_or_else(|| op.target.to_string());
+    match e.rule() {
+        Some(RuleViolation::MailboxLimitExceeded) => Finding::new(
+            Code::MailboxLimitExceeded,
+            dn,
+            op.guid,
+            [("action", action), ("user", label)],
+        ),
+        Some(RuleViolation::UserExistsInAnotherService) if op.kind == TargetKind::Mailbox => {
+            Finding::new(
+                Code::ExistsInAnotherService,
+                dn,
+                op.guid,
+                [
+                    ("user", label),
+                    ("service", op.service.mailboxes_label().to_string()),
+                ],
+            )
+        }
+        Some(RuleViolation::GroupExistsInAnotherService) => Finding::new(
+            Code::GroupAddressInUse,
+            dn,
+            op.guid,
+            [("action", action), ("group", label)],
+        ),
+        Some(RuleViolation::NotAuthorized) => Finding::new(
+            Code::DomainNotAuthorized,
+            dn,
+            op.guid,
+            [
+                ("action", action),
+                ("user", label),
+                ("domain", op.target.domain().to_string()),
+            ],
+        ),
+        Some(RuleViolation::AlternateAddressDomain) => Finding::new(
+            Code::AlternateAddressNotInDomain,
+            dn,
+            op.guid,
+            [
+                ("user", op.dn.clone().unwrap_or(label)),
+                ("address", address),
+            ],
+        ),
+        Some(RuleViolation::ServiceIdCannotChange) => {
+            let new = op
+                .address
+                .as_deref()
+                .and_then(|a| EmailAddress::parse(a).ok());
+            Finding::new(
+                Code::ServiceIdChanged,
+                dn,
+                op.guid,
+                [
+                    ("user", op.dn.clone().unwrap_or(label)),
+                    ("old", op.target.local_part().to_string()),
+                    (
+                        "new",
+                        new.map(|n| n.local_part().to_string()).unwrap_or_default(),
+                    ),
+                ],
+            )
+        }
+        Some(RuleViolation::AddressInUse) | Some(RuleViolation::UserExistsInAnotherService) => {
+            Finding::new(
+                Code::AddressInUse,
+                dn,
+                op.guid,
+                [
+                    ("action", action),
+                    ("kind", kind_word(op.kind).to_string()),
+                    ("object", label),
+                    ("address", address),
+                ],
+            )
+        }
+        _ => Finding::new(
+            Code::ApiRefused,
+            dn,
+            op.guid,
+            [
+                ("action", action),
+                ("kind", kind_word(op.kind).to_string()),
+                ("object", label),
+                ("detail", e.message()),
+            ],
+        ),
+    }
+}
+
+fn form(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fields.clone()
+}
+
+impl Executor<'_> {
+    fn object_path(&self, op: &PlanOp, at: &EmailAddress) -> String {
+        let (name, d) = split(at);
+        match (op.kind, op.service) {
+            (TargetKind::Mailbox, Service::Exchange) => paths::ex_mailbox(self.customer, &d, &name),
+            (TargetKind::Mailbox, Service::RsEmail) => paths::rs_mailbox(self.customer, &d, &name),
+            (TargetKind::Contact, _) => paths::ex_contact(self.customer, &d, &name),
+            (TargetKind::List, _) => paths::ex_list(self.customer, &d, &name),
+        }
+    }
+
+    /// True when the object exists (for idempotent creates).
+    async fn exists(&self, path: &str) -> Result<bool, ClientError> {
+        match self.client.get_json::<serde_json::Value>(path).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs one operation. `Ok(note)` on success.
+    async fn apply(&self, op: &PlanOp) -> Result<(), ClientError> {
+        let c = self.client;
+        let path = self.object_path(op, &op.target);
+        match op.op {
+            OpKind::Create => {
+                let r = match op.kind {
+                    TargetKind::List => {
+                        let body = DistributionListBody {
+                            display_name: op.fields.get("displayName").cloned(),
+                            members: Some(op.members.clone()),
+                            ..Default::default()
+                        };
+                        c.send_json(Method::POST, &path, &body).await
+                    }
+                    _ => c.send_form(Method::POST, &path, &form(&op.fields)).await,
+                };
+                match r {
+                    Ok(()) => Ok(()),
+                    // Idempotent: a create (perhaps retried after its answer was
+                    // lost) that finds its own object there is a success.
+                    Err(e) if !e.is_transient() && self.exists(&path).await.unwrap_or(false) => {
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            OpKind::Update => match op.kind {
+                TargetKind::List => {
+                    let body = DistributionListBody {
+                        display_name: op.fields.get("displayName").cloned(),
+                        ..Default::default()
+                    };
+                    c.send_json(Method::PUT, &path, &body).await
+                }
+                _ => c.send_form(Method::PUT, &path, &form(&op.fields)).await,
+            },
+            OpKind::Enable | OpKind::Disable => {
+                let mut f = BTreeMap::new();
+                f.insert("enabled".to_string(), (op.op == OpKind::Enable).to_string());
+                c.send_form(Method::PUT, &path, &f).await
+            }
+            OpKind::Rename => {
+                let new = op
+                    .address
+                    .as_deref()
+                    .and_then(|a| EmailAddress::parse(a).ok());
+                let mut f = BTreeMap::new();
+                f.insert(
+                    "name".to_string(),
+                    new.map(|n| n.local_part().to_string()).unwrap_or_default(),
+                );
+                c.send_form(Method::PUT, &path, &f).await
+            }
+            OpKind::Delete => match c.delete(&path).await {
+                Err(e) if e.is_not_found() => Ok(()),
+                r => r,
+            },
+            OpKind::AddAddress | OpKind::RemoveAddress => {
+                let alt = op.address.clone().unwrap_or_default();
+                let (name, d) = split(&op.target);
+                let add = op.op == OpKind::AddAddress;
+                match op.service {
+                    Service::Exchange => {
+                        let p = paths::ex_mailbox_address(self.customer, &d, &name, &alt);
+                        let r = if add {
+                            c.post_empty(&p).await
+                        } else {
+                            c.delete(&p).await
+                        };
+                        match r {
+                            Err(e) if !add && e.is_not_found() => Ok(()),
+                            Err(e) if add && !e.is_transient() => {
+                                let list: Result<EmailAddressList, _> = c
+                                    .get_json(&paths::ex_mailbox_addresses(
+                                        self.customer,
+                                        &d,
+                                        &name,
+                                    ))
+                                    .await;
+                                match list {
+                                    Ok(l)
+                                        if l.email_address_list
+                                            .iter()
+                                            .any(|x| x.address.eq_ignore_ascii_case(&alt)) =>
+                                    {
+                                        Ok(())
+                                    }
+                                    _ => Err(e),
+                                }
+                            }
+                            r => r,
+                        }
+                    }
+                    Service::RsEmail => {
+                        let a = EmailAddress::parse(&alt)
+                            .map_err(|e| ClientError::Config(e.to_string()))?;
+                        let (an, ad) = split(&a);
+                        let p = paths::rs_alias(self.customer, &ad, &an);
+                        if add {
+                            let mut f = BTreeMap::new();
+                            f.insert("aliasEmails".to_string(), op.target.to_string());
+                            match c.send_form(Method::POST, &p, &f).await {
+                                Err(e)
+                                    if !e.is_transient()
+                                        && self.exists(&p).await.unwrap_or(false) =>
+                                {
+                                    Ok(())
+                                }
+                                r => r,
+                            }
+                        } else {
+                            match c.delete(&p).await {
+                                Err(e) if e.is_not_found() => Ok(()),
+                                r => r,
+                            }
+                        }
+                    }
+                }
+            }
+            OpKind::AddMember | OpKind::RemoveMember => {
+                let member = op.address.clone().unwrap_or_default();
+                let (name, d) = split(&op.target);
+                let p = paths::ex_list_member(self.customer, &d, &name, &member);
+                let add = op.op == OpKind::AddMember;
+                let r = if add {
+                    c.post_empty(&p).await
+                } else {
+                    c.delete(&p).await
+                };
+                match r {
+                    Err(e) if !add && e.is_not_found() => Ok(()),
+                    Err(e) if add && !e.is_transient() => {
+                        let list: Result<MemberList, _> = c
+                            .get_json(&paths::ex_list_members(self.customer, &d, &name))
+                            .await;
+                        match list {
+                            Ok(l) if l.members.iter().any(|m| m.eq_ignore_ascii_case(&member)) => {
+                                Ok(())
+                            }
+                            _ => Err(e),
+                        }
+                    }
+                    r => r,
+                }
+            }
+        }
+    }
+
+    /// Runs the plan's operations in phase order. Returns one outcome per
+    /// operation, in plan order. `progress(done)` is called after each one.
+    pub async fn run(
+        &self,
+        ops: &[PlanOp],
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Vec<OpOutcome> {
+        let outcomes: Mutex<Vec<OpOutcome>> =
+            Mutex::new(ops.iter().map(OpOutcome::planned).collect());
+        let failed: Mutex<HashSet<Guid>> = Mutex::new(HashSet::new());
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let mut phases: Vec<u8> = ops.iter().map(|o| o.phase).collect();
+        phases.dedup();
+        for ph in phases {
+            let batch: Vec<(usize, &PlanOp)> = ops
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.phase == ph)
+                .collect();
+            stream::iter(batch)
+                .for_each_concurrent(self.concurrency.max(1), |(i, op)| {
+                    let outcomes = &outcomes;
+                    let failed = &failed;
+                    let done = &done;
+                    async move {
+                        let blocked = op.guid.is_some_and(|g| failed.lock().unwrap_or_else(|e| e.into_inner()).contains(&g));
+                        if blocked {
+                            let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+                            o[i].result = OpResult::Skipped;
+                            o[i].message = Some("not attempted: an earlier operation on this object failed".into());
+                        } else {
+                            let r = self.apply(op).await;
+                            match r {
+                                Ok(()) => {
+                                    if matches!(op.op, OpKind::Create | OpKind::Rename) {
+                                        self.anchor_now(op).await;
+                                    }
+                                    let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+                                    o[i].result = OpResult::Done;
+                                }
+                                Err(e) => {
+                                    let f = finding_for(op, &e);
+                                    tracing::warn!(code = %f.code, object = %op.target, op = op.op.as_str(), "{}", f.message);
+                                    if matches!(op.op, OpKind::Create | OpKind::Rename) {
+                                        if let Some(g) = op.guid {
+                                            failed.lock().unwrap_or_else(|e| e.into_inner()).insert(g);
+                                        }
+                                    }
+                                    let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+                                    o[i].fail(&f, e.attempts());
+                                }
+                            }
+                        }
+                        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        progress(n);
+                    }
+                })
+                .await;
+        }
+        outcomes.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Anchors a just-created (or renamed) object at once, so that a crash
+    /// before the end of the run still finds it by hard match.
+    async fn anchor_now(&self, op: &PlanOp) {
+        let (Some(guid), Some(dn)) = (op.guid, op.dn.clone()) else {
+            return;
+        };
+        let address = match op.op {
+            OpKind::Rename => op
+                .address
+                .as_deref()
+                .and_then(|a| EmailAddress::parse(a).ok())
+                .unwrap_or(op.target.clone()),
+            _ => op.target.clone(),
+        };
+        let a = Anchor {
+            guid,
+            kind: op.kind,
+            service: op.service,
+            address,
+            dn,
+            hash: String::new(),
+            disabled_at: None,
+        };
+        if let Err(e) = self.store.put_anchor(&a).await {
+            tracing::error!(error = %e, "could not record an anchor; the next run will match the object by address");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The engine's settings, embeddable in the agent's TOML configuration.
+
+use cloudoffice_api::client::{RateLimit, RetryPolicy};
+use cloudoffice_api::Secret;
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use crate::plan::DeletePolicy;
+
+/// Where the control panel is and who dirsync is there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSettings {
+    /// The API base URL including its version prefix, e.g. `https://api.emailsrvr.com/v1`.
+    pub base_url: String,
+    /// The API user key.
+    pub user_key: String,
+    /// The API secret key. Never printed: serialises as `[redacted]`.
+    #[serde(serialize_with = "redacted")]
+    pub secret: Secret,
+    /// The customer account number, or `me` for the key's own customer.
+    #[serde(default = "me")]
+    pub customer: String,
+    /// The User-Agent sent (and signed) with every request.
+    #[serde(default = "user_agent")]
+    pub user_agent: String,
+}
+
+fn redacted<S: Serializer>(_: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("[redacted]")
+}
+
+fn me() -> String {
+    "me".into()
+}
+
+fn user_agent() -> String {
+    format!("dirsync/{}", env!("CARGO_PKG_VERSION"))
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn concurrency() -> usize {
+    4
+}
+
+/// The disable/delete safety threshold: a run refuses when more than
+/// `percent`% of the synced objects, and at least `min_count` of them,
+/// would be disabled or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Threshold {
+    pub percent: u32,
+    pub min_count: u32,
+}
+
+impl Default for Threshold {
+    fn default() -> Self {
+        Threshold {
+            percent: 10,
+            min_count: 25,
+        }
+    }
+}
+
+impl Threshold {
+    /// True when `count` of `total` synced objects is too many.
+    pub fn exceeded(&self, count: usize, total: usize) -> bool {
+        count > 0
+            && count >= self.min_count as usize
+            && (count as u128) * 100 > (self.percent as u128) * (total as u128)
+    }
+}
+
+/// Everything the engine needs besides the directory input.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    pub target: TargetSettings,
+    /// Sync `smtp:` proxyAddresses as alternate addresses / aliases (default on).
+    #[serde(default = "yes")]
+    pub sync_alternates: bool,
+    /// What happens to mailboxes that leave the scope (default: disable only).
+    #[serde(default)]
+    pub delete_policy: DeletePolicy,
+    #[serde(default)]
+    pub threshold: Threshold,
+    /// Rename mailboxes whose `mail` local part changed, instead of reporting DS008.
+    #[serde(default)]
+    pub allow_rename: bool,
+    /// Operations in flight at once.
+    #[serde(default = "concurrency")]
+    pub concurrency: usize,
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Plan, never write.
+    #[serde(default)]
+    pub staging: bool,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+/// Why settings are unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("engine setting {field}: {problem}")]
+pub struct SettingsError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+impl EngineSettings {
+    /// Settings with defaults for everything but the target.
+    pub fn new(target: TargetSettings) -> Self {
+        EngineSettings {
+            target,
+            sync_alternates: true,
+            delete_policy: DeletePolicy::Never,
+            threshold: Threshold::default(),
+            allow_rename: false,
+            concurrency: concurrency(),
+            rate_limit: RateLimit::default(),
+            staging: false,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Checks the values, with a message naming the field.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let err = |field, problem: &str| {
+            Err(SettingsError {
+                field,
+                problem: problem.to_string(),
+            })
+        };
+        match url::Url::parse(&self.target.base_url) {
+            Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+            _ => {
+                return err(
+                    "target.base_url",
+                    "must be an http(s) URL such as https://api.emailsrvr.com/v1",
+                )
+            }
+        }
+        if self.target.user_key.trim().is_empty() {
+            return err("target.user_key", "must not be empty");
+        }
+        if self.target.secret.is_empty() {
+            return err("target.secret", "must not be empty");
+        }
+        if self.target.customer.trim().is_empty() || self.target.customer.contains('/') {
+            return err("target.customer", "must be an account number or \"me\"");
+        }
+        if self.concurrency == 0 || self.concurrency > 64 {
+            return err("concurrency", "must be between 1 and 64");
+        }
+        if self.rate_limit.gets_per_min == 0 || self.rate_limit.writes_per_min == 0 {
+            return err(
+                "rate_limit",
+                "gets_per_min and writes_per_min must be at least 1",
+            );
+        }
+        if self.threshold.percent > 100 {
+            return err("threshold.percent", "must be between 0 and 100");
+        }
+        if self.retry.max_attempts == 0 {
+            return err("retry.max_attempts", "must be at least 1");
+        }
+        if let DeletePolicy::AfterGrace { days } = self.delete_policy {
+            if days == 0 {
+                return err(
+                    "delete_policy.days",
+                    "the grace period must be at least 1 day",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_with_defaults_and_redaction() {
+        let s: EngineSettings = toml::from_str(
+            r#"
+            [target]
+            base_url = "http://127.0.0.1:8070/v1"
+            user_key = "k"
+            secret = "s3cret"
+            [delete_policy]
+            policy = "after_grace"
+            days = 30
+            "#,
+        )
+        .unwrap();
+        assert!(s.sync_alternates);
+        assert_eq!(
+            s.threshold,
+            Threshold {
+                percent: 10,
+                min_count: 25
+            }
+        );
+        assert_eq!(
+            s.rate_limit,
+            RateLimit {
+                gets_per_min: 60,
+                writes_per_min: 30
+            }
+        );
+        assert_eq!(s.delete_policy, DeletePolicy::AfterGrace { days: 30 });
+        assert_eq!(s.target.customer, "me");
+        s.validate().unwrap();
+        let shown = serde_json::to_string(&s).unwrap();
+        assert!(!shown.contains("s3cret") && shown.contains("[redacted]"));
+        assert!(!format!("{s:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn threshold_table() {
+        let t = Threshold::default();
+        for (count, total, want) in [
+            (0, 0, false),
+            (24, 24, false),
+            (25, 100, true),
+            (25, 250, false),
+            (26, 250, true),
+            (30, 1000, false),
+        ] {
+            assert_eq!(t.exceeded(count, total), want, "{count}/{total}");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut s = EngineSettings::new(TargetSettings {
+            base_url: "ftp://x".into(),
+            user_key: "k".into(),
+            secret: Secret::new("s"),
+            customer: "me".into(),
+            user_agent: "ua".into(),
+        });
+        assert_eq!(s.validate().unwrap_err().field, "target.base_url");
+        s.target.base_url = "https://api.example.com/v1".into();
+        s.concurrency = 0;
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "engine setting concurrency: must be between 1 and 64"
+        );
+    }
+}

@@ -1,0 +1,496 @@
+//! The state store: SQLite, crash-safe (WAL, synchronous=FULL, one
+//! transaction per logical change), with numbered migrations.
+//!
+//! It holds the anchors, the directory replica and cookie (committed
+//! together, in one transaction, after the changes they cover were
+//! applied), and the run history with each object's outcome.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use dirsync_model::{DirectoryObject, EmailAddress, Guid};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+
+use crate::report::{RunReport, RunStatus};
+use crate::types::{Anchor, Service, TargetKind};
+
+/// The numbered migrations, applied in order, each once.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+/// A state store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("state store: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("state store: corrupt {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("state store {path} has schema version {found}, newer than this dirsync ({known}); upgrade dirsync")]
+    TooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// A run in the history list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub trigger: String,
+    pub mode: String,
+    pub full: bool,
+    /// `running`, `interrupted`, or a [`RunStatus`] in snake case.
+    pub status: String,
+    pub counts: Option<crate::report::Counts>,
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+fn service_from(s: &str) -> Result<Service, StoreError> {
+    match s {
+        "exchange" => Ok(Service::Exchange),
+        "rs_email" => Ok(Service::RsEmail),
+        o => Err(corrupt("anchor service", o)),
+    }
+}
+
+fn kind_from(s: &str) -> Result<TargetKind, StoreError> {
+    match s {
+        "mailbox" => Ok(TargetKind::Mailbox),
+        "contact" => Ok(TargetKind::Contact),
+        "list" => Ok(TargetKind::List),
+        o => Err(corrupt("anchor kind", o)),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let p = path.display().to_string();
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{p}"))
+            .map_err(|e| StoreError::Open {
+                path: p.clone(),
+                source: e,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| StoreError::Open {
+                path: p.clone(),
+                source: e,
+            })?;
+        let s = Store { pool };
+        s.migrate(&p).await?;
+        // A run left "running" was interrupted (killed, crashed).
+        sqlx::query("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            .execute(&s.pool)
+            .await?;
+        Ok(s)
+    }
+
+    async fn migrate(&self, path: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let current: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("v")?;
+        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        if current > known {
+            return Err(StoreError::TooNew {
+                path: path.to_string(),
+                found: current,
+                known,
+            });
+        }
+        for (version, description, sql) in MIGRATIONS {
+            if *version <= current {
+                continue;
+            }
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+            )
+            .bind(version)
+            .bind(description)
+            .bind(now_unix())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Every anchor.
+    pub async fn anchors(&self) -> Result<Vec<Anchor>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT guid, kind, service, address, dn, hash, disabled_at FROM anchors ORDER BY guid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let guid: String = r.try_get("guid")?;
+                let address: String = r.try_get("address")?;
+                Ok(Anchor {
+                    guid: guid.parse().map_err(|e| corrupt("anchor guid", e))?,
+                    kind: kind_from(&r.try_get::<String, _>("kind")?)?,
+                    service: service_from(&r.try_get::<String, _>("service")?)?,
+                    address: EmailAddress::parse(&address)
+                        .map_err(|e| corrupt("anchor address", e))?,
+                    dn: r.try_get("dn")?,
+                    hash: r.try_get("hash")?,
+                    disabled_at: r.try_get("disabled_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Writes (inserts or replaces) one anchor, durably.
+    pub async fn put_anchor(&self, a: &Anchor) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO anchors (guid, kind, service, address, dn, hash, disabled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (guid) DO UPDATE SET kind = excluded.kind, service = excluded.service, address = excluded.address,
+             dn = excluded.dn, hash = excluded.hash, disabled_at = excluded.disabled_at, updated_at = excluded.updated_at",
+        )
+        .bind(a.guid.to_string())
+        .bind(a.kind.as_str())
+        .bind(a.service.as_str())
+        .bind(a.address.to_string())
+        .bind(&a.dn)
+        .bind(&a.hash)
+        .bind(a.disabled_at)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets one anchor.
+    pub async fn delete_anchor(&self, guid: Guid) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM anchors WHERE guid = ?")
+            .bind(guid.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The committed directory cookie, if any.
+    pub async fn cookie(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.state("cookie").await? {
+            Some(h) => Ok(Some(hex::decode(h).map_err(|e| corrupt("cookie", e))?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT value FROM sync_state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("value"))
+            .transpose()?)
+    }
+
+    /// True once a full read was committed (an incremental run needs it).
+    pub async fn has_replica(&self) -> Result<bool, StoreError> {
+        Ok(self.state("replica_full_at").await?.is_some())
+    }
+
+    /// The replica as a snapshot (service groups and objects).
+    pub async fn replica(&self) -> Result<dirsync_model::DirectorySnapshot, StoreError> {
+        let parse_guid = |v: Option<String>| -> Result<Option<Guid>, StoreError> {
+            v.filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|e| corrupt("service group guid", e)))
+                .transpose()
+        };
+        let exchange_group = parse_guid(self.state("exchange_group").await?)?;
+        let rsemail_group = parse_guid(self.state("rsemail_group").await?)?;
+        let rows = sqlx::query("SELECT object FROM replica ORDER BY guid")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut objects = Vec::with_capacity(rows.len());
+        for r in rows {
+            let j: String = r.try_get("object")?;
+            objects.push(
+                serde_json::from_str::<DirectoryObject>(&j)
+                    .map_err(|e| corrupt("replica object", e))?,
+            );
+        }
+        Ok(dirsync_model::DirectorySnapshot {
+            exchange_group,
+            rsemail_group,
+            objects,
+        })
+    }
+
+    /// Commits a directory state in one transaction: for a full read the
+    /// replica is replaced; for an incremental one the changed objects are
+    /// upserted and the deleted ones removed. The cookie goes with it.
+    pub async fn commit_directory(
+        &self,
+        full: Option<&dirsync_model::DirectorySnapshot>,
+        upserts: &[&DirectoryObject],
+        deletes: &[Guid],
+        cookie: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let set = |k: &'static str, v: String| {
+            sqlx::query("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)")
+                .bind(k)
+                .bind(v)
+        };
+        if let Some(s) = full {
+            sqlx::query("DELETE FROM replica").execute(&mut *tx).await?;
+            for o in &s.objects {
+                sqlx::query("INSERT OR REPLACE INTO replica (guid, object) VALUES (?, ?)")
+                    .bind(o.guid.to_string())
+                    .bind(serde_json::to_string(o).map_err(|e| corrupt("replica object", e))?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            set(
+                "exchange_group",
+                s.exchange_group.map(|g| g.to_string()).unwrap_or_default(),
+            )
+            .execute(&mut *tx)
+            .await?;
+            set(
+                "rsemail_group",
+                s.rsemail_group.map(|g| g.to_string()).unwrap_or_default(),
+            )
+            .execute(&mut *tx)
+            .await?;
+            set("replica_full_at", now_unix().to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for o in upserts {
+            sqlx::query("INSERT OR REPLACE INTO replica (guid, object) VALUES (?, ?)")
+                .bind(o.guid.to_string())
+                .bind(serde_json::to_string(o).map_err(|e| corrupt("replica object", e))?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for g in deletes {
+            sqlx::query("DELETE FROM replica WHERE guid = ?")
+                .bind(g.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        match cookie {
+            Some(c) => set("cookie", hex::encode(c)).execute(&mut *tx).await?,
+            None if full.is_some() => {
+                sqlx::query("DELETE FROM sync_state WHERE key = 'cookie'")
+                    .execute(&mut *tx)
+                    .await?
+            }
+            None => Default::default(),
+        };
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the start of a run; returns its id.
+    pub async fn run_started(
+        &self,
+        started_at: &str,
+        trigger: &str,
+        mode: &str,
+        full: bool,
+    ) -> Result<i64, StoreError> {
+        let r = sqlx::query("INSERT INTO runs (started_at, trigger, mode, full, status) VALUES (?, ?, ?, ?, 'running')")
+            .bind(started_at)
+            .bind(trigger)
+            .bind(mode)
+            .bind(full)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.last_insert_rowid())
+    }
+
+    /// Records the end of a run with its report and per-object outcomes.
+    pub async fn run_finished(&self, report: &RunReport) -> Result<(), StoreError> {
+        let json = serde_json::to_string(report).map_err(|e| corrupt("run report", e))?;
+        let counts = serde_json::to_string(&report.counts).map_err(|e| corrupt("run counts", e))?;
+        let status = status_str(report.status);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, report = ? WHERE id = ?",
+        )
+        .bind(&report.finished_at)
+        .bind(status)
+        .bind(counts)
+        .bind(json)
+        .bind(report.id)
+        .execute(&mut *tx)
+        .await?;
+        let mut idx = 0i64;
+        for o in &report.operations {
+            sqlx::query("INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(report.id)
+                .bind(idx)
+                .bind(&o.dn)
+                .bind(o.guid.map(|g| g.to_string()))
+                .bind(o.op.as_str())
+                .bind(serde_json::to_value(o.result).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                .bind(o.code.map(|c| c.as_str()))
+                .bind(&o.message)
+                .execute(&mut *tx)
+                .await?;
+            idx += 1;
+        }
+        for f in &report.findings {
+            sqlx::query("INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)")
+                .bind(report.id)
+                .bind(idx)
+                .bind(&f.dn)
+                .bind(f.guid.map(|g| g.to_string()))
+                .bind(f.severity.to_string())
+                .bind(f.code.as_str())
+                .bind(&f.message)
+                .execute(&mut *tx)
+                .await?;
+            idx += 1;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The most recent runs, newest first.
+    pub async fn runs(&self, limit: u32) -> Result<Vec<RunSummary>, StoreError> {
+        let rows = sqlx::query("SELECT id, started_at, finished_at, trigger, mode, full, status, counts FROM runs ORDER BY id DESC LIMIT ?")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let counts: Option<String> = r.try_get("counts")?;
+                Ok(RunSummary {
+                    id: r.try_get("id")?,
+                    started_at: r.try_get("started_at")?,
+                    finished_at: r.try_get("finished_at")?,
+                    trigger: r.try_get("trigger")?,
+                    mode: r.try_get("mode")?,
+                    full: r.try_get("full")?,
+                    status: r.try_get("status")?,
+                    counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                })
+            })
+            .collect()
+    }
+
+    /// One run's full report (`None` if unknown or never finished).
+    pub async fn run_report(&self, id: i64) -> Result<Option<RunReport>, StoreError> {
+        let row = sqlx::query("SELECT report FROM runs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row.and_then(|r| r.try_get::<Option<String>, _>("report").ok().flatten()) {
+            Some(j) => Ok(Some(
+                serde_json::from_str(&j).map_err(|e| corrupt("run report", e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
+pub(crate) fn status_str(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Success => "success",
+        RunStatus::ObjectErrors => "object_errors",
+        RunStatus::Failed => "failed",
+        RunStatus::ThresholdStopped => "threshold_stopped",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_anchors_cookie_and_replica_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let s = Store::open(&path).await.unwrap();
+        let g = Guid::from_canonical_bytes([7; 16]);
+        let a = Anchor {
+            guid: g,
+            kind: TargetKind::Mailbox,
+            service: Service::Exchange,
+            address: EmailAddress::parse("jane@example.com").unwrap(),
+            dn: "CN=Jane,DC=example,DC=com".into(),
+            hash: "h".into(),
+            disabled_at: Some(5),
+        };
+        s.put_anchor(&a).await.unwrap();
+        let mut o = DirectoryObject::new(
+            g,
+            dirsync_model::ObjectKind::User,
+            "CN=Jane,DC=example,DC=com",
+        );
+        o.mail = Some("jane@example.com".into());
+        let snap = dirsync_model::DirectorySnapshot {
+            exchange_group: Some(g),
+            rsemail_group: None,
+            objects: vec![o.clone()],
+        };
+        s.commit_directory(Some(&snap), &[], &[], Some(b"cookie-1"))
+            .await
+            .unwrap();
+        let id = s
+            .run_started("2026-11-25T12:00:00Z", "manual", "apply", true)
+            .await
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path).await.unwrap();
+        assert_eq!(s.anchors().await.unwrap(), vec![a]);
+        assert_eq!(s.cookie().await.unwrap().as_deref(), Some(&b"cookie-1"[..]));
+        assert_eq!(s.replica().await.unwrap(), snap);
+        assert!(s.has_replica().await.unwrap());
+        // The run left running was interrupted.
+        let runs = s.runs(10).await.unwrap();
+        assert_eq!((runs[0].id, runs[0].status.as_str()), (id, "interrupted"));
+        s.commit_directory(None, &[], &[g], Some(b"cookie-2"))
+            .await
+            .unwrap();
+        assert!(s.replica().await.unwrap().objects.is_empty());
+        s.delete_anchor(g).await.unwrap();
+        assert!(s.anchors().await.unwrap().is_empty());
+    }
+}
