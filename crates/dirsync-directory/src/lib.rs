@@ -4,10 +4,25 @@
 //! Both sources produce the model's [`dirsync_model::DirectorySnapshot`],
 //! scoped by the same [`Scope`] rules, so a snapshot read from an LDIF export
 //! and one read from the live directory are interchangeable.
+//!
+//! * [`ldif::read_snapshot`]`(text, &scope)` reads an export.
+//! * [`LdapSource::connect`]`(cfg)` then [`LdapSource::full`]`(&scope)` reads
+//!   a live directory; [`LdapSource::incremental`]`(&scope, cookie)` reads
+//!   what changed since the cookie (see [`Incremental`]).
 
+pub mod config;
+pub mod controls;
 pub mod entry;
+pub mod error;
+pub mod fixture;
+pub mod incremental;
+pub mod ldap;
 pub mod ldif;
 pub mod scope;
 
+pub use config::{LdapConfig, Password, Transport};
+pub use error::LdapSourceError;
+pub use incremental::{Incremental, ResyncReason};
+pub use ldap::LdapSource;
 pub use ldif::{read_snapshot, LdifError};
 pub use scope::{GroupRef, Scope, ScopeError, Service};

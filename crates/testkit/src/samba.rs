@@ -181,7 +181,8 @@ pub struct TestOu {
 
 impl TestOu {
     /// Adds a user `CN={cn}` in this OU with a mail address and the given
-    /// extra LDIF attribute lines; returns its DN.
+    /// extra LDIF attribute lines (enabled unless they set
+    /// `userAccountControl`); returns its DN.
     pub fn add_user(&self, cn: &str, extra: &str) -> anyhow::Result<String> {
         let dn = format!("CN={cn},{}", self.dn);
         let sam: String = cn
@@ -189,10 +190,11 @@ impl TestOu {
             .filter(|c| c.is_ascii_alphanumeric())
             .take(20)
             .collect();
-        let mut ldif = format!(
-            "dn: {dn}\nchangetype: add\nobjectClass: user\nsAMAccountName: {sam}\n\
-             userAccountControl: 544\nmail: {sam}@example.com\n"
-        );
+        let mut ldif = format!("dn: {dn}\nchangetype: add\nobjectClass: user\nsAMAccountName: {sam}\nmail: {sam}@example.com\n");
+        if !extra.to_ascii_lowercase().contains("useraccountcontrol:") {
+            // Enabled, no password required (fixture users never log on).
+            ldif.push_str("userAccountControl: 544\n");
+        }
         ldif.push_str(extra.trim_end());
         ldif.push('\n');
         self.dc.ldapmodify(&ldif)?;

@@ -1,0 +1,478 @@
+//! Test and benchmark fixtures: realistic users, contacts and nested groups,
+//! generated deterministically and loaded into a directory over LDAP.
+//!
+//! Loading uses several connections with many adds in flight on each
+//! (ldap3 multiplexes requests), which is much faster than one add at a time;
+//! `scripts/bench-directory` and the `ad-fixture` binary report the rate.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, TryStreamExt};
+use ldap3::Mod;
+
+use crate::error::LdapSourceError;
+use crate::LdapSource;
+
+const GIVEN: &[&str] = &[
+    "Aisling", "Ben", "Chloé", "Dmitri", "Eva", "Farid", "Gráinne", "Hiro", "Ines", "Jamal",
+    "Karin", "Luca", "Maeve", "Nikhil", "Olga", "Pádraig", "Qin", "Rosa", "Søren", "Tariq", "Uma",
+    "Viktor", "Wen", "Ximena", "Yusuf", "Zoë",
+];
+const SURNAMES: &[&str] = &[
+    "O'Brien",
+    "Murphy",
+    "Kowalski",
+    "García",
+    "Nakamura",
+    "Okafor",
+    "Schmidt",
+    "Dubois",
+    "Rossi",
+    "Novak",
+    "Kim",
+    "Hughes",
+    "Fitzgerald",
+    "Andersson",
+    "Haddad",
+    "Müller",
+    "Walsh",
+    "Byrne",
+    "Silva",
+    "Chen",
+];
+const TITLES: &[&str] = &[
+    "Engineer",
+    "Accountant",
+    "Sales Manager",
+    "Support Specialist",
+    "Designer",
+    "Director",
+    "Analyst",
+    "Nurse",
+];
+const DEPARTMENTS: &[&str] = &[
+    "Engineering",
+    "Finance",
+    "Sales",
+    "Support",
+    "Marketing",
+    "Operations",
+    "HR",
+];
+const CITIES: &[(&str, &str, &str, &str)] = &[
+    ("Dublin", "Leinster", "D02 X285", "Ireland"),
+    ("San Antonio", "TX", "78218", "United States"),
+    ("London", "Greater London", "EC1A 1BB", "United Kingdom"),
+    ("Berlin", "Berlin", "10115", "Germany"),
+    ("Toronto", "ON", "M5V 2T6", "Canada"),
+];
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct FixtureSpec {
+    /// Existing OU to create the objects in.
+    pub ou_dn: String,
+    /// Short unique tag (at most 10 characters) that prefixes sAMAccountNames.
+    pub tag: String,
+    /// Mail domain, e.g. `example.com`.
+    pub domain: String,
+    pub users: usize,
+    pub contacts: usize,
+    /// Nested distribution-list groups, each made a member of the service group.
+    pub groups: usize,
+    /// Service group that receives every user, contact and nested group as a direct member.
+    pub service_group_dn: Option<String>,
+    /// Every n-th user is disabled (0: none).
+    pub disabled_every: usize,
+    /// Connections and adds in flight per connection.
+    pub connections: usize,
+    pub in_flight: usize,
+}
+
+impl FixtureSpec {
+    pub fn new(ou_dn: &str, tag: &str, users: usize) -> Self {
+        FixtureSpec {
+            ou_dn: ou_dn.into(),
+            tag: tag
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .take(10)
+                .collect(),
+            domain: "example.com".into(),
+            users,
+            contacts: 0,
+            groups: 0,
+            service_group_dn: None,
+            disabled_every: 20,
+            connections: 4,
+            in_flight: 16,
+        }
+    }
+}
+
+/// What was loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub user_dns: Vec<String>,
+    pub contact_dns: Vec<String>,
+    pub group_dns: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// One entry to add: DN and attributes.
+pub type Entry = (String, Vec<(String, Vec<String>)>);
+
+fn pick<'a>(list: &[&'a str], i: usize, salt: usize) -> &'a str {
+    list[(i.wrapping_mul(2654435761).wrapping_add(salt * 40503)) % list.len()]
+}
+
+/// The entries for user `i` (deterministic).
+pub fn user_entry(spec: &FixtureSpec, i: usize) -> Entry {
+    let given = pick(GIVEN, i, 1);
+    let sn = pick(SURNAMES, i, 2);
+    let sam = format!("{}u{i}", spec.tag);
+    let cn = format!("{given} {sn} {}{i}", spec.tag);
+    let dn = format!("CN={},{}", ldap3::dn_escape(cn.as_str()), spec.ou_dn);
+    let local = format!("{}.{}.{}{i}", ascii(given), ascii(sn), spec.tag).to_lowercase();
+    let mail = format!("{local}@{}", spec.domain);
+    let mut proxies = vec![format!("SMTP:{mail}")];
+    for k in 0..(1 + i % 3) {
+        proxies.push(format!(
+            "smtp:{}{k}@{}",
+            sam.to_lowercase(),
+            if k == 2 {
+                "alt.example.net"
+            } else {
+                &spec.domain
+            }
+        ));
+    }
+    if i.is_multiple_of(7) {
+        proxies.push(format!(
+            "X500:/o=Example/ou=Exchange/cn=Recipients/cn={sam}"
+        ));
+    }
+    let (city, st, zip, country) = CITIES[i % CITIES.len()];
+    let disabled = spec.disabled_every > 0 && i % spec.disabled_every == spec.disabled_every - 1;
+    let mut a = vec![
+        (
+            "objectClass",
+            vec!["top", "person", "organizationalPerson", "user"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        ),
+        ("sAMAccountName", vec![sam.clone()]),
+        ("userPrincipalName", vec![format!("{sam}@{}", spec.domain)]),
+        (
+            "userAccountControl",
+            vec![if disabled { "546" } else { "544" }.to_string()],
+        ),
+        ("givenName", vec![given.into()]),
+        ("sn", vec![sn.into()]),
+        (
+            "initials",
+            vec![given.chars().next().unwrap_or('X').to_string()],
+        ),
+        ("displayName", vec![format!("{given} {sn}")]),
+        ("mail", vec![mail]),
+        ("proxyAddresses", proxies),
+        ("title", vec![pick(TITLES, i, 3).into()]),
+        ("department", vec![pick(DEPARTMENTS, i, 4).into()]),
+        ("company", vec!["Example Ltd".into()]),
+        (
+            "physicalDeliveryOfficeName",
+            vec![format!("{city} {}", 1 + i % 9)],
+        ),
+        (
+            "telephoneNumber",
+            vec![format!("+1 210 555 {:04}", i % 10000)],
+        ),
+        (
+            "mobile",
+            vec![format!("+353 87 {:03} {:04}", i % 1000, (i * 7) % 10000)],
+        ),
+        (
+            "streetAddress",
+            vec![format!("{} Main Street", 1 + i % 200)],
+        ),
+        ("l", vec![city.into()]),
+        ("st", vec![st.into()]),
+        ("postalCode", vec![zip.into()]),
+        ("co", vec![country.into()]),
+        ("employeeID", vec![format!("E{:06}", i)]),
+        (
+            "employeeType",
+            vec![if i.is_multiple_of(10) {
+                "Contractor"
+            } else {
+                "Employee"
+            }
+            .into()],
+        ),
+    ];
+    if i.is_multiple_of(5) {
+        a.push((
+            "facsimileTelephoneNumber",
+            vec![format!("+1 210 555 9{:03}", i % 1000)],
+        ));
+    }
+    if i.is_multiple_of(11) {
+        a.push(("pager", vec![format!("{:05}", i % 100000)]));
+        a.push(("homePhone", vec![format!("+1 830 555 {:04}", i % 10000)]));
+    }
+    (dn, a.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The entries for contact `i`.
+pub fn contact_entry(spec: &FixtureSpec, i: usize) -> Entry {
+    let given = pick(GIVEN, i, 5);
+    let sn = pick(SURNAMES, i, 6);
+    let cn = format!("{given} {sn} {}c{i}", spec.tag);
+    let dn = format!("CN={},{}", ldap3::dn_escape(cn.as_str()), spec.ou_dn);
+    let domain = ["partner.org", "supplier.net", "example.org"][i % 3];
+    let mail = format!("{}.{}{i}@{domain}", ascii(given), ascii(sn)).to_lowercase();
+    let a = vec![
+        (
+            "objectClass",
+            vec!["top", "person", "organizationalPerson", "contact"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        ),
+        ("displayName", vec![format!("{given} {sn} (external)")]),
+        ("givenName", vec![given.into()]),
+        ("sn", vec![sn.into()]),
+        ("mail", vec![mail.clone()]),
+        ("proxyAddresses", vec![format!("SMTP:{mail}")]),
+        ("otherMailbox", vec![spec.domain.clone()]),
+        ("company", vec![format!("{} Partners", ascii(sn))]),
+        (
+            "telephoneNumber",
+            vec![format!("+44 20 7946 {:04}", i % 10000)],
+        ),
+    ];
+    (dn, a.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The entries for nested group `i` (members are added afterwards).
+pub fn group_entry(spec: &FixtureSpec, i: usize) -> Entry {
+    let name = format!("{} List {i}", pick(DEPARTMENTS, i, 7));
+    let dn = format!(
+        "CN={} {}g{i},{}",
+        ldap3::dn_escape(name.as_str()),
+        spec.tag,
+        spec.ou_dn
+    );
+    let sam = format!("{}g{i}", spec.tag);
+    let mail = format!(
+        "{}{i}.{}@{}",
+        ascii(pick(DEPARTMENTS, i, 7)).to_lowercase(),
+        spec.tag.to_lowercase(),
+        spec.domain
+    );
+    let a = vec![
+        ("objectClass", vec!["top".to_string(), "group".to_string()]),
+        ("sAMAccountName", vec![sam]),
+        // A universal distribution group, as distribution lists usually are.
+        ("groupType", vec!["8".to_string()]),
+        ("displayName", vec![name]),
+        ("mail", vec![mail.clone()]),
+        ("proxyAddresses", vec![format!("SMTP:{mail}")]),
+    ];
+    (dn, a.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn ascii(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'é' => 'e',
+            'á' => 'a',
+            'ø' => 'o',
+            'ë' => 'e',
+            'ü' => 'u',
+            'í' => 'i',
+            _ => c,
+        })
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+impl LdapSource {
+    /// Adds entries with `connections` connections and `in_flight` adds
+    /// outstanding on each. The first error stops the load and is returned.
+    pub async fn add_entries(
+        &mut self,
+        entries: Vec<Entry>,
+        connections: usize,
+        in_flight: usize,
+    ) -> Result<(), LdapSourceError> {
+        let conns = connections.max(1);
+        let mut handles = Vec::new();
+        let entries = Arc::new(entries);
+        for c in 0..conns {
+            let cfg = self.cfg.clone();
+            let entries = entries.clone();
+            handles.push(tokio::spawn(async move {
+                let src = LdapSource::connect(cfg).await?;
+                let ldap = src.ldap.clone();
+                let err_cfg = &src.cfg;
+                stream::iter(
+                    (c..entries.len())
+                        .step_by(conns)
+                        .map(Ok::<usize, LdapSourceError>),
+                )
+                .try_for_each_concurrent(in_flight.max(1), |i| {
+                    let mut ldap = ldap.clone();
+                    let entries = entries.clone();
+                    async move {
+                        let (dn, attrs) = &entries[i];
+                        let attrs: Vec<(&str, HashSet<&str>)> = attrs
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
+                            .collect();
+                        let r =
+                            ldap.add(dn, attrs)
+                                .await
+                                .map_err(|e| LdapSourceError::Connection {
+                                    action: format!("adding '{dn}'"),
+                                    cause: e.to_string(),
+                                })?;
+                        if r.rc != 0 {
+                            return Err(crate::ldap::result_error(
+                                err_cfg,
+                                &format!("adding '{dn}'"),
+                                r.rc,
+                                &r.text,
+                            ));
+                        }
+                        Ok(())
+                    }
+                })
+                .await?;
+                src.unbind().await;
+                Ok::<(), LdapSourceError>(())
+            }));
+        }
+        for h in handles {
+            h.await.map_err(|e| LdapSourceError::Connection {
+                action: "loading fixtures".into(),
+                cause: e.to_string(),
+            })??;
+        }
+        Ok(())
+    }
+
+    /// Adds member values to a group, 1000 per modify.
+    pub async fn add_members(
+        &mut self,
+        group_dn: &str,
+        members: &[String],
+    ) -> Result<(), LdapSourceError> {
+        for chunk in members.chunks(1000) {
+            let set: HashSet<&str> = chunk.iter().map(String::as_str).collect();
+            let r = self
+                .ldap
+                .with_timeout(self.cfg.timeout * 4)
+                .modify(group_dn, vec![Mod::Add("member", set)])
+                .await
+                .map_err(|e| LdapSourceError::Connection {
+                    action: format!("adding members to '{group_dn}'"),
+                    cause: e.to_string(),
+                })?;
+            if r.rc != 0 {
+                return Err(crate::ldap::result_error(
+                    &self.cfg,
+                    &format!("adding members to '{group_dn}'"),
+                    r.rc,
+                    &r.text,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a whole fixture: users, contacts, nested groups, then memberships.
+    ///
+    /// Nested group `g` gets every user and contact whose index modulo the
+    /// group count is `g`; the service group gets every user, contact and group.
+    pub async fn load_fixture(&mut self, spec: &FixtureSpec) -> Result<Loaded, LdapSourceError> {
+        let start = Instant::now();
+        let users: Vec<Entry> = (0..spec.users).map(|i| user_entry(spec, i)).collect();
+        let contacts: Vec<Entry> = (0..spec.contacts).map(|i| contact_entry(spec, i)).collect();
+        let groups: Vec<Entry> = (0..spec.groups).map(|i| group_entry(spec, i)).collect();
+        let loaded = Loaded {
+            user_dns: users.iter().map(|e| e.0.clone()).collect(),
+            contact_dns: contacts.iter().map(|e| e.0.clone()).collect(),
+            group_dns: groups.iter().map(|e| e.0.clone()).collect(),
+            elapsed: Duration::ZERO,
+        };
+        let all: Vec<Entry> = users.into_iter().chain(contacts).chain(groups).collect();
+        self.add_entries(all, spec.connections, spec.in_flight)
+            .await?;
+        for (g, gdn) in loaded.group_dns.iter().enumerate() {
+            let members: Vec<String> = loaded
+                .user_dns
+                .iter()
+                .chain(&loaded.contact_dns)
+                .enumerate()
+                .filter(|(i, _)| i % spec.groups == g)
+                .map(|(_, d)| d.clone())
+                .collect();
+            self.add_members(gdn, &members).await?;
+        }
+        if let Some(svc) = &spec.service_group_dn {
+            let members: Vec<String> = loaded
+                .user_dns
+                .iter()
+                .chain(&loaded.contact_dns)
+                .chain(&loaded.group_dns)
+                .cloned()
+                .collect();
+            self.add_members(svc, &members).await?;
+        }
+        Ok(Loaded {
+            elapsed: start.elapsed(),
+            ..loaded
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_deterministic_and_valid() {
+        let spec = FixtureSpec::new("OU=T,DC=x", "tag123", 10);
+        assert_eq!(user_entry(&spec, 3), user_entry(&spec, 3));
+        let (dn, attrs) = user_entry(&spec, 5);
+        assert!(dn.ends_with(",OU=T,DC=x"));
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert!(get("sAMAccountName")[0].len() <= 20);
+        let proxies = get("proxyAddresses");
+        assert!(proxies[0].starts_with("SMTP:"));
+        assert!((2..=4).contains(&proxies.len()));
+        for p in &proxies {
+            assert!(p.is_ascii(), "{p}");
+        }
+        // Every 20th user (index 19, 39, ...) is disabled.
+        assert_eq!(
+            user_entry(&spec, 19)
+                .1
+                .iter()
+                .find(|(n, _)| n == "userAccountControl")
+                .unwrap()
+                .1[0],
+            "546"
+        );
+    }
+}

@@ -1,0 +1,562 @@
+//! Incremental reads: what changed in scope since a cookie.
+//!
+//! The primary mechanism is AD's DirSync control. DirSync reports changed
+//! objects with only their changed attributes, so every changed object in
+//! scope is re-read by GUID and reported complete. The cookie handed to the
+//! caller is an envelope (see [`Cookie`]) holding the server's DirSync cookie
+//! (or a uSNChanged high-water mark), a fingerprint of the scope, and the
+//! GUIDs that were in scope, so that objects entering scope without changing
+//! themselves (a user added to the group) are reported too, and deletions are
+//! reported only for objects the caller knew.
+//!
+//! Fallbacks, always announced: no, unreadable or expired cookie, or a changed
+//! scope → [`Incremental::FullResync`]; bind account without the
+//! "Replicating Directory Changes" right → uSNChanged high-water marks
+//! ([`ChangeTracking::UsnHighWater`]) and a warning.
+
+use std::collections::{HashMap, HashSet};
+
+use dirsync_model::{
+    ChangeTracking, DirectoryChange, DirectoryChanges, DirectorySnapshot, Guid, ObjectKind,
+};
+use ldap3::Scope as LdapScope;
+
+use crate::controls::dirsync::FLAG_INCREMENTAL_VALUES;
+use crate::controls::{DirSyncRequest, DirSyncResponse, DIRSYNC_OID};
+use crate::entry::{RawEntry, ATTRIBUTES};
+use crate::error::LdapSourceError;
+use crate::ldap::{LdapSource, KINDS_FILTER};
+use crate::scope::{Scope, ScopeError, Service};
+
+/// The outcome of [`LdapSource::incremental`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incremental {
+    /// What changed since the cookie. Persist `changes.cookie` once applied.
+    Changes(DirectoryChanges),
+    /// The changes could not be computed from the cookie, so everything in
+    /// scope was read again. Treat it as a full read; persist `cookie`.
+    FullResync {
+        snapshot: DirectorySnapshot,
+        cookie: Vec<u8>,
+        method: ChangeTracking,
+        reason: ResyncReason,
+    },
+}
+
+/// Why an incremental read became a full read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResyncReason {
+    /// No cookie was given (first run).
+    NoCookie,
+    /// The cookie is not one dirsync wrote, or is damaged.
+    InvalidCookie(String),
+    /// The server rejected the DirSync cookie (expired, or from another domain controller or domain).
+    CookieRejected(String),
+    /// The scope (service groups or base DN) changed since the cookie was written.
+    ScopeChanged,
+    /// The cookie was made with DirSync, which the bind account may no longer use.
+    DirSyncUnavailable(String),
+}
+
+impl std::fmt::Display for ResyncReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResyncReason::NoCookie => f.write_str("no change-tracking cookie yet (first run): read everything in scope"),
+            ResyncReason::InvalidCookie(w) => write!(f, "the stored change-tracking cookie is unusable ({w}): read everything in scope"),
+            ResyncReason::CookieRejected(w) => write!(f, "the domain controller rejected the DirSync cookie ({w}); it may have expired or come from another domain controller: read everything in scope"),
+            ResyncReason::ScopeChanged => f.write_str("the service groups or base DN changed since the last run: read everything in scope"),
+            ResyncReason::DirSyncUnavailable(w) => write!(f, "DirSync is no longer available to the bind account ({w}): read everything in scope and track changes by uSNChanged"),
+        }
+    }
+}
+
+/// Where change tracking stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    DirSync(Vec<u8>),
+    Usn(i64),
+}
+
+/// The envelope dirsync hands out as its opaque cookie.
+///
+/// Layout: `DSYN`, version 1, method (1 DirSync, 2 uSN), scope fingerprint
+/// (u64), position length (u32) and bytes, GUID count (u32) and 16-byte
+/// canonical GUIDs. All integers big-endian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    pub scope_fingerprint: u64,
+    pub position: Position,
+    pub in_scope: Vec<Guid>,
+}
+
+const MAGIC: &[u8; 4] = b"DSYN";
+
+impl Cookie {
+    pub fn encode(&self) -> Vec<u8> {
+        let (method, pos) = match &self.position {
+            Position::DirSync(c) => (1u8, c.clone()),
+            Position::Usn(u) => (2u8, u.to_be_bytes().to_vec()),
+        };
+        let mut out = Vec::with_capacity(22 + pos.len() + 16 * self.in_scope.len());
+        out.extend_from_slice(MAGIC);
+        out.push(1);
+        out.push(method);
+        out.extend_from_slice(&self.scope_fingerprint.to_be_bytes());
+        out.extend_from_slice(&(pos.len() as u32).to_be_bytes());
+        out.extend_from_slice(&pos);
+        out.extend_from_slice(&(self.in_scope.len() as u32).to_be_bytes());
+        for g in &self.in_scope {
+            out.extend_from_slice(&g.canonical_bytes());
+        }
+        out
+    }
+
+    pub fn decode(b: &[u8]) -> Result<Cookie, String> {
+        fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+            if b.len() < n {
+                return Err("it is truncated".into());
+            }
+            let (h, t) = b.split_at(n);
+            *b = t;
+            Ok(h)
+        }
+        let mut b = b;
+        if take(&mut b, 4)? != MAGIC {
+            return Err("it was not written by dirsync".into());
+        }
+        let version = take(&mut b, 1)?[0];
+        if version != 1 {
+            return Err(format!("unknown cookie version {version}"));
+        }
+        let method = take(&mut b, 1)?[0];
+        let fp = u64::from_be_bytes(take(&mut b, 8)?.try_into().expect("8 bytes"));
+        let len = u32::from_be_bytes(take(&mut b, 4)?.try_into().expect("4 bytes")) as usize;
+        let pos = take(&mut b, len)?;
+        let position = match method {
+            1 => Position::DirSync(pos.to_vec()),
+            2 => Position::Usn(i64::from_be_bytes(
+                pos.try_into().map_err(|_| "bad uSN position".to_string())?,
+            )),
+            m => return Err(format!("unknown change-tracking method {m}")),
+        };
+        let count = u32::from_be_bytes(take(&mut b, 4)?.try_into().expect("4 bytes")) as usize;
+        if b.len() != count.checked_mul(16).ok_or("bad GUID count")? {
+            return Err("its GUID list has the wrong length".into());
+        }
+        let in_scope = b
+            .chunks_exact(16)
+            .map(|c| Guid::from_canonical_bytes(c.try_into().expect("16 bytes")))
+            .collect();
+        Ok(Cookie {
+            scope_fingerprint: fp,
+            position,
+            in_scope,
+        })
+    }
+}
+
+/// A stable fingerprint of the scope and base DN (FNV-1a, 64 bits).
+pub fn scope_fingerprint(scope: &Scope, base_dn: &str) -> u64 {
+    let text = format!(
+        "{:?}|{:?}|{}",
+        scope
+            .exchange
+            .as_ref()
+            .map(|g| g.to_string().to_lowercase()),
+        scope.rsemail.as_ref().map(|g| g.to_string().to_lowercase()),
+        crate::entry::dn_key(base_dn)
+    );
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// How a DirSync attempt failed.
+enum DirSyncFailure {
+    /// The account lacks the right, or the server lacks the control.
+    Unavailable(String),
+    /// The server refused the cookie.
+    Rejected(String),
+    Other(LdapSourceError),
+}
+
+/// What DirSync reported.
+struct DirSyncDelta {
+    changed: HashSet<Guid>,
+    deleted: HashMap<Guid, Option<String>>,
+    cookie: Vec<u8>,
+}
+
+impl LdapSource {
+    /// Reads what changed in scope since `cookie` (or everything, when there is
+    /// none or it cannot be used). See the module documentation.
+    pub async fn incremental(
+        &mut self,
+        scope: &Scope,
+        cookie: Option<&[u8]>,
+    ) -> Result<Incremental, LdapSourceError> {
+        if scope.exchange.is_none() && scope.rsemail.is_none() {
+            return Err(ScopeError::Empty.into());
+        }
+        let Some(raw) = cookie.filter(|c| !c.is_empty()) else {
+            return self.resync(scope, ResyncReason::NoCookie).await;
+        };
+        let env = match Cookie::decode(raw) {
+            Ok(c) => c,
+            Err(why) => return self.resync(scope, ResyncReason::InvalidCookie(why)).await,
+        };
+        if env.scope_fingerprint != scope_fingerprint(scope, &self.base_dn) {
+            return self.resync(scope, ResyncReason::ScopeChanged).await;
+        }
+        let prev: HashSet<Guid> = env.in_scope.iter().copied().collect();
+        match env.position {
+            Position::DirSync(c) => match self.dirsync(&c).await {
+                Ok(delta) => {
+                    self.finish(
+                        scope,
+                        prev,
+                        delta.changed,
+                        delta.deleted,
+                        Position::DirSync(delta.cookie),
+                    )
+                    .await
+                }
+                Err(DirSyncFailure::Rejected(why)) => {
+                    self.resync(scope, ResyncReason::CookieRejected(why)).await
+                }
+                Err(DirSyncFailure::Unavailable(why)) => {
+                    self.resync(scope, ResyncReason::DirSyncUnavailable(why))
+                        .await
+                }
+                Err(DirSyncFailure::Other(e)) => Err(e),
+            },
+            Position::Usn(high) => {
+                let now = self.highest_usn().await?;
+                let filter = format!("(&(uSNChanged>={}){KINDS_FILTER})", high + 1);
+                let base = self.base_dn.clone();
+                let entries = self
+                    .paged_search(
+                        &base,
+                        &filter,
+                        &["objectGUID"],
+                        vec![],
+                        "searching for changes by uSNChanged",
+                    )
+                    .await?;
+                let changed: HashSet<Guid> = entries.iter().filter_map(|e| e.guid().ok()).collect();
+                self.finish(scope, prev, changed, HashMap::new(), Position::Usn(now))
+                    .await
+            }
+        }
+    }
+
+    /// Turns raw change sets into complete changes and a new cookie.
+    async fn finish(
+        &mut self,
+        scope: &Scope,
+        prev: HashSet<Guid>,
+        changed: HashSet<Guid>,
+        deleted: HashMap<Guid, Option<String>>,
+        position: Position,
+    ) -> Result<Incremental, LdapSourceError> {
+        let current = self.scope_guids(scope).await?;
+        let mut changes = Vec::new();
+        let mut upsert: Vec<Guid> = changed
+            .iter()
+            .filter(|g| current.contains(g) || prev.contains(g))
+            .chain(current.iter().filter(|g| !prev.contains(g)))
+            .filter(|g| !deleted.contains_key(g))
+            .copied()
+            .collect::<HashSet<Guid>>()
+            .into_iter()
+            .collect();
+        upsert.sort();
+        let mut gone: Vec<(Guid, Option<String>)> = deleted
+            .into_iter()
+            .filter(|(g, _)| prev.contains(g))
+            .collect();
+        // Without DirSync, a deletion shows only as an object that no longer resolves.
+        if matches!(position, Position::Usn(_)) {
+            let mut left: Vec<Guid> = prev
+                .iter()
+                .filter(|g| !current.contains(g))
+                .copied()
+                .collect();
+            left.sort();
+            for g in left {
+                match self.read_guid(g).await? {
+                    None => gone.push((g, None)),
+                    Some(o) if !changed.contains(&g) => changes.push(DirectoryChange::Upsert(o)),
+                    Some(_) => {}
+                }
+            }
+        }
+        for g in upsert {
+            match self.read_guid(g).await? {
+                Some(o) => changes.push(DirectoryChange::Upsert(o)),
+                None if prev.contains(&g) => gone.push((g, None)),
+                None => {}
+            }
+        }
+        gone.sort();
+        changes.extend(
+            gone.into_iter()
+                .map(|(guid, last_dn)| DirectoryChange::Delete { guid, last_dn }),
+        );
+        let method = match position {
+            Position::DirSync(_) => ChangeTracking::DirSync,
+            Position::Usn(_) => ChangeTracking::UsnHighWater,
+        };
+        let mut in_scope: Vec<Guid> = current.into_iter().collect();
+        in_scope.sort();
+        let cookie = Cookie {
+            scope_fingerprint: scope_fingerprint(scope, &self.base_dn),
+            position,
+            in_scope,
+        }
+        .encode();
+        Ok(Incremental::Changes(DirectoryChanges {
+            changes,
+            cookie,
+            method,
+        }))
+    }
+
+    /// Takes a change-tracking position, then reads everything in scope.
+    async fn resync(
+        &mut self,
+        scope: &Scope,
+        reason: ResyncReason,
+    ) -> Result<Incremental, LdapSourceError> {
+        tracing::info!("{reason}");
+        // The position is taken before the read, so a change made during the
+        // read is reported (again) next time rather than lost.
+        let position = match self.dirsync(&[]).await {
+            Ok(delta) => Position::DirSync(delta.cookie),
+            Err(DirSyncFailure::Unavailable(why)) => {
+                tracing::warn!(
+                    "DirSync is not available to '{}' ({why}); falling back to uSNChanged high-water marks. \
+                     Grant the bind account 'Replicating Directory Changes' on the domain for reliable change tracking.",
+                    self.cfg.bind_dn
+                );
+                Position::Usn(self.highest_usn().await?)
+            }
+            Err(DirSyncFailure::Rejected(why)) => {
+                return Err(LdapSourceError::Protocol {
+                    action: "starting DirSync".into(),
+                    cause: why,
+                })
+            }
+            Err(DirSyncFailure::Other(e)) => return Err(e),
+        };
+        let snapshot = self.full(scope).await?;
+        let method = match position {
+            Position::DirSync(_) => ChangeTracking::DirSync,
+            Position::Usn(_) => ChangeTracking::UsnHighWater,
+        };
+        let mut in_scope: Vec<Guid> = snapshot.objects.iter().map(|o| o.guid).collect();
+        in_scope.sort();
+        in_scope.dedup();
+        let cookie = Cookie {
+            scope_fingerprint: scope_fingerprint(scope, &self.base_dn),
+            position,
+            in_scope,
+        }
+        .encode();
+        Ok(Incremental::FullResync {
+            snapshot,
+            cookie,
+            method,
+            reason,
+        })
+    }
+
+    async fn highest_usn(&mut self) -> Result<i64, LdapSourceError> {
+        let v = self.root_dse_attr("highestCommittedUSN").await?;
+        v.as_deref()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| LdapSourceError::Protocol {
+                action: "reading highestCommittedUSN from the rootDSE".into(),
+                cause: format!("got {v:?}"),
+            })
+    }
+
+    /// Runs DirSync from `cookie` until the server has nothing more.
+    async fn dirsync(&mut self, cookie: &[u8]) -> Result<DirSyncDelta, DirSyncFailure> {
+        let mut delta = DirSyncDelta {
+            changed: HashSet::new(),
+            deleted: HashMap::new(),
+            cookie: cookie.to_vec(),
+        };
+        let base = self.base_dn.clone();
+        // The attributes whose changes matter; DirSync reports an object only when one of them changed.
+        let mut attrs: Vec<&str> = ATTRIBUTES.to_vec();
+        attrs.extend(["isDeleted", "name"]);
+        loop {
+            // Only changed values of `member` (a 50,000-member group must not come back whole).
+            let req = DirSyncRequest {
+                flags: FLAG_INCREMENTAL_VALUES,
+                max_bytes: 1 << 20,
+                cookie: delta.cookie.clone(),
+            };
+            let res = self
+                .search_page(
+                    &base,
+                    LdapScope::Subtree,
+                    KINDS_FILTER,
+                    &attrs,
+                    vec![req.into()],
+                    "reading changes with DirSync",
+                )
+                .await;
+            let (entries, ctrls) = match res {
+                Ok(r) => r,
+                Err(LdapSourceError::Permission { text, .. }) => {
+                    return Err(DirSyncFailure::Unavailable(text))
+                }
+                // With a cookie, any refusal other than "busy"/"unavailable" is a refusal of the cookie
+                // (Samba answers an unreadable cookie with unavailableCriticalExtension).
+                Err(LdapSourceError::Server { rc, name, text, .. })
+                    if !delta.cookie.is_empty() && rc != 51 && rc != 52 =>
+                {
+                    return Err(DirSyncFailure::Rejected(format!("{name}: {text}")))
+                }
+                Err(LdapSourceError::Server { rc: 12, text, .. }) => {
+                    return Err(DirSyncFailure::Unavailable(format!(
+                        "the server does not support DirSync: {text}"
+                    )))
+                }
+                Err(e) => return Err(DirSyncFailure::Other(e)),
+            };
+            for e in &entries {
+                record(&mut delta, e);
+            }
+            let resp = ctrls
+                .iter()
+                .find(|c| c.1.ctype == DIRSYNC_OID)
+                .ok_or_else(|| {
+                    DirSyncFailure::Other(LdapSourceError::Protocol {
+                        action: "reading changes with DirSync".into(),
+                        cause: "the reply carries no DirSync control".into(),
+                    })
+                })?;
+            let resp = DirSyncResponse::decode(resp.1.val.as_deref().unwrap_or_default()).map_err(
+                |e| {
+                    DirSyncFailure::Other(LdapSourceError::Protocol {
+                        action: "reading changes with DirSync".into(),
+                        cause: e.to_string(),
+                    })
+                },
+            )?;
+            delta.cookie = resp.cookie;
+            if !resp.more_results {
+                return Ok(delta);
+            }
+        }
+    }
+
+    /// The GUIDs in scope now: service groups, their direct members, nested
+    /// groups' direct members (only GUIDs and classes are read).
+    pub(crate) async fn scope_guids(
+        &mut self,
+        scope: &Scope,
+    ) -> Result<HashSet<Guid>, LdapSourceError> {
+        let mut out = HashSet::new();
+        let groups: Vec<(Service, crate::scope::GroupRef)> =
+            scope.groups().map(|(s, g)| (s, g.clone())).collect();
+        for (service, group) in groups {
+            let g = self.find_service_group(service, &group).await?;
+            out.insert(g.guid);
+            for (guid, kind, dn) in self.member_ids(&g.dn).await? {
+                out.insert(guid);
+                if kind == Some(ObjectKind::Group) {
+                    out.extend(self.member_ids(&dn).await?.into_iter().map(|(g, _, _)| g));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn member_ids(
+        &mut self,
+        group_dn: &str,
+    ) -> Result<Vec<(Guid, Option<ObjectKind>, String)>, LdapSourceError> {
+        let filter = format!(
+            "(&(memberOf={}){KINDS_FILTER})",
+            ldap3::ldap_escape(group_dn)
+        );
+        let base = self.base_dn.clone();
+        let action = format!("reading the members of '{group_dn}'");
+        let entries = self
+            .paged_search(
+                &base,
+                &filter,
+                &["objectGUID", "objectClass"],
+                vec![],
+                &action,
+            )
+            .await?;
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let kind = e.kind();
+            if kind.is_some() {
+                out.push((e.guid()?, kind, e.dn));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn record(delta: &mut DirSyncDelta, e: &RawEntry) {
+    let Ok(guid) = e.guid() else { return };
+    let deleted = e
+        .values("isDeleted")
+        .first()
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"TRUE"));
+    if deleted {
+        delta.changed.remove(&guid);
+        delta.deleted.insert(guid, None);
+    } else {
+        delta.deleted.remove(&guid);
+        delta.changed.insert(guid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_round_trip_and_damage() {
+        let g: Guid = "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f".parse().unwrap();
+        for position in [Position::DirSync(vec![1, 2, 3]), Position::Usn(123456)] {
+            let c = Cookie {
+                scope_fingerprint: 42,
+                position,
+                in_scope: vec![g, g],
+            };
+            let bytes = c.encode();
+            assert_eq!(Cookie::decode(&bytes).unwrap(), c);
+            for cut in [0, 3, 5, 10, bytes.len() - 1] {
+                assert!(Cookie::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
+            let mut extra = bytes.clone();
+            extra.push(0);
+            assert!(Cookie::decode(&extra).is_err());
+        }
+        assert_eq!(
+            Cookie::decode(b"nope").unwrap_err(),
+            "it was not written by dirsync"
+        );
+    }
+
+    #[test]
+    fn fingerprint_follows_scope_not_case() {
+        let a = Scope::new(Some("Exchange Users"), None).unwrap();
+        let b = Scope::new(Some("exchange users"), None).unwrap();
+        let c = Scope::new(None, Some("Exchange Users")).unwrap();
+        assert_eq!(scope_fingerprint(&a, "DC=x"), scope_fingerprint(&b, "dc=X"));
+        assert_ne!(scope_fingerprint(&a, "DC=x"), scope_fingerprint(&c, "DC=x"));
+        assert_ne!(scope_fingerprint(&a, "DC=x"), scope_fingerprint(&a, "DC=y"));
+    }
+}

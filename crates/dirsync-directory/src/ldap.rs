@@ -1,0 +1,654 @@
+//! Active Directory over LDAP(S): connection, bind, paged and ranged searches,
+//! and the full scoped read.
+//!
+//! The full read resolves each service group, then reads its direct members
+//! with one paged search `(memberOf=<group>)` and each nested group's members
+//! the same way, so 10,000 users cost about ten round trips, not 10,000.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dirsync_model::{DirectoryObject, DirectorySnapshot, Guid, ObjectKind};
+use ldap3::controls::{Control, RawControl};
+use ldap3::{
+    LdapConnAsync, LdapConnSettings, LdapError, ResultEntry, Scope as LdapScope, SearchEntry,
+};
+
+use crate::config::{LdapConfig, Transport};
+use crate::controls::ber::{self, Reader};
+use crate::entry::{dn_key, RawEntry, ATTRIBUTES};
+use crate::error::{bind_failure_reason, result_code_name, LdapSourceError};
+use crate::scope::{group_name_matches, GroupRef, Scope, ScopeError, Service};
+
+const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
+/// The filter for the objects dirsync reads.
+pub(crate) const KINDS_FILTER: &str =
+    "(|(objectClass=user)(objectClass=group)(objectClass=contact))";
+/// Ranged retrieval window for `member` (AD's default MaxValRange).
+pub(crate) const MEMBER_RANGE: usize = 1500;
+
+/// A bound connection to a domain controller.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+/// use dirsync_directory::{LdapConfig, LdapSource, Password, Scope};
+/// let cfg = LdapConfig::new("ldaps://dc1.example.com", "svc-dirsync@example.com", Password::new("..."));
+/// let mut src = LdapSource::connect(cfg).await?;
+/// let snapshot = src.full(&Scope::new(Some("Exchange Users"), None)?).await?;
+/// # Ok(()) }
+/// ```
+pub struct LdapSource {
+    pub(crate) ldap: ldap3::Ldap,
+    pub(crate) cfg: LdapConfig,
+    pub(crate) base_dn: String,
+}
+
+impl std::fmt::Debug for LdapSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LdapSource")
+            .field("url", &self.cfg.url)
+            .field("base_dn", &self.base_dn)
+            .finish()
+    }
+}
+
+fn tls_hint(cause: &rustls::Error, url: &str) -> String {
+    use rustls::CertificateError as C;
+    match cause {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) | rustls::Error::InvalidCertificate(C::BadSignature) => {
+            "the server's certificate is not signed by a CA this machine trusts; set ca_file to the PEM of the CA that issued it (or add that CA to the system store)".into()
+        }
+        rustls::Error::InvalidCertificate(C::NotValidForName) | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => {
+            format!("the server's certificate does not name the host in '{url}'; connect by a name (or IP) listed in its subject alternative names")
+        }
+        rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
+            "the server's certificate has expired; renew it on the domain controller".into()
+        }
+        _ => "check the server's certificate and that it speaks TLS on this port".into(),
+    }
+}
+
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return Some(r);
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if let Some(inner) = io.get_ref() {
+                if let Some(r) = inner.downcast_ref::<rustls::Error>() {
+                    return Some(r);
+                }
+            }
+        }
+        cur = err.source();
+    }
+    None
+}
+
+fn load_ca(path: &std::path::Path) -> Result<rustls::RootCertStore, LdapSourceError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let bad = |m: String| LdapSourceError::Config(format!("the CA file '{}' {m}", path.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    for cert in certs {
+        let cert = cert.map_err(|e| bad(format!("is not valid PEM: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("holds a certificate rustls cannot use: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(roots)
+}
+
+impl LdapSource {
+    /// Connects (TLS verified unless turned off), binds, and finds the base DN.
+    pub async fn connect(cfg: LdapConfig) -> Result<LdapSource, LdapSourceError> {
+        let transport = cfg.validate()?;
+        let url = cfg.url.trim().to_string();
+        let mut settings = LdapConnSettings::new()
+            .set_conn_timeout(cfg.timeout)
+            .set_starttls(transport == Transport::StartTls);
+        if !cfg.tls_verify {
+            tracing::warn!(
+                url = %url,
+                "TLS CERTIFICATE VERIFICATION IS OFF for the directory connection: anyone on the network path can impersonate the domain controller and read the bind password. Set a CA file instead."
+            );
+            settings = settings.set_no_tls_verify(true);
+        } else if let Some(ca) = &cfg.ca_file {
+            let roots = load_ca(ca)?;
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| LdapSourceError::Config(format!("TLS setup: {e}")))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            settings = settings.set_config(Arc::new(config));
+        }
+        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &url)
+            .await
+            .map_err(|e| connect_error(&url, e))?;
+        ldap3::drive!(conn);
+        let bind = ldap
+            .with_timeout(cfg.timeout)
+            .simple_bind(&cfg.bind_dn, cfg.password.expose())
+            .await
+            .map_err(|e| op_error(&cfg, "the bind", e))?;
+        match bind.rc {
+            0 => {}
+            49 => {
+                let (data_code, reason) = bind_failure_reason(&bind.text);
+                return Err(LdapSourceError::BadCredentials {
+                    bind_dn: cfg.bind_dn.clone(),
+                    reason,
+                    data_code,
+                });
+            }
+            8 | 13 => {
+                return Err(LdapSourceError::Config(format!(
+                    "the directory requires a stronger protection for the bind ({}): {}",
+                    result_code_name(bind.rc),
+                    bind.text
+                )))
+            }
+            rc => {
+                return Err(LdapSourceError::Server {
+                    action: "the bind".into(),
+                    rc,
+                    name: result_code_name(rc),
+                    text: bind.text,
+                })
+            }
+        }
+        let mut src = LdapSource {
+            ldap,
+            base_dn: String::new(),
+            cfg,
+        };
+        src.base_dn = match src.cfg.base_dn.clone().filter(|b| !b.trim().is_empty()) {
+            Some(b) => b,
+            None => src
+                .root_dse_attr("defaultNamingContext")
+                .await?
+                .ok_or_else(|| {
+                    LdapSourceError::Config(
+                        "the server's rootDSE names no defaultNamingContext; set base_dn".into(),
+                    )
+                })?,
+        };
+        Ok(src)
+    }
+
+    /// The search base in use.
+    pub fn base_dn(&self) -> &str {
+        &self.base_dn
+    }
+
+    /// Closes the connection politely.
+    pub async fn unbind(mut self) {
+        let _ = self.ldap.unbind().await;
+    }
+
+    pub(crate) async fn root_dse_attr(
+        &mut self,
+        attr: &str,
+    ) -> Result<Option<String>, LdapSourceError> {
+        let entries = self
+            .search_page(
+                "",
+                LdapScope::Base,
+                "(objectClass=*)",
+                &[attr],
+                vec![],
+                "reading the rootDSE",
+            )
+            .await?
+            .0;
+        Ok(entries
+            .first()
+            .and_then(|e| e.values(attr).first())
+            .map(|v| String::from_utf8_lossy(v).into_owned()))
+    }
+
+    /// One search request (no paging), entries converted, referrals dropped.
+    pub(crate) async fn search_page(
+        &mut self,
+        base: &str,
+        scope: LdapScope,
+        filter: &str,
+        attrs: &[&str],
+        controls: Vec<RawControl>,
+        action: &str,
+    ) -> Result<(Vec<RawEntry>, Vec<Control>), LdapSourceError> {
+        let res = self
+            .ldap
+            .with_timeout(self.cfg.timeout)
+            .with_controls(controls)
+            .search(base, scope, filter, attrs.to_vec())
+            .await
+            .map_err(|e| op_error(&self.cfg, action, e))?;
+        let ldap3::SearchResult(raw_entries, result) = res;
+        match result.rc {
+            0 => {}
+            // A referral or continuation is ignored: dirsync reads one domain, never chases referrals.
+            10 => tracing::debug!(base, "referral ignored: {}", result.refs.join(", ")),
+            rc => return Err(result_error(&self.cfg, action, rc, &result.text)),
+        }
+        let entries = raw_entries.into_iter().filter_map(to_raw_entry).collect();
+        Ok((entries, result.ctrls))
+    }
+
+    /// A complete paged search (pages of at most `page_size`, capped at 1000).
+    pub(crate) async fn paged_search(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        extra: Vec<RawControl>,
+        action: &str,
+    ) -> Result<Vec<RawEntry>, LdapSourceError> {
+        let size = self.cfg.page_size.clamp(1, 1000) as i64;
+        let mut cookie: Vec<u8> = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            let mut ctrls = extra.clone();
+            ctrls.push(paged_control(size, &cookie));
+            let (entries, resp) = self
+                .search_page(base, LdapScope::Subtree, filter, attrs, ctrls, action)
+                .await?;
+            out.extend(entries);
+            cookie = match resp.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
+                Some(c) => {
+                    parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
+                        LdapSourceError::Protocol {
+                            action: action.into(),
+                            cause: e.to_string(),
+                        }
+                    })?
+                }
+                None => Vec::new(),
+            };
+            if cookie.is_empty() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Follows ranged retrieval of `member` until every value is read.
+    pub(crate) async fn complete_members(
+        &mut self,
+        e: &mut RawEntry,
+    ) -> Result<(), LdapSourceError> {
+        let ranged: Vec<String> = e
+            .attrs
+            .keys()
+            .filter(|k| k.starts_with("member;range="))
+            .cloned()
+            .collect();
+        for key in ranged {
+            let mut values = e.attrs.remove(&key).unwrap_or_default();
+            let mut high = range_high(&key);
+            while let Some(h) = high {
+                let want = format!("member;range={}-*", h + 1);
+                let action = format!("reading the members of '{}'", e.dn);
+                let (entries, _) = self
+                    .search_page(
+                        &e.dn,
+                        LdapScope::Base,
+                        "(objectClass=*)",
+                        &[want.as_str()],
+                        vec![],
+                        &action,
+                    )
+                    .await?;
+                let Some(next) = entries.into_iter().next() else {
+                    break;
+                };
+                let Some((k, v)) = next
+                    .attrs
+                    .into_iter()
+                    .find(|(k, _)| k.starts_with("member;range="))
+                else {
+                    break;
+                };
+                values.extend(v);
+                high = range_high(&k);
+            }
+            e.attrs.entry("member".into()).or_default().extend(values);
+        }
+        Ok(())
+    }
+
+    /// The attribute list for object reads: `member` is asked for in ranges of
+    /// 1500 explicitly, so ranged retrieval behaves the same on every server.
+    pub(crate) fn object_attrs() -> Vec<String> {
+        ATTRIBUTES
+            .iter()
+            .map(|a| {
+                if *a == "member" {
+                    format!("member;range=0-{}", MEMBER_RANGE - 1)
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect()
+    }
+
+    /// Reads and normalises objects matching a filter under the base DN.
+    pub(crate) async fn read_objects(
+        &mut self,
+        filter: &str,
+        action: &str,
+    ) -> Result<Vec<DirectoryObject>, LdapSourceError> {
+        let attrs = Self::object_attrs();
+        let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
+        let base = self.base_dn.clone();
+        let entries = self
+            .paged_search(&base, filter, &attrs, vec![], action)
+            .await?;
+        let mut out = Vec::with_capacity(entries.len());
+        for mut e in entries {
+            self.complete_members(&mut e).await?;
+            if let Some(o) = e.to_object()? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads one object by DN or `<GUID=...>`; `None` when it does not exist.
+    pub(crate) async fn read_one(
+        &mut self,
+        base: &str,
+    ) -> Result<Option<DirectoryObject>, LdapSourceError> {
+        let attrs = Self::object_attrs();
+        let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
+        let action = format!("reading '{base}'");
+        let res = self
+            .search_page(
+                base,
+                LdapScope::Base,
+                "(objectClass=*)",
+                &attrs,
+                vec![],
+                &action,
+            )
+            .await;
+        let entries = match res {
+            Err(LdapSourceError::Server { rc: 32, .. }) => return Ok(None),
+            r => r?.0,
+        };
+        let Some(mut e) = entries.into_iter().next() else {
+            return Ok(None);
+        };
+        self.complete_members(&mut e).await?;
+        Ok(e.to_object()?)
+    }
+
+    /// Reads an object by GUID (AD's `<GUID=...>` DN syntax).
+    pub(crate) async fn read_guid(
+        &mut self,
+        guid: Guid,
+    ) -> Result<Option<DirectoryObject>, LdapSourceError> {
+        self.read_one(&format!("<GUID={guid}>")).await
+    }
+
+    /// Finds a configured service group.
+    pub(crate) async fn find_service_group(
+        &mut self,
+        service: Service,
+        group: &GroupRef,
+    ) -> Result<DirectoryObject, LdapSourceError> {
+        let not_found = || ScopeError::NotFound {
+            service,
+            group: group.to_string(),
+        };
+        let o = match group {
+            GroupRef::Dn(dn) => self.read_one(dn).await?.ok_or_else(not_found)?,
+            GroupRef::Name(name) => {
+                let n = ldap3::ldap_escape(name.as_str());
+                let filter = format!("(&(objectClass=group)(|(sAMAccountName={n})(cn={n})))");
+                let action = format!("looking up the {service} service group '{name}'");
+                let mut hits: Vec<DirectoryObject> = self
+                    .read_objects(&filter, &action)
+                    .await?
+                    .into_iter()
+                    .filter(|o| group_name_matches(o, name))
+                    .collect();
+                match hits.len() {
+                    0 => return Err(not_found().into()),
+                    1 => hits.remove(0),
+                    count => {
+                        return Err(ScopeError::Ambiguous {
+                            service,
+                            group: name.clone(),
+                            count,
+                        }
+                        .into())
+                    }
+                }
+            }
+        };
+        if o.kind != ObjectKind::Group {
+            return Err(ScopeError::NotAGroup {
+                service,
+                group: group.to_string(),
+                kind: o.kind,
+            }
+            .into());
+        }
+        Ok(o)
+    }
+
+    /// The direct members of a group that dirsync reads (users, groups, contacts).
+    pub(crate) async fn read_members_of(
+        &mut self,
+        group: &DirectoryObject,
+    ) -> Result<Vec<DirectoryObject>, LdapSourceError> {
+        let filter = format!(
+            "(&(memberOf={}){KINDS_FILTER})",
+            ldap3::ldap_escape(group.dn.as_str())
+        );
+        let action = format!("reading the members of '{}'", group.dn);
+        let found = self.read_objects(&filter, &action).await?;
+        if found.len() < group.members.len() {
+            let have: HashSet<String> = found.iter().map(|o| dn_key(&o.dn)).collect();
+            for m in group.members.iter().filter(|m| !have.contains(&dn_key(m))) {
+                tracing::debug!(group = %group.dn, member = %m, "member is not a user, group or contact under the base DN; skipped");
+            }
+        }
+        Ok(found)
+    }
+
+    /// Reads everything in scope (issue 3 §3). Fails rather than return a partial snapshot.
+    pub async fn full(&mut self, scope: &Scope) -> Result<DirectorySnapshot, LdapSourceError> {
+        if scope.exchange.is_none() && scope.rsemail.is_none() {
+            return Err(ScopeError::Empty.into());
+        }
+        let mut snapshot = DirectorySnapshot::default();
+        let mut seen: HashSet<Guid> = HashSet::new();
+        let mut objects: Vec<DirectoryObject> = Vec::new();
+        let groups: Vec<(Service, GroupRef)> =
+            scope.groups().map(|(s, g)| (s, g.clone())).collect();
+        for (service, group) in groups {
+            let g = self.find_service_group(service, &group).await?;
+            match service {
+                Service::Exchange => snapshot.exchange_group = Some(g.guid),
+                Service::RackspaceEmail => snapshot.rsemail_group = Some(g.guid),
+            }
+            let direct = self.read_members_of(&g).await?;
+            if seen.insert(g.guid) {
+                objects.push(g);
+            }
+            for m in direct {
+                let nested = if m.kind == ObjectKind::Group {
+                    self.read_members_of(&m).await?
+                } else {
+                    Vec::new()
+                };
+                if seen.insert(m.guid) {
+                    objects.push(m);
+                }
+                for n in nested {
+                    if seen.insert(n.guid) {
+                        objects.push(n);
+                    }
+                }
+            }
+        }
+        snapshot.objects = objects;
+        Ok(snapshot)
+    }
+}
+
+fn to_raw_entry(re: ResultEntry) -> Option<RawEntry> {
+    if re.is_ref() || re.is_intermediate() {
+        return None;
+    }
+    let se = SearchEntry::construct(re);
+    let mut e = RawEntry::new(se.dn);
+    for (k, vals) in se.attrs {
+        for v in vals {
+            e.push(&k, v.into_bytes());
+        }
+    }
+    for (k, vals) in se.bin_attrs {
+        for v in vals {
+            e.push(&k, v);
+        }
+    }
+    Some(e)
+}
+
+fn paged_control(size: i64, cookie: &[u8]) -> RawControl {
+    let mut inner = Vec::new();
+    ber::tlv(&mut inner, ber::INTEGER, &ber::integer(size));
+    ber::tlv(&mut inner, ber::OCTET_STRING, cookie);
+    let mut val = Vec::new();
+    ber::tlv(&mut val, ber::SEQUENCE, &inner);
+    RawControl {
+        ctype: PAGED_RESULTS_OID.into(),
+        crit: false,
+        val: Some(val),
+    }
+}
+
+fn parse_paged_cookie(val: &[u8]) -> Result<Vec<u8>, ber::BerError> {
+    let seq = Reader::new(val).read(ber::SEQUENCE, "paged results SEQUENCE")?;
+    let mut r = Reader::new(seq);
+    r.read_integer("paged results size")?;
+    Ok(r.read(ber::OCTET_STRING, "paged results cookie")?.to_vec())
+}
+
+/// `member;range=0-1499` → `Some(1499)`; `member;range=1500-*` → `None`.
+fn range_high(key: &str) -> Option<usize> {
+    let range = key.split(";range=").nth(1)?;
+    let (_, high) = range.split_once('-')?;
+    high.parse().ok()
+}
+
+fn connect_error(url: &str, e: LdapError) -> LdapSourceError {
+    if let Some(r) = find_rustls(&e) {
+        return LdapSourceError::Tls {
+            url: url.into(),
+            cause: r.to_string(),
+            hint: tls_hint(r, url),
+        };
+    }
+    match e {
+        LdapError::LdapResult { result } => LdapSourceError::Tls {
+            url: url.into(),
+            cause: format!(
+                "StartTLS was refused ({}: {})",
+                result_code_name(result.rc),
+                result.text
+            ),
+            hint: "enable TLS on the domain controller (it needs a certificate) or use ldaps://"
+                .into(),
+        },
+        LdapError::Timeout { .. } => LdapSourceError::Unreachable {
+            url: url.into(),
+            cause: "the connection timed out".into(),
+        },
+        LdapError::Io { source } if source.kind() == std::io::ErrorKind::InvalidData => {
+            LdapSourceError::Tls {
+                url: url.into(),
+                cause: source.to_string(),
+                hint:
+                    "check that the server speaks TLS on this port (ldaps:// is usually port 636)"
+                        .into(),
+            }
+        }
+        LdapError::Io { source } => LdapSourceError::Unreachable {
+            url: url.into(),
+            cause: source.to_string(),
+        },
+        LdapError::DNSName { source } => LdapSourceError::Config(format!("'{url}': {source}")),
+        LdapError::UrlParsing { source } => {
+            LdapSourceError::Config(format!("'{url}' is not a valid URL: {source}"))
+        }
+        other => LdapSourceError::Unreachable {
+            url: url.into(),
+            cause: other.to_string(),
+        },
+    }
+}
+
+fn op_error(cfg: &LdapConfig, action: &str, e: LdapError) -> LdapSourceError {
+    match e {
+        LdapError::Timeout { .. } => LdapSourceError::Timeout {
+            action: action.into(),
+            secs: cfg.timeout.as_secs(),
+        },
+        LdapError::LdapResult { result } => result_error(cfg, action, result.rc, &result.text),
+        other => LdapSourceError::Connection {
+            action: action.into(),
+            cause: other.to_string(),
+        },
+    }
+}
+
+pub(crate) fn result_error(cfg: &LdapConfig, action: &str, rc: u32, text: &str) -> LdapSourceError {
+    match rc {
+        50 => LdapSourceError::Permission {
+            bind_dn: cfg.bind_dn.clone(),
+            action: action.into(),
+            text: text.into(),
+        },
+        rc => LdapSourceError::Server {
+            action: action.into(),
+            rc,
+            name: result_code_name(rc),
+            text: text.into(),
+        },
+    }
+}
+
+/// Default timeout used by helpers that build a config from parts.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(range_high("member;range=0-1499"), Some(1499));
+        assert_eq!(range_high("member;range=1500-*"), None);
+        assert_eq!(range_high("member"), None);
+    }
+
+    #[test]
+    fn paged_cookie_round_trip() {
+        let c = paged_control(1000, b"abc");
+        assert_eq!(
+            parse_paged_cookie(c.val.as_deref().unwrap()).unwrap(),
+            b"abc"
+        );
+        assert!(parse_paged_cookie(&[0x30, 0x01]).is_err());
+    }
+}
