@@ -259,33 +259,73 @@ pub async fn issue_key(
     account_number: &str,
     label: &str,
 ) -> Result<IssuedKey> {
-    let cust = customer(db, account_number).await?;
     let user_key = random_string(20);
     let secret = Secret::new(random_string(28));
-    sqlx::query(
-        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+    import_key(db, master, account_number, &user_key, &secret, label).await?;
+    Ok(IssuedKey {
+        user_key,
+        secret,
+        account_number: account_number.to_string(),
+    })
+}
+
+/// Registers an existing key pair for a customer (for example one moved
+/// from another control panel). The user key may not contain `:`.
+pub async fn import_key(
+    db: &Db,
+    master: &MasterKey,
+    account_number: &str,
+    user_key: &str,
+    secret: &Secret,
+    label: &str,
+) -> Result<()> {
+    let cust = customer(db, account_number).await?;
+    if user_key.is_empty()
+        || user_key.len() > 64
+        || user_key.contains(':')
+        || user_key.chars().any(char::is_control)
+    {
+        return Err(Error::bad_request(
+            "The user key is invalid.",
+            "Use 1 to 64 printable characters without ':'.",
+        ));
+    }
+    if secret.is_empty() {
+        return Err(Error::bad_request(
+            "The secret is empty.",
+            "Give a non-empty secret.",
+        ));
+    }
+    let n = sqlx::query(
+        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING",
     )
     .bind(uuid::Uuid::new_v4().simple().to_string())
     .bind(cust.id.clone())
-    .bind(user_key.clone())
-    .bind(master.encrypt(&user_key, &secret))
+    .bind(user_key.to_string())
+    .bind(master.encrypt(user_key, secret))
     .bind(label.to_string())
     .bind(now_ms())
     .execute(&db.pool)
-    .await?;
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(Error::bad_request(
+            format!(
+                "The user key '{}' already exists.",
+                validate::printable(user_key)
+            ),
+            "User keys are unique across customers.",
+        ));
+    }
     audit(
         db,
         Some(&cust.id),
         "api_key.issue",
-        &user_key,
+        user_key,
         json!({"label": label}),
     )
     .await?;
-    Ok(IssuedKey {
-        user_key,
-        secret,
-        account_number: cust.account_number,
-    })
+    Ok(())
 }
 
 /// Revokes an API key (requests signed with it fail from now on).

@@ -1,0 +1,1045 @@
+//! Every endpoint and rule through the HTTP layer, on SQLite and on the
+//! real PostgreSQL (`DIRSYNC_TEST_PG_URL`, a fresh database per test).
+
+mod common;
+
+use axum::http::StatusCode;
+use cloudoffice_api::messages::*;
+use cloudoffice_api::RuleViolation;
+use common::Env;
+use serde_json::json;
+
+const MB: &str = "/customers/me/domains/example.com/ex/mailboxes";
+const RS: &str = "/customers/me/domains/example.com/rs/mailboxes";
+const AL: &str = "/customers/me/domains/example.com/rs/aliases";
+const CT: &str = "/customers/me/domains/example.com/ex/contacts";
+const DL: &str = "/customers/me/domains/example.com/ex/distributionlists";
+
+fn ok(r: &common::Resp, what: &str) {
+    assert_eq!(r.status, StatusCode::OK, "{what}: {}", r.json);
+}
+
+fn fault(r: &common::Resp, status: u16, message: &str, what: &str) {
+    assert_eq!(r.status.as_u16(), status, "{what}: {}", r.json);
+    assert_eq!(r.message(), message, "{what}: {}", r.json);
+    assert_eq!(
+        r.headers
+            .get("x-error-message")
+            .and_then(|v| v.to_str().ok()),
+        Some(message),
+        "{what}: x-error-message header"
+    );
+}
+
+async fn endpoints(env: &Env) {
+    // Domains.
+    let r = env.req("GET", "/customers/me/domains", None).await;
+    ok(&r, "list domains");
+    assert_eq!(r.json["total"], 3);
+    let names: Vec<&str> = r.json["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["example.com", "example.org", "rsonly.com"]);
+    let r = env
+        .req("GET", "/customers/100001/domains/Example.COM", None)
+        .await;
+    ok(&r, "get domain by account number, mixed case");
+    assert_eq!(r.json["serviceType"], "both");
+    assert_eq!(r.json["exchangeMaxNumMailboxes"], 3);
+    assert_eq!(r.json["aliases"], json!(["example.net"]));
+    assert_eq!(r.json["acceptedDomains"], json!(["example.org"]));
+
+    // Exchange mailbox CRUD.
+    let r = env
+        .form("POST", &format!("{MB}/jane.doe"), "displayName=Jane+Doe&firstName=Jane&lastName=Doe&size=2048&title=Engineer&businessCity=Blacksburg&customID=E42")
+        .await;
+    ok(&r, "add ex mailbox");
+    assert_eq!(r.json["displayName"], "Jane Doe");
+    assert_eq!(r.json["contactInfo"]["businessCity"], "Blacksburg");
+    assert_eq!(r.json["contactInfo"]["customID"], "E42");
+    assert_eq!(
+        r.json["emailAddressList"],
+        json!([{"address": "jane.doe@example.com", "replyTo": true}, {"address": "jane.doe@example.net", "replyTo": false}])
+    );
+    let r = env.req("GET", &format!("{MB}/JANE.DOE"), None).await;
+    ok(&r, "get ex mailbox case-insensitively");
+    assert_eq!(r.json["size"], 2048);
+    let r = env
+        .form(
+            "PUT",
+            &format!("{MB}/jane.doe"),
+            "displayName=Jane+Q.+Doe&enabled=false&isHidden=true&title=&department=R%26D",
+        )
+        .await;
+    ok(&r, "edit ex mailbox");
+    assert_eq!(r.json["displayName"], "Jane Q. Doe");
+    assert_eq!(r.json["enabled"], false);
+    assert_eq!(r.json["isHidden"], true);
+    assert!(
+        r.json["contactInfo"].get("title").is_none(),
+        "empty string clears: {}",
+        r.json
+    );
+    assert_eq!(r.json["contactInfo"]["department"], "R&D");
+    let r = env
+        .form("PUT", &format!("{MB}/jane.doe"), "name=jane.doe&initials=Q")
+        .await;
+    ok(&r, "edit with unchanged name");
+
+    // Alternate addresses.
+    let r = env
+        .req(
+            "POST",
+            &format!("{MB}/jane.doe/emailaddresses/jd@example.com"),
+            None,
+        )
+        .await;
+    ok(&r, "add alternate in primary domain");
+    let r = env
+        .req(
+            "POST",
+            &format!("{MB}/jane.doe/emailaddresses/jane@example.org"),
+            None,
+        )
+        .await;
+    ok(&r, "add alternate in accepted domain");
+    let r = env
+        .req("GET", &format!("{MB}/jane.doe/emailaddresses"), None)
+        .await;
+    ok(&r, "list addresses");
+    let addrs: Vec<&str> = r.json["emailAddressList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addrs,
+        [
+            "jane.doe@example.com",
+            "jane.doe@example.net",
+            "jane@example.org",
+            "jd@example.com"
+        ]
+    );
+    let r = env
+        .req(
+            "DELETE",
+            &format!("{MB}/jane.doe/emailaddresses/JD@example.com"),
+            None,
+        )
+        .await;
+    ok(&r, "remove alternate");
+    let r = env
+        .req(
+            "DELETE",
+            &format!("{MB}/jane.doe/emailaddresses/jd@example.com"),
+            None,
+        )
+        .await;
+    fault(&r, 404, "Email address not found.", "remove twice");
+    let r = env
+        .req(
+            "DELETE",
+            &format!("{MB}/jane.doe/emailaddresses/jane.doe@example.com"),
+            None,
+        )
+        .await;
+    fault(
+        &r,
+        400,
+        "The primary address cannot be removed.",
+        "remove primary",
+    );
+
+    // Paging.
+    for n in ["a1", "a2"] {
+        ok(
+            &env.form("POST", &format!("{MB}/{n}"), "displayName=X")
+                .await,
+            "add",
+        );
+    }
+    let r = env.req("GET", &format!("{MB}?size=2&offset=0"), None).await;
+    ok(&r, "page 1");
+    assert_eq!(
+        (
+            r.json["size"].as_u64(),
+            r.json["offset"].as_u64(),
+            r.json["total"].as_u64()
+        ),
+        (Some(2), Some(0), Some(3))
+    );
+    let names: Vec<&str> = r.json["mailboxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a1", "a2"]);
+    let r = env.req("GET", &format!("{MB}?size=2&offset=2"), None).await;
+    assert_eq!(r.json["mailboxes"][0]["name"], "jane.doe");
+    assert_eq!(
+        r.json["mailboxes"][0]["emailAddressList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let r = env.req("GET", &format!("{MB}?size=250"), None).await;
+    ok(&r, "size 250");
+    fault(
+        &env.req("GET", &format!("{MB}?size=251"), None).await,
+        400,
+        "The page size 251 is invalid.",
+        "size 251",
+    );
+    fault(
+        &env.req("GET", &format!("{MB}?size=0"), None).await,
+        400,
+        "The page size 0 is invalid.",
+        "size 0",
+    );
+
+    let r = env.req("DELETE", &format!("{MB}/a2"), None).await;
+    ok(&r, "delete ex mailbox");
+    assert_eq!(
+        env.req("GET", &format!("{MB}/a2"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Rackspace Email mailboxes.
+    let r = env
+        .form(
+            "POST",
+            &format!("{RS}/bob"),
+            "displayName=Bob&size=1024&businessNumber=555",
+        )
+        .await;
+    ok(&r, "add rs mailbox");
+    assert_eq!(r.json["name"], "bob");
+    assert!(r.json.get("isHidden").is_none());
+    ok(
+        &env.form("PUT", &format!("{RS}/bob"), "lastName=Builder")
+            .await,
+        "edit rs",
+    );
+    let r = env.req("GET", RS, None).await;
+    ok(&r, "list rs");
+    assert_eq!(r.json["rsMailboxes"][0]["lastName"], "Builder");
+    assert_eq!(r.json["total"], 1);
+    ok(
+        &env.req("DELETE", &format!("{RS}/bob"), None).await,
+        "delete rs",
+    );
+    assert_eq!(env.req("GET", RS, None).await.json["total"], 0);
+
+    // Aliases.
+    let r = env
+        .form(
+            "POST",
+            &format!("{AL}/info"),
+            "aliasEmails=jane.doe%40example.com%2C+a1%40example.com",
+        )
+        .await;
+    ok(&r, "add alias");
+    assert_eq!(
+        r.json["emailAddressList"],
+        json!(["jane.doe@example.com", "a1@example.com"])
+    );
+    let r = env
+        .form("PUT", &format!("{AL}/info"), "aliasEmails=a1%40example.com")
+        .await;
+    ok(&r, "edit alias");
+    ok(
+        &env.req("GET", &format!("{AL}/INFO"), None).await,
+        "get alias",
+    );
+    let r = env.req("GET", AL, None).await;
+    assert_eq!(
+        r.json["aliases"][0]["emailAddressList"],
+        json!(["a1@example.com"])
+    );
+    fault(
+        &env.form("POST", &format!("{AL}/empty"), "aliasEmails=")
+            .await,
+        400,
+        "The field 'aliasEmails' is required.",
+        "alias without targets",
+    );
+    ok(
+        &env.req("DELETE", &format!("{AL}/info"), None).await,
+        "delete alias",
+    );
+    fault(
+        &env.req("GET", &format!("{AL}/info"), None).await,
+        404,
+        "Alias not found.",
+        "deleted alias",
+    );
+
+    // Contacts.
+    let r = env
+        .form(
+            "POST",
+            &format!("{CT}/ext.partner"),
+            "displayName=Partner&externalEmail=partner%40gmail.com&company=Partner+Inc",
+        )
+        .await;
+    ok(&r, "add contact");
+    assert_eq!(r.json["externalEmail"], "partner@gmail.com");
+    fault(
+        &env.form("POST", &format!("{CT}/nomail"), "displayName=X")
+            .await,
+        400,
+        "The field 'externalEmail' is required.",
+        "contact without external address",
+    );
+    let r = env
+        .form(
+            "PUT",
+            &format!("{CT}/ext.partner"),
+            "externalEmail=p2%40gmail.com&isHidden=true",
+        )
+        .await;
+    ok(&r, "edit contact");
+    assert_eq!(r.json["isHidden"], true);
+    assert_eq!(
+        env.req("GET", CT, None).await.json["contacts"][0]["externalEmail"],
+        "p2@gmail.com"
+    );
+
+    // Distribution lists (JSON).
+    let r = env
+        .json("POST", &format!("{DL}/sales"), json!({"displayName": "Sales", "members": ["jane.doe@example.com", "ext.partner@example.com"], "emailAddresses": ["sales@example.org"]}))
+        .await;
+    ok(&r, "add list");
+    assert_eq!(
+        r.json["members"],
+        json!(["ext.partner@example.com", "jane.doe@example.com"])
+    );
+    assert_eq!(
+        r.json["emailAddressList"][2]["address"],
+        "sales@example.org"
+    );
+    let r = env
+        .req("POST", &format!("{DL}/sales/members/a1@example.com"), None)
+        .await;
+    ok(&r, "add member");
+    assert_eq!(r.json["members"].as_array().unwrap().len(), 3);
+    ok(
+        &env.req(
+            "DELETE",
+            &format!("{DL}/sales/members/ext.partner@example.com"),
+            None,
+        )
+        .await,
+        "remove member",
+    );
+    fault(
+        &env.req(
+            "DELETE",
+            &format!("{DL}/sales/members/nobody@example.com"),
+            None,
+        )
+        .await,
+        404,
+        "Member not found.",
+        "remove non-member",
+    );
+    fault(
+        &env.req(
+            "POST",
+            &format!("{DL}/sales/members/ghost@example.com"),
+            None,
+        )
+        .await,
+        400,
+        "The member 'ghost@example.com' was not found in control panel.",
+        "unknown member",
+    );
+    let r = env.req("GET", &format!("{DL}/sales/members"), None).await;
+    assert_eq!(
+        r.json["members"],
+        json!(["a1@example.com", "jane.doe@example.com"])
+    );
+    let r = env.json("PUT", &format!("{DL}/sales"), json!({"displayName": "Sales Team", "members": ["a1@example.com"], "emailAddresses": []})).await;
+    ok(&r, "edit list");
+    assert_eq!(r.json["members"], json!(["a1@example.com"]));
+    assert_eq!(r.json["emailAddressList"].as_array().unwrap().len(), 2);
+    let r = env.req("GET", DL, None).await;
+    assert_eq!(r.json["distributionLists"][0]["displayName"], "Sales Team");
+    // Deleting a mailbox removes its memberships.
+    ok(
+        &env.req("DELETE", &format!("{MB}/a1"), None).await,
+        "delete member mailbox",
+    );
+    assert_eq!(
+        env.req("GET", &format!("{DL}/sales"), None).await.json["members"],
+        json!([])
+    );
+    ok(
+        &env.req("DELETE", &format!("{DL}/sales"), None).await,
+        "delete list",
+    );
+    ok(
+        &env.req("DELETE", &format!("{CT}/ext.partner"), None).await,
+        "delete contact",
+    );
+    fault(
+        &env.req("GET", &format!("{CT}/ext.partner"), None).await,
+        404,
+        "Contact not found.",
+        "deleted contact",
+    );
+
+    // Audit log: every change with its key.
+    let log = officed::admin::audit_log(&env.db, 500).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for a in [
+        "ex_mailbox.create",
+        "ex_mailbox.edit",
+        "ex_mailbox.delete",
+        "ex_mailbox.address.add",
+        "ex_mailbox.address.remove",
+        "rs_mailbox.create",
+        "rs_alias.edit",
+        "ex_contact.delete",
+        "ex_list.member.add",
+        "ex_list.delete",
+        "domain.create",
+        "api_key.issue",
+    ] {
+        assert!(actions.contains(&a), "audit log lacks {a}: {actions:?}");
+    }
+    let create = log
+        .iter()
+        .find(|e| e.action == "ex_mailbox.create" && e.target == "jane.doe@example.com")
+        .unwrap();
+    assert_eq!(create.actor, format!("key:{}", env.key));
+}
+both_backends!(endpoints);
+
+async fn rule_licences(env: &Env) {
+    for n in ["m1", "m2", "m3"] {
+        ok(
+            &env.form("POST", &format!("{MB}/{n}"), "displayName=M")
+                .await,
+            n,
+        );
+    }
+    let r = env.form("POST", &format!("{MB}/m4"), "displayName=M").await;
+    fault(&r, 400, MAILBOX_LIMIT_EXCEEDED, "4th of 3");
+    assert_eq!(r.fault_kind(), "badRequestFault");
+    assert_eq!(
+        RuleViolation::classify(&r.message()),
+        Some(RuleViolation::MailboxLimitExceeded)
+    );
+    // Disabled mailboxes still count.
+    ok(
+        &env.form("PUT", &format!("{MB}/m1"), "enabled=false").await,
+        "disable",
+    );
+    fault(
+        &env.form("POST", &format!("{MB}/m4"), "displayName=M").await,
+        400,
+        MAILBOX_LIMIT_EXCEEDED,
+        "disabled counts",
+    );
+    // Licences are per service: Rackspace Email has its own 2.
+    ok(
+        &env.form("POST", &format!("{RS}/r1"), "displayName=R").await,
+        "rs 1",
+    );
+    ok(
+        &env.form("POST", &format!("{RS}/r2"), "displayName=R").await,
+        "rs 2",
+    );
+    fault(
+        &env.form("POST", &format!("{RS}/r3"), "displayName=R").await,
+        400,
+        MAILBOX_LIMIT_EXCEEDED,
+        "rs 3",
+    );
+    // More licences (admin) lift the limit.
+    officed::admin::set_licences(&env.db, "example.com", Some(4), None)
+        .await
+        .unwrap();
+    ok(
+        &env.form("POST", &format!("{MB}/m4"), "displayName=M").await,
+        "after licence change",
+    );
+    let d = env
+        .req("GET", "/customers/me/domains/example.com", None)
+        .await;
+    assert_eq!(
+        (
+            d.json["exchangeUsedMailboxes"].as_u64(),
+            d.json["rsEmailUsedMailboxes"].as_u64()
+        ),
+        (Some(4), Some(2))
+    );
+}
+both_backends!(rule_licences);
+
+async fn rule_unique_across_services(env: &Env) {
+    ok(
+        &env.form("POST", &format!("{MB}/jdoe"), "displayName=J")
+            .await,
+        "ex jdoe",
+    );
+    let r = env
+        .form("POST", &format!("{RS}/JDoe"), "displayName=J")
+        .await;
+    fault(
+        &r,
+        400,
+        &user_exists_in_another_service("JDoe", RSEMAIL_MAILBOXES),
+        "rs with same address",
+    );
+    assert_eq!(
+        RuleViolation::classify(&r.message()),
+        Some(RuleViolation::UserExistsInAnotherService)
+    );
+    fault(
+        &env.form("POST", &format!("{MB}/jdoe"), "displayName=J")
+            .await,
+        400,
+        &user_exists_in_another_service("jdoe", EXCHANGE_MAILBOXES),
+        "same service twice",
+    );
+    fault(
+        &env.form("POST", &format!("{AL}/jdoe"), "aliasEmails=x%40y.com")
+            .await,
+        400,
+        &object_exists_in_another_service("alias", "jdoe", RSEMAIL_ALIASES),
+        "alias",
+    );
+    fault(
+        &env.form("POST", &format!("{CT}/jdoe"), "externalEmail=x%40y.com")
+            .await,
+        400,
+        &object_exists_in_another_service("contact", "jdoe", EXCHANGE_CONTACTS),
+        "contact",
+    );
+    let r = env.json("POST", &format!("{DL}/jdoe"), json!({})).await;
+    fault(&r, 400, &group_exists_in_another_service("jdoe"), "list");
+    assert_eq!(
+        RuleViolation::classify(&r.message()),
+        Some(RuleViolation::GroupExistsInAnotherService)
+    );
+    // An alternate address blocks the same address as a primary elsewhere.
+    ok(
+        &env.req(
+            "POST",
+            &format!("{MB}/jdoe/emailaddresses/John@example.org"),
+            None,
+        )
+        .await,
+        "alt in accepted domain",
+    );
+    fault(
+        &env.form(
+            "POST",
+            "/customers/me/domains/example.org/ex/mailboxes/john",
+            "displayName=J",
+        )
+        .await,
+        400,
+        &user_exists_in_another_service("john", EXCHANGE_MAILBOXES),
+        "primary equal to another's alternate",
+    );
+    ok(
+        &env.form("POST", &format!("{MB}/other"), "displayName=O")
+            .await,
+        "other",
+    );
+    let r = env
+        .req(
+            "POST",
+            &format!("{MB}/other/emailaddresses/JOHN@EXAMPLE.ORG"),
+            None,
+        )
+        .await;
+    fault(
+        &r,
+        400,
+        &address_in_use("JOHN@EXAMPLE.ORG"),
+        "alternate used by another",
+    );
+    let r = env
+        .json(
+            "POST",
+            &format!("{DL}/team"),
+            json!({"emailAddresses": ["jdoe@example.com"]}),
+        )
+        .await;
+    fault(
+        &r,
+        400,
+        &address_in_use("jdoe@example.com"),
+        "list alternate used",
+    );
+    // Another customer may use the same address in its own domain space.
+    ok(
+        &env.req_b(
+            "POST",
+            "/customers/me/domains/other.com/ex/mailboxes/jdoe",
+            Some(("application/x-www-form-urlencoded", "displayName=J".into())),
+        )
+        .await,
+        "B's own jdoe",
+    );
+}
+both_backends!(rule_unique_across_services);
+
+async fn rule_alternate_domains(env: &Env) {
+    ok(
+        &env.form("POST", &format!("{MB}/amy"), "displayName=Amy")
+            .await,
+        "amy",
+    );
+    let r = env
+        .req(
+            "POST",
+            &format!("{MB}/amy/emailaddresses/amy@elsewhere.com"),
+            None,
+        )
+        .await;
+    fault(&r, 400, ALTERNATE_ADDRESS_DOMAIN, "foreign domain");
+    assert_eq!(
+        RuleViolation::classify(&r.message()),
+        Some(RuleViolation::AlternateAddressDomain)
+    );
+    fault(
+        &env.req(
+            "POST",
+            &format!("{MB}/amy/emailaddresses/a.m.y@example.net"),
+            None,
+        )
+        .await,
+        400,
+        ALTERNATE_ADDRESS_DOMAIN,
+        "domain alias",
+    );
+    fault(
+        &env.req(
+            "POST",
+            &format!("{MB}/amy/emailaddresses/amy@rsonly.com"),
+            None,
+        )
+        .await,
+        400,
+        ALTERNATE_ADDRESS_DOMAIN,
+        "own but not accepted",
+    );
+    fault(
+        &env.req(
+            "POST",
+            &format!("{MB}/amy/emailaddresses/amy@other.com"),
+            None,
+        )
+        .await,
+        400,
+        ALTERNATE_ADDRESS_DOMAIN,
+        "other customer's domain",
+    );
+    let r = env
+        .json(
+            "POST",
+            &format!("{DL}/l1"),
+            json!({"emailAddresses": ["l1@example.net"]}),
+        )
+        .await;
+    fault(
+        &r,
+        400,
+        ALTERNATE_ADDRESS_DOMAIN,
+        "list alternate in alias domain",
+    );
+    ok(
+        &env.req(
+            "POST",
+            &format!("{MB}/amy/emailaddresses/amy.w@example.com"),
+            None,
+        )
+        .await,
+        "primary domain",
+    );
+}
+both_backends!(rule_alternate_domains);
+
+async fn rule_not_authorized_and_isolation(env: &Env) {
+    // A's key on B's domain answers exactly like a domain that does not exist.
+    let theirs = env
+        .req("GET", "/customers/me/domains/other.com", None)
+        .await;
+    let none = env
+        .req("GET", "/customers/me/domains/nowhere.com", None)
+        .await;
+    fault(&theirs, 403, NOT_AUTHORIZED, "other customer's domain");
+    assert_eq!(
+        theirs.json.to_string().replace("other.com", "X"),
+        none.json.to_string().replace("nowhere.com", "X")
+    );
+    let theirs = env
+        .form(
+            "POST",
+            "/customers/me/domains/other.com/ex/mailboxes/x",
+            "displayName=X",
+        )
+        .await;
+    let none = env
+        .form(
+            "POST",
+            "/customers/me/domains/nowhere.com/ex/mailboxes/x",
+            "displayName=X",
+        )
+        .await;
+    fault(
+        &theirs,
+        403,
+        NOT_AUTHORIZED,
+        "create in other customer's domain",
+    );
+    assert_eq!(
+        theirs.json.to_string().replace("other.com", "X"),
+        none.json.to_string().replace("nowhere.com", "X")
+    );
+    assert_eq!(
+        RuleViolation::classify(&theirs.message()),
+        Some(RuleViolation::NotAuthorized)
+    );
+    // Another customer's account number answers like one that does not exist.
+    let theirs = env.req("GET", "/customers/200002/domains", None).await;
+    let none = env.req("GET", "/customers/999999/domains", None).await;
+    fault(&theirs, 403, NOT_AUTHORIZED, "other customer");
+    assert_eq!(
+        theirs.json.to_string().replace("200002", "X"),
+        none.json.to_string().replace("999999", "X")
+    );
+    // B sees only its own domains.
+    let r = env.req_b("GET", "/customers/me/domains", None).await;
+    assert_eq!(r.json["total"], 1);
+    // A service the domain does not have.
+    fault(
+        &env.form(
+            "POST",
+            "/customers/me/domains/rsonly.com/ex/mailboxes/x",
+            "displayName=X",
+        )
+        .await,
+        403,
+        NOT_AUTHORIZED,
+        "no exchange service",
+    );
+    fault(
+        &env.form(
+            "POST",
+            "/customers/me/domains/example.org/rs/mailboxes/x",
+            "displayName=X",
+        )
+        .await,
+        403,
+        NOT_AUTHORIZED,
+        "no rsemail service",
+    );
+}
+both_backends!(rule_not_authorized_and_isolation);
+
+async fn rule_service_id_and_rename(env: &Env) {
+    ok(
+        &env.form("POST", &format!("{MB}/userA"), "displayName=User+A")
+            .await,
+        "userA",
+    );
+    ok(
+        &env.req(
+            "POST",
+            &format!("{MB}/userA/emailaddresses/ua@example.com"),
+            None,
+        )
+        .await,
+        "alt",
+    );
+    let r = env
+        .form("PUT", &format!("{MB}/userA"), "name=userB&displayName=B")
+        .await;
+    fault(
+        &r,
+        400,
+        &service_id_cannot_change("userA", "userB"),
+        "edit rename",
+    );
+    assert_eq!(
+        RuleViolation::classify(&r.message()),
+        Some(RuleViolation::ServiceIdCannotChange)
+    );
+    assert_eq!(
+        env.req("GET", &format!("{MB}/userA"), None).await.json["displayName"],
+        "User A",
+        "nothing changed"
+    );
+    fault(
+        &env.form("PUT", &format!("{CT}/nobody"), "name=x").await,
+        400,
+        &service_id_cannot_change("nobody", "x"),
+        "contact rename",
+    );
+    // The administrator's rename works and is logged.
+    officed::admin::rename_mailbox(&env.db, "example.com", true, "userA", "userB")
+        .await
+        .unwrap();
+    let r = env.req("GET", &format!("{MB}/userB"), None).await;
+    ok(&r, "renamed");
+    let addrs: Vec<&str> = r.json["emailAddressList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addrs,
+        ["userB@example.com", "userB@example.net", "ua@example.com"]
+    );
+    assert_eq!(
+        env.req("GET", &format!("{MB}/userA"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    ok(
+        &env.form("POST", &format!("{MB}/userA"), "displayName=New+A")
+            .await,
+        "old name free again",
+    );
+    let log = officed::admin::audit_log(&env.db, 50).await.unwrap();
+    let e = log
+        .iter()
+        .find(|e| e.action == "ex_mailbox.rename")
+        .expect("rename logged");
+    assert_eq!(e.actor, "admin");
+    assert_eq!(e.detail, json!({"from": "userA", "to": "userB"}));
+}
+both_backends!(rule_service_id_and_rename);
+
+async fn rule_soft_delete(env: &Env) {
+    ok(
+        &env.form("POST", &format!("{MB}/gone"), "displayName=Gone&size=512")
+            .await,
+        "create",
+    );
+    ok(
+        &env.req(
+            "POST",
+            &format!("{MB}/gone/emailaddresses/g@example.org"),
+            None,
+        )
+        .await,
+        "alt",
+    );
+    ok(
+        &env.req("DELETE", &format!("{MB}/gone"), None).await,
+        "delete",
+    );
+    let r = env.req("GET", &format!("{MB}/gone"), None).await;
+    fault(&r, 404, "Mailbox not found.", "deleted");
+    assert!(
+        r.json["itemNotFoundFault"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("recoverDeleted=true"),
+        "{}",
+        r.json
+    );
+    // Recover: addresses and fields come back.
+    let r = env
+        .form("POST", &format!("{MB}/gone"), "recoverDeleted=true")
+        .await;
+    ok(&r, "recover");
+    assert_eq!(r.json["size"], 512);
+    assert!(r.json["emailAddressList"]
+        .to_string()
+        .contains("g@example.org"));
+    fault(
+        &env.form("POST", &format!("{MB}/never"), "recoverDeleted=true")
+            .await,
+        404,
+        "Mailbox not found.",
+        "recover unknown",
+    );
+    // Deleted addresses are free; a recovery then cannot take them back.
+    ok(
+        &env.req("DELETE", &format!("{MB}/gone"), None).await,
+        "delete again",
+    );
+    ok(
+        &env.form("POST", &format!("{MB}/gone"), "displayName=New+Gone")
+            .await,
+        "new owner of the name",
+    );
+    fault(
+        &env.form("POST", &format!("{MB}/gone"), "recoverDeleted=true")
+            .await,
+        400,
+        &user_exists_in_another_service("gone", EXCHANGE_MAILBOXES),
+        "recover onto a taken address",
+    );
+    // Recovery respects licences.
+    ok(
+        &env.req("DELETE", &format!("{MB}/gone"), None).await,
+        "delete new",
+    );
+    for n in ["f1", "f2", "f3"] {
+        ok(
+            &env.form("POST", &format!("{MB}/{n}"), "displayName=F")
+                .await,
+            n,
+        );
+    }
+    fault(
+        &env.form("POST", &format!("{MB}/gone"), "recoverDeleted=true")
+            .await,
+        400,
+        MAILBOX_LIMIT_EXCEEDED,
+        "recover over licences",
+    );
+}
+both_backends!(rule_soft_delete);
+
+async fn malformed_requests(env: &Env) {
+    type Case<'a> = (&'a str, String, Option<(&'a str, String)>);
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=X&enabled=maybe".into(),
+            )),
+        ),
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=X&size=-1".into(),
+            )),
+        ),
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=X&bogus=1".into(),
+            )),
+        ),
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some(("application/x-www-form-urlencoded", "%ZZ".into())),
+        ),
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some(("application/x-www-form-urlencoded", "size=10".into())),
+        ),
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=X&size=0".into(),
+            )),
+        ),
+        (
+            "POST",
+            format!("{MB}/a..b"),
+            Some(("application/x-www-form-urlencoded", "displayName=X".into())),
+        ),
+        (
+            "POST",
+            format!("{MB}/%FF%FE"),
+            Some(("application/x-www-form-urlencoded", "displayName=X".into())),
+        ),
+        (
+            "POST",
+            format!("{MB}/{}", "x".repeat(65)),
+            Some(("application/x-www-form-urlencoded", "displayName=X".into())),
+        ),
+        (
+            "POST",
+            format!("{MB}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=%01".into(),
+            )),
+        ),
+        ("GET", format!("{MB}?size=abc"), None),
+        ("GET", format!("{MB}?offset=-3"), None),
+        ("GET", format!("{MB}?bogus=1"), None),
+        (
+            "POST",
+            format!("{DL}/l"),
+            Some(("application/json", "{not json".into())),
+        ),
+        (
+            "POST",
+            format!("{DL}/l"),
+            Some(("application/json", "{\"members\": \"a\"}".into())),
+        ),
+        (
+            "POST",
+            format!("{DL}/l"),
+            Some(("application/json", "{\"unknown\": 1}".into())),
+        ),
+        (
+            "POST",
+            format!("{DL}/l"),
+            Some((
+                "application/json",
+                "{\"members\": [\"not an address\"]}".into(),
+            )),
+        ),
+        (
+            "POST",
+            format!("{MB}/x/emailaddresses/not-an-address"),
+            None,
+        ),
+        (
+            "POST",
+            format!("{AL}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "aliasEmails=nope".into(),
+            )),
+        ),
+        (
+            "POST",
+            format!("{CT}/x"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "externalEmail=nope".into(),
+            )),
+        ),
+    ];
+    for (m, p, body) in cases {
+        let r = env.req(m, &p, body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{m} {p} {body:?}: {}",
+            r.json
+        );
+        assert_eq!(r.fault_kind(), "badRequestFault", "{m} {p}: {}", r.json);
+        assert!(r.headers.get("x-error-message").is_some());
+    }
+    let r = env.req("GET", "/customers/me/nothing/here", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.json);
+    assert_eq!(r.fault_kind(), "itemNotFoundFault");
+    let r = env.req("PATCH", &format!("{MB}/x"), None).await;
+    assert_eq!(r.status.as_u16(), 405, "{}", r.json);
+    assert_eq!(r.fault_kind(), "badRequestFault");
+}
+both_backends!(malformed_requests);
