@@ -9,7 +9,9 @@ use common::{raw, Env, UA};
 use officed::api::{ApiConfig, ThrottleLimits};
 
 fn get(path: &str, ua: &str, sig: Option<&str>) -> Request<Body> {
-    let mut b = Request::builder().uri(format!("/v1{path}")).header("user-agent", ua);
+    let mut b = Request::builder()
+        .uri(format!("/v1{path}"))
+        .header("user-agent", ua);
     if let Some(s) = sig {
         b = b.header("x-api-signature", s);
     }
@@ -30,54 +32,141 @@ async fn signatures(kind: &str) {
     else {
         return;
     };
-    officed::admin::import_key(&old.db, &old.master, "100001", "eGbq9/2hcZsRlr1JV1Pi", &Secret::new("QHOvchm/40czXhJ1OxfxK7jDHr3t"), "vector")
-        .await
-        .unwrap();
+    officed::admin::import_key(
+        &old.db,
+        &old.master,
+        "100001",
+        "eGbq9/2hcZsRlr1JV1Pi",
+        &Secret::new("QHOvchm/40czXhJ1OxfxK7jDHr3t"),
+        "vector",
+    )
+    .await
+    .unwrap();
     let vector = "eGbq9/2hcZsRlr1JV1Pi:20010308143725:46VIwd66mOFGG8IkbgnLlXnfnkU=";
-    let r = raw(&old.app, get("/customers/me/domains", "Rackspace Management Interface", Some(vector))).await;
+    let r = raw(
+        &old.app,
+        get(
+            "/customers/me/domains",
+            "Rackspace Management Interface",
+            Some(vector),
+        ),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "documented vector: {}", r.json);
-    let r = raw(&old.app, get("/customers/me/domains", "Other Agent", Some(vector))).await;
-    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "vector with another agent");
+    let r = raw(
+        &old.app,
+        get("/customers/me/domains", "Other Agent", Some(vector)),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "vector with another agent"
+    );
     old.finish().await;
 
     let env = Env::open(kind).await.unwrap();
     let now = time::OffsetDateTime::now_utc();
     let good = signing::sign(&env.key, UA, &env.secret, now);
-    assert_eq!(raw(&env.app, get("/customers/me/domains", UA, Some(&good))).await.status, StatusCode::OK);
+    assert_eq!(
+        raw(&env.app, get("/customers/me/domains", UA, Some(&good)))
+            .await
+            .status,
+        StatusCode::OK
+    );
     // The same vector is stale under the default 10-minute window.
     let stale = signing::sign(&env.key, UA, &env.secret, now - time::Duration::minutes(11));
     let future = signing::sign(&env.key, UA, &env.secret, now + time::Duration::minutes(11));
     let within = signing::sign(&env.key, UA, &env.secret, now - time::Duration::minutes(9));
-    assert_eq!(raw(&env.app, get("/customers/me/domains", UA, Some(&within))).await.status, StatusCode::OK, "9 minutes old");
+    assert_eq!(
+        raw(&env.app, get("/customers/me/domains", UA, Some(&within)))
+            .await
+            .status,
+        StatusCode::OK,
+        "9 minutes old"
+    );
     let mut tampered = good.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     let other_secret = signing::sign(&env.key, UA, &Secret::new("wrong"), now);
     let unknown = signing::sign("NoSuchKey", UA, &env.secret, now);
     let cases: Vec<(&str, Request<Body>, &str)> = vec![
-        ("stale", get("/customers/me/domains", UA, Some(&stale)), "outside the accepted window"),
-        ("future", get("/customers/me/domains", UA, Some(&future)), "outside the accepted window"),
-        ("wrong agent", get("/customers/me/domains", "curl/8.0", Some(&good)), "does not match"),
-        ("tampered", get("/customers/me/domains", UA, Some(&tampered)), "does not match"),
-        ("wrong secret", get("/customers/me/domains", UA, Some(&other_secret)), "does not match"),
+        (
+            "stale",
+            get("/customers/me/domains", UA, Some(&stale)),
+            "outside the accepted window",
+        ),
+        (
+            "future",
+            get("/customers/me/domains", UA, Some(&future)),
+            "outside the accepted window",
+        ),
+        (
+            "wrong agent",
+            get("/customers/me/domains", "curl/8.0", Some(&good)),
+            "does not match",
+        ),
+        (
+            "tampered",
+            get("/customers/me/domains", UA, Some(&tampered)),
+            "does not match",
+        ),
+        (
+            "wrong secret",
+            get("/customers/me/domains", UA, Some(&other_secret)),
+            "does not match",
+        ),
         ("missing", get("/customers/me/domains", UA, None), "missing"),
-        ("malformed", get("/customers/me/domains", UA, Some("garbage")), "malformed"),
-        ("unknown key", get("/customers/me/domains", UA, Some(&unknown)), "unknown or revoked"),
+        (
+            "malformed",
+            get("/customers/me/domains", UA, Some("garbage")),
+            "malformed",
+        ),
+        (
+            "unknown key",
+            get("/customers/me/domains", UA, Some(&unknown)),
+            "unknown or revoked",
+        ),
     ];
     for (what, req, detail) in cases {
         let r = raw(&env.app, req).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.json);
         assert_eq!(r.message(), messages::AUTHENTICATION_FAILED, "{what}");
-        assert!(r.json["unauthorizedFault"]["details"].as_str().unwrap().contains(detail), "{what}: {}", r.json);
-        assert!(!r.json.to_string().contains(env.secret.expose()), "{what}: secret leaked");
+        assert!(
+            r.json["unauthorizedFault"]["details"]
+                .as_str()
+                .unwrap()
+                .contains(detail),
+            "{what}: {}",
+            r.json
+        );
+        assert!(
+            !r.json.to_string().contains(env.secret.expose()),
+            "{what}: secret leaked"
+        );
     }
     // Revoked keys stop working.
     officed::admin::revoke_key(&env.db, &env.key).await.unwrap();
     let fresh = signing::sign(&env.key, UA, &env.secret, time::OffsetDateTime::now_utc());
-    assert_eq!(raw(&env.app, get("/customers/me/domains", UA, Some(&fresh))).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        raw(&env.app, get("/customers/me/domains", UA, Some(&fresh)))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
     // The OpenAPI document needs no key; the health check neither.
-    assert_eq!(raw(&env.app, get("/openapi.json", UA, None)).await.status, StatusCode::OK);
-    let h = raw(&env.app, Request::builder().uri("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        raw(&env.app, get("/openapi.json", UA, None)).await.status,
+        StatusCode::OK
+    );
+    let h = raw(
+        &env.app,
+        Request::builder()
+            .uri("/healthz")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(h.json["status"], "ok");
     env.finish().await;
 }
@@ -112,21 +201,49 @@ async fn throttling_preset_and_custom() {
         tokio::time::sleep(std::time::Duration::from_secs(u64::from(61 - sec))).await;
     }
     for _ in 0..3 {
-        assert_eq!(env.req("GET", "/customers/me/domains", None).await.status, StatusCode::OK);
+        assert_eq!(
+            env.req("GET", "/customers/me/domains", None).await.status,
+            StatusCode::OK
+        );
     }
     let r = env.req("GET", "/customers/me/domains", None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.message(), messages::EXCEEDED_REQUEST_LIMITS);
-    assert_eq!(r.headers["x-error-message"], messages::EXCEEDED_REQUEST_LIMITS);
+    assert_eq!(
+        r.headers["x-error-message"],
+        messages::EXCEEDED_REQUEST_LIMITS
+    );
     // Writes are counted apart, and per key.
     for i in 0..2 {
-        let r = env.form("POST", &format!("/customers/me/domains/example.com/ex/mailboxes/t{i}"), "displayName=T").await;
+        let r = env
+            .form(
+                "POST",
+                &format!("/customers/me/domains/example.com/ex/mailboxes/t{i}"),
+                "displayName=T",
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     }
-    let r = env.form("POST", "/customers/me/domains/example.com/ex/mailboxes/t9", "displayName=T").await;
+    let r = env
+        .form(
+            "POST",
+            "/customers/me/domains/example.com/ex/mailboxes/t9",
+            "displayName=T",
+        )
+        .await;
     assert_eq!(r.message(), messages::EXCEEDED_REQUEST_LIMITS);
-    assert_eq!(env.req_b("GET", "/customers/me/domains", None).await.status, StatusCode::OK, "other key unaffected");
-    assert_eq!(ThrottleLimits::CLOUD_OFFICE, ThrottleLimits { gets_per_minute: 60, writes_per_minute: 30 });
+    assert_eq!(
+        env.req_b("GET", "/customers/me/domains", None).await.status,
+        StatusCode::OK,
+        "other key unaffected"
+    );
+    assert_eq!(
+        ThrottleLimits::CLOUD_OFFICE,
+        ThrottleLimits {
+            gets_per_minute: 60,
+            writes_per_minute: 30
+        }
+    );
     assert!(ApiConfig::default().throttle.is_none(), "off by default");
     env.finish().await;
 }
@@ -134,22 +251,36 @@ async fn throttling_preset_and_custom() {
 #[tokio::test]
 async fn secrets_are_not_in_the_database_file() {
     let env = Env::open("sqlite").await.unwrap();
-    let common::Backend::Sqlite(dir) = &env.backend else { unreachable!() };
+    let common::Backend::Sqlite(dir) = &env.backend else {
+        unreachable!()
+    };
     env.db.pool.close().await;
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
     }
     let hay = String::from_utf8_lossy(&bytes);
-    assert!(hay.contains(&env.key), "the user key is stored in clear (it is not secret)");
-    assert!(!hay.contains(env.secret.expose()), "secret found in the database files");
-    assert!(!hay.contains(env.secret_b.expose()), "secret found in the database files");
+    assert!(
+        hay.contains(&env.key),
+        "the user key is stored in clear (it is not secret)"
+    );
+    assert!(
+        !hay.contains(env.secret.expose()),
+        "secret found in the database files"
+    );
+    assert!(
+        !hay.contains(env.secret_b.expose()),
+        "secret found in the database files"
+    );
 }
 
 #[test]
 fn committed_openapi_is_current() {
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json"))
-        .expect("docs/openapi.json is committed");
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .expect("docs/openapi.json is committed");
     let generated = officed::openapi::document_text();
     assert!(
         committed == generated,

@@ -13,15 +13,46 @@ async fn same_address_64(env: &Env) {
     let second = env.second_instance().await;
     let mut tasks = Vec::new();
     for i in 0..64 {
-        let app = if i % 2 == 0 { env.app.clone() } else { second.clone() };
+        let app = if i % 2 == 0 {
+            env.app.clone()
+        } else {
+            second.clone()
+        };
         let (key, secret) = (env.key.clone(), env.secret.clone());
         tasks.push(tokio::spawn(async move {
             let (path, body) = match i % 5 {
-                0 => ("/customers/me/domains/example.com/ex/mailboxes/Shared", ("application/x-www-form-urlencoded", "displayName=S".to_string())),
-                1 => ("/customers/me/domains/example.com/rs/mailboxes/shared", ("application/x-www-form-urlencoded", "displayName=S".to_string())),
-                2 => ("/customers/me/domains/example.com/rs/aliases/SHARED", ("application/x-www-form-urlencoded", "aliasEmails=a%40b.com".to_string())),
-                3 => ("/customers/me/domains/example.com/ex/contacts/shared", ("application/x-www-form-urlencoded", "externalEmail=a%40b.com".to_string())),
-                _ => ("/customers/me/domains/example.com/ex/distributionlists/shared", ("application/json", "{}".to_string())),
+                0 => (
+                    "/customers/me/domains/example.com/ex/mailboxes/Shared",
+                    (
+                        "application/x-www-form-urlencoded",
+                        "displayName=S".to_string(),
+                    ),
+                ),
+                1 => (
+                    "/customers/me/domains/example.com/rs/mailboxes/shared",
+                    (
+                        "application/x-www-form-urlencoded",
+                        "displayName=S".to_string(),
+                    ),
+                ),
+                2 => (
+                    "/customers/me/domains/example.com/rs/aliases/SHARED",
+                    (
+                        "application/x-www-form-urlencoded",
+                        "aliasEmails=a%40b.com".to_string(),
+                    ),
+                ),
+                3 => (
+                    "/customers/me/domains/example.com/ex/contacts/shared",
+                    (
+                        "application/x-www-form-urlencoded",
+                        "externalEmail=a%40b.com".to_string(),
+                    ),
+                ),
+                _ => (
+                    "/customers/me/domains/example.com/ex/distributionlists/shared",
+                    ("application/json", "{}".to_string()),
+                ),
             };
             common::send(&app, &key, &secret, "POST", path, Some(body)).await
         }));
@@ -36,7 +67,13 @@ async fn same_address_64(env: &Env) {
             assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
             let rule = RuleViolation::classify(&r.message());
             assert!(
-                matches!(rule, Some(RuleViolation::UserExistsInAnotherService | RuleViolation::GroupExistsInAnotherService)),
+                matches!(
+                    rule,
+                    Some(
+                        RuleViolation::UserExistsInAnotherService
+                            | RuleViolation::GroupExistsInAnotherService
+                    )
+                ),
                 "{}",
                 r.json
             );
@@ -51,11 +88,23 @@ async fn licences_hold(env: &Env) {
     let second = env.second_instance().await;
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let app = if i % 2 == 0 { env.app.clone() } else { second.clone() };
+        let app = if i % 2 == 0 {
+            env.app.clone()
+        } else {
+            second.clone()
+        };
         let (key, secret) = (env.key.clone(), env.secret.clone());
         tasks.push(tokio::spawn(async move {
             let path = format!("/customers/me/domains/example.com/ex/mailboxes/user{i}");
-            common::send(&app, &key, &secret, "POST", &path, Some(("application/x-www-form-urlencoded", "displayName=U".into()))).await
+            common::send(
+                &app,
+                &key,
+                &secret,
+                "POST",
+                &path,
+                Some(("application/x-www-form-urlencoded", "displayName=U".into())),
+            )
+            .await
         }));
     }
     let mut wins = 0;
@@ -69,7 +118,9 @@ async fn licences_hold(env: &Env) {
         }
     }
     assert_eq!(wins, 3, "never more mailboxes than licences");
-    let d = env.req("GET", "/customers/me/domains/example.com", None).await;
+    let d = env
+        .req("GET", "/customers/me/domains/example.com", None)
+        .await;
     assert_eq!(d.json["exchangeUsedMailboxes"], 3);
 }
 both_backends!(licences_hold);
