@@ -137,8 +137,6 @@ pub struct InitArgs {
     pub source: Option<String>,
     #[arg(long, value_name = "URL")]
     pub ldap_url: Option<String>,
-    #[arg(long)]
-    pub starttls: bool,
     #[arg(long, value_name = "DN")]
     pub bind_dn: Option<String>,
     #[arg(long, value_name = "DN")]
@@ -336,7 +334,7 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
 
 async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
     validated(&loaded, Needs::STATE_ONLY)?;
-    let agent = Agent::open(Arc::new(loaded)).await?;
+    let agent = Agent::open_history(Arc::new(loaded)).await?;
     match &args.show {
         Some(HistoryCmd::Show { id, json }) => {
             let Some(report) = agent.report(*id).await? else {
@@ -478,9 +476,6 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
                 doc.push_str(&format!("{key} = {}\n", toml_str(&v)));
             }
         }
-        if a.starttls {
-            doc.push_str("starttls = true\n");
-        }
     } else {
         let given = a.ldif.as_ref().map(|p| p.display().to_string());
         if let Some(v) = ask("LDIF file", &given, None)? {
@@ -509,7 +504,7 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
             "url",
             "Control panel API URL",
             &a.api_url,
-            Some("https://api.emailsrvr.com"),
+            Some("https://api.emailsrvr.com/v1"),
         ),
         ("user_key", "API user key", &a.api_user_key, None),
         ("account", "Customer account number", &a.account, None),

@@ -45,9 +45,8 @@ pub enum SourceKind {
 #[serde(deny_unknown_fields, default)]
 pub struct DirectoryConfig {
     pub source: SourceKind,
-    /// `ldaps://dc1.example.com` (port 636) or `ldap://dc1.example.com` with `starttls = true`.
+    /// `ldaps://dc1.example.com` (port 636) or `ldap://dc1.example.com` (always upgraded with StartTLS).
     pub url: Option<String>,
-    pub starttls: bool,
     /// A PEM file of CA certificates to trust in addition to the system roots.
     pub ca_file: Option<PathBuf>,
     pub bind_dn: Option<String>,
@@ -67,7 +66,6 @@ impl Default for DirectoryConfig {
         DirectoryConfig {
             source: SourceKind::Ldap,
             url: None,
-            starttls: false,
             ca_file: None,
             bind_dn: None,
             base_dn: None,
@@ -317,11 +315,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "directory.url",
-        "ldaps://host[:636], or ldap://host[:389] with directory.starttls = true",
-    ),
-    (
-        "directory.starttls",
-        "upgrade ldap:// with StartTLS before binding (true/false)",
+        "ldaps://host[:636], or ldap://host[:389] (always upgraded with StartTLS; plain LDAP is never used)",
     ),
     (
         "directory.ca_file",
@@ -331,7 +325,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "directory.bind_dn",
         "DN of the service account dirsync binds as",
     ),
-    ("directory.base_dn", "search base, e.g. DC=example,DC=com"),
+    ("directory.base_dn", "search base, e.g. DC=example,DC=com (default: the server's defaultNamingContext)"),
     (
         "directory.exchange_group",
         "the security group synced to Hosted Exchange, by DN or by name",
@@ -347,7 +341,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("directory.timeout", "LDAP operation timeout (e.g. 30s)"),
     (
         "api.url",
-        "base URL of the Cloud Office API, e.g. https://api.emailsrvr.com",
+        "base URL of the Cloud Office API with its version prefix, e.g. https://api.emailsrvr.com/v1",
     ),
     (
         "api.user_key",
@@ -463,10 +457,22 @@ pub fn resolve(base: &Path, p: &Path) -> PathBuf {
 
 /// Engine keys known from `EngineSettings::default()`, so `DIRSYNC_ENGINE_*` works for them too.
 fn engine_keys() -> Vec<String> {
-    crate::engine_glue::default_engine_table()
-        .keys()
-        .map(|k| format!("engine.{k}"))
-        .collect()
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let key = format!("{prefix}.{k}");
+            match v {
+                toml::Value::Table(sub) => walk(&key, sub, out),
+                _ => out.push(key),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "engine",
+        &crate::engine_glue::default_engine_table(),
+        &mut out,
+    );
+    out
 }
 
 /// Reads the file (if present), layers env and flags, then the secrets.
@@ -706,26 +712,15 @@ impl Loaded {
                     match d.url.as_deref() {
                         None | Some("") => out.push(missing("directory.url", "url = \"ldaps://dc1.example.com\"")),
                         Some(u) => match url::Url::parse(u) {
-                            Ok(parsed) if parsed.scheme() == "ldaps" => {}
-                            Ok(parsed) if parsed.scheme() == "ldap" => {
-                                if !d.starttls {
-                                    out.push(problem(
-                                        "directory.url",
-                                        format!("directory.url {u} is plain LDAP and directory.starttls is false: the bind password would cross the network in clear; use ldaps://, or set directory.starttls = true"),
-                                    ));
-                                }
-                            }
+                            Ok(parsed) if (parsed.scheme() == "ldaps" || parsed.scheme() == "ldap") && parsed.host_str().is_some_and(|h| !h.is_empty()) => {}
                             _ => out.push(problem(
                                 "directory.url",
-                                format!("directory.url {u:?} is not an LDAP URL; write ldaps://host[:636] or ldap://host[:389] (with starttls = true)"),
+                                format!("directory.url {u:?} is not an LDAP URL with a host; write ldaps://host[:636] or ldap://host[:389] (StartTLS)"),
                             )),
                         },
                     }
                     if d.bind_dn.as_deref().unwrap_or("").is_empty() {
                         out.push(missing("directory.bind_dn", "bind_dn = \"CN=dirsync,CN=Users,DC=example,DC=com\""));
-                    }
-                    if d.base_dn.as_deref().unwrap_or("").is_empty() {
-                        out.push(missing("directory.base_dn", "base_dn = \"DC=example,DC=com\""));
                     }
                     if self.secrets.ldap_bind_password.as_ref().is_none_or(|s| s.is_empty()) {
                         out.push(problem(
@@ -772,7 +767,7 @@ impl Loaded {
         }
         if needs.api {
             match c.api.url.as_deref() {
-                None | Some("") => out.push(missing("api.url", "url = \"https://api.emailsrvr.com\"")),
+                None | Some("") => out.push(missing("api.url", "url = \"https://api.emailsrvr.com/v1\"")),
                 Some(u) => match url::Url::parse(u) {
                     Ok(p) if p.scheme() == "https" => {}
                     Ok(p) if p.scheme() == "http" && p.host_str().is_some_and(|h| h == "127.0.0.1" || h == "localhost" || h == "[::1]") => {}
@@ -780,7 +775,7 @@ impl Loaded {
                         "api.url",
                         format!("api.url {u} must use https:// (plain http:// is accepted only for a control panel on this machine, 127.0.0.1)"),
                     )),
-                    Err(e) => out.push(problem("api.url", format!("api.url {u:?} is not a URL ({e}); write e.g. https://api.emailsrvr.com"))),
+                    Err(e) => out.push(problem("api.url", format!("api.url {u:?} is not a URL ({e}); write e.g. https://api.emailsrvr.com/v1"))),
                 },
             }
             if c.api.user_key.as_deref().unwrap_or("").is_empty() {
@@ -937,7 +932,7 @@ mod tests {
 
     #[test]
     fn validation_messages_name_key_and_fix() {
-        let l = load_text("[directory]\nurl = \"ldap://dc.example.com\"\n[api]\nurl = \"http://api.example.com\"\n[ui]\nlisten = \"0.0.0.0:8080\"\n[schedule]\ninterval = \"0s\"\n", &[], &[]).unwrap();
+        let l = load_text("[directory]\nurl = \"http://dc.example.com\"\n[api]\nurl = \"http://api.example.com\"\n[ui]\nlisten = \"0.0.0.0:8080\"\n[schedule]\ninterval = \"0s\"\n", &[], &[]).unwrap();
         let msgs: Vec<String> = l
             .validate(Needs::ALL)
             .into_iter()
@@ -945,9 +940,9 @@ mod tests {
             .collect();
         let all = msgs.join("\n");
         for want in [
-            "directory.url ldap://dc.example.com is plain LDAP and directory.starttls is false",
+            "directory.url \"http://dc.example.com\" is not an LDAP URL with a host",
             "directory.bind_dn is not set; set it in",
-            "DIRSYNC_DIRECTORY_BASE_DN",
+            "DIRSYNC_DIRECTORY_BIND_DN",
             "the LDAP bind password is not set",
             "neither directory.exchange_group nor directory.rsemail_group is set",
             "api.url http://api.example.com must use https://",

@@ -1,81 +1,29 @@
-//! PLACEHOLDER until dirsync-engine lands: the only module that touches the engine API.
-#![allow(dead_code)]
+//! The only module that calls `dirsync-engine`: settings, runs, history, and
+//! the small display helpers the CLI and the UI share.
+//!
+//! The run records themselves are the engine's [`RunReport`] and
+//! [`RunSummary`]; nothing here keeps a copy of them. [`Summary`] and
+//! [`OpRow`] are display projections of those records.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Result;
-use dirsync_model::catalogue::Finding;
-use dirsync_model::ObjectKind;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use anyhow::{Context, Result};
+use dirsync_engine::store::Store;
+pub use dirsync_engine::{
+    Counts, Mode, OpOutcome, OpResult, ReportFinding, RunReport, RunStatus, RunSummary, Trigger,
+};
+use dirsync_engine::{
+    DirectoryInput, Engine, EngineSettings, Progress, RunOptions, Secret, TargetSettings,
+};
+use dirsync_model::{Code, Finding};
+use serde::Serialize;
 
 use crate::config::Loaded;
+use crate::source::{self, DirectoryRead};
 use crate::Exit;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Check,
-    Plan,
-    Apply,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    Manual,
-    Schedule,
-    FullSchedule,
-    Ui,
-    Demo,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Success,
-    ObjectErrors,
-    Failed,
-    ThresholdStop,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Counts {
-    pub created: u64,
-    pub updated: u64,
-    pub enabled: u64,
-    pub disabled: u64,
-    pub deleted: u64,
-    pub unchanged: u64,
-    pub errors: u64,
-    pub warnings: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ObjectResult {
-    pub dn: String,
-    pub kind: ObjectKind,
-    pub action: String,
-    pub outcome: String,
-    pub findings: Vec<Finding>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunReport {
-    pub id: i64,
-    pub trigger: Trigger,
-    pub mode: Mode,
-    pub full: bool,
-    pub status: RunStatus,
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub finished_at: Option<OffsetDateTime>,
-    pub counts: Counts,
-    pub objects: Vec<ObjectResult>,
-    pub findings: Vec<Finding>,
-}
-
+/// Progress as the CLI bar and the UI show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgressEvent {
     pub phase: String,
@@ -83,16 +31,20 @@ pub struct ProgressEvent {
     pub total: u64,
 }
 
+/// A progress sink shared across tasks.
 pub type ProgressFn = Arc<dyn Fn(&ProgressEvent) + Send + Sync>;
 
+/// What to run.
 #[derive(Debug, Clone, Copy)]
 pub struct RunRequest {
     pub mode: Mode,
+    /// Read the whole directory (otherwise incremental when a cookie and a replica exist).
     pub full: bool,
     pub trigger: Trigger,
     pub override_threshold: bool,
 }
 
+/// One preflight test.
 #[derive(Debug, Clone, Serialize)]
 pub struct Probe {
     pub name: &'static str,
@@ -100,9 +52,11 @@ pub struct Probe {
     pub detail: String,
 }
 
+/// The result of `dirsync check`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckOutcome {
     pub probes: Vec<Probe>,
+    /// The predicted findings (a check-mode run report), when the probes passed.
     pub report: Option<RunReport>,
 }
 
@@ -115,46 +69,384 @@ impl CheckOutcome {
     }
 }
 
+/// The exit code for a run report.
 pub fn exit_for(r: &RunReport) -> Exit {
     match r.status {
         RunStatus::Success => Exit::Success,
         RunStatus::ObjectErrors => Exit::ObjectErrors,
         RunStatus::Failed => Exit::Failure,
-        RunStatus::ThresholdStop => Exit::Threshold,
+        RunStatus::ThresholdStopped => Exit::Threshold,
     }
 }
 
+fn placeholder_target() -> TargetSettings {
+    TargetSettings {
+        base_url: "https://unconfigured.invalid/v1".into(),
+        user_key: "unconfigured".into(),
+        secret: Secret::new("unconfigured"),
+        customer: "me".into(),
+        user_agent: format!("dirsync/{}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// The engine's settings as a TOML table, without `target` (which comes from `[api]`).
 pub fn default_engine_table() -> toml::Table {
-    toml::Table::new()
+    let mut t = toml::Value::try_from(EngineSettings::new(placeholder_target()))
+        .ok()
+        .and_then(|v| v.as_table().cloned())
+        .unwrap_or_default();
+    t.remove("target");
+    t
 }
 
-pub fn engine_settings(_t: &toml::Table) -> Result<(), String> {
-    Ok(())
+/// Builds the engine settings: `[engine]` plus the target from `[api]` and the secrets.
+fn settings_with(table: &toml::Table, target: TargetSettings) -> Result<EngineSettings, String> {
+    if table.contains_key("target") {
+        return Err("`target` is not an [engine] key: the API address, user key and account are set in [api], the secret key in the secrets file".into());
+    }
+    let mut t = table.clone();
+    t.insert(
+        "target".into(),
+        toml::Value::try_from(&target).map_err(|e| e.to_string())?,
+    );
+    let mut s: EngineSettings = toml::Value::Table(t)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.message().to_string())?;
+    s.target.secret = target.secret;
+    s.validate().map_err(|e| e.to_string())?;
+    Ok(s)
 }
 
+/// Validates the `[engine]` table alone (used by config validation).
+pub fn engine_settings(table: &toml::Table) -> Result<(), String> {
+    settings_with(table, placeholder_target()).map(|_| ())
+}
+
+/// The engine settings for a loaded configuration.
+pub fn settings_for(loaded: &Loaded) -> Result<EngineSettings> {
+    let api = &loaded.config.api;
+    let timeout_ms = crate::config::parse_duration(&api.timeout).map(|d| d.as_millis() as u64);
+    let target = TargetSettings {
+        base_url: api.url.clone().unwrap_or_default(),
+        user_key: api.user_key.clone().unwrap_or_default(),
+        secret: Secret::new(
+            loaded
+                .secrets
+                .api_secret_key
+                .as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_default(),
+        ),
+        customer: api.account.clone().unwrap_or_else(|| "me".into()),
+        user_agent: format!("dirsync/{}", env!("CARGO_PKG_VERSION")),
+    };
+    let mut s = settings_with(&loaded.config.engine, target)
+        .map_err(|e| anyhow::anyhow!("engine settings: {e}"))?;
+    if let Some(ms) = timeout_ms {
+        if loaded
+            .config
+            .engine
+            .get("retry")
+            .and_then(|r| r.get("timeout_ms"))
+            .is_none()
+        {
+            s.retry.timeout_ms = ms;
+        }
+    }
+    Ok(s)
+}
+
+fn scrub(loaded: &Loaded, text: &str) -> String {
+    let secrets: Vec<&crate::secret::Secret> = [
+        &loaded.secrets.ldap_bind_password,
+        &loaded.secrets.api_secret_key,
+        &loaded.secrets.ui_admin_password,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    crate::secret::scrub(text, &secrets)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The agent: configuration, engine (when the API is configured) and the run history.
 #[derive(Clone)]
 pub struct Agent {
     pub loaded: Arc<Loaded>,
+    engine: Option<Arc<Engine>>,
+    store: Store,
 }
 
 impl Agent {
+    /// Opens the engine (state store + API client; no network call).
     pub async fn open(loaded: Arc<Loaded>) -> Result<Agent> {
-        Ok(Agent { loaded })
-    }
-    pub async fn check(&self) -> CheckOutcome {
-        CheckOutcome {
-            probes: vec![],
-            report: None,
+        let state = loaded.state_path();
+        if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!(
+                    "creating the state directory {} (state.path)",
+                    dir.display()
+                )
+            })?;
         }
+        let settings = settings_for(&loaded)?;
+        let engine = Engine::open(&state, settings)
+            .await
+            .with_context(|| format!("opening the state store {} (state.path)", state.display()))?;
+        let store = engine.store().clone();
+        Ok(Agent {
+            loaded,
+            engine: Some(Arc::new(engine)),
+            store,
+        })
     }
-    pub async fn run(&self, _req: RunRequest, _progress: ProgressFn) -> Result<RunReport> {
-        anyhow::bail!("engine not available yet")
+
+    /// Opens only the run history (for `dirsync history`, which needs no API settings).
+    pub async fn open_history(loaded: Arc<Loaded>) -> Result<Agent> {
+        let state = loaded.state_path();
+        if !state.exists() {
+            anyhow::bail!("there is no state store at {} (state.path) yet; it is created by the first `dirsync sync`", state.display());
+        }
+        let store = Store::open(&state)
+            .await
+            .with_context(|| format!("opening the state store {} (state.path)", state.display()))?;
+        Ok(Agent {
+            loaded,
+            engine: None,
+            store,
+        })
     }
-    pub async fn history(&self, _limit: u32) -> Result<Vec<RunReport>> {
-        Ok(vec![])
+
+    fn engine(&self) -> Result<&Engine> {
+        self.engine
+            .as_deref()
+            .context("the engine is not open (API settings missing)")
     }
-    pub async fn report(&self, _id: i64) -> Result<Option<RunReport>> {
-        Ok(None)
+
+    /// The preflight: directory, API, then the predicted findings.
+    pub async fn check(&self) -> CheckOutcome {
+        let mut probes = vec![Probe {
+            name: "configuration",
+            ok: true,
+            detail: format!("{} is valid", self.loaded.path.display()),
+        }];
+        probes.push(Probe {
+            name: "state store",
+            ok: true,
+            detail: self.loaded.state_path().display().to_string(),
+        });
+        let dir = source::probe(&self.loaded).await;
+        probes.push(match &dir {
+            Ok(d) => Probe {
+                name: "directory",
+                ok: true,
+                detail: d.clone(),
+            },
+            Err(e) => Probe {
+                name: "directory",
+                ok: false,
+                detail: scrub(&self.loaded, &format!("{e:#}")),
+            },
+        });
+        let engine = match self.engine() {
+            Ok(e) => e,
+            Err(e) => {
+                probes.push(Probe {
+                    name: "control panel",
+                    ok: false,
+                    detail: format!("{e:#}"),
+                });
+                return CheckOutcome {
+                    probes,
+                    report: None,
+                };
+            }
+        };
+        let api = engine.probe_target().await;
+        let account = self.loaded.config.api.account.clone().unwrap_or_default();
+        probes.push(match &api {
+            Ok(p) => Probe {
+                name: "control panel",
+                ok: true,
+                detail: format!(
+                    "authenticated; account {account} hosts {}",
+                    p.domains.join(", ")
+                ),
+            },
+            Err(e) => Probe {
+                name: "control panel",
+                ok: false,
+                detail: scrub(&self.loaded, &e.to_string()),
+            },
+        });
+        if dir.is_err() || api.is_err() {
+            return CheckOutcome {
+                probes,
+                report: None,
+            };
+        }
+        let report = match source::read(&self.loaded, None, true).await {
+            Err(e) => {
+                probes.push(Probe {
+                    name: "directory read",
+                    ok: false,
+                    detail: scrub(&self.loaded, &format!("{e:#}")),
+                });
+                None
+            }
+            Ok(read) => {
+                let input = match read {
+                    DirectoryRead::Full { snapshot, .. } => DirectoryInput::Full {
+                        snapshot,
+                        cookie: None,
+                    },
+                    DirectoryRead::Changes(_) => unreachable!("a full read never returns changes"),
+                };
+                let opts = RunOptions {
+                    mode: Mode::Check,
+                    trigger: Trigger::Manual,
+                    override_threshold: false,
+                };
+                match engine.run(input, opts, |_| {}).await {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        probes.push(Probe {
+                            name: "prediction",
+                            ok: false,
+                            detail: e.to_string(),
+                        });
+                        None
+                    }
+                }
+            }
+        };
+        CheckOutcome { probes, report }
+    }
+
+    /// Reads the directory and runs the engine once.
+    ///
+    /// A directory read that fails is recorded as a failed run (DS202) so the
+    /// history and the UI show it like any other run.
+    pub async fn run(&self, req: RunRequest, progress: ProgressFn) -> Result<RunReport> {
+        let engine = self.engine()?;
+        progress(&ProgressEvent {
+            phase: "read_directory".into(),
+            done: 0,
+            total: 1,
+        });
+        let full = req.full || !engine.has_replica().await?;
+        let cookie = if full { None } else { engine.cookie().await? };
+        let read = match source::read(&self.loaded, cookie.as_deref(), full).await {
+            Ok(r) => r,
+            Err(e) => return self.record_read_failure(req, full, &format!("{e:#}")).await,
+        };
+        progress(&ProgressEvent {
+            phase: "read_directory".into(),
+            done: 1,
+            total: 1,
+        });
+        let input = match read {
+            DirectoryRead::Full {
+                snapshot,
+                cookie,
+                reason,
+            } => {
+                tracing::info!(objects = snapshot.objects.len(), %reason, "full directory read");
+                DirectoryInput::Full { snapshot, cookie }
+            }
+            DirectoryRead::Changes(c) => {
+                tracing::info!(changes = c.changes.len(), "incremental directory read");
+                DirectoryInput::Incremental(c)
+            }
+        };
+        let opts = RunOptions {
+            mode: req.mode,
+            trigger: req.trigger,
+            override_threshold: req.override_threshold,
+        };
+        let p = progress.clone();
+        let report = engine
+            .run(input, opts, move |e: Progress| {
+                p(&ProgressEvent {
+                    phase: e.phase.to_string(),
+                    done: e.done,
+                    total: e.total,
+                })
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", scrub(&self.loaded, &e.to_string())))?;
+        Ok(report)
+    }
+
+    async fn record_read_failure(
+        &self,
+        req: RunRequest,
+        full: bool,
+        detail: &str,
+    ) -> Result<RunReport> {
+        let detail = scrub(&self.loaded, detail);
+        tracing::error!(error = %detail, "directory read failed");
+        let started_at = now_rfc3339();
+        let id = if req.mode == Mode::Check {
+            0
+        } else {
+            self.store
+                .run_started(&started_at, &word(&req.trigger), &word(&req.mode), full)
+                .await?
+        };
+        let f = Finding::new(
+            Code::UnsafeDirectoryRead,
+            None,
+            None,
+            [("detail", format!("reading the directory failed: {detail}"))],
+        );
+        let report = RunReport {
+            id,
+            trigger: req.trigger,
+            mode: req.mode,
+            full,
+            staging: false,
+            started_at: started_at.clone(),
+            finished_at: now_rfc3339(),
+            duration_ms: 0,
+            status: RunStatus::Failed,
+            exit_code: 2,
+            summary: f.message.clone(),
+            counts: Counts {
+                errors: 1,
+                ..Counts::default()
+            },
+            operations: Vec::new(),
+            findings: vec![ReportFinding::from(&f)],
+            cookie_committed: false,
+            api: Default::default(),
+        };
+        if id != 0 {
+            self.store.run_finished(&report).await?;
+        }
+        Ok(report)
+    }
+
+    /// The most recent runs, newest first.
+    pub async fn history(&self, limit: u32) -> Result<Vec<RunSummary>> {
+        Ok(self.store.runs(limit).await?)
+    }
+
+    /// One run's full report.
+    pub async fn report(&self, id: i64) -> Result<Option<RunReport>> {
+        Ok(self.store.run_report(id).await?)
     }
 }
 
@@ -166,16 +458,15 @@ pub struct Summary {
     pub kind: String,
     pub trigger: String,
     pub status: String,
-    /// CSS class / machine word: success, errors, failed, threshold.
+    /// CSS class / machine word: success, errors, failed, threshold, running.
     pub status_class: &'static str,
     pub started: String,
-    pub started_unix: i64,
     pub duration: String,
     pub created: u64,
     pub updated: u64,
     pub disabled: u64,
     pub deleted: u64,
-    pub unchanged: u64,
+    pub in_scope: u64,
     pub changes: u64,
     pub errors: u64,
     pub warnings: u64,
@@ -184,107 +475,190 @@ pub struct Summary {
 impl Summary {
     pub fn counts_line(&self) -> String {
         format!(
-            "{} created, {} updated, {} disabled, {} deleted, {} unchanged; {} error(s), {} warning(s)",
-            self.created, self.updated, self.disabled, self.deleted, self.unchanged, self.errors, self.warnings
+            "{} in scope; {} created, {} updated, {} disabled, {} deleted ({} changes); {} error(s), {} warning(s)",
+            self.in_scope, self.created, self.updated, self.disabled, self.deleted, self.changes, self.errors, self.warnings
         )
     }
 }
 
-/// One object's line in a run.
-#[derive(Debug, Clone, Serialize)]
-pub struct ObjectRow {
-    pub dn: String,
-    pub kind: String,
-    pub action: String,
-    pub outcome: String,
-    pub codes: Vec<Code>,
-    pub messages: Vec<String>,
+fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
-/// One planned operation.
-#[derive(Debug, Clone, Serialize)]
-pub struct OpRow {
-    pub action: String,
-    pub kind: String,
-    pub target: String,
-    pub reason: String,
-}
-
-use dirsync_model::catalogue::Code;
-
-pub fn fmt_time(t: OffsetDateTime) -> String {
+/// `2026-11-25 12:00:00 UTC`.
+pub fn fmt_time(t: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     t.to_offset(time::UtcOffset::UTC)
         .format(&f)
         .unwrap_or_default()
 }
 
-pub fn summary(r: &RunReport) -> Summary {
-    let c = &r.counts;
-    let dur = r
-        .finished_at
-        .map(|f| (f - r.started_at).as_seconds_f64())
-        .unwrap_or(0.0);
+fn fmt_rfc3339(s: &str) -> String {
+    parse_time(s).map(fmt_time).unwrap_or_else(|| s.to_string())
+}
+
+fn status_class(s: &str) -> &'static str {
+    match s {
+        "success" => "success",
+        "object_errors" => "errors",
+        "failed" | "interrupted" => "failed",
+        "threshold_stopped" => "threshold",
+        _ => "running",
+    }
+}
+
+fn status_label(s: &str) -> String {
+    match s {
+        "success" => "Success".into(),
+        "object_errors" => "Finished with errors".into(),
+        "failed" => "Failed".into(),
+        "threshold_stopped" => "Stopped by threshold".into(),
+        "interrupted" => "Interrupted".into(),
+        "running" => "Running".into(),
+        other => other.to_string(),
+    }
+}
+
+fn changes(c: &Counts) -> u64 {
+    c.created
+        + c.updated
+        + c.renamed
+        + c.enabled
+        + c.disabled
+        + c.deleted
+        + c.addresses_added
+        + c.addresses_removed
+        + c.members_added
+        + c.members_removed
+}
+
+fn fill(mut s: Summary, c: &Counts) -> Summary {
+    s.created = c.created;
+    s.updated = c.updated;
+    s.disabled = c.disabled;
+    s.deleted = c.deleted;
+    s.in_scope = c.in_scope;
+    s.changes = changes(c);
+    s.errors = c.errors;
+    s.warnings = c.warnings;
+    s
+}
+
+fn blank(
+    id: i64,
+    mode: String,
+    full: bool,
+    trigger: String,
+    status: &str,
+    started: &str,
+    duration: String,
+) -> Summary {
     Summary {
-        id: r.id,
-        mode: format!("{:?}", r.mode).to_lowercase(),
-        kind: if r.full {
+        id,
+        mode,
+        kind: if full {
             "full".into()
         } else {
             "incremental".into()
         },
-        trigger: format!("{:?}", r.trigger).to_lowercase(),
-        status: format!("{:?}", r.status),
-        status_class: match r.status {
-            RunStatus::Success => "success",
-            RunStatus::ObjectErrors => "errors",
-            RunStatus::Failed => "failed",
-            RunStatus::ThresholdStop => "threshold",
-        },
-        started: fmt_time(r.started_at),
-        started_unix: r.started_at.unix_timestamp(),
-        duration: format!("{dur:.1}s"),
-        created: c.created,
-        updated: c.updated,
-        disabled: c.disabled,
-        deleted: c.deleted,
-        unchanged: c.unchanged,
-        changes: c.created + c.updated + c.enabled + c.disabled + c.deleted,
-        errors: c.errors,
-        warnings: c.warnings,
+        trigger,
+        status: status_label(status),
+        status_class: status_class(status),
+        started: fmt_rfc3339(started),
+        duration,
+        created: 0,
+        updated: 0,
+        disabled: 0,
+        deleted: 0,
+        in_scope: 0,
+        changes: 0,
+        errors: 0,
+        warnings: 0,
     }
 }
 
-pub fn all_findings(r: &RunReport) -> Vec<Finding> {
-    let mut v = r.findings.clone();
-    for o in &r.objects {
-        v.extend(o.findings.iter().cloned());
-    }
-    v
+/// The display summary of a full report.
+pub fn summary(r: &RunReport) -> Summary {
+    let s = blank(
+        r.id,
+        word(&r.mode),
+        r.full,
+        word(&r.trigger),
+        &word(&r.status),
+        &r.started_at,
+        format!("{:.1}s", r.duration_ms as f64 / 1000.0),
+    );
+    fill(s, &r.counts)
 }
 
-pub fn objects(r: &RunReport) -> Vec<ObjectRow> {
-    r.objects
-        .iter()
-        .map(|o| ObjectRow {
-            dn: o.dn.clone(),
-            kind: format!("{:?}", o.kind).to_lowercase(),
-            action: o.action.clone(),
-            outcome: o.outcome.clone(),
-            codes: o.findings.iter().map(|f| f.code).collect(),
-            messages: o.findings.iter().map(|f| f.message.clone()).collect(),
-        })
+/// The display summary of a history entry.
+pub fn summary_of(r: &RunSummary) -> Summary {
+    let duration = match (
+        parse_time(&r.started_at),
+        r.finished_at.as_deref().and_then(parse_time),
+    ) {
+        (Some(a), Some(b)) => format!("{:.1}s", (b - a).as_seconds_f64()),
+        _ => "—".into(),
+    };
+    let s = blank(
+        r.id,
+        r.mode.clone(),
+        r.full,
+        r.trigger.clone(),
+        &r.status,
+        &r.started_at,
+        duration,
+    );
+    match &r.counts {
+        Some(c) => fill(s, c),
+        None => s,
+    }
+}
+
+/// The objects under one code: (DN, rendered message).
+pub type AffectedList = Vec<(Option<String>, String)>;
+
+/// Errors and warnings grouped by code with the affected objects (DN, message),
+/// findings and failed operations alike.
+pub fn by_code(r: &RunReport) -> BTreeMap<Code, AffectedList> {
+    r.by_code()
+        .into_iter()
+        .map(|(c, v)| (c, v.into_iter().map(|a| (a.dn, a.message)).collect()))
         .collect()
 }
 
+/// One planned or applied operation, for tables.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpRow {
+    pub action: String,
+    pub kind: String,
+    pub target: String,
+    pub dn: String,
+    pub reason: String,
+    pub result: String,
+    pub code: Option<Code>,
+    pub message: Option<String>,
+}
+
+/// The operations of a run, in plan order.
 pub fn operations(r: &RunReport) -> Vec<OpRow> {
-    r.objects
+    r.operations
         .iter()
-        .map(|o| OpRow {
-            action: o.action.clone(),
-            kind: format!("{:?}", o.kind).to_lowercase(),
-            target: o.dn.clone(),
-            reason: o.outcome.clone(),
+        .map(|o| {
+            let mut action = o.op.as_str().replace('_', " ");
+            if let Some(a) = &o.address {
+                action = format!("{action} {a}");
+            }
+            OpRow {
+                action,
+                kind: format!("{} {}", o.service.as_str(), o.kind.as_str()),
+                target: o.target.clone(),
+                dn: o.dn.clone().unwrap_or_else(|| o.label.clone()),
+                reason: o.reason.clone(),
+                result: word(&o.result),
+                code: o.code,
+                message: o.message.clone(),
+            }
         })
         .collect()
 }

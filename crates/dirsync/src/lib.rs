@@ -17,6 +17,7 @@ pub mod logging;
 pub mod render;
 pub mod secret;
 pub mod service;
+pub mod source;
 pub mod web;
 
 /// The documented process exit codes (docs/exit-codes.md).

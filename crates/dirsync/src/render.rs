@@ -6,17 +6,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use dirsync_model::catalogue::{Code, Finding, Severity};
+use dirsync_model::catalogue::{Code, Severity};
 
-use crate::engine_glue::{CheckOutcome, RunReport};
+use crate::engine_glue::{CheckOutcome, RunReport, RunSummary};
 
-/// Findings grouped by code, in code order, each with its objects.
-pub fn group_findings(report: &RunReport) -> BTreeMap<Code, Vec<Finding>> {
-    let mut groups: BTreeMap<Code, Vec<Finding>> = BTreeMap::new();
-    for f in crate::engine_glue::all_findings(report) {
-        groups.entry(f.code).or_default().push(f);
-    }
-    groups
+/// Findings and failed operations grouped by code, in code order: (DN, message) each.
+pub fn group_findings(report: &RunReport) -> BTreeMap<Code, crate::engine_glue::AffectedList> {
+    crate::engine_glue::by_code(report)
 }
 
 /// Pads cells into aligned columns.
@@ -69,9 +65,9 @@ pub fn findings_text(report: &RunReport) -> String {
             items.len(),
             if items.len() == 1 { "" } else { "s" }
         );
-        for f in items {
-            let who = f.dn.as_deref().unwrap_or("(run)");
-            let _ = writeln!(out, "  - {who}\n      {}", f.message);
+        for (dn, message) in items {
+            let who = dn.as_deref().unwrap_or("(run)");
+            let _ = writeln!(out, "  - {who}\n      {message}");
         }
         let _ = writeln!(out, "  cause: {}", def.cause);
         for step in def.solution {
@@ -88,7 +84,7 @@ pub fn report_text(report: &RunReport, show_operations: bool) -> String {
     if show_operations {
         let rows: Vec<Vec<String>> = crate::engine_glue::operations(report)
             .into_iter()
-            .map(|o| vec![o.action, o.kind, o.target, o.reason])
+            .map(|o| vec![o.action, o.kind, o.target, o.dn, o.reason])
             .collect();
         if rows.is_empty() {
             let _ = writeln!(
@@ -96,7 +92,10 @@ pub fn report_text(report: &RunReport, show_operations: bool) -> String {
                 "Nothing to change: the control panel matches the directory."
             );
         } else {
-            out.push_str(&table(&["ACTION", "KIND", "OBJECT", "REASON"], &rows));
+            out.push_str(&table(
+                &["ACTION", "KIND", "TARGET", "OBJECT", "REASON"],
+                &rows,
+            ));
         }
         out.push('\n');
     }
@@ -107,19 +106,22 @@ pub fn report_text(report: &RunReport, show_operations: bool) -> String {
     );
     let _ = writeln!(out, "  started {}  duration {}", s.started, s.duration);
     let _ = writeln!(out, "  {}", s.counts_line());
+    if !report.summary.is_empty() {
+        let _ = writeln!(out, "  {}", report.summary);
+    }
     out.push_str(&findings_text(report));
     out
 }
 
 /// The `history` table.
-pub fn history_text(runs: &[RunReport]) -> String {
+pub fn history_text(runs: &[RunSummary]) -> String {
     if runs.is_empty() {
         return "No runs yet. Run `dirsync sync` (or `dirsync plan` for a dry run).\n".into();
     }
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
-            let s = crate::engine_glue::summary(r);
+            let s = crate::engine_glue::summary_of(r);
             vec![
                 s.id.to_string(),
                 s.started.clone(),

@@ -113,7 +113,7 @@ fn validation_lists_every_problem_with_key_and_fix() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("dirsync.toml"),
-        "[directory]\nurl = \"ldap://dc.example.com\"\n[api]\nurl = \"http://api.example.com\"\n",
+        "[directory]\nurl = \"ldapi:///x\"\n[api]\nurl = \"http://api.example.com\"\n",
     )
     .unwrap();
     let o = dirsync(dir.path(), &["plan"], &[]);
@@ -121,9 +121,9 @@ fn validation_lists_every_problem_with_key_and_fix() {
     let t = text(&o);
     for want in [
         "the configuration is not valid:",
-        "directory.url ldap://dc.example.com is plain LDAP and directory.starttls is false",
+        "directory.url \"ldapi:///x\" is not an LDAP URL with a host",
         "directory.bind_dn is not set; set it in dirsync.toml",
-        "DIRSYNC_DIRECTORY_BASE_DN",
+        "DIRSYNC_DIRECTORY_BIND_DN",
         "the LDAP bind password is not set; put ldap_bind_password",
         "api.url http://api.example.com must use https://",
         "the API secret key is not set",

@@ -1,7 +1,6 @@
 //! Page handlers. Each page is plain HTML rendered from the run records and
 //! the catalogue; the script only refreshes the progress panel.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,11 +9,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
-use dirsync_model::catalogue::{Code, Finding, Severity};
+use dirsync_model::catalogue::{Code, Severity};
 use serde::Deserialize;
 
 use super::{csrf_ok, set_cookie, Sess, WebState};
-use crate::engine_glue::{self, RunReport, Summary, Trigger};
+use crate::engine_glue::{self, RunReport, RunSummary, Summary, Trigger};
 
 /// HTML-escapes text for element content and quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -86,14 +85,11 @@ fn fmt_unix(t: Option<i64>) -> String {
 }
 
 fn status_badge(s: &Summary) -> String {
-    let label = match s.status_class {
-        "success" => "Success",
-        "errors" => "Finished with errors",
-        "failed" => "Failed",
-        "threshold" => "Stopped by threshold",
-        other => other,
-    };
-    format!("<span class=\"badge {}\">{}</span>", s.status_class, label)
+    format!(
+        "<span class=\"badge {}\">{}</span>",
+        s.status_class,
+        esc(&s.status)
+    )
 }
 
 fn progress_panel(st: &crate::service::Status) -> String {
@@ -121,7 +117,7 @@ fn progress_panel(st: &crate::service::Status) -> String {
     )
 }
 
-async fn recent(state: &WebState, n: u32) -> Result<Vec<RunReport>, String> {
+async fn recent(state: &WebState, n: u32) -> Result<Vec<RunSummary>, String> {
     state
         .svc
         .agent
@@ -201,7 +197,7 @@ pub async fn dashboard(
         Ok(r) => r,
         Err(e) => return error_page("Dashboard", "/", &sess, &e),
     };
-    let summaries: Vec<Summary> = runs.iter().map(engine_glue::summary).collect();
+    let summaries: Vec<Summary> = runs.iter().map(engine_glue::summary_of).collect();
     let applied: Vec<Summary> = summaries
         .iter()
         .filter(|s| s.mode == "apply")
@@ -248,9 +244,9 @@ pub async fn dashboard(
         let _ = write!(
             b,
             "<section class=\"card\"><h2>Last sync counts</h2><dl class=\"counts\">\
-<div><dt>Created</dt><dd>{}</dd></div><div><dt>Updated</dt><dd>{}</dd></div><div><dt>Disabled</dt><dd>{}</dd></div>\
-<div><dt>Deleted</dt><dd>{}</dd></div><div><dt>Unchanged</dt><dd>{}</dd></div><div><dt>Errors</dt><dd><a href=\"/errors?run={}\">{}</a></dd></div><div><dt>Warnings</dt><dd>{}</dd></div></dl></section>",
-            s.created, s.updated, s.disabled, s.deleted, s.unchanged, s.id, s.errors, s.warnings
+<div><dt>In scope</dt><dd>{}</dd></div><div><dt>Created</dt><dd>{}</dd></div><div><dt>Updated</dt><dd>{}</dd></div><div><dt>Disabled</dt><dd>{}</dd></div>\
+<div><dt>Deleted</dt><dd>{}</dd></div><div><dt>Errors</dt><dd><a href=\"/errors?run={}\">{}</a></dd></div><div><dt>Warnings</dt><dd>{}</dd></div></dl></section>",
+            s.in_scope, s.created, s.updated, s.disabled, s.deleted, s.id, s.errors, s.warnings
         );
     }
     b.push_str("</div><section class=\"card\"><h2>Recent runs</h2>");
@@ -295,7 +291,7 @@ pub async fn history(
         Ok(r) => r,
         Err(e) => return error_page("Sync History", "/history", &sess, &e),
     };
-    let summaries: Vec<Summary> = runs.iter().map(engine_glue::summary).collect();
+    let summaries: Vec<Summary> = runs.iter().map(engine_glue::summary_of).collect();
     let mut b = progress_panel(&st);
     b.push_str(&sync_buttons(&sess, st.running.is_some()));
     b.push_str(&runs_table(&summaries));
@@ -314,30 +310,27 @@ fn code_link(c: Code) -> String {
 }
 
 fn findings_groups(report: &RunReport, only: Option<Code>) -> String {
-    let mut groups: BTreeMap<Code, Vec<Finding>> = BTreeMap::new();
-    for f in engine_glue::all_findings(report) {
-        if only.is_none_or(|c| c == f.code) {
-            groups.entry(f.code).or_default().push(f);
-        }
-    }
+    let groups: Vec<(Code, engine_glue::AffectedList)> = engine_glue::by_code(report)
+        .into_iter()
+        .filter(|(c, _)| only.is_none_or(|o| o == *c))
+        .collect();
     if groups.is_empty() {
         return "<p class=\"ok\">No errors or warnings in this run.</p>".into();
     }
     let mut o = String::new();
     for (code, items) in groups {
         let d = code.definition();
-        let sev = if d.severity == Severity::Error {
-            "Error"
+        let (sev, badge) = if d.severity == Severity::Error {
+            ("Error", "failed")
         } else {
-            "Warning"
+            ("Warning", "threshold")
         };
         let _ = write!(
             o,
-            "<section class=\"finding card sev-{}\" id=\"{code}\" aria-labelledby=\"h-{code}\"><h2 id=\"h-{code}\"><a href=\"/errors/{code}\">{code}</a> · {} <span class=\"badge {}\">{sev}</span></h2>\
+            "<section class=\"finding card sev-{}\" id=\"{code}\" aria-labelledby=\"h-{code}\"><h2 id=\"h-{code}\"><a href=\"/errors/{code}\">{code}</a> · {} <span class=\"badge {badge}\">{sev}</span></h2>\
 <p class=\"count\">{} object{}</p><h3>Cause</h3><p class=\"cause\">{}</p><h3>Solution</h3><ul class=\"solution\">",
             d.severity,
             esc(d.title),
-            if d.severity == Severity::Error { "failed" } else { "threshold" },
             items.len(),
             if items.len() == 1 { "" } else { "s" },
             esc(d.cause),
@@ -346,17 +339,48 @@ fn findings_groups(report: &RunReport, only: Option<Code>) -> String {
             let _ = write!(o, "<li>{}</li>", esc(step));
         }
         o.push_str("</ul><h3>Affected objects</h3><table><thead><tr><th scope=\"col\">Object (DN)</th><th scope=\"col\">Message</th></tr></thead><tbody>");
-        for f in items {
+        for (dn, message) in items {
             let _ = write!(
                 o,
                 "<tr><td class=\"dn\">{}</td><td>{}</td></tr>",
-                esc(f.dn.as_deref().unwrap_or("(the run)")),
-                esc(&f.message)
+                esc(dn.as_deref().unwrap_or("(the run)")),
+                esc(&message)
             );
         }
         o.push_str("</tbody></table></section>");
     }
     o
+}
+
+fn ops_table(rows: &[engine_glue::OpRow], with_result: bool) -> String {
+    let mut b = String::from("<table class=\"objects\"><thead><tr><th scope=\"col\">Action</th><th scope=\"col\">Kind</th><th scope=\"col\">Target</th><th scope=\"col\">Object (DN)</th><th scope=\"col\">Reason</th>");
+    if with_result {
+        b.push_str("<th scope=\"col\">Result</th>");
+    }
+    b.push_str("</tr></thead><tbody>");
+    for r in rows {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td>",
+            esc(&r.action),
+            esc(&r.kind),
+            esc(&r.target),
+            esc(&r.dn),
+            esc(&r.reason)
+        );
+        if with_result {
+            let code = r.code.map(code_link).unwrap_or_default();
+            let msg = r
+                .message
+                .as_deref()
+                .map(|m| format!("<br><small>{}</small>", esc(m)))
+                .unwrap_or_default();
+            let _ = write!(b, "<td>{} {code}{msg}</td>", esc(&r.result));
+        }
+        b.push_str("</tr>");
+    }
+    b.push_str("</tbody></table>");
+    b
 }
 
 pub async fn run_detail(
@@ -385,36 +409,24 @@ pub async fn run_detail(
     let s = engine_glue::summary(&report);
     let mut b = format!(
         "<p><a href=\"/history\">← Sync History</a></p><section class=\"card\"><dl class=\"meta\"><div><dt>Status</dt><dd>{}</dd></div><div><dt>Started</dt><dd>{}</dd></div><div><dt>Duration</dt><dd>{}</dd></div>\
-<div><dt>Trigger</dt><dd>{}</dd></div><div><dt>Mode</dt><dd>{}</dd></div><div><dt>Read</dt><dd>{}</dd></div></dl><p>{}</p></section>",
+<div><dt>Trigger</dt><dd>{}</dd></div><div><dt>Mode</dt><dd>{}</dd></div><div><dt>Read</dt><dd>{}</dd></div></dl><p>{}</p><p>{}</p></section>",
         status_badge(&s),
         esc(&s.started),
         esc(&s.duration),
         esc(&s.trigger),
         esc(&s.mode),
         esc(&s.kind),
-        esc(&s.counts_line())
+        esc(&s.counts_line()),
+        esc(&report.summary)
     );
     b.push_str("<h2>Errors and warnings</h2>");
     b.push_str(&findings_groups(&report, None));
-    let rows = engine_glue::objects(&report);
-    let _ = write!(b, "<h2>Objects ({})</h2>", rows.len());
+    let rows = engine_glue::operations(&report);
+    let _ = write!(b, "<h2>Operations ({})</h2>", rows.len());
     if rows.is_empty() {
-        b.push_str("<p>No object was touched or reported in this run.</p>");
+        b.push_str("<p>No change was needed or planned in this run.</p>");
     } else {
-        b.push_str("<table class=\"objects\"><thead><tr><th scope=\"col\">Object (DN)</th><th scope=\"col\">Kind</th><th scope=\"col\">Action</th><th scope=\"col\">Outcome</th><th scope=\"col\">Codes</th></tr></thead><tbody>");
-        for r in rows {
-            let codes: Vec<String> = r.codes.iter().map(|c| code_link(*c)).collect();
-            let _ = write!(
-                b,
-                "<tr><td class=\"dn\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&r.dn),
-                esc(&r.kind),
-                esc(&r.action),
-                esc(&r.outcome),
-                codes.join(" ")
-            );
-        }
-        b.push_str("</tbody></table>");
+        b.push_str(&ops_table(&rows, true));
     }
     layout(&format!("Run #{id}"), "/history", Some(&sess), &b).into_response()
 }
@@ -435,9 +447,18 @@ async fn errors_run(state: &WebState, q: &RunQuery) -> Result<Option<RunReport>,
             .map_err(|e| format!("{e:#}"));
     }
     let runs = recent(state, 50).await?;
-    Ok(runs
+    match runs
         .into_iter()
-        .find(|r| engine_glue::summary(r).mode != "plan"))
+        .find(|r| r.mode != "plan" && r.status != "running")
+    {
+        Some(r) => state
+            .svc
+            .agent
+            .report(r.id)
+            .await
+            .map_err(|e| format!("{e:#}")),
+        None => Ok(None),
+    }
 }
 
 pub async fn errors(
@@ -527,18 +548,8 @@ pub async fn preview(
             if ops.is_empty() {
                 b.push_str("<p class=\"ok\">Nothing to change: the control panel matches the directory.</p>");
             } else {
-                let _ = write!(b, "<h2>Planned changes ({})</h2><table><thead><tr><th scope=\"col\">Action</th><th scope=\"col\">Kind</th><th scope=\"col\">Object</th><th scope=\"col\">Reason</th></tr></thead><tbody>", ops.len());
-                for o in ops {
-                    let _ = write!(
-                        b,
-                        "<tr><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td></tr>",
-                        esc(&o.action),
-                        esc(&o.kind),
-                        esc(&o.target),
-                        esc(&o.reason)
-                    );
-                }
-                b.push_str("</tbody></table>");
+                let _ = write!(b, "<h2>Planned changes ({})</h2>", ops.len());
+                b.push_str(&ops_table(&ops, false));
             }
             b.push_str("<h2>Predicted errors and warnings</h2>");
             b.push_str(&findings_groups(r, None));

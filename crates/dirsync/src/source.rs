@@ -1,0 +1,146 @@
+//! Reading the directory: LDIF or LDAP, full or incremental.
+//!
+//! The engine decides nothing about where the directory comes from; this
+//! module turns the configuration into a `dirsync-directory` reader, reads
+//! incrementally with the engine's stored cookie when it can, and falls back
+//! to a full read on the first run, when asked, when the cookie is refused or
+//! stale, and always for LDIF files (which have no change tracking).
+
+use anyhow::{Context, Result};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
+use dirsync_model::{DirectoryChanges, DirectorySnapshot};
+
+use crate::config::{parse_duration, Loaded, SourceKind};
+
+/// What one read produced.
+#[derive(Debug)]
+pub enum DirectoryRead {
+    /// Everything in scope. `cookie` is the change-tracking position to store
+    /// with this run (LDAP only); `reason` says why the read was full.
+    Full {
+        snapshot: DirectorySnapshot,
+        cookie: Option<Vec<u8>>,
+        reason: String,
+    },
+    /// What changed since the stored cookie.
+    Changes(DirectoryChanges),
+}
+
+/// The configured scope (service groups).
+pub fn scope(loaded: &Loaded) -> Result<Scope> {
+    let d = &loaded.config.directory;
+    let nonempty = |s: &Option<String>| {
+        s.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Ok(Scope::new(
+        nonempty(&d.exchange_group).as_deref(),
+        nonempty(&d.rsemail_group).as_deref(),
+    )?)
+}
+
+/// LDAP settings from the configuration (the password from the secrets).
+pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
+    let d = &loaded.config.directory;
+    let password = loaded
+        .secrets
+        .ldap_bind_password
+        .as_ref()
+        .map(|p| Password::new(p.expose()))
+        .unwrap_or_default();
+    let mut cfg = LdapConfig::new(
+        d.url.clone().unwrap_or_default(),
+        d.bind_dn.clone().unwrap_or_default(),
+        password,
+    );
+    cfg.base_dn = d.base_dn.clone().filter(|b| !b.trim().is_empty());
+    cfg.ca_file = d
+        .ca_file
+        .as_deref()
+        .map(|p| crate::config::resolve(&loaded.path, p));
+    if let Some(t) = parse_duration(&d.timeout) {
+        cfg.timeout = t;
+    }
+    cfg
+}
+
+fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<DirectorySnapshot> {
+    let path = loaded
+        .ldif_path()
+        .context("directory.ldif_path is not set")?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read the LDIF file {} (directory.ldif_path)",
+            path.display()
+        )
+    })?;
+    dirsync_directory::read_snapshot(&text, scope)
+        .with_context(|| format!("{} (directory.ldif_path)", path.display()))
+}
+
+/// Connects and binds (the preflight's directory test); returns a description.
+pub async fn probe(loaded: &Loaded) -> Result<String> {
+    let scope = scope(loaded)?;
+    match loaded.config.directory.source {
+        SourceKind::Ldif => {
+            let snap = read_ldif(loaded, &scope)?;
+            Ok(format!(
+                "read {} ({} objects in scope)",
+                loaded.ldif_path().unwrap_or_default().display(),
+                snap.objects.len()
+            ))
+        }
+        SourceKind::Ldap => {
+            let cfg = ldap_config(loaded);
+            let url = cfg.url.clone();
+            let bind = cfg.bind_dn.clone();
+            let src = LdapSource::connect(cfg).await?;
+            let base = src.base_dn().to_string();
+            src.unbind().await;
+            Ok(format!("bound to {url} as {bind} (base {base})"))
+        }
+    }
+}
+
+/// Reads the directory: incrementally from `cookie` unless `full` (or LDIF).
+pub async fn read(loaded: &Loaded, cookie: Option<&[u8]>, full: bool) -> Result<DirectoryRead> {
+    let scope = scope(loaded)?;
+    match loaded.config.directory.source {
+        SourceKind::Ldif => {
+            let snapshot = read_ldif(loaded, &scope)?;
+            Ok(DirectoryRead::Full {
+                snapshot,
+                cookie: None,
+                reason: "LDIF source: every run reads the whole file".into(),
+            })
+        }
+        SourceKind::Ldap => {
+            let mut src = LdapSource::connect(ldap_config(loaded)).await?;
+            let cookie = if full { None } else { cookie };
+            let out = src.incremental(&scope, cookie).await;
+            src.unbind().await;
+            Ok(match out? {
+                Incremental::Changes(c) => DirectoryRead::Changes(c),
+                Incremental::FullResync {
+                    snapshot,
+                    cookie,
+                    reason,
+                    ..
+                } => {
+                    let reason = if full {
+                        "full sync requested".to_string()
+                    } else {
+                        reason.to_string()
+                    };
+                    DirectoryRead::Full {
+                        snapshot,
+                        cookie: Some(cookie),
+                        reason,
+                    }
+                }
+            })
+        }
+    }
+}
