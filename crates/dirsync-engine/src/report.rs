@@ -258,3 +258,196 @@ impl RunReport {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// A small JSON Schema checker for the keywords the committed schema uses.
+    fn check(schema: &Value, root: &Value, v: &Value, at: &str, errs: &mut Vec<String>) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            return check(&root["$defs"][name], root, v, at, errs);
+        }
+        if let Some(alts) = schema.get("oneOf").and_then(Value::as_array) {
+            let ok = alts
+                .iter()
+                .filter(|s| {
+                    let mut e = Vec::new();
+                    check(s, root, v, at, &mut e);
+                    e.is_empty()
+                })
+                .count();
+            if ok != 1 {
+                errs.push(format!("{at}: matches {ok} of oneOf"));
+            }
+            return;
+        }
+        if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+            if !e.contains(v) {
+                errs.push(format!("{at}: {v} not in {e:?}"));
+            }
+        }
+        if let Some(t) = schema.get("type") {
+            let types: Vec<&str> = match t {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            let actual = match v {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            };
+            if !types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer")) {
+                errs.push(format!("{at}: {actual} is not {types:?}"));
+            }
+        }
+        if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_i64), v.as_i64()) {
+            if n < min {
+                errs.push(format!("{at}: {n} < {min}"));
+            }
+        }
+        if let (Some(max), Some(n)) = (schema.get("maximum").and_then(Value::as_i64), v.as_i64()) {
+            if n > max {
+                errs.push(format!("{at}: {n} > {max}"));
+            }
+        }
+        if let (Some(p), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str()) {
+            let ok = if p.starts_with("^DS") { Code::parse(s).is_some() } else { s.parse::<Guid>().is_ok() && s == s.to_ascii_lowercase() };
+            if !ok {
+                errs.push(format!("{at}: '{s}' does not match {p}"));
+            }
+        }
+        if let Some(obj) = v.as_object() {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+                if !obj.contains_key(r.as_str().unwrap_or_default()) {
+                    errs.push(format!("{at}: missing required {r}"));
+                }
+            }
+            for (k, val) in obj {
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => check(s, root, val, &format!("{at}.{k}"), errs),
+                    None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                        errs.push(format!("{at}: property '{k}' is not in the schema"))
+                    }
+                    None => {}
+                }
+            }
+            if let Some(p) = props {
+                for k in p.keys() {
+                    let required = schema["required"].as_array().is_some_and(|r| r.iter().any(|x| x == k));
+                    if !required {
+                        errs.push(format!("{at}: schema property '{k}' should be required (the report always writes it)"));
+                    }
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+            for (i, x) in arr.iter().enumerate() {
+                check(items, root, x, &format!("{at}[{i}]"), errs);
+            }
+        }
+    }
+
+    fn sample() -> RunReport {
+        let g: Guid = "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f".parse().unwrap();
+        let f = Finding::new(Code::InvalidMail, Some("CN=A,DC=x"), Some(g), [("value", String::new()), ("kind", "user".into()), ("object", "CN=A,DC=x".into())]);
+        let mut failed = OpOutcome {
+            seq: 1,
+            phase: 3,
+            op: OpKind::AddAddress,
+            kind: TargetKind::Mailbox,
+            service: Service::Exchange,
+            target: "jane@example.com".into(),
+            dn: Some("CN=Jane,DC=x".into()),
+            guid: Some(g),
+            label: "Jane".into(),
+            reason: "alternate address in proxyAddresses".into(),
+            fields: vec![],
+            address: Some("jd@example.com".into()),
+            result: OpResult::Planned,
+            code: None,
+            message: None,
+            cause: None,
+            solution: None,
+            attempts: 0,
+        };
+        failed.fail(&Finding::new(Code::AddressInUse, Some("CN=Jane,DC=x"), Some(g), [("action", "Update".into())]), 1);
+        RunReport {
+            id: 7,
+            trigger: Trigger::Schedule,
+            mode: Mode::Apply,
+            full: false,
+            staging: false,
+            started_at: "2026-11-25T12:00:00Z".into(),
+            finished_at: "2026-11-25T12:00:01Z".into(),
+            duration_ms: 1000,
+            status: RunStatus::ObjectErrors,
+            exit_code: 1,
+            summary: "s".into(),
+            counts: Counts { created: 1, ..Default::default() },
+            operations: vec![
+                OpOutcome {
+                    seq: 0,
+                    phase: 1,
+                    op: OpKind::Create,
+                    kind: TargetKind::Mailbox,
+                    service: Service::RsEmail,
+                    target: "bob@example.com".into(),
+                    dn: None,
+                    guid: None,
+                    label: "Bob".into(),
+                    reason: "new".into(),
+                    fields: vec!["displayName".into()],
+                    address: None,
+                    result: OpResult::Done,
+                    code: None,
+                    message: None,
+                    cause: None,
+                    solution: None,
+                    attempts: 1,
+                },
+                failed,
+            ],
+            findings: vec![(&f).into(), (&Finding::new(Code::ThresholdExceeded, None, None, [])).into()],
+            cookie_committed: true,
+            api: ApiStats { requests: 3, retries: 1, throttled: 0 },
+        }
+    }
+
+    /// `docs/run-report.schema.json` describes exactly what the report serialises to.
+    #[test]
+    fn schema_matches_serialised_report() {
+        let schema: Value = serde_json::from_str(include_str!("../../../docs/run-report.schema.json")).unwrap();
+        let report = serde_json::to_value(sample()).unwrap();
+        let mut errs = Vec::new();
+        check(&schema, &schema, &report, "$", &mut errs);
+        assert!(errs.is_empty(), "docs/run-report.schema.json is out of date:\n{}", errs.join("\n"));
+        // The checker itself catches drift.
+        let mut extra = report.clone();
+        extra["surprise"] = Value::Bool(true);
+        extra["status"] = Value::String("fine".into());
+        let mut errs = Vec::new();
+        check(&schema, &schema, &extra, "$", &mut errs);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        let back: RunReport = serde_json::from_value(report).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn exit_codes_and_grouping() {
+        assert_eq!(
+            [RunStatus::Success, RunStatus::ObjectErrors, RunStatus::Failed, RunStatus::ThresholdStopped].map(RunStatus::exit_code),
+            [0, 1, 2, 3]
+        );
+        let g = sample().by_code();
+        assert_eq!(g.keys().map(|c| c.as_str()).collect::<Vec<_>>(), vec!["DS001", "DS010", "DS201"]);
+    }
+}
