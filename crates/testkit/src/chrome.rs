@@ -16,7 +16,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
 /// The W3C element reference key.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4d5c6d8d8d8d";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A WebDriver session on headless Chromium.
 pub struct Browser {
@@ -181,7 +181,7 @@ impl Browser {
             .with_context(|| format!("finding {css}"))?;
         let id = v[ELEMENT_KEY]
             .as_str()
-            .ok_or_else(|| anyhow!("no element for {css}"))?;
+            .ok_or_else(|| anyhow!("no element for {css}: {v}"))?;
         Ok(Element { id: id.to_string() })
     }
 
@@ -257,16 +257,15 @@ impl Browser {
     pub async fn wait_for_text(&self, needle: &str, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self
-                .body_text()
-                .await
-                .map(|t| t.contains(needle))
-                .unwrap_or(false)
-            {
+            let seen = self.body_text().await;
+            if seen.as_ref().map(|t| t.contains(needle)).unwrap_or(false) {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("the page did not show {needle:?} within {timeout:?}");
+                let url = self.current_url().await.unwrap_or_default();
+                bail!(
+                    "the page {url} did not show {needle:?} within {timeout:?}; it shows: {seen:?}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

@@ -47,6 +47,8 @@ pub struct Sess {
     pub id: String,
     pub csrf: String,
     pub authenticated: bool,
+    /// True when the UI has an admin password (so "Log out" means something).
+    pub login_required: bool,
 }
 
 /// The last computed preview: when, wall time, and the plan or why it failed.
@@ -110,6 +112,7 @@ impl WebState {
             id,
             csrf,
             authenticated,
+            login_required: self.admin_password.is_some(),
         }
     }
 
@@ -233,6 +236,7 @@ async fn guard(State(state): State<Arc<WebState>>, mut req: Request, next: Next)
                 id: id.clone(),
                 csrf: d.csrf.clone(),
                 authenticated: d.authenticated,
+                login_required: state.requires_login(),
             })
     });
     let (sess, fresh) = match existing {

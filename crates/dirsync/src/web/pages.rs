@@ -50,7 +50,7 @@ fn layout(title: &str, active: &str, sess: Option<&Sess>, body: &str) -> Html<St
         let _ = write!(nav, "<li><a href=\"{href}\"{cur}>{label}</a></li>");
     }
     let logout = match sess {
-        Some(s) if s.authenticated => format!(
+        Some(s) if s.authenticated && s.login_required => format!(
             "<form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\" class=\"link\">Log out</button></form>",
             esc(&s.csrf)
         ),
