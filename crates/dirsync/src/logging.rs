@@ -4,6 +4,8 @@
 //! which formats as `[redacted]`, and text from outside (server diagnostics)
 //! is scrubbed with [`crate::secret::scrub`] before it is logged.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
@@ -21,6 +23,9 @@ pub fn init(format: LogFormat, level: &str) {
             .flatten_event(true)
             .with_current_span(false)
             .try_init(),
-        LogFormat::Human => builder.with_target(false).try_init(),
+        LogFormat::Human => builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
     };
 }

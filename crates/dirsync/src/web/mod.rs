@@ -287,3 +287,218 @@ pub fn app(state: Arc<WebState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn state(password: Option<&str>, local: &str) -> (Arc<WebState>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("dirsync.toml");
+        std::fs::write(
+            &conf,
+            "[api]\nurl = \"https://api.invalid/v1\"\nuser_key = \"k\"\naccount = \"1\"\n",
+        )
+        .unwrap();
+        let mut env = vec![(
+            crate::config::ENV_API_SECRET.to_string(),
+            "api-secret-value".to_string(),
+        )];
+        if let Some(p) = password {
+            env.push((crate::config::ENV_UI_PASSWORD.to_string(), p.to_string()));
+        }
+        let loaded = Arc::new(
+            crate::config::load(
+                &conf,
+                true,
+                &crate::config::Overrides { flags: vec![], env },
+            )
+            .unwrap(),
+        );
+        let agent = crate::engine_glue::Agent::open(loaded.clone())
+            .await
+            .unwrap();
+        let svc = Service::new(agent, loaded, false);
+        (WebState::new(svc, local.parse().unwrap(), true), dir)
+    }
+
+    fn get(path: &str, host: &str, cookie: Option<&str>) -> Request<Body> {
+        let mut b = Request::get(path).header("host", host);
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        b.body(Body::empty()).unwrap()
+    }
+
+    fn post(path: &str, host: &str, cookie: &str, body: String) -> Request<Body> {
+        Request::post(path)
+            .header("host", host)
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    async fn body(r: Response) -> String {
+        use http_body_util::BodyExt;
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    fn cookie_of(r: &Response) -> String {
+        r.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    fn csrf_in(html: &str) -> String {
+        html.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn off_loopback_every_page_needs_the_admin_password() {
+        let (st, _dir) = state(Some("correct horse battery"), "192.0.2.10:8080").await;
+        let host = "192.0.2.10:8080";
+        let r = app(st.clone())
+            .oneshot(get("/settings", host, None))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()[header::LOCATION], "/login");
+        let set = r.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        let cookie = cookie_of(&r);
+        // Health and metrics stay open for monitoring.
+        assert_eq!(
+            app(st.clone())
+                .oneshot(get("/healthz", host, None))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+        // POST before login: refused.
+        let r = app(st.clone())
+            .oneshot(post("/sync", host, &cookie, "kind=full".into()))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+        let r = app(st.clone())
+            .oneshot(get("/login", host, Some(&cookie)))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = body(r).await;
+        assert!(html.contains("<label for=\"password\">"), "{html}");
+        let csrf = csrf_in(&html);
+        let r = app(st.clone())
+            .oneshot(post(
+                "/login",
+                host,
+                &cookie,
+                format!("csrf={csrf}&password=wrong"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = app(st.clone())
+            .oneshot(post(
+                "/login",
+                host,
+                &cookie,
+                "password=correct+horse+battery".into(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "login without CSRF token is refused"
+        );
+        let r = app(st.clone())
+            .oneshot(post(
+                "/login",
+                host,
+                &cookie,
+                format!("csrf={csrf}&password=correct+horse+battery"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let authed = cookie_of(&r);
+        assert_ne!(authed, cookie, "the session id rotates on login");
+        // The old (pre-login) session is gone.
+        let r = app(st.clone())
+            .oneshot(get("/settings", host, Some(&cookie)))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+        let r = app(st.clone())
+            .oneshot(get("/settings", host, Some(&authed)))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = body(r).await;
+        assert!(html.contains("Log out"), "{html}");
+        assert!(
+            !html.contains("api-secret-value") && !html.contains("correct horse battery"),
+            "secrets leak into Settings"
+        );
+        assert!(
+            html.contains("[redacted] (from env DIRSYNC_API_SECRET_KEY)"),
+            "{html}"
+        );
+    }
+
+    #[tokio::test]
+    async fn loopback_checks_host_and_csrf() {
+        let (st, _dir) = state(None, "127.0.0.1:8080").await;
+        let r = app(st.clone())
+            .oneshot(get("/", "attacker.example:8080", None))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+        let r = app(st.clone())
+            .oneshot(get("/settings", "localhost:8080", None))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = cookie_of(&r);
+        let html = body(r).await;
+        assert!(
+            !html.contains("Log out"),
+            "no login on loopback, so no logout"
+        );
+        let r = app(st.clone())
+            .oneshot(post(
+                "/sync",
+                "127.0.0.1:8080",
+                &cookie,
+                "kind=full&csrf=nope".into(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(body(r).await.contains("security token (CSRF)"));
+    }
+}
