@@ -237,8 +237,10 @@ fn uuid_bytes(n: u32) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_mid_run_and_rerun_leaves_no_duplicates_and_nothing_missing() {
     const N: usize = 300;
-    let mut opts = OfficedOptions::default();
-    opts.domains = vec![DomainSpec::new("example.com", "exchange", 1000, 0)];
+    let opts = OfficedOptions {
+        domains: vec![DomainSpec::new("example.com", "exchange", 1000, 0)],
+        ..Default::default()
+    };
     let o = Officed::start(opts).expect("start officed");
     let dir = tempfile::tempdir().unwrap();
     let ldif = dir.path().join("ad.ldif");
@@ -297,7 +299,7 @@ async fn kill_mid_run_and_rerun_leaves_no_duplicates_and_nothing_missing() {
         .unwrap()
         .len();
     assert!(
-        partial >= 50 && partial < N,
+        (50..N).contains(&partial),
         "the kill should land mid-run: {partial} of {N} mailboxes exist"
     );
 
