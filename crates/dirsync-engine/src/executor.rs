@@ -171,8 +171,9 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs one operation. `Ok(note)` on success.
-    async fn apply(&self, op: &PlanOp) -> Result<(), ClientError> {
+    /// Runs one operation. `missing` are addresses whose create failed in
+    /// this run: they are left out of a list created now.
+    async fn apply(&self, op: &PlanOp, missing: &HashSet<String>) -> Result<(), ClientError> {
         let c = self.client;
         let path = self.object_path(op, &op.target);
         match op.op {
@@ -181,7 +182,13 @@ impl Executor<'_> {
                     TargetKind::List => {
                         let body = DistributionListBody {
                             display_name: op.fields.get("displayName").cloned(),
-                            members: Some(op.members.clone()),
+                            members: Some(
+                                op.members
+                                    .iter()
+                                    .filter(|m| !missing.contains(&m.to_ascii_lowercase()))
+                                    .cloned()
+                                    .collect(),
+                            ),
                             ..Default::default()
                         };
                         c.send_json(Method::POST, &path, &body).await
@@ -330,6 +337,7 @@ impl Executor<'_> {
         let outcomes: Mutex<Vec<OpOutcome>> =
             Mutex::new(ops.iter().map(OpOutcome::planned).collect());
         let failed: Mutex<HashSet<Guid>> = Mutex::new(HashSet::new());
+        let missing: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
         let done = std::sync::atomic::AtomicUsize::new(0);
         let mut phases: Vec<u8> = ops.iter().map(|o| o.phase).collect();
         phases.dedup();
@@ -343,15 +351,25 @@ impl Executor<'_> {
                 .for_each_concurrent(self.concurrency.max(1), |(i, op)| {
                     let outcomes = &outcomes;
                     let failed = &failed;
+                    let missing = &missing;
                     let done = &done;
                     async move {
                         let blocked = op.guid.is_some_and(|g| failed.lock().unwrap_or_else(|e| e.into_inner()).contains(&g));
-                        if blocked {
+                        let member_missing = op.op == OpKind::AddMember
+                            && op.address.as_ref().is_some_and(|a| {
+                                missing.lock().unwrap_or_else(|e| e.into_inner()).contains(&a.to_ascii_lowercase())
+                            });
+                        if blocked || member_missing {
                             let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
                             o[i].result = OpResult::Skipped;
-                            o[i].message = Some("not attempted: an earlier operation on this object failed".into());
+                            o[i].message = Some(if blocked {
+                                "not attempted: an earlier operation on this object failed".into()
+                            } else {
+                                "not attempted: the member's own create failed".into()
+                            });
                         } else {
-                            let r = self.apply(op).await;
+                            let gone = missing.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                            let r = self.apply(op, &gone).await;
                             match r {
                                 Ok(()) => {
                                     if matches!(op.op, OpKind::Create | OpKind::Rename) {
@@ -367,6 +385,9 @@ impl Executor<'_> {
                                         if let Some(g) = op.guid {
                                             failed.lock().unwrap_or_else(|e| e.into_inner()).insert(g);
                                         }
+                                    }
+                                    if op.op == OpKind::Create {
+                                        missing.lock().unwrap_or_else(|e| e.into_inner()).insert(op.target.lower().to_string());
                                     }
                                     let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
                                     o[i].fail(&f, e.attempts());

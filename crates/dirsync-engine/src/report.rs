@@ -304,7 +304,10 @@ mod tests {
                 Value::Array(_) => "array",
                 Value::Object(_) => "object",
             };
-            if !types.iter().any(|t| *t == actual || (*t == "number" && actual == "integer")) {
+            if !types
+                .iter()
+                .any(|t| *t == actual || (*t == "number" && actual == "integer"))
+            {
                 errs.push(format!("{at}: {actual} is not {types:?}"));
             }
         }
@@ -319,14 +322,23 @@ mod tests {
             }
         }
         if let (Some(p), Some(s)) = (schema.get("pattern").and_then(Value::as_str), v.as_str()) {
-            let ok = if p.starts_with("^DS") { Code::parse(s).is_some() } else { s.parse::<Guid>().is_ok() && s == s.to_ascii_lowercase() };
+            let ok = if p.starts_with("^DS") {
+                Code::parse(s).is_some()
+            } else {
+                s.parse::<Guid>().is_ok() && s == s.to_ascii_lowercase()
+            };
             if !ok {
                 errs.push(format!("{at}: '{s}' does not match {p}"));
             }
         }
         if let Some(obj) = v.as_object() {
             let props = schema.get("properties").and_then(Value::as_object);
-            for r in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if !obj.contains_key(r.as_str().unwrap_or_default()) {
                     errs.push(format!("{at}: missing required {r}"));
                 }
@@ -342,7 +354,9 @@ mod tests {
             }
             if let Some(p) = props {
                 for k in p.keys() {
-                    let required = schema["required"].as_array().is_some_and(|r| r.iter().any(|x| x == k));
+                    let required = schema["required"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|x| x == k));
                     if !required {
                         errs.push(format!("{at}: schema property '{k}' should be required (the report always writes it)"));
                     }
@@ -358,7 +372,16 @@ mod tests {
 
     fn sample() -> RunReport {
         let g: Guid = "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f".parse().unwrap();
-        let f = Finding::new(Code::InvalidMail, Some("CN=A,DC=x"), Some(g), [("value", String::new()), ("kind", "user".into()), ("object", "CN=A,DC=x".into())]);
+        let f = Finding::new(
+            Code::InvalidMail,
+            Some("CN=A,DC=x"),
+            Some(g),
+            [
+                ("value", String::new()),
+                ("kind", "user".into()),
+                ("object", "CN=A,DC=x".into()),
+            ],
+        );
         let mut failed = OpOutcome {
             seq: 1,
             phase: 3,
@@ -379,7 +402,15 @@ mod tests {
             solution: None,
             attempts: 0,
         };
-        failed.fail(&Finding::new(Code::AddressInUse, Some("CN=Jane,DC=x"), Some(g), [("action", "Update".into())]), 1);
+        failed.fail(
+            &Finding::new(
+                Code::AddressInUse,
+                Some("CN=Jane,DC=x"),
+                Some(g),
+                [("action", "Update".into())],
+            ),
+            1,
+        );
         RunReport {
             id: 7,
             trigger: Trigger::Schedule,
@@ -392,7 +423,10 @@ mod tests {
             status: RunStatus::ObjectErrors,
             exit_code: 1,
             summary: "s".into(),
-            counts: Counts { created: 1, ..Default::default() },
+            counts: Counts {
+                created: 1,
+                ..Default::default()
+            },
             operations: vec![
                 OpOutcome {
                     seq: 0,
@@ -416,20 +450,32 @@ mod tests {
                 },
                 failed,
             ],
-            findings: vec![(&f).into(), (&Finding::new(Code::ThresholdExceeded, None, None, [])).into()],
+            findings: vec![
+                (&f).into(),
+                (&Finding::new(Code::ThresholdExceeded, None, None, [])).into(),
+            ],
             cookie_committed: true,
-            api: ApiStats { requests: 3, retries: 1, throttled: 0 },
+            api: ApiStats {
+                requests: 3,
+                retries: 1,
+                throttled: 0,
+            },
         }
     }
 
     /// `docs/run-report.schema.json` describes exactly what the report serialises to.
     #[test]
     fn schema_matches_serialised_report() {
-        let schema: Value = serde_json::from_str(include_str!("../../../docs/run-report.schema.json")).unwrap();
+        let schema: Value =
+            serde_json::from_str(include_str!("../../../docs/run-report.schema.json")).unwrap();
         let report = serde_json::to_value(sample()).unwrap();
         let mut errs = Vec::new();
         check(&schema, &schema, &report, "$", &mut errs);
-        assert!(errs.is_empty(), "docs/run-report.schema.json is out of date:\n{}", errs.join("\n"));
+        assert!(
+            errs.is_empty(),
+            "docs/run-report.schema.json is out of date:\n{}",
+            errs.join("\n")
+        );
         // The checker itself catches drift.
         let mut extra = report.clone();
         extra["surprise"] = Value::Bool(true);
@@ -444,10 +490,19 @@ mod tests {
     #[test]
     fn exit_codes_and_grouping() {
         assert_eq!(
-            [RunStatus::Success, RunStatus::ObjectErrors, RunStatus::Failed, RunStatus::ThresholdStopped].map(RunStatus::exit_code),
+            [
+                RunStatus::Success,
+                RunStatus::ObjectErrors,
+                RunStatus::Failed,
+                RunStatus::ThresholdStopped
+            ]
+            .map(RunStatus::exit_code),
             [0, 1, 2, 3]
         );
         let g = sample().by_code();
-        assert_eq!(g.keys().map(|c| c.as_str()).collect::<Vec<_>>(), vec!["DS001", "DS010", "DS201"]);
+        assert_eq!(
+            g.keys().map(|c| c.as_str()).collect::<Vec<_>>(),
+            vec!["DS001", "DS010", "DS201"]
+        );
     }
 }

@@ -30,8 +30,16 @@ pub fn settings(base_url: &str, o: &Officed) -> EngineSettings {
         customer: o.account_number.clone(),
         user_agent: UA.into(),
     });
-    s.rate_limit = RateLimit { gets_per_min: 100_000, writes_per_min: 100_000 };
-    s.retry = RetryPolicy { max_attempts: 8, base_delay_ms: 20, max_delay_ms: 300, timeout_ms: 5_000 };
+    s.rate_limit = RateLimit {
+        gets_per_min: 100_000,
+        writes_per_min: 100_000,
+    };
+    s.retry = RetryPolicy {
+        max_attempts: 8,
+        base_delay_ms: 20,
+        max_delay_ms: 300,
+        timeout_ms: 5_000,
+    };
     s.concurrency = 4;
     s
 }
@@ -43,14 +51,24 @@ pub fn direct_client(o: &Officed) -> Client {
         user_key: o.user_key.clone(),
         secret: Secret::new(o.secret.clone()),
         user_agent: UA.into(),
-        rate_limit: RateLimit { gets_per_min: 100_000, writes_per_min: 100_000 },
-        retry: RetryPolicy { max_attempts: 3, base_delay_ms: 20, max_delay_ms: 200, timeout_ms: 5_000 },
+        rate_limit: RateLimit {
+            gets_per_min: 100_000,
+            writes_per_min: 100_000,
+        },
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 20,
+            max_delay_ms: 200,
+            timeout_ms: 5_000,
+        },
     })
     .unwrap()
 }
 
 pub async fn open(dir: &Path, s: EngineSettings) -> Engine {
-    Engine::open(&dir.join("state.db"), s).await.expect("engine opens")
+    Engine::open(&dir.join("state.db"), s)
+        .await
+        .expect("engine opens")
 }
 
 pub async fn target_state(o: &Officed) -> TargetState {
@@ -67,7 +85,11 @@ pub fn guid(n: u32) -> Guid {
 }
 
 pub fn user(n: u32, cn: &str, mail: &str) -> DirectoryObject {
-    let mut o = DirectoryObject::new(guid(n), ObjectKind::User, format!("CN={cn},OU=Staff,DC=corp,DC=test"));
+    let mut o = DirectoryObject::new(
+        guid(n),
+        ObjectKind::User,
+        format!("CN={cn},OU=Staff,DC=corp,DC=test"),
+    );
     o.mail = Some(mail.to_string());
     o.info.display_name = Some(cn.to_string());
     let mut parts = cn.split(' ');
@@ -77,15 +99,28 @@ pub fn user(n: u32, cn: &str, mail: &str) -> DirectoryObject {
 }
 
 pub fn contact(n: u32, cn: &str, mail: &str, other: &[&str]) -> DirectoryObject {
-    let mut o = DirectoryObject::new(guid(n), ObjectKind::Contact, format!("CN={cn},OU=Contacts,DC=corp,DC=test"));
+    let mut o = DirectoryObject::new(
+        guid(n),
+        ObjectKind::Contact,
+        format!("CN={cn},OU=Contacts,DC=corp,DC=test"),
+    );
     o.mail = Some(mail.to_string());
     o.info.display_name = Some(cn.to_string());
     o.other_mailbox = other.iter().map(|s| s.to_string()).collect();
     o
 }
 
-pub fn group(n: u32, cn: &str, mail: Option<&str>, members: &[&DirectoryObject]) -> DirectoryObject {
-    let mut o = DirectoryObject::new(guid(n), ObjectKind::Group, format!("CN={cn},OU=Groups,DC=corp,DC=test"));
+pub fn group(
+    n: u32,
+    cn: &str,
+    mail: Option<&str>,
+    members: &[&DirectoryObject],
+) -> DirectoryObject {
+    let mut o = DirectoryObject::new(
+        guid(n),
+        ObjectKind::Group,
+        format!("CN={cn},OU=Groups,DC=corp,DC=test"),
+    );
     o.mail = mail.map(str::to_string);
     o.members = members.iter().map(|m| m.dn.clone()).collect();
     o
@@ -96,7 +131,11 @@ pub const RS_GROUP: u32 = 9001;
 
 /// A snapshot: the two service groups with these direct members, plus
 /// `extra` objects (nested groups' members).
-pub fn snapshot(ex: &[&DirectoryObject], rs: &[&DirectoryObject], extra: &[&DirectoryObject]) -> DirectorySnapshot {
+pub fn snapshot(
+    ex: &[&DirectoryObject],
+    rs: &[&DirectoryObject],
+    extra: &[&DirectoryObject],
+) -> DirectorySnapshot {
     let exg = group(EX_GROUP, "Hosted Exchange Users", None, ex);
     let rsg = group(RS_GROUP, "Rackspace Email Users", None, rs);
     let mut objects = vec![exg.clone(), rsg.clone()];
@@ -105,15 +144,26 @@ pub fn snapshot(ex: &[&DirectoryObject], rs: &[&DirectoryObject], extra: &[&Dire
             objects.push((*o).clone());
         }
     }
-    DirectorySnapshot { exchange_group: Some(exg.guid), rsemail_group: Some(rsg.guid), objects }
+    DirectorySnapshot {
+        exchange_group: Some(exg.guid),
+        rsemail_group: Some(rsg.guid),
+        objects,
+    }
 }
 
 pub fn full(s: DirectorySnapshot) -> DirectoryInput {
-    DirectoryInput::Full { snapshot: s, cookie: Some(b"cookie-full".to_vec()) }
+    DirectoryInput::Full {
+        snapshot: s,
+        cookie: Some(b"cookie-full".to_vec()),
+    }
 }
 
 pub fn apply() -> RunOptions {
-    RunOptions { mode: Mode::Apply, trigger: Trigger::Manual, override_threshold: false }
+    RunOptions {
+        mode: Mode::Apply,
+        trigger: Trigger::Manual,
+        override_threshold: false,
+    }
 }
 
 pub fn codes_by_dn(r: &RunReport) -> Vec<(String, String)> {
@@ -121,7 +171,10 @@ pub fn codes_by_dn(r: &RunReport) -> Vec<(String, String)> {
         .findings
         .iter()
         .map(|f| (f.code.to_string(), f.dn.clone().unwrap_or_default()))
-        .chain(r.operations.iter().filter_map(|o| o.code.map(|c| (c.to_string(), o.dn.clone().unwrap_or_default()))))
+        .chain(r.operations.iter().filter_map(|o| {
+            o.code
+                .map(|c| (c.to_string(), o.dn.clone().unwrap_or_default()))
+        }))
         .collect();
     v.sort();
     v
@@ -129,7 +182,12 @@ pub fn codes_by_dn(r: &RunReport) -> Vec<(String, String)> {
 
 /// Lower-case primary addresses of all mailboxes of one service, sorted.
 pub fn mailboxes(t: &TargetState, service: dirsync_engine::types::Service) -> Vec<String> {
-    let mut v: Vec<String> = t.mailboxes.iter().filter(|m| m.service == service).map(|m| m.address.lower().to_string()).collect();
+    let mut v: Vec<String> = t
+        .mailboxes
+        .iter()
+        .filter(|m| m.service == service)
+        .map(|m| m.address.lower().to_string())
+        .collect();
     v.sort();
     v
 }

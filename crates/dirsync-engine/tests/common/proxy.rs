@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// What to do with one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fault {
     Forward,
     /// Close the client connection without answering.
@@ -50,7 +50,10 @@ async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
             let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
             let len: usize = head
                 .lines()
-                .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
                 .unwrap_or(0);
             while buf.len() < end + 4 + len {
                 let n = s.read(&mut tmp).await.ok()?;
@@ -70,7 +73,10 @@ async fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 fn force_close(req: &[u8]) -> Vec<u8> {
-    let end = req.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(req.len());
+    let end = req
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(req.len());
     let head = String::from_utf8_lossy(&req[..end]);
     let mut out = String::new();
     for line in head.split("\r\n") {
@@ -94,19 +100,31 @@ pub async fn start(upstream: &str, schedule: Schedule) -> Proxy {
     let requests = Arc::new(AtomicU64::new(0));
     let faults = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
-    let (r2, f2, s2, up) = (requests.clone(), faults.clone(), stop.clone(), upstream.to_string());
+    let (r2, f2, s2, up) = (
+        requests.clone(),
+        faults.clone(),
+        stop.clone(),
+        upstream.to_string(),
+    );
     tokio::spawn(async move {
         loop {
-            let Ok((mut client, _)) = listener.accept().await else { break };
+            let Ok((mut client, _)) = listener.accept().await else {
+                break;
+            };
             if s2.load(Ordering::Relaxed) {
                 break;
             }
             let (r3, f3, up, schedule) = (r2.clone(), f2.clone(), up.clone(), schedule.clone());
             tokio::spawn(async move {
                 // One request per client connection: we always close after answering.
-                let Some(req) = read_request(&mut client).await else { return };
+                let Some(req) = read_request(&mut client).await else {
+                    return;
+                };
                 let n = r3.fetch_add(1, Ordering::Relaxed);
-                let first_line = String::from_utf8_lossy(&req[..req.iter().position(|b| *b == b'\r').unwrap_or(0)]).to_string();
+                let first_line = String::from_utf8_lossy(
+                    &req[..req.iter().position(|b| *b == b'\r').unwrap_or(0)],
+                )
+                .to_string();
                 let fault = schedule(n, &first_line);
                 if fault != Fault::Forward {
                     f3.lock().unwrap().push((n, fault));
@@ -134,7 +152,9 @@ pub async fn start(upstream: &str, schedule: Schedule) -> Proxy {
                         let _ = client.write_all(body).await;
                     }
                     Fault::Forward | Fault::ForwardThenDrop => {
-                        let Ok(mut server) = TcpStream::connect(&up).await else { return };
+                        let Ok(mut server) = TcpStream::connect(&up).await else {
+                            return;
+                        };
                         if server.write_all(&force_close(&req)).await.is_err() {
                             return;
                         }
@@ -148,5 +168,10 @@ pub async fn start(upstream: &str, schedule: Schedule) -> Proxy {
             });
         }
     });
-    Proxy { base_url: format!("http://{addr}/v1"), requests, faults, stop }
+    Proxy {
+        base_url: format!("http://{addr}/v1"),
+        requests,
+        faults,
+        stop,
+    }
 }
