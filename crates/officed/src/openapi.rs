@@ -200,9 +200,14 @@ fn path_params(path: &str) -> Vec<Value> {
 }
 
 fn fault_responses() -> Value {
-    let f = json!({"description": "fault", "content": {"application/json": {"schema": r("Fault")}},
-        "headers": {"x-error-message": {"schema": {"type": "string"}, "description": "the fault message"}}});
+    let f = json!({"$ref": "#/components/responses/Fault"});
     json!({"400": f, "401": f, "403": f, "404": f, "500": f})
+}
+
+fn fault_response() -> Value {
+    json!({"description": "A fault body; the message is repeated in x-error-message.",
+        "content": {"application/json": {"schema": r("Fault")}},
+        "headers": {"x-error-message": {"schema": {"type": "string"}, "description": "the fault message"}}})
 }
 
 /// The document.
@@ -257,6 +262,7 @@ pub fn document() -> Value {
         "components": {
             "securitySchemes": {"apiSignature": {"type": "apiKey", "in": "header", "name": "X-Api-Signature"}},
             "schemas": schemas(),
+            "responses": {"Fault": fault_response()},
         }
     })
 }

@@ -11,11 +11,13 @@
 //! // dropped: the process is killed and its temporary directory removed.
 //! ```
 //!
-//! The binary: [`officed_bin`] uses `OFFICED_BIN` if set, else runs
-//! `cargo build -p officed --bin officed` once per test process into the
-//! same target directory as the running test (so it works from any crate's
-//! tests, and is a no-op when up to date). Inside officed's own tests,
-//! pass `env!("CARGO_BIN_EXE_officed")` to [`Officed::start_with`].
+//! The binary: [`officed_bin`] uses `OFFICED_BIN` if set; else the
+//! `officed` in the running test's target directory when it is newer than
+//! every file of `crates/officed` and `crates/cloudoffice-api` (`cargo test
+//! --workspace` builds it); else it runs `cargo build -p officed --bin
+//! officed` once per test process into that target directory. So it works
+//! from any crate's tests. Inside officed's own tests, pass
+//! `env!("CARGO_BIN_EXE_officed")` to [`Officed::start_with`].
 //!
 //! The database: a SQLite file in the fixture's temporary directory, or the
 //! PostgreSQL URL in [`OfficedOptions::database_url`] (give each test its own
@@ -126,6 +128,21 @@ fn build_officed() -> anyhow::Result<PathBuf> {
         .parent()
         .ok_or_else(|| anyhow!("unexpected test executable path {}", exe.display()))?;
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let bin = profile_dir.join(format!("officed{}", std::env::consts::EXE_SUFFIX));
+    // `cargo test --workspace` has already built it: use it when it is newer
+    // than every source it is made of (a nested `cargo build -p officed`
+    // could unify features differently and rebuild dependencies).
+    if let Ok(built) = std::fs::metadata(&bin).and_then(|m| m.modified()) {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let newest = ["officed", "cloudoffice-api"]
+            .iter()
+            .map(|c| newest_mtime(&crates.join(c)))
+            .max()
+            .flatten();
+        if newest.is_some_and(|n| n <= built) {
+            return Ok(bin);
+        }
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "-q", "-p", "officed", "--bin", "officed"])
@@ -134,11 +151,28 @@ fn build_officed() -> anyhow::Result<PathBuf> {
         cmd.arg("--release");
     }
     let status = cmd.status().context("cannot run cargo to build officed")?;
-    let bin = profile_dir.join(format!("officed{}", std::env::consts::EXE_SUFFIX));
     if !status.success() && !bin.exists() {
         bail!("cargo build -p officed failed ({status})");
     }
     Ok(bin)
+}
+
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if name == "target" || name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let t = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
 }
 
 fn run_admin(bin: &Path, data_dir: &Path, db: &str, args: &[&str]) -> anyhow::Result<String> {
@@ -408,4 +442,25 @@ pub fn drop_postgres_database(url: &str) {
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         ])
         .output();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The locate-or-build path other crates' tests rely on: builds officed
+    /// into this test's target directory, starts it, and checks health.
+    #[test]
+    fn builds_and_starts_officed() {
+        let bin = officed_bin().expect("officed builds");
+        assert!(bin.exists(), "{}", bin.display());
+        let o = Officed::start_with(&bin, OfficedOptions::default()).expect("officed starts");
+        assert!(o.base_url.starts_with("http://127.0.0.1:") && o.base_url.ends_with("/v1"));
+        assert_eq!(o.domains, ["example.org", "example.com"]);
+        assert!(o.healthz().unwrap());
+        let listed = o.admin(&["key", "list"]).unwrap();
+        assert!(listed.contains(&o.user_key) && !listed.contains(&o.secret));
+        let header = o.sign_header("fixture").unwrap();
+        assert!(header.starts_with(&format!("{}:", o.user_key)));
+    }
 }
