@@ -905,6 +905,22 @@ async fn rule_soft_delete(env: &Env) {
         MAILBOX_LIMIT_EXCEEDED,
         "recover over licences",
     );
+    // After 14 days a deleted mailbox can no longer be recovered.
+    let fifteen_days_ago = officed::store::now_ms() - 15 * 24 * 3600 * 1000;
+    sqlx::query("UPDATE mailboxes SET deleted_at = $1 WHERE deleted_at IS NOT NULL")
+        .bind(fifteen_days_ago)
+        .execute(&env.db.pool)
+        .await
+        .unwrap();
+    let r = env.req("GET", &format!("{MB}/gone"), None).await;
+    assert!(!r.json.to_string().contains("recoverDeleted"), "{}", r.json);
+    fault(
+        &env.form("POST", &format!("{MB}/gone"), "recoverDeleted=true")
+            .await,
+        404,
+        "Mailbox not found.",
+        "recover after 14 days",
+    );
 }
 both_backends!(rule_soft_delete);
 
