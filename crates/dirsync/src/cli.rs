@@ -296,6 +296,7 @@ async fn check(loaded: Loaded, json: bool) -> Result<Exit> {
 
 async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
     validated(&loaded, Needs::SYNC)?;
+    let format = loaded.config.log.format;
     let agent = Agent::open(Arc::new(loaded)).await?;
     let req = RunRequest {
         mode: Mode::Plan,
@@ -303,7 +304,7 @@ async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
         trigger: Trigger::Manual,
         override_threshold: false,
     };
-    let report = agent.run(req, progress_printer(args.json)).await?;
+    let report = agent.run(req, progress_printer(args.json, format)).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -314,6 +315,7 @@ async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
 
 async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
     validated(&loaded, Needs::SYNC)?;
+    let format = loaded.config.log.format;
     let loaded = Arc::new(loaded);
     let _lock = crate::lock::SyncLock::try_acquire(&loaded.state_path())?;
     let agent = Agent::open(loaded).await?;
@@ -323,7 +325,7 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
         trigger: Trigger::Manual,
         override_threshold: args.override_threshold,
     };
-    let report = agent.run(req, progress_printer(args.json)).await?;
+    let report = agent.run(req, progress_printer(args.json, format)).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -361,9 +363,23 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
 }
 
 /// Progress output: a bar on a terminal, plain lines otherwise, nothing with --json.
-pub fn progress_printer(json: bool) -> crate::engine_glue::ProgressFn {
+///
+/// With JSON logs (`log.format = "json"`) progress goes to the log as
+/// `progress` events instead, so stderr stays one JSON object per line.
+pub fn progress_printer(
+    json: bool,
+    log_format: config::LogFormat,
+) -> crate::engine_glue::ProgressFn {
     let tty = std::io::stderr().is_terminal();
+    let log_json = log_format == config::LogFormat::Json;
     Arc::new(move |p: &crate::engine_glue::ProgressEvent| {
+        let milestone = p.done == 0 || p.done >= p.total || p.done.is_multiple_of(50);
+        if log_json {
+            if milestone {
+                tracing::info!(phase = %p.phase, done = p.done, total = p.total, "progress");
+            }
+            return;
+        }
         if json {
             return;
         }
@@ -387,7 +403,7 @@ pub fn progress_printer(json: bool) -> crate::engine_glue::ProgressFn {
             if p.total > 0 && p.done >= p.total {
                 let _ = writeln!(err);
             }
-        } else if p.done == 0 || p.done >= p.total || p.done.is_multiple_of(50) {
+        } else if milestone {
             let _ = writeln!(err, "{}: {}/{}", p.phase, p.done, p.total);
         }
     })

@@ -215,3 +215,48 @@ fn help_lists_every_command() {
         assert!(t.contains(c), "{c} missing from --help:\n{t}");
     }
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_and_never_show_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/sample.ldif");
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        format!(
+            "[directory]\nsource = \"ldif\"\nldif_path = \"{sample}\"\nexchange_group = \"Exchange Users\"\n\
+[api]\nurl = \"http://127.0.0.1:9/v1\"\nuser_key = \"k\"\naccount = \"1\"\n[engine.retry]\nmax_attempts = 1\n"
+        ),
+    )
+    .unwrap();
+    let secret = "super-secret-api-key-987";
+    let o = dirsync(
+        dir.path(),
+        &["--log-format", "json", "--log-level", "debug", "sync"],
+        &[("DIRSYNC_API_SECRET_KEY", secret)],
+    );
+    // The control panel is unreachable: a failed run (DS203), exit 2.
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("DS203"),
+        "{}",
+        text(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    let mut lines = 0;
+    for line in err.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+        lines += 1;
+    }
+    assert!(lines >= 2, "{err}");
+    assert!(err.contains("\"message\":\"progress\""), "{err}");
+    assert!(
+        !text(&o).contains(secret),
+        "the API secret leaked:\n{}",
+        text(&o)
+    );
+}

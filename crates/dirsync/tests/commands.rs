@@ -241,7 +241,9 @@ async fn kill_mid_run_and_rerun_leaves_no_duplicates_and_nothing_missing() {
         domains: vec![DomainSpec::new("example.com", "exchange", 1000, 0)],
         ..Default::default()
     };
+    let t0 = Instant::now();
     let o = Officed::start(opts).expect("start officed");
+    eprintln!("officed started in {:?}", t0.elapsed());
     let dir = tempfile::tempdir().unwrap();
     let ldif = dir.path().join("ad.ldif");
     std::fs::write(&ldif, big_ldif(N)).unwrap();
@@ -310,6 +312,7 @@ async fn kill_mid_run_and_rerun_leaves_no_duplicates_and_nothing_missing() {
         .output()
         .unwrap();
     assert!(Instant::now() < deadline);
+    eprintln!("rerun finished after {:?}", t0.elapsed());
     assert_eq!(r.status.code(), Some(0), "{}", out(&r));
     let v = json(&r);
     assert_eq!(v["counts"]["failed"], 0, "{v}");
