@@ -312,6 +312,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     },
                 },
             };
+            if !bind.ip().is_loopback() {
+                tracing::warn!(%bind, "listening beyond loopback without TLS: put a TLS-terminating proxy in front");
+            }
             let svc = Service::start(config).await?;
             eprintln!("officed listening on {}", svc.base_url());
             shutdown_signal().await;
