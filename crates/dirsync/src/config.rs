@@ -1011,3 +1011,50 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod docs_contract {
+    /// docs/configuration.md documents every key, its env var, and every engine key.
+    #[test]
+    fn configuration_reference_covers_every_key() {
+        let doc = include_str!("../../../docs/configuration.md");
+        for (key, _) in super::KEYS {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/configuration.md lacks {key}"
+            );
+            assert!(
+                doc.contains(&super::env_name(key)),
+                "docs/configuration.md lacks {}",
+                super::env_name(key)
+            );
+        }
+        for key in super::engine_keys() {
+            assert!(
+                doc.contains(&format!("`{key}`")),
+                "docs/configuration.md lacks {key}"
+            );
+        }
+        for var in [
+            super::ENV_LDAP_PASSWORD,
+            super::ENV_API_SECRET,
+            super::ENV_UI_PASSWORD,
+        ] {
+            assert!(doc.contains(var), "docs/configuration.md lacks {var}");
+        }
+    }
+
+    /// docs/cli.md documents every command.
+    #[test]
+    fn cli_reference_covers_every_command() {
+        use clap::CommandFactory;
+        let doc = include_str!("../../../docs/cli.md");
+        for c in crate::cli::Cli::command().get_subcommands() {
+            assert!(
+                doc.contains(&format!("`dirsync {}", c.get_name())),
+                "docs/cli.md lacks `dirsync {}`",
+                c.get_name()
+            );
+        }
+    }
+}
