@@ -131,8 +131,21 @@ impl IntoResponse for Error {
         let fault = self.to_fault();
         let status =
             StatusCode::from_u16(fault.detail.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let header = HeaderValue::from_str(&fault.detail.message.replace(['\r', '\n'], " "))
-            .unwrap_or_else(|_| HeaderValue::from_static("error"));
+        // Header values are visible ASCII: anything else becomes '?' (the body has the exact text).
+        let ascii: String = fault
+            .detail
+            .message
+            .chars()
+            .map(|c| {
+                if c == ' ' || c.is_ascii_graphic() {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        let header =
+            HeaderValue::from_str(&ascii).unwrap_or_else(|_| HeaderValue::from_static("error"));
         let mut resp = (status, axum::Json(fault)).into_response();
         resp.headers_mut().insert(ERROR_MESSAGE_HEADER, header);
         resp

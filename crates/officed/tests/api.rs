@@ -1051,6 +1051,15 @@ async fn malformed_requests(env: &Env) {
         assert_eq!(r.fault_kind(), "badRequestFault", "{m} {p}: {}", r.json);
         assert!(r.headers.get("x-error-message").is_some());
     }
+    let r = env
+        .form("POST", &format!("{MB}/j%C3%A9r%C3%B4me"), "displayName=J")
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.message(), "The mailbox name 'jérôme' is invalid.");
+    assert_eq!(
+        r.headers["x-error-message"],
+        "The mailbox name 'j?r?me' is invalid."
+    );
     let r = env.req("GET", "/customers/me/nothing/here", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.json);
     assert_eq!(r.fault_kind(), "itemNotFoundFault");
