@@ -366,8 +366,8 @@ fn check_and_incremental_sync_against_samba_ad() {
         return;
     };
     let ou = dc.test_ou("agent").expect("test OU");
-    let alice = ou.add_user("Alice Agent", "").unwrap();
-    let bob = ou.add_user("Bob Agent", "").unwrap();
+    let alice = ou.add_user(&format!("A{}", ou.name), "").unwrap();
+    let bob = ou.add_user(&format!("B{}", ou.name), "").unwrap();
     ou.add_members(&ou.exchange_dn, &[&alice, &bob]).unwrap();
     let o = Officed::start(OfficedOptions::default()).expect("start officed");
     let dir = tempfile::tempdir().unwrap();
@@ -407,7 +407,7 @@ fn check_and_incremental_sync_against_samba_ad() {
     );
 
     // A change in AD: the next sync is incremental and creates just the new mailbox.
-    let carol = ou.add_user("Carol Agent", "").unwrap();
+    let carol = ou.add_user(&format!("C{}", ou.name), "").unwrap();
     ou.add_members(&ou.exchange_dn, &[&carol]).unwrap();
     let r = with_pw(&["sync", "--json"]);
     assert_eq!(r.status.code(), Some(0), "{}", out(&r));
