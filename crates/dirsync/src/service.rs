@@ -214,10 +214,11 @@ impl Service {
     }
 
     /// The current plan (a dry run of a full read), for the Preview page.
+    /// It runs in check mode, so previews are not recorded in the history.
     pub async fn preview(&self) -> Result<RunReport> {
         let _g = self.gate.lock().await;
         let req = RunRequest {
-            mode: Mode::Plan,
+            mode: Mode::Check,
             full: true,
             trigger: Trigger::Ui,
             override_threshold: false,
