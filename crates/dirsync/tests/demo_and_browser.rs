@@ -235,7 +235,7 @@ async fn browser_sync_now_history_error_solution_csrf() {
 
     // 1. The dashboard.
     b.goto(&format!("{}/", demo.url)).await.unwrap();
-    b.wait_for_text("Last sync", Duration::from_secs(10))
+    b.wait_for_text("Last sync", Duration::from_secs(30))
         .await
         .unwrap();
     let text = b.body_text().await.unwrap();
@@ -256,7 +256,7 @@ async fn browser_sync_now_history_error_solution_csrf() {
         .unwrap();
     let history = b.find_link("Sync History").await.unwrap();
     b.click(&history).await.unwrap();
-    b.wait_for_text("#2", Duration::from_secs(10))
+    b.wait_for_text("#2", Duration::from_secs(30))
         .await
         .unwrap();
     let text = b.body_text().await.unwrap();
@@ -268,7 +268,7 @@ async fn browser_sync_now_history_error_solution_csrf() {
 
     // 3. Drill down into run 1 and open an error: its solution text is shown.
     b.click(&b.find_link("#1").await.unwrap()).await.unwrap();
-    b.wait_for_text("Operations", Duration::from_secs(10))
+    b.wait_for_text("Operations", Duration::from_secs(30))
         .await
         .unwrap();
     b.screenshot(&shots.join("04-run-detail.png"))
@@ -277,13 +277,13 @@ async fn browser_sync_now_history_error_solution_csrf() {
     b.click(&b.find_link("Errors").await.unwrap())
         .await
         .unwrap();
-    b.wait_for_text("Affected objects", Duration::from_secs(10))
+    b.wait_for_text("Affected objects", Duration::from_secs(30))
         .await
         .unwrap();
     b.screenshot(&shots.join("05-errors.png")).await.unwrap();
     b.click(&b.find_link("DS004").await.unwrap()).await.unwrap();
     let solution = Code::DomainNotAuthorized.definition().solution[0];
-    b.wait_for_text(solution, Duration::from_secs(10))
+    b.wait_for_text(solution, Duration::from_secs(30))
         .await
         .unwrap();
     let text = b.body_text().await.unwrap();
