@@ -364,7 +364,7 @@ pub async fn scheduler(
     use tokio::signal::unix::{signal, SignalKind};
     let mut usr1 = signal(SignalKind::user_defined1()).ok();
     let mut next_inc = tokio::time::Instant::now();
-    let mut next_full = tokio::time::Instant::now() + full_every;
+    let mut next_full = tokio::time::Instant::now() + first_full_delay(&svc, full_every).await;
     loop {
         let to_wall = |t: tokio::time::Instant| {
             OffsetDateTime::now_utc() + t.saturating_duration_since(tokio::time::Instant::now())
@@ -394,6 +394,32 @@ pub async fn scheduler(
         if full {
             next_full = now + full_every;
         }
+    }
+}
+
+/// How long until the first full reconcile: `full_every` after the last
+/// full sync that was applied (so restarts do not postpone it forever), or
+/// `full_every` from now when there is none (the first run reads in full anyway).
+async fn first_full_delay(svc: &Service, full_every: Duration) -> Duration {
+    let runs = svc.agent.history(500).await.unwrap_or_default();
+    let last_full = runs.iter().find(|r| {
+        r.full && r.mode == "apply" && r.status != "running" && r.status != "interrupted"
+    });
+    let Some(started) = last_full.and_then(|r| {
+        OffsetDateTime::parse(
+            &r.started_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    }) else {
+        return full_every;
+    };
+    let due = started + full_every;
+    let now = OffsetDateTime::now_utc();
+    if due <= now {
+        Duration::ZERO
+    } else {
+        (due - now).try_into().unwrap_or(full_every)
     }
 }
 
