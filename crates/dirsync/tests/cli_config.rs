@@ -260,3 +260,125 @@ fn json_logs_are_one_object_per_line_and_never_show_secrets() {
         text(&o)
     );
 }
+
+/// `init` on a terminal asks for every value (secrets without echo). A
+/// pseudo-terminal from util-linux `script` stands in for the administrator.
+#[test]
+fn init_interactive_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !testkit::in_ci(),
+            "util-linux `script` is needed for the terminal test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let answers = [
+        "ldap",                              // source
+        "ldaps://dc1.example.com",           // url
+        "CN=svc,CN=Users,DC=example,DC=com", // bind DN
+        "",                                  // base DN (default: server's)
+        "Exchange Users",                    // exchange group
+        "",                                  // rsemail group
+        "",                                  // API URL (default)
+        "user-key-1",                        // API user key
+        "100001",                            // account
+        "typed-bind-password",               // LDAP password (hidden)
+        "typed-api-secret",                  // API secret (hidden)
+        "",                                  // UI password (skip)
+    ]
+    .join("\n")
+        + "\n";
+    let bin = env!("CARGO_BIN_EXE_dirsync");
+    let mut child = std::process::Command::new("script")
+        .current_dir(dir.path())
+        .args([
+            "-qec",
+            &format!("{bin} --config {}/dirsync.toml init", dir.path().display()),
+            "/dev/null",
+        ])
+        .env_remove("DIRSYNC_LDAP_BIND_PASSWORD")
+        .env_remove("DIRSYNC_API_SECRET_KEY")
+        .env_remove("DIRSYNC_UI_ADMIN_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Collect what the terminal shows, and answer each prompt once it is on screen.
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let screen = screen.clone();
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait_prompts = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let shown = screen.lock().unwrap().clone();
+            if shown.matches(": ").count() >= n {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "prompt {n} never appeared:\n{shown}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // Let the program reach its read (and, for secrets, turn echo off).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        for (n, line) in answers.split_inclusive('\n').enumerate() {
+            wait_prompts(n + 1);
+            stdin.write_all(line.as_bytes()).unwrap();
+            stdin.flush().unwrap();
+        }
+    }
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let shown = screen.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("LDAP URL") && shown.contains("input hidden"),
+        "{shown}"
+    );
+    let conf = std::fs::read_to_string(dir.path().join("dirsync.toml")).unwrap();
+    assert!(
+        conf.contains("url = \"ldaps://dc1.example.com\"")
+            && conf.contains("url = \"https://api.emailsrvr.com/v1\""),
+        "{conf}"
+    );
+    assert!(
+        conf.contains("exchange_group = \"Exchange Users\"") && !conf.contains("rsemail_group"),
+        "{conf}"
+    );
+    let secrets = std::fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
+    assert!(
+        secrets.contains("ldap_bind_password = \"typed-bind-password\"")
+            && secrets.contains("api_secret_key = \"typed-api-secret\""),
+        "{secrets}"
+    );
+    assert!(
+        !shown.contains("typed-bind-password"),
+        "the password was echoed:\n{shown}"
+    );
+}
