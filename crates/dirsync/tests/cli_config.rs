@@ -382,3 +382,49 @@ fn init_interactive_on_a_terminal() {
         "the password was echoed:\n{shown}"
     );
 }
+
+/// On a terminal, `sync` draws a progress bar; piped, it prints plain lines.
+#[test]
+fn progress_bar_on_a_terminal_plain_lines_otherwise() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            !testkit::in_ci(),
+            "util-linux `script` is needed for the terminal test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/sample.ldif");
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        format!(
+            "[directory]\nsource = \"ldif\"\nldif_path = \"{sample}\"\nexchange_group = \"Exchange Users\"\n\
+[api]\nurl = \"http://127.0.0.1:9/v1\"\nuser_key = \"k\"\naccount = \"1\"\n[engine.retry]\nmax_attempts = 1\n"
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_dirsync");
+    let o = std::process::Command::new("script")
+        .current_dir(dir.path())
+        .args(["-qec", &format!("{bin} sync"), "/dev/null"])
+        .env("DIRSYNC_API_SECRET_KEY", "s")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("\r\x1b[2Kread_directory [##############################] 1/1"),
+        "{shown:?}"
+    );
+    let o = dirsync(dir.path(), &["sync"], &[("DIRSYNC_API_SECRET_KEY", "s")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("read_directory: 1/1\n") && !err.contains('\r'),
+        "{err:?}"
+    );
+}
