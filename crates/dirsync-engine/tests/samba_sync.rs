@@ -242,7 +242,7 @@ async fn samba_to_officed_seed_errors_and_incremental() {
         .unwrap();
 
     stage("first run done");
-    let mut want = vec![
+    let mut want = [
         ("DS001".to_string(), nomail.clone()),
         ("DS002".to_string(), org[5].clone()),
         ("DS003".to_string(), pat.clone()),
