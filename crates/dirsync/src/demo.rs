@@ -94,15 +94,16 @@ pub async fn run(listen: &str, once: bool) -> Result<Exit> {
     .await
     .map_err(|e| anyhow::anyhow!("setting the sample licences: {e}"))?;
 
-    let result = run_with_panel(
-        tmp.path(),
-        &panel.base_url(),
-        &sample.user_key,
-        sample.secret.expose(),
-        addr,
-        once,
-    )
-    .await;
+    // Ctrl-C at any point (even during the first sync) stops cleanly and
+    // removes the temporary files; once serving, the web server handles it.
+    let api_url = panel.base_url();
+    let result = tokio::select! {
+        r = run_with_panel(tmp.path(), &api_url, &sample.user_key, sample.secret.expose(), addr, once) => r,
+        _ = shutdown_signal() => {
+            eprintln!("\ndirsync demo: interrupted.");
+            Ok(Exit::Success)
+        }
+    };
     panel.shutdown().await;
     drop(tmp);
     result
