@@ -15,6 +15,8 @@
         if (s.running) {
           wasRunning = true;
           panel.hidden = false;
+          var word = document.getElementById("status-word");
+          if (word) word.textContent = "Syncing";
           var r = s.running;
           text.textContent = (r.full ? "Full" : "Incremental") + " sync running: " + r.phase + " " + r.done + "/" + r.total;
           bar.max = Math.max(r.total, 1);
@@ -23,6 +25,8 @@
           setTimeout(tick, 700);
         } else {
           panel.hidden = true;
+          var word = document.getElementById("status-word");
+          if (word) word.textContent = "Idle";
           var id = s.last_run_id === null ? "" : String(s.last_run_id);
           if (wasRunning && id !== lastRun && id !== "") {
             done.hidden = false;

@@ -248,7 +248,7 @@ async fn browser_sync_now_history_error_solution_csrf() {
     // 2. Sync now, then the new run appears (the page follows progress and refreshes itself).
     let button = b.find("#sync-now").await.unwrap();
     b.click(&button).await.unwrap();
-    b.wait_for_text("run #2", Duration::from_secs(60))
+    b.wait_for_text("Last sync: run #2", Duration::from_secs(60))
         .await
         .unwrap();
     b.screenshot(&shots.join("02-after-sync-now.png"))
