@@ -311,7 +311,7 @@ impl Engine {
         report.counts.synced_before = anchors.len() as u64;
 
         // 2. The empty/partial read guard.
-        if let Some(why) = unsafe_read(&snapshot, &anchors) {
+        if let Some(why) = unsafe_read(&snapshot, &anchors, opts.override_threshold) {
             let f = Finding::new(Code::UnsafeDirectoryRead, None, None, [("detail", why)]);
             report.summary = f.message.clone();
             report.findings.push((&f).into());
@@ -510,8 +510,16 @@ pub fn apply_changes(
 }
 
 /// The empty/partial read guard: `Some(why)` when the read must not be
-/// taken as "these objects left".
-pub fn unsafe_read(s: &DirectorySnapshot, anchors: &[Anchor]) -> Option<String> {
+/// taken as "these objects left". `allow_empty_groups` (the run's threshold
+/// override) accepts service groups that were found but have no member, so
+/// an administrator can deliberately empty them; a read with no objects at
+/// all, or without a service group that synced objects belong to, is
+/// always refused.
+pub fn unsafe_read(
+    s: &DirectorySnapshot,
+    anchors: &[Anchor],
+    allow_empty_groups: bool,
+) -> Option<String> {
     if anchors.is_empty() {
         return None;
     }
@@ -537,7 +545,7 @@ pub fn unsafe_read(s: &DirectorySnapshot, anchors: &[Anchor]) -> Option<String> 
             .map(|o| o.members.len())
             .unwrap_or(0)
     };
-    if members(s.exchange_group) + members(s.rsemail_group) == 0 {
+    if !allow_empty_groups && members(s.exchange_group) + members(s.rsemail_group) == 0 {
         return Some(
             "the service groups came back without any member while objects are synced".into(),
         );

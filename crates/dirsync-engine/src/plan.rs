@@ -124,6 +124,8 @@ struct Ctx<'a> {
     anchored: HashMap<String, Guid>,
     /// Lower address -> GUID of the desired object that claims it.
     claims: HashMap<String, Guid>,
+    /// Addresses chosen for contacts in this plan (lower case).
+    contact_names: std::collections::HashSet<String>,
     /// Desired mailboxes (their alternates are reconciled in this plan).
     planned_mailboxes: std::collections::HashSet<Guid>,
     licences: HashMap<(String, Service), i64>,
@@ -242,6 +244,7 @@ pub fn plan(
             .map(|a| (a.address.lower().to_string(), a.guid))
             .collect(),
         claims: HashMap::new(),
+        contact_names: std::collections::HashSet::new(),
         planned_mailboxes: desired.mailboxes.iter().map(|m| m.guid).collect(),
         licences: HashMap::new(),
         ops: Vec::new(),
@@ -752,7 +755,7 @@ fn plan_contact(ctx: &mut Ctx, c: &DesiredContact) {
     };
     let name = match anchor {
         Some(a) if a.address.domain() == domain => a.address.local_part().to_string(),
-        _ => c.proposed_name.clone(),
+        _ => free_contact_name(ctx, c, &domain),
     };
     let Ok(address) = EmailAddress::parse(&format!("{name}@{domain}")) else {
         ctx.findings.push(Finding::new(
@@ -885,6 +888,35 @@ fn plan_contact(ctx: &mut Ctx, c: &DesiredContact) {
             after: obj_ops,
         });
     }
+}
+
+/// The name for a new contact: the one derived from its CN, or, when that
+/// address is taken (by another contact of this plan, a desired mailbox or
+/// list, or a control-panel object that is not an adoptable contact), the
+/// same with the first free numeric suffix.
+fn free_contact_name(ctx: &mut Ctx, c: &DesiredContact, domain: &DomainName) -> String {
+    let base = c.proposed_name.clone();
+    for n in 1..100u32 {
+        let name = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}{n}")
+        };
+        let key = format!("{name}@{}", domain.lower());
+        let in_plan = ctx.contact_names.contains(&key) || ctx.claims.contains_key(&key);
+        let in_target = ctx.index.get(&key).is_some_and(|owner| {
+            let anchored_elsewhere = ctx
+                .anchored
+                .get(&owner.object)
+                .is_some_and(|g| *g != c.guid);
+            owner.kind != TargetKind::Contact || anchored_elsewhere
+        });
+        if !in_plan && !in_target {
+            ctx.contact_names.insert(key);
+            return name;
+        }
+    }
+    base
 }
 
 /// Checks a list can exist (domain, address free). Reports and returns false otherwise.
@@ -1814,6 +1846,31 @@ mod tests {
             vec!["7:delete gmail.aaron.medrano@example.com"]
         );
         assert_eq!(p.anchors[0].anchor, None);
+    }
+
+    #[test]
+    fn contacts_with_the_same_name_get_distinct_addresses() {
+        let a = contact(5, "Pat Partner", "pat@one.test", &[]);
+        let mut b = contact(6, "Pat Partner", "pat@two.test", &[]);
+        b.dn = "CN=Pat Partner,OU=Other,DC=example,DC=com".into();
+        let mut t = base_target();
+        // A mailbox already holds the third candidate name.
+        t.mailboxes
+            .push(tmb(Service::Exchange, "pat.partner3@example.com", "X", &[]));
+        let c = contact(7, "Pat Partner", "pat@three.test", &[]);
+        let mut c = c;
+        c.dn = "CN=Pat Partner,OU=Third,DC=example,DC=com".into();
+        let p = run(vec![a, b, c], vec![], &t, &[], PlanSettings::default());
+        let mut got: Vec<String> = summary(&p);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "1:create pat.partner2@example.com",
+                "1:create pat.partner4@example.com",
+                "1:create pat.partner@example.com"
+            ]
+        );
     }
 
     #[test]

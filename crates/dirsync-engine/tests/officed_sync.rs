@@ -629,4 +629,29 @@ async fn threshold_empty_read_guard_and_staging() {
     let t = target_state(&o).await;
     assert_eq!(t.mailboxes.len(), 30);
     assert_eq!(t.mailboxes.iter().filter(|m| !m.enabled).count(), 27);
+
+    // Emptying the groups on purpose: refused as a partial read, accepted
+    // with the per-run override.
+    let r = engine
+        .run(full(snapshot(&[], &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.findings[0].message.contains("without any member"),
+        "{}",
+        r.findings[0].message
+    );
+    let r = engine
+        .run(
+            full(snapshot(&[], &[], &[])),
+            RunOptions {
+                override_threshold: true,
+                ..apply()
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.counts.disabled), (RunStatus::Success, 3));
 }
