@@ -86,7 +86,10 @@ pub struct EngineSettings {
     pub delete_policy: DeletePolicy,
     #[serde(default)]
     pub threshold: Threshold,
-    /// Rename mailboxes whose `mail` local part changed, instead of reporting DS008.
+    /// Rename mailboxes whose `mail` local part changed (an edit sending the
+    /// new `name`), instead of reporting DS008. A control panel that does not
+    /// allow renames through its API (officed reserves them to its
+    /// administrator) refuses the edit, and the refusal is reported as DS008.
     #[serde(default)]
     pub allow_rename: bool,
     /// Operations in flight at once.

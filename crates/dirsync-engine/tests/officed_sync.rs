@@ -73,7 +73,8 @@ async fn seed_errors_exactly_where_expected() {
             )
         })
         .collect();
-    let rs_user = user(8, "Rita Rs", "rita@example.com");
+    let mut rs_user = user(8, "Rita Rs", "rita@example.com");
+    rs_user.proxy_addresses = vec!["smtp:rita.r@example.com".into()]; // a Rackspace Email alias
     let both = user(9, "Both Groups", "both@example.com"); // DS102
     let nested = user(10, "Nested Only", "nested@example.com"); // DS101
     let sales = group(
