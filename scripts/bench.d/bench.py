@@ -207,7 +207,8 @@ class Fixture:
 
     def floor_writes(self, officed_domains_ok=True):
         """The minimum number of API writes to create everything in scope (definition in
-        docs/benchmarks-method.md), computed from what the DC holds."""
+        docs/benchmarks-method.md), computed from what the DC holds: one create per mailbox,
+        contact and list (members inline), one call per alternate address or alias."""
         users = 0
         alternates = 0
         for ou, tag in [(self.ex_ou, self.ex_tag)] + ([(self.rs_ou, self.rs_tag)] if self.rs_users else []):
@@ -218,9 +219,10 @@ class Fixture:
         lists = ldapsearch(self.ex_ou, f"(&(objectClass=group)(!(cn=Exchange {self.name})))",
                            ["member;range=0-1499"])
         members = sum(len(v) for e in lists for k, v in e.items() if k.startswith("member"))
+        # A list's members ride on its create (DistributionListBody.members), so they add no call.
         return {"mailboxes": users, "alternates": alternates, "contacts": contacts,
-                "lists": len(lists), "list_members": members,
-                "total": users + alternates + contacts + len(lists) + members}
+                "lists": len(lists), "list_members_inline": members,
+                "total": users + alternates + contacts + len(lists)}
 
 
 # ---------------------------------------------------------------- processes
@@ -338,6 +340,21 @@ class Officed:
         total = sum(kinds.values())
         return {"total": total, "gets": gets, "writes": total - gets,
                 "by_kind": dict(sorted(kinds.items(), key=lambda kv: -kv[1]))}
+
+    def panel_counts(self):
+        """What the control panel holds, read from officed's database."""
+        q = ("SELECT (SELECT COUNT(*) FROM mailboxes WHERE deleted_at IS NULL), (SELECT COUNT(*) FROM ex_contacts), "
+             "(SELECT COUNT(*) FROM ex_lists), (SELECT COUNT(*) FROM ex_list_members), "
+             "(SELECT COUNT(*) FROM addresses WHERE is_primary = 0) + (SELECT COUNT(*) FROM rs_aliases)")
+        if self.pg_db:
+            out = run(["psql", self.db_url, "-qtAc", q], check=False).stdout
+        else:
+            out = run(["sqlite3", self.db_url[len("sqlite://"):], q], check=False).stdout
+        try:
+            m, c, l, lm, a = (int(x) for x in out.strip().split("|"))
+        except ValueError:
+            return None
+        return {"mailboxes": m, "contacts": c, "lists": l, "list_members": lm, "other_addresses": a}
 
     def peak_rss_mb(self):
         kb = peak_rss_kb(self.proc.pid)
@@ -678,6 +695,7 @@ def measure_pass(fx, backend, workdir, latency_samples, churn_percent, res):
         full = ds.sync(full=True)
         res["full"] = summarize_sync(full, o.calls_since(off))
         res["full"]["officed_peak_rss_mb"] = o.peak_rss_mb()
+        res["full"]["panel"] = o.panel_counts()
         f = res["full"]
         log(f"full sync: {f['wall_s']:.1f} s, {f['calls']['total']} calls "
             f"({f['calls']['writes']} writes), dirsync {f['peak_rss_mb']:.0f} MB, "
@@ -801,7 +819,7 @@ def render(results, thr, notes=()):
             for r in rs:
                 try:
                     vals.append(f(r))
-                except (KeyError, TypeError, ZeroDivisionError):
+                except (KeyError, TypeError, ZeroDivisionError, AttributeError):
                     vals.append("—")
             L.append(f"| {name} | " + " | ".join(vals) + f" | {target} |")
 
@@ -823,6 +841,9 @@ def render(results, thr, notes=()):
         row("read floor: ldapsearch (median of 3)", lambda r: f"{r['read_floor']['median_s']:.2f} s ({r['read_floor']['entries']:,} entries)")
         row("read: dirsync read phase", lambda r: f"{r['full']['read_s']:.2f} s")
         row("read ratio dirsync ÷ ldapsearch", lambda r: f"{r['full']['read_s'] / r['read_floor']['median_s']:.2f}×", "≤ 1.2×")
+        row("control panel after full sync (officed DB): mailboxes / contacts / lists / list members / alternates + aliases",
+            lambda r: "{mailboxes:,} / {contacts:,} / {lists:,} / {list_members:,} / {other_addresses:,}".format(**r["full"]["panel"]),
+            f"in AD: {fl['mailboxes']:,} / {fl['contacts']:,} / {fl['lists']} / {fl.get('list_members_inline', fl.get('list_members', 0)):,} / {fl['alternates']:,} alternates")
         row("write floor: minimum changes", lambda r: f"{r['floor']['total']:,}")
         row("writes made (officed log)", lambda r: f"{r['full']['calls']['writes']:,}")
         row("write ratio writes ÷ changes", lambda r: f"{r['full']['calls']['writes'] / r['floor']['total']:.3f}", "1.000")
