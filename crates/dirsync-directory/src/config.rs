@@ -65,7 +65,7 @@ pub struct LdapConfig {
     /// Verify the server certificate (default). Turning this off is logged at warn on every connect.
     #[serde(default = "yes")]
     pub tls_verify: bool,
-    /// Connect and per-operation timeout.
+    /// Connect and per-operation timeout (DirSync reads get ten times this: the first one walks the whole domain).
     #[serde(default = "default_timeout", with = "secs")]
     pub timeout: Duration,
     /// Page size for searches; capped at 1000 (AD's MaxPageSize).

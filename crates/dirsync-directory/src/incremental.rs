@@ -23,7 +23,7 @@ use ldap3::Scope as LdapScope;
 
 use crate::controls::dirsync::FLAG_INCREMENTAL_VALUES;
 use crate::controls::{DirSyncRequest, DirSyncResponse, DIRSYNC_OID};
-use crate::entry::{RawEntry, ATTRIBUTES};
+use crate::entry::{dn_key, RawEntry, ATTRIBUTES};
 use crate::error::LdapSourceError;
 use crate::ldap::{LdapSource, KINDS_FILTER};
 use crate::scope::{Scope, ScopeError, Service};
@@ -399,8 +399,11 @@ impl LdapSource {
                 max_bytes: 1 << 20,
                 cookie: delta.cookie.clone(),
             };
+            // The first DirSync read (no cookie) walks every object of the domain; allow it 10x the timeout.
+            let timeout = self.cfg.timeout * 10;
             let res = self
-                .search_page(
+                .search_page_within(
+                    timeout,
                     &base,
                     LdapScope::Subtree,
                     KINDS_FILTER,
@@ -467,10 +470,53 @@ impl LdapSource {
         for (service, group) in groups {
             let g = self.find_service_group(service, &group).await?;
             out.insert(g.guid);
-            for (guid, kind, dn) in self.member_ids(&g.dn).await? {
-                out.insert(guid);
-                if kind == Some(ObjectKind::Group) {
-                    out.extend(self.member_ids(&dn).await?.into_iter().map(|(g, _, _)| g));
+            let direct = self.member_ids(&g.dn).await?;
+            let known: HashMap<String, Guid> =
+                direct.iter().map(|(g, _, dn)| (dn_key(dn), *g)).collect();
+            for (guid, kind, dn) in &direct {
+                out.insert(*guid);
+                if *kind != Some(ObjectKind::Group) {
+                    continue;
+                }
+                // As in the full read: members already known cost nothing, a few
+                // unknown ones are looked up by DN, many take a memberOf search.
+                let Some(nested) = self.read_one(dn).await? else {
+                    continue;
+                };
+                let missing: Vec<&String> = nested
+                    .members
+                    .iter()
+                    .filter(|m| match known.get(&dn_key(m)) {
+                        Some(g) => {
+                            out.insert(*g);
+                            false
+                        }
+                        None => true,
+                    })
+                    .collect();
+                if missing.len() <= 50 {
+                    for m in missing {
+                        let action = format!("reading '{m}'");
+                        let found = match self
+                            .search_page(
+                                m,
+                                LdapScope::Base,
+                                "(objectClass=*)",
+                                &["objectGUID", "objectClass"],
+                                vec![],
+                                &action,
+                            )
+                            .await
+                        {
+                            Err(LdapSourceError::Server { rc: 32, .. }) => continue,
+                            r => r?.0,
+                        };
+                        for e in found.iter().filter(|e| e.kind().is_some()) {
+                            out.insert(e.guid()?);
+                        }
+                    }
+                } else {
+                    out.extend(self.member_ids(dn).await?.into_iter().map(|(g, _, _)| g));
                 }
             }
         }

@@ -25,6 +25,8 @@ const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
 /// The filter for the objects dirsync reads.
 pub(crate) const KINDS_FILTER: &str =
     "(|(objectClass=user)(objectClass=group)(objectClass=contact))";
+/// Up to this many unread members of a nested group are read by DN; more take one memberOf search.
+const NESTED_READ_ONE_BY_ONE: usize = 50;
 /// Ranged retrieval window for `member` (AD's default MaxValRange).
 pub(crate) const MEMBER_RANGE: usize = 1500;
 
@@ -224,13 +226,36 @@ impl LdapSource {
         controls: Vec<RawControl>,
         action: &str,
     ) -> Result<(Vec<RawEntry>, Vec<Control>), LdapSourceError> {
+        let timeout = self.cfg.timeout;
+        self.search_page_within(timeout, base, scope, filter, attrs, controls, action)
+            .await
+    }
+
+    /// [`Self::search_page`] with its own timeout (DirSync's first read walks the whole domain).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn search_page_within(
+        &mut self,
+        timeout: Duration,
+        base: &str,
+        scope: LdapScope,
+        filter: &str,
+        attrs: &[&str],
+        controls: Vec<RawControl>,
+        action: &str,
+    ) -> Result<(Vec<RawEntry>, Vec<Control>), LdapSourceError> {
         let res = self
             .ldap
-            .with_timeout(self.cfg.timeout)
+            .with_timeout(timeout)
             .with_controls(controls)
             .search(base, scope, filter, attrs.to_vec())
             .await
-            .map_err(|e| op_error(&self.cfg, action, e))?;
+            .map_err(|e| match op_error(&self.cfg, action, e) {
+                LdapSourceError::Timeout { action, .. } => LdapSourceError::Timeout {
+                    action,
+                    secs: timeout.as_secs(),
+                },
+                other => other,
+            })?;
         let ldap3::SearchResult(raw_entries, result) = res;
         match result.rc {
             0 => {}
@@ -251,31 +276,47 @@ impl LdapSource {
         extra: Vec<RawControl>,
         action: &str,
     ) -> Result<Vec<RawEntry>, LdapSourceError> {
-        let size = self.cfg.page_size.clamp(1, 1000) as i64;
-        let mut cookie: Vec<u8> = Vec::new();
         let mut out = Vec::new();
+        let mut cookie: Vec<u8> = Vec::new();
         loop {
-            let mut ctrls = extra.clone();
-            ctrls.push(paged_control(size, &cookie));
-            let (entries, resp) = self
-                .search_page(base, LdapScope::Subtree, filter, attrs, ctrls, action)
+            let (entries, next) = self
+                .search_next_page(base, filter, attrs, &extra, &cookie, action)
                 .await?;
             out.extend(entries);
-            cookie = match resp.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
-                Some(c) => {
-                    parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
-                        LdapSourceError::Protocol {
-                            action: action.into(),
-                            cause: e.to_string(),
-                        }
-                    })?
-                }
-                None => Vec::new(),
-            };
-            if cookie.is_empty() {
-                return Ok(out);
+            match next {
+                Some(c) => cookie = c,
+                None => return Ok(out),
             }
         }
+    }
+
+    /// One page of a paged search; returns the entries and the cookie for the
+    /// next page (`None` after the last page).
+    pub(crate) async fn search_next_page(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        extra: &[RawControl],
+        cookie: &[u8],
+        action: &str,
+    ) -> Result<(Vec<RawEntry>, Option<Vec<u8>>), LdapSourceError> {
+        let size = self.cfg.page_size.clamp(1, 1000) as i64;
+        let mut ctrls = extra.to_vec();
+        ctrls.push(paged_control(size, cookie));
+        let (entries, resp) = self
+            .search_page(base, LdapScope::Subtree, filter, attrs, ctrls, action)
+            .await?;
+        let next = match resp.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
+            Some(c) => parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
+                LdapSourceError::Protocol {
+                    action: action.into(),
+                    cause: e.to_string(),
+                }
+            })?,
+            None => Vec::new(),
+        };
+        Ok((entries, Some(next).filter(|c| !c.is_empty())))
     }
 
     /// Follows ranged retrieval of `member` until every value is read.
@@ -347,17 +388,24 @@ impl LdapSource {
         let attrs = Self::object_attrs();
         let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
         let base = self.base_dn.clone();
-        let entries = self
-            .paged_search(&base, filter, &attrs, vec![], action)
-            .await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for mut e in entries {
-            self.complete_members(&mut e).await?;
-            if let Some(o) = e.to_object()? {
-                out.push(o);
+        let mut out = Vec::new();
+        let mut cookie: Vec<u8> = Vec::new();
+        // Entries are normalised page by page, so raw replies never pile up in memory.
+        loop {
+            let (entries, next) = self
+                .search_next_page(&base, filter, &attrs, &[], &cookie, action)
+                .await?;
+            for mut e in entries {
+                self.complete_members(&mut e).await?;
+                if let Some(o) = e.to_object()? {
+                    out.push(o);
+                }
+            }
+            match next {
+                Some(c) => cookie = c,
+                None => return Ok(out),
             }
         }
-        Ok(out)
     }
 
     /// Reads one object by DN or `<GUID=...>`; `None` when it does not exist.
@@ -471,6 +519,7 @@ impl LdapSource {
         }
         let mut snapshot = DirectorySnapshot::default();
         let mut seen: HashSet<Guid> = HashSet::new();
+        let mut seen_dn: HashSet<String> = HashSet::new();
         let mut objects: Vec<DirectoryObject> = Vec::new();
         let groups: Vec<(Service, GroupRef)> =
             scope.groups().map(|(s, g)| (s, g.clone())).collect();
@@ -482,20 +531,43 @@ impl LdapSource {
             }
             let direct = self.read_members_of(&g).await?;
             if seen.insert(g.guid) {
+                seen_dn.insert(dn_key(&g.dn));
                 objects.push(g);
             }
+            let mut nested_groups = Vec::new();
             for m in direct {
-                let nested = if m.kind == ObjectKind::Group {
-                    self.read_members_of(&m).await?
-                } else {
-                    Vec::new()
-                };
+                if m.kind == ObjectKind::Group {
+                    nested_groups.push(m.clone());
+                }
                 if seen.insert(m.guid) {
+                    seen_dn.insert(dn_key(&m.dn));
                     objects.push(m);
                 }
-                for n in nested {
-                    if seen.insert(n.guid) {
-                        objects.push(n);
+            }
+            for n in nested_groups {
+                // Members already read (usually most: distribution lists tend to hold
+                // the service group's own users) are not read again; a few missing
+                // ones are read one by one, many with a memberOf search.
+                let missing: Vec<&String> = n
+                    .members
+                    .iter()
+                    .filter(|m| !seen_dn.contains(&dn_key(m)))
+                    .collect();
+                let found = if missing.len() <= NESTED_READ_ONE_BY_ONE {
+                    let mut found = Vec::new();
+                    for dn in missing {
+                        if let Some(o) = self.read_one(dn).await? {
+                            found.push(o);
+                        }
+                    }
+                    found
+                } else {
+                    self.read_members_of(&n).await?
+                };
+                for o in found {
+                    if seen.insert(o.guid) {
+                        seen_dn.insert(dn_key(&o.dn));
+                        objects.push(o);
                     }
                 }
             }

@@ -227,6 +227,21 @@ async fn nested_groups_and_contacts() {
         .await
         .unwrap();
     assert!(both.rsemail_group.is_some());
+    // The incremental reader's notion of scope agrees with the full read's:
+    // right after a full resync, nothing enters or leaves scope.
+    let first = src.incremental(&scope_of(&ou), None).await.unwrap();
+    let Incremental::FullResync {
+        snapshot, cookie, ..
+    } = first
+    else {
+        panic!("{first:?}")
+    };
+    assert_eq!(names(&snapshot.objects), names(&s.objects));
+    let again = src
+        .incremental(&scope_of(&ou), Some(&cookie))
+        .await
+        .unwrap();
+    assert_eq!(upserts(&again).len(), 0, "{again:?}");
     // A missing group is an error, never an empty snapshot.
     let err = src
         .full(&Scope::new(Some("No Such Group xyz"), None).unwrap())
