@@ -477,13 +477,9 @@ class Dirsync:
             fail(f"dirsync sync exited {rc}:\n{tail}")
         with open(rss) as f:
             peak_mb = int(f.read().split()[-1]) / 1024
-        marks = {}
-        for t, l in lines:
-            m = re.match(r"^(\w+): (\d+)/(\d+)$", l)
-            if m:
-                marks.setdefault(m.group(1), t)
-                if m.group(2) == m.group(3):
-                    marks[m.group(1) + "_end"] = t
+        marks = parse_marks(lines)
+        with open(os.path.join(self.dir, f"rss-samples-{self.n}.txt"), "w") as f:
+            f.writelines(f"{t:.3f} {kb}\n" for t, kb in rss_samples)
         runs = json.loads(run([DIRSYNC, "--config", self.cfg, "history", "--limit", "1", "--json"]).stdout)
         report = json.loads(run([DIRSYNC, "--config", self.cfg, "history", "show",
                                  str(runs[0]["id"]), "--json"]).stdout)
@@ -508,6 +504,30 @@ class Dirsync:
         CHILDREN.append(p)
         wait_http(f"http://127.0.0.1:{self.ui_port}/healthz")
         return p
+
+
+def parse_marks(lines):
+    """Progress marks from dirsync's stderr: plain `phase: done/total` lines, or (with
+    log.format = json) `{"message":"progress","phase":..,"done":..,"total":..}` events.
+    Returns phase -> first time seen and phase_end -> time it reached done == total."""
+    marks = {}
+    for t, l in lines:
+        ev = None
+        m = re.match(r"^(\w+): (\d+)/(\d+)$", l)
+        if m:
+            ev = (m.group(1), int(m.group(2)), int(m.group(3)))
+        elif l.startswith("{") and '"progress"' in l:
+            try:
+                j = json.loads(l)
+                if j.get("message") == "progress":
+                    ev = (j["phase"], int(j["done"]), int(j["total"]))
+            except (ValueError, KeyError):
+                pass
+        if ev:
+            marks.setdefault(ev[0], t)
+            if ev[1] == ev[2]:
+                marks[ev[0] + "_end"] = t
+    return marks
 
 
 def op_counts(report):
@@ -781,15 +801,15 @@ def fmt_kinds(calls, top=8):
     return s or "none"
 
 
-def render(results, thr, notes=()):
+def render(results, thr, notes=(), analysis=()):
     L = []
     L.append(f"## End-to-end sync benchmark (`scripts/bench`), {RUN_TS:%Y-%m-%d %H:%M} UTC")
     L.append("")
     L.append(f"- Machine: {machine()}.")
-    L.append(f"- Commit: {commit()}.")
+    L.append(f"- Commit when recorded: {commit()}.")
     L.append("- **Other work ran on the machine at the same time** (other sessions compiling and "
              "running tests on the 2 cores), so wall times are noisy upper bounds.")
-    L.append("- Method and definitions: [benchmarks-method.md](benchmarks-method.md). dirsync runs with "
+    L.append("- Method and definitions: [benchmarks-method.md](benchmarks-method.md); each run of `scripts/bench` replaces this section. dirsync runs with "
              "its defaults except `[engine.rate_limit]` raised to 10,000,000/min for the unthrottled "
              "passes (officed's throttling is off there); concurrency is the default (4).")
     seen = set()
@@ -835,8 +855,10 @@ def render(results, thr, notes=()):
         row("full sync: calls by kind", lambda r: fmt_kinds(r["full"]["calls"]))
         row("full sync: peak RSS dirsync", lambda r: f"{r['full']['peak_rss_mb']:.0f} MB",
             "≤ 150 MB at 50,000" if n == 50000 else "")
-        row("full sync: dirsync RSS by phase (largest sampled)", lambda r: ", ".join(
-            f"{k.split('..')[0].replace('_end', ' done')} {v} MB" for k, v in r["full"]["rss_by_phase_mb"].items()))
+        span = {"read_directory": "read directory", "read_directory_end": "load state", "read_target": "read panel",
+                "read_target_end": "plan", "plan_end": "apply", "apply_end": "record+exit"}
+        row("full sync: dirsync RSS by phase (largest of 100 ms samples)", lambda r: ", ".join(
+            f"{span.get(k.split('..')[0], k)} {v} MB" for k, v in r["full"]["rss_by_phase_mb"].items()) or "—")
         row("full sync: peak RSS officed", lambda r: f"{r['full']['officed_peak_rss_mb']:.0f} MB")
         row("read floor: ldapsearch (median of 3)", lambda r: f"{r['read_floor']['median_s']:.2f} s ({r['read_floor']['entries']:,} entries)")
         row("read: dirsync read phase", lambda r: f"{r['full']['read_s']:.2f} s")
@@ -880,6 +902,11 @@ def render(results, thr, notes=()):
                  f"strict minimum ÷ wall = {thr['strict_min_s'] / thr['wall_s'] * 100:.0f}% | ≥ 95% |")
         L.append(f"| throttle rejections (dirsync's API stats) | {(thr['api'] or {}).get('throttled')} (retries {(thr['api'] or {}).get('retries')}) | 0 |")
         L.append(f"| status | {thr['status']}; " + (", ".join(f"{k} ×{v}" for k, v in thr['codes'].items()) or "no findings") + " | |")
+        L.append("")
+    if analysis:
+        L.append("### Where the time and memory go")
+        L.append("")
+        L += [f"- {a}" for a in analysis]
         L.append("")
     return "\n".join(L) + "\n"
 
@@ -939,15 +966,25 @@ def main():
 
 
 def record(text):
+    """Prints the section and puts it in docs/BENCHMARKS.md between this script's markers
+    (replacing its previous section there, leaving every other section alone), or appends it."""
     print(text)
-    if os.environ.get("BENCH_NO_RECORD") != "1":
-        path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
-        new = not os.path.exists(path)
-        with open(path, "a") as f:
-            if new:
-                f.write("# Benchmarks\n\nFigures measured by the scripts named in each section.\n\n")
-            f.write("\n" + text)
-        log(f"appended to {os.path.relpath(path, ROOT)}")
+    if os.environ.get("BENCH_NO_RECORD") == "1":
+        return
+    path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
+    begin, end = "<!-- e2e-bench:start -->", "<!-- e2e-bench:end -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n\n"
+    if begin in old and end in old:
+        rest = old[old.index(end) + len(end):].lstrip("\n")
+        new = old[:old.index(begin)] + block + ("\n" + rest if rest else "")
+    else:
+        new = old.rstrip("\n") + "\n\n" + block
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, path)
+    log(f"recorded in {os.path.relpath(path, ROOT)}")
 
 
 def recover_pass(workdir, backend, users, floor_median_s, floor_entries, churn_percent=1.0):
@@ -978,13 +1015,7 @@ def recover_pass(workdir, backend, users, floor_median_s, floor_entries, churn_p
                 lines.append((float(t), rest))
         # Absolute start: a JSON log line's timestamp minus its offset.
         t_abs = next(ts(json.loads(l)["timestamp"]) - t for t, l in lines if l.startswith("{"))
-        marks = {}
-        for t, l in lines:
-            m = re.match(r"^(\w+): (\d+)/(\d+)$", l)
-            if m:
-                marks.setdefault(m.group(1), t)
-                if m.group(2) == m.group(3):
-                    marks[m.group(1) + "_end"] = t
+        marks = parse_marks(lines)
         wall = lines[-1][0]
         kinds = {}
         for l in olines:
@@ -1011,19 +1042,19 @@ def recover_pass(workdir, backend, users, floor_median_s, floor_entries, churn_p
 
 
 def render_files(paths):
-    """`bench.py --render A/results.json B/results.json --note TEXT`: one section from the
+    """`bench.py --render A/results.json B/results.json [--note TEXT] [--analysis TEXT]`: one section from the
     passes of earlier runs (e.g. a SQLite pass and a PostgreSQL pass run separately)."""
-    results, thr, notes = [], None, []
+    results, thr, notes, analysis = [], None, [], []
     it = iter(paths)
     for p in it:
-        if p == "--note":
-            notes.append(next(it))
+        if p in ("--note", "--analysis"):
+            (notes if p == "--note" else analysis).append(next(it))
             continue
         with open(p) as f:
             d = json.load(f)
         results += [r for r in d.get("passes", []) if "backend" in r]
         thr = d.get("throttled") or thr
-    record(render(results, thr, notes))
+    record(render(results, thr, notes, analysis))
 
 
 if __name__ == "__main__":
