@@ -782,7 +782,7 @@ def machine():
     mem = ""
     with open("/proc/meminfo") as f:
         mem = f"{int(f.readline().split()[1]) / 1024 / 1024:.0f} GiB RAM"
-    samba = run(["samba", "--version"], check=False).stdout.strip()
+    samba = run(["samba", "--version"], check=False).stdout.strip().replace("Version", "Samba", 1)
     pg = run(["psql", "--version"], check=False).stdout.strip()
     return f"{cpu}, {os.cpu_count()} cores, {mem}, Linux {platform.release()}; {samba}; {pg}"
 
