@@ -656,3 +656,40 @@ async fn threshold_empty_read_guard_and_staging() {
         .unwrap();
     assert_eq!((r.status, r.counts.disabled), (RunStatus::Success, 3));
 }
+
+/// With `allow_rename`, a changed `mail` local part is planned as a rename
+/// through the API; officed keeps renames to its administrator, so its
+/// refusal comes back as DS008 on that operation, and nothing else changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_rename_goes_through_the_api() {
+    let o = officed(OfficedOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(&o.base_url, &o);
+    s.allow_rename = true;
+    let engine = open(dir.path(), s).await;
+    let jane = user(1, "Jane Doe", "jane@example.com");
+    let r = engine
+        .run(full(snapshot(&[&jane], &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.counts.created, 1);
+    let mut renamed = jane.clone();
+    renamed.mail = Some("jdoe@example.com".into());
+    let r = engine
+        .run(full(snapshot(&[&renamed], &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.operations.len(), 1, "{:#?}", r.operations);
+    let op = &r.operations[0];
+    assert_eq!(
+        (op.op, op.address.as_deref()),
+        (OpKind::Rename, Some("jdoe@example.com"))
+    );
+    assert_eq!(op.result, OpResult::Failed);
+    assert_eq!(op.code.map(|c| c.to_string()).as_deref(), Some("DS008"));
+    assert_eq!(r.status, RunStatus::ObjectErrors);
+    assert_eq!(
+        mailboxes(&target_state(&o).await, Service::Exchange),
+        vec!["jane@example.com"]
+    );
+}
