@@ -830,7 +830,8 @@ def render(results, thr, notes=(), analysis=()):
         L.append(f"### {n:,} users ({fx['ex_users']:,} Exchange + {fx['rs_users']:,} Rackspace Email, "
                  f"{fl['contacts']:,} contacts, {fl['lists']} lists)")
         L.append("")
-        hdr = "| measure | " + " | ".join("SQLite" if r["backend"] == "sqlite" else "PostgreSQL" for r in rs) + " | target |"
+        hdr = "| measure | " + " | ".join(("SQLite" if r["backend"] == "sqlite" else "PostgreSQL")
+                                          + (f" ({r['label']})" if r.get("label") else "") for r in rs) + " | target |"
         L.append(hdr)
         L.append("|---" * (len(rs) + 2) + "|")
 
@@ -1042,17 +1043,24 @@ def recover_pass(workdir, backend, users, floor_median_s, floor_entries, churn_p
 
 
 def render_files(paths):
-    """`bench.py --render A/results.json B/results.json [--note TEXT] [--analysis TEXT]`: one section from the
+    """`bench.py --render [--label L] A/results.json [--label L2] B/results.json [--note TEXT] [--analysis TEXT]`: one section from the
     passes of earlier runs (e.g. a SQLite pass and a PostgreSQL pass run separately)."""
-    results, thr, notes, analysis = [], None, [], []
+    results, thr, notes, analysis, label = [], None, [], [], None
     it = iter(paths)
     for p in it:
         if p in ("--note", "--analysis"):
             (notes if p == "--note" else analysis).append(next(it))
             continue
+        if p == "--label":
+            label = next(it)
+            continue
         with open(p) as f:
             d = json.load(f)
-        results += [r for r in d.get("passes", []) if "backend" in r]
+        for r in d.get("passes", []):
+            if "backend" in r:
+                if label:
+                    r["label"] = label
+                results.append(r)
         thr = d.get("throttled") or thr
     record(render(results, thr, notes, analysis))
 
