@@ -493,6 +493,33 @@ impl Client {
             .map(|_| ())
     }
 
+    /// Renames a mailbox (`POST .../mailboxes/{name}/rename`, `newName=`):
+    /// the administrator's operation, which only keys with the rename
+    /// permission may call. Without it the answer is 403 `Not authorized`
+    /// ([`RuleViolation::NotAuthorized`]).
+    pub async fn rename_mailbox(
+        &self,
+        customer: &str,
+        domain: &str,
+        exchange: bool,
+        name: &str,
+        new_name: &str,
+    ) -> Result<(), ClientError> {
+        let path = if exchange {
+            paths::ex_mailbox_rename(customer, domain, name)
+        } else {
+            paths::rs_mailbox_rename(customer, domain, name)
+        };
+        self.send_form(
+            Method::POST,
+            &path,
+            &MailboxRenameForm {
+                new_name: new_name.to_string(),
+            },
+        )
+        .await
+    }
+
     /// Reads every page of a list call (`size` = [`MAX_PAGE_SIZE`]).
     pub async fn list_all<P, T>(
         &self,

@@ -23,8 +23,12 @@ pub mod routes {
         "/customers/{c}/domains/{d}/ex/mailboxes/{name}/emailaddresses";
     pub const EX_MAILBOX_ADDRESS: &str =
         "/customers/{c}/domains/{d}/ex/mailboxes/{name}/emailaddresses/{address}";
+    /// The administrator's rename (`POST`, form `newName=`).
+    pub const EX_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/ex/mailboxes/{name}/rename";
     pub const RS_MAILBOXES: &str = "/customers/{c}/domains/{d}/rs/mailboxes";
     pub const RS_MAILBOX: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}";
+    /// The administrator's rename (`POST`, form `newName=`).
+    pub const RS_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}/rename";
     pub const RS_ALIASES: &str = "/customers/{c}/domains/{d}/rs/aliases";
     pub const RS_ALIAS: &str = "/customers/{c}/domains/{d}/rs/aliases/{alias}";
     pub const EX_CONTACTS: &str = "/customers/{c}/domains/{d}/ex/contacts";
@@ -79,6 +83,10 @@ pub fn ex_mailbox_address(customer: &str, d: &str, name: &str, address: &str) ->
         segment(address)
     )
 }
+/// `.../ex/mailboxes/{name}/rename`
+pub fn ex_mailbox_rename(customer: &str, d: &str, name: &str) -> String {
+    format!("{}/rename", ex_mailbox(customer, d, name))
+}
 /// `.../rs/mailboxes`
 pub fn rs_mailboxes(customer: &str, d: &str) -> String {
     format!("{}/rs/mailboxes", domain(customer, d))
@@ -86,6 +94,10 @@ pub fn rs_mailboxes(customer: &str, d: &str) -> String {
 /// `.../rs/mailboxes/{name}`
 pub fn rs_mailbox(customer: &str, d: &str, name: &str) -> String {
     format!("{}/{}", rs_mailboxes(customer, d), segment(name))
+}
+/// `.../rs/mailboxes/{name}/rename`
+pub fn rs_mailbox_rename(customer: &str, d: &str, name: &str) -> String {
+    format!("{}/rename", rs_mailbox(customer, d, name))
 }
 /// `.../rs/aliases`
 pub fn rs_aliases(customer: &str, d: &str) -> String {
@@ -146,6 +158,14 @@ mod tests {
         assert_eq!(
             rs_alias("me", "e.com", "info"),
             "/customers/me/domains/e.com/rs/aliases/info"
+        );
+        assert_eq!(
+            ex_mailbox_rename("me", "example.com", "jane"),
+            "/customers/me/domains/example.com/ex/mailboxes/jane/rename"
+        );
+        assert_eq!(
+            rs_mailbox_rename("me", "example.com", "jane"),
+            "/customers/me/domains/example.com/rs/mailboxes/jane/rename"
         );
         assert_eq!(segment("a/b"), "a%2Fb");
     }

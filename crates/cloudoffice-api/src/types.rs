@@ -486,6 +486,19 @@ pub struct RsAliasForm {
     pub alias_emails: Option<String>,
 }
 
+/// Rename a mailbox (`POST .../ex|rs/mailboxes/{name}/rename`), form-encoded.
+///
+/// Renaming changes the mailbox's name (its Service ID) and primary
+/// address; alternate addresses and list memberships follow it. Only API
+/// keys with the rename permission may call it (others get 403
+/// `Not authorized`); an edit (`PUT`) never renames.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MailboxRenameForm {
+    /// The new name: the local part of the new primary address.
+    pub new_name: String,
+}
+
 /// Add (`POST`) or edit (`PUT`) a distribution list, as JSON.
 ///
 /// `emailAddresses` are alternate addresses (replacing the current ones on

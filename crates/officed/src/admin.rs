@@ -252,16 +252,45 @@ fn random_string(n: usize) -> String {
         .collect()
 }
 
-/// Issues an API key for a customer.
+/// What an API key may do beyond the customer's ordinary operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyPermissions {
+    /// May call the administrator's mailbox rename
+    /// (`POST .../mailboxes/{name}/rename`), which changes a Service ID.
+    /// Off by default: `officed key issue --allow-rename` grants it.
+    pub allow_rename: bool,
+}
+
+/// Issues an API key for a customer (ordinary permissions).
 pub async fn issue_key(
     db: &Db,
     master: &MasterKey,
     account_number: &str,
     label: &str,
 ) -> Result<IssuedKey> {
+    issue_key_with(db, master, account_number, label, KeyPermissions::default()).await
+}
+
+/// Issues an API key with these permissions.
+pub async fn issue_key_with(
+    db: &Db,
+    master: &MasterKey,
+    account_number: &str,
+    label: &str,
+    permissions: KeyPermissions,
+) -> Result<IssuedKey> {
     let user_key = random_string(20);
     let secret = Secret::new(random_string(28));
-    import_key(db, master, account_number, &user_key, &secret, label).await?;
+    import_key_with(
+        db,
+        master,
+        account_number,
+        &user_key,
+        &secret,
+        label,
+        permissions,
+    )
+    .await?;
     Ok(IssuedKey {
         user_key,
         secret,
@@ -278,6 +307,28 @@ pub async fn import_key(
     user_key: &str,
     secret: &Secret,
     label: &str,
+) -> Result<()> {
+    import_key_with(
+        db,
+        master,
+        account_number,
+        user_key,
+        secret,
+        label,
+        KeyPermissions::default(),
+    )
+    .await
+}
+
+/// Registers an existing key pair with these permissions.
+pub async fn import_key_with(
+    db: &Db,
+    master: &MasterKey,
+    account_number: &str,
+    user_key: &str,
+    secret: &Secret,
+    label: &str,
+    permissions: KeyPermissions,
 ) -> Result<()> {
     let cust = customer(db, account_number).await?;
     if user_key.is_empty()
@@ -297,7 +348,7 @@ pub async fn import_key(
         ));
     }
     let n = sqlx::query(
-        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL) ON CONFLICT DO NOTHING",
+        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at, allow_rename) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) ON CONFLICT DO NOTHING",
     )
     .bind(uuid::Uuid::new_v4().simple().to_string())
     .bind(cust.id.clone())
@@ -305,6 +356,7 @@ pub async fn import_key(
     .bind(master.encrypt(user_key, secret))
     .bind(label.to_string())
     .bind(now_ms())
+    .bind(i64::from(permissions.allow_rename))
     .execute(&db.pool)
     .await?
     .rows_affected();
@@ -322,7 +374,7 @@ pub async fn import_key(
         Some(&cust.id),
         "api_key.issue",
         user_key,
-        json!({"label": label}),
+        json!({"label": label, "allowRename": permissions.allow_rename}),
     )
     .await?;
     Ok(())
@@ -361,12 +413,13 @@ pub struct KeyRecord {
     pub customer_id: String,
     pub account_number: String,
     pub secret: Secret,
+    pub permissions: KeyPermissions,
 }
 
 /// Looks up a live key and decrypts its secret. `None` for unknown or revoked keys.
 pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<Option<KeyRecord>> {
     let row = sqlx::query(
-        "SELECT k.customer_id, k.secret_enc, c.account_number FROM api_keys k JOIN customers c ON c.id = k.customer_id WHERE k.user_key = $1 AND k.revoked_at IS NULL",
+        "SELECT k.customer_id, k.secret_enc, k.allow_rename, c.account_number FROM api_keys k JOIN customers c ON c.id = k.customer_id WHERE k.user_key = $1 AND k.revoked_at IS NULL",
     )
     .bind(user_key.to_string())
     .fetch_optional(&db.pool)
@@ -385,6 +438,9 @@ pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<O
         customer_id: r.try_get("customer_id")?,
         account_number: r.try_get("account_number")?,
         secret,
+        permissions: KeyPermissions {
+            allow_rename: r.try_get::<i64, _>("allow_rename")? != 0,
+        },
     }))
 }
 
@@ -395,12 +451,13 @@ pub struct KeyInfo {
     pub account_number: String,
     pub label: String,
     pub revoked: bool,
+    pub permissions: KeyPermissions,
 }
 
 /// All keys (optionally of one customer).
 pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyInfo>> {
     let rows = sqlx::query(
-        "SELECT k.user_key, c.account_number, k.label, k.revoked_at FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",
+        "SELECT k.user_key, c.account_number, k.label, k.revoked_at, k.allow_rename FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -415,12 +472,16 @@ pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyI
             account_number: acct,
             label: r.try_get("label")?,
             revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+            permissions: KeyPermissions {
+                allow_rename: r.try_get::<i64, _>("allow_rename")? != 0,
+            },
         });
     }
     Ok(out)
 }
 
-/// Renames a mailbox (administrators only; the API's edit refuses it).
+/// Renames a mailbox (administrators only: here, or through the API with a
+/// key that has [`KeyPermissions::allow_rename`]; the API's edit refuses it).
 pub async fn rename_mailbox(
     db: &Db,
     domain: &str,

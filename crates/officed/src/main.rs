@@ -233,6 +233,10 @@ enum KeyCmd {
         /// Print `user_key secret` on one line (for scripts).
         #[arg(long)]
         plain: bool,
+        /// Let this key call the administrator's mailbox rename
+        /// (POST .../mailboxes/NAME/rename), which changes Service IDs.
+        #[arg(long)]
+        allow_rename: bool,
     },
     /// Revoke an API key.
     Revoke {
@@ -241,7 +245,7 @@ enum KeyCmd {
         #[arg(long)]
         user_key: String,
     },
-    /// List API keys (never secrets).
+    /// List API keys (never secrets): user key, customer, state, permissions, label.
     List {
         #[command(flatten)]
         storage: Storage,
@@ -394,16 +398,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             customer,
             label,
             plain,
+            allow_rename,
         }) => {
             let db = storage.open().await?;
             let master = storage.master()?;
-            let k = admin::issue_key(&db, &master, &customer, &label).await?;
+            let k = admin::issue_key_with(
+                &db,
+                &master,
+                &customer,
+                &label,
+                admin::KeyPermissions { allow_rename },
+            )
+            .await?;
             if plain {
                 println!("{} {}", k.user_key, k.secret.expose());
             } else {
                 println!("API key for customer {}:", k.account_number);
                 println!("  user key: {}", k.user_key);
                 println!("  secret:   {}", k.secret.expose());
+                if allow_rename {
+                    println!("  may rename mailboxes (changes Service IDs)");
+                }
                 println!("The secret is shown only now; it is stored encrypted.");
             }
             Ok(())
@@ -418,10 +433,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = storage.open().await?;
             for k in admin::list_keys(&db, customer.as_deref()).await? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}",
                     k.user_key,
                     k.account_number,
                     if k.revoked { "revoked" } else { "active" },
+                    if k.permissions.allow_rename {
+                        "rename"
+                    } else {
+                        "-"
+                    },
                     k.label
                 );
             }

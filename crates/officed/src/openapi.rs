@@ -140,6 +140,12 @@ fn schemas() -> Value {
             ("enabled", b()), ("size", json!({"type": "integer", "minimum": 1, "maximum": 102400})),
             ("password", s()), ("recoverDeleted", b()),
         ]),
+        "MailboxRenameForm": {
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["newName"],
+            "properties": {"newName": {"type": "string", "description": "the new name: the local part of the new primary address (must be free across the customer and both services)"}}
+        },
         "RsAlias": object(&["name", "emailAddressList"], vec![("name", s()), ("emailAddressList", arr(s()))]),
         "RsAliasList": page("aliases", "RsAlias"),
         "RsAliasForm": {
@@ -358,6 +364,13 @@ mod tests {
             members: Some(vec![]),
         };
         declared("DistributionListBody", &serde_json::to_value(&l).unwrap());
+        declared(
+            "MailboxRenameForm",
+            &serde_json::to_value(MailboxRenameForm {
+                new_name: "b".into(),
+            })
+            .unwrap(),
+        );
     }
 
     #[test]

@@ -930,7 +930,7 @@ pub async fn mailbox_edit(
         if !n.eq_ignore_ascii_case(name) {
             return Err(Error::bad_request(
                 messages::service_id_cannot_change(name, n),
-                "An edit cannot rename a mailbox; an administrator can rename it with 'officed rename-mailbox'.",
+                "An edit cannot rename a mailbox; an administrator renames it with 'officed rename-mailbox' or POST .../mailboxes/NAME/rename with a key that has the rename permission.",
             ));
         }
     }

@@ -824,6 +824,182 @@ async fn rule_service_id_and_rename(env: &Env) {
 }
 both_backends!(rule_service_id_and_rename);
 
+/// The API's rename: only keys with the rename permission; keeps alternate
+/// addresses and list memberships; the new address must be free across the
+/// customer and both services; audited with the key; edits still refuse.
+async fn rule_api_rename(env: &Env) {
+    let admin_key = officed::admin::issue_key_with(
+        &env.db,
+        &env.master,
+        "100001",
+        "renames",
+        officed::admin::KeyPermissions { allow_rename: true },
+    )
+    .await
+    .unwrap();
+    let as_admin = |method: &'static str, path: String, form: &'static str| {
+        let k = admin_key.clone();
+        async move {
+            common::send(
+                &env.app,
+                &k.user_key,
+                &k.secret,
+                method,
+                &path,
+                Some(("application/x-www-form-urlencoded", form.to_string())),
+            )
+            .await
+        }
+    };
+    ok(
+        &env.form("POST", &format!("{MB}/userA"), "displayName=User+A")
+            .await,
+        "userA",
+    );
+    ok(
+        &env.req(
+            "POST",
+            &format!("{MB}/userA/emailaddresses/ua@example.com"),
+            None,
+        )
+        .await,
+        "alt",
+    );
+    ok(
+        &env.json(
+            "POST",
+            &format!("{DL}/sales"),
+            json!({"displayName": "Sales", "members": ["userA@example.com"]}),
+        )
+        .await,
+        "list",
+    );
+    ok(
+        &env.form("POST", &format!("{RS}/taken"), "displayName=Taken")
+            .await,
+        "rs mailbox",
+    );
+
+    // A key without the permission gets the API's unauthorised-action fault.
+    let r = env
+        .form("POST", &format!("{MB}/userA/rename"), "newName=userB")
+        .await;
+    fault(&r, 403, NOT_AUTHORIZED, "rename without permission");
+    assert_eq!(r.fault_kind(), "unauthorizedFault");
+    ok(
+        &env.req("GET", &format!("{MB}/userA"), None).await,
+        "unchanged",
+    );
+    // Another customer's domain answers as one that does not exist.
+    fault(
+        &as_admin(
+            "POST",
+            "/customers/me/domains/other.com/ex/mailboxes/x/rename".into(),
+            "newName=y",
+        )
+        .await,
+        403,
+        NOT_AUTHORIZED,
+        "other customer",
+    );
+    // The new address must be free across the customer and both services.
+    fault(
+        &as_admin("POST", format!("{MB}/userA/rename"), "newName=taken").await,
+        400,
+        &user_exists_in_another_service("taken", EXCHANGE_MAILBOXES),
+        "collision",
+    );
+    fault(
+        &as_admin("POST", format!("{MB}/userA/rename"), "newName=ua").await,
+        400,
+        &user_exists_in_another_service("ua", EXCHANGE_MAILBOXES),
+        "collision with an alternate address",
+    );
+    fault(
+        &as_admin("POST", format!("{MB}/nobody/rename"), "newName=x").await,
+        404,
+        &env.req("GET", &format!("{MB}/nobody"), None)
+            .await
+            .message(),
+        "missing mailbox",
+    );
+    assert_eq!(
+        as_admin("POST", format!("{MB}/userA/rename"), "")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST,
+        "newName missing"
+    );
+    assert_eq!(
+        as_admin("POST", format!("{MB}/userA/rename"), "newName=bad%20name")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST,
+        "invalid new name"
+    );
+    // An edit still cannot rename, whatever the key.
+    fault(
+        &as_admin("PUT", format!("{MB}/userA"), "name=userB").await,
+        400,
+        &service_id_cannot_change("userA", "userB"),
+        "edit rename with the admin key",
+    );
+
+    let r = as_admin("POST", format!("{MB}/userA/rename"), "newName=userB").await;
+    ok(&r, "renamed");
+    assert_eq!(r.json["name"], "userB");
+    let r = env.req("GET", &format!("{MB}/userB"), None).await;
+    ok(&r, "new name");
+    let addrs: Vec<&str> = r.json["emailAddressList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addrs,
+        ["userB@example.com", "userB@example.net", "ua@example.com"]
+    );
+    assert_eq!(
+        env.req("GET", &format!("{MB}/userA"), None).await.status,
+        StatusCode::NOT_FOUND,
+        "old name gone"
+    );
+    assert_eq!(
+        env.req("GET", &format!("{DL}/sales/members"), None)
+            .await
+            .json["members"],
+        json!(["userB@example.com"]),
+        "list membership kept"
+    );
+    ok(
+        &as_admin("POST", format!("{RS}/taken/rename"), "newName=kept").await,
+        "rs rename",
+    );
+    ok(
+        &env.req("GET", &format!("{RS}/kept"), None).await,
+        "rs new name",
+    );
+    let log = officed::admin::audit_log(&env.db, 50).await.unwrap();
+    let e = log
+        .iter()
+        .find(|e| e.action == "ex_mailbox.rename")
+        .expect("rename logged");
+    assert_eq!(e.actor, format!("key:{}", admin_key.user_key));
+    assert_eq!(e.target, "userA@example.com");
+    assert_eq!(e.detail, json!({"from": "userA", "to": "userB"}));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "rs_mailbox.rename"
+            && e.detail == json!({"from": "taken", "to": "kept"})));
+    assert_eq!(
+        log.iter().filter(|e| e.action.ends_with(".rename")).count(),
+        2,
+        "refused renames change nothing and log nothing"
+    );
+}
+both_backends!(rule_api_rename);
+
 async fn rule_soft_delete(env: &Env) {
     ok(
         &env.form("POST", &format!("{MB}/gone"), "displayName=Gone&size=512")

@@ -189,8 +189,22 @@ fn admin_commands() {
         .find_map(|l| l.trim().strip_prefix("secret:   "))
         .unwrap()
         .to_string();
+    let admin_key = ok(&[
+        "key",
+        "issue",
+        "--customer",
+        "42",
+        "--label",
+        "renames",
+        "--allow-rename",
+        "--plain",
+    ]);
+    let (admin_key, _) = admin_key.trim().split_once(' ').unwrap();
     let list = ok(&["key", "list"]);
-    assert_eq!(list, format!("{key}\t42\tactive\tsync\n"));
+    assert_eq!(
+        list,
+        format!("{key}\t42\tactive\t-\tsync\n{admin_key}\t42\tactive\trename\trenames\n")
+    );
     assert!(!list.contains(&secret));
     assert_eq!(
         ok(&["key", "revoke", "--user-key", &key]),

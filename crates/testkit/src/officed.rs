@@ -71,6 +71,10 @@ pub struct OfficedOptions {
     pub domains: Vec<DomainSpec>,
     /// Extra `serve` flags, e.g. `["--throttle", "cloud-office"]`.
     pub serve_args: Vec<String>,
+    /// Issue the fixture's key with the rename permission
+    /// (`key issue --allow-rename`), so it may call the administrator's
+    /// mailbox rename. Default `false`: an ordinary key.
+    pub allow_rename: bool,
 }
 
 impl Default for OfficedOptions {
@@ -83,6 +87,7 @@ impl Default for OfficedOptions {
             account_number: "100001".into(),
             domains: vec![DomainSpec::new("example.org", "exchange", 5, 0), com],
             serve_args: vec![],
+            allow_rename: false,
         }
     }
 }
@@ -246,7 +251,7 @@ impl Officed {
             }
             admin(&args)?;
         }
-        let key = admin(&[
+        let mut key_args = vec![
             "key",
             "issue",
             "--customer",
@@ -254,7 +259,11 @@ impl Officed {
             "--label",
             "fixture",
             "--plain",
-        ])?;
+        ];
+        if opts.allow_rename {
+            key_args.push("--allow-rename");
+        }
+        let key = admin(&key_args)?;
         let (user_key, secret) = key
             .trim()
             .split_once(' ')

@@ -25,6 +25,8 @@ pub struct Caller {
     pub user_key: String,
     pub customer_id: String,
     pub account_number: String,
+    /// The key may call the administrator's mailbox rename.
+    pub allow_rename: bool,
 }
 
 /// Per-key limits per minute.
@@ -133,6 +135,7 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         user_key: key.user_key,
         customer_id: key.customer_id,
         account_number: key.account_number,
+        allow_rename: key.permissions.allow_rename,
     });
     next.run(req).await
 }

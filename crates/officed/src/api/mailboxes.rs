@@ -6,13 +6,13 @@ use axum::routing::{delete, get, post, put};
 use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{
-    EmailAddressList, ExchangeMailbox, ExchangeMailboxForm, ExchangeMailboxList, PageQuery,
-    RsMailbox, RsMailboxForm, RsMailboxList,
+    EmailAddressList, ExchangeMailbox, ExchangeMailboxForm, ExchangeMailboxList, MailboxRenameForm,
+    PageQuery, RsMailbox, RsMailboxForm, RsMailboxList,
 };
 
 use super::extract::{Form, Path, Query};
 use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{self, exchange_to_rs, Actor, MailboxInput, Page, Svc};
 
 pub fn routes() -> Vec<ApiRoute> {
@@ -61,6 +61,15 @@ pub fn routes() -> Vec<ApiRoute> {
             body: BodyDoc::None,
             response: None,
             handler: delete(ex_delete),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::EX_MAILBOX_RENAME,
+            operation_id: "renameExchangeMailbox",
+            summary: "Rename an Exchange mailbox (changes its Service ID; keeps alternate addresses and list memberships; audited). Only for API keys with the rename permission: others get 403 Not authorized",
+            body: BodyDoc::Form("MailboxRenameForm"),
+            response: Some("ExchangeMailbox"),
+            handler: post(ex_rename),
         },
         ApiRoute {
             method: Method::GET,
@@ -124,6 +133,15 @@ pub fn routes() -> Vec<ApiRoute> {
             body: BodyDoc::Form("RsMailboxForm"),
             response: Some("RsMailbox"),
             handler: put(rs_edit),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_MAILBOX_RENAME,
+            operation_id: "renameRsMailbox",
+            summary: "Rename a Rackspace Email mailbox (changes its Service ID and primary address; audited). Only for API keys with the rename permission: others get 403 Not authorized",
+            body: BodyDoc::Form("MailboxRenameForm"),
+            response: Some("RsMailbox"),
+            handler: post(rs_rename),
         },
         ApiRoute {
             method: Method::DELETE,
@@ -202,6 +220,40 @@ async fn ex_edit(
             Svc::Ex,
             &n,
             &input,
+        )
+        .await?,
+    ))
+}
+
+/// Refuses keys without the rename permission, before anything else is
+/// looked at (so the answer says nothing about the mailbox).
+fn check_rename_permission(caller: &CallerExt) -> Result<()> {
+    if caller.allow_rename {
+        Ok(())
+    } else {
+        tracing::info!(user_key = %caller.user_key, "refused: rename without the rename permission");
+        Err(Error::not_authorized(
+            "Renaming a mailbox changes its Service ID and is an administrator's operation: this API key lacks the rename permission (an administrator issues one with 'officed key issue --allow-rename').",
+        ))
+    }
+}
+
+async fn ex_rename(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<MailboxRenameForm>,
+) -> Result<Json<ExchangeMailbox>> {
+    check_rename_permission(&caller)?;
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(
+        store::mailbox_rename(
+            &st.db,
+            &Actor::key(&caller.user_key),
+            &dom,
+            Svc::Ex,
+            &n,
+            &f.new_name,
         )
         .await?,
     ))
@@ -310,6 +362,27 @@ async fn rs_edit(
             Svc::Rs,
             &n,
             &input,
+        )
+        .await?,
+    )))
+}
+
+async fn rs_rename(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+    Form(f): Form<MailboxRenameForm>,
+) -> Result<Json<RsMailbox>> {
+    check_rename_permission(&caller)?;
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    Ok(Json(exchange_to_rs(
+        store::mailbox_rename(
+            &st.db,
+            &Actor::key(&caller.user_key),
+            &dom,
+            Svc::Rs,
+            &n,
+            &f.new_name,
         )
         .await?,
     )))
