@@ -89,13 +89,6 @@ impl Db {
                         conn.execute("PRAGMA busy_timeout = 15000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        // Each pooled connection otherwise keeps a 2 MiB page
-                        // cache that the others' writes invalidate, and re-reads
-                        // pages with pread (a third of officed's CPU under a bulk
-                        // sync, by perf). Memory-mapped reads share the OS page
-                        // cache across connections instead.
-                        conn.execute("PRAGMA mmap_size = 268435456").await?;
-                        conn.execute("PRAGMA cache_size = -16384").await?;
                     }
                     Ok(())
                 })
