@@ -26,7 +26,7 @@ use crate::controls::{DirSyncRequest, DirSyncResponse, DIRSYNC_OID};
 use crate::entry::{dn_key, RawEntry, ATTRIBUTES};
 use crate::error::LdapSourceError;
 use crate::ldap::{LdapSource, KINDS_FILTER};
-use crate::scope::{Scope, ScopeError, Service};
+use crate::scope::{GroupRef, Scope, ScopeError, Service};
 
 /// The outcome of [`LdapSource::incremental`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,10 +181,58 @@ enum DirSyncFailure {
 }
 
 /// What DirSync reported.
+#[derive(Default)]
 struct DirSyncDelta {
     changed: HashSet<Guid>,
     deleted: HashMap<Guid, Option<String>>,
+    /// Lower-cased `sAMAccountName`/`cn`/`name` values the changed objects
+    /// carried: a group created or renamed to a service group's name changes
+    /// the scope without touching anything in it.
+    names: HashSet<String>,
     cookie: Vec<u8>,
+}
+
+/// What a DirSync walk is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Only the position: nothing is returned, the cookie is the server's
+    /// current replication position.
+    Position,
+    /// The changes since the cookie, with the attributes that matter.
+    Changes,
+}
+
+/// A filter no object satisfies (no object is both a user and a contact):
+/// a DirSync search with it costs the server an index lookup and returns
+/// nothing but the cookie, which holds the server's current position. The
+/// cookie is a replication position (high-water mark and up-to-dateness
+/// vector), not bound to the filter, so later searches with the real filter
+/// report every change made after it.
+const NOTHING_FILTER: &str = "(&(objectClass=user)(objectClass=contact))";
+
+/// Whether the changes can have changed which objects are in scope, so that
+/// the service groups' membership must be read again. Membership lives in the
+/// groups' `member` attribute, so adding an object to (or removing it from) a
+/// service group or a nested group changes a group that is in scope; moving,
+/// renaming or deleting anything in scope changes an object in scope; a group
+/// outside scope matters only if it now answers to a service group's name.
+pub(crate) fn scope_may_change(
+    scope: &Scope,
+    prev: &HashSet<Guid>,
+    changed: &HashSet<Guid>,
+    deleted: &HashMap<Guid, Option<String>>,
+    names: &HashSet<String>,
+) -> bool {
+    changed
+        .iter()
+        .chain(deleted.keys())
+        .any(|g| prev.contains(g))
+        || scope.groups().any(|(_, g)| match g {
+            GroupRef::Name(n) => names.contains(&n.to_lowercase()),
+            // A group named by DN can only be replaced by moving the one in
+            // scope away first, which is a change to an object in scope.
+            GroupRef::Dn(_) => false,
+        })
 }
 
 impl LdapSource {
@@ -210,11 +258,19 @@ impl LdapSource {
         }
         let prev: HashSet<Guid> = env.in_scope.iter().copied().collect();
         match env.position {
-            Position::DirSync(c) => match self.dirsync(&c).await {
+            Position::DirSync(c) => match self.dirsync(&c, Walk::Changes).await {
                 Ok(delta) => {
+                    let rescan = scope_may_change(
+                        scope,
+                        &prev,
+                        &delta.changed,
+                        &delta.deleted,
+                        &delta.names,
+                    );
                     self.finish(
                         scope,
                         prev,
+                        rescan,
                         delta.changed,
                         delta.deleted,
                         Position::DirSync(delta.cookie),
@@ -244,22 +300,39 @@ impl LdapSource {
                     )
                     .await?;
                 let changed: HashSet<Guid> = entries.iter().filter_map(|e| e.guid().ok()).collect();
-                self.finish(scope, prev, changed, HashMap::new(), Position::Usn(now))
-                    .await
+                // Without DirSync a deleted object simply stops appearing (and
+                // its removal from a group does not always touch the group), so
+                // the scope is read again every time to notice deletions.
+                self.finish(
+                    scope,
+                    prev,
+                    true,
+                    changed,
+                    HashMap::new(),
+                    Position::Usn(now),
+                )
+                .await
             }
         }
     }
 
-    /// Turns raw change sets into complete changes and a new cookie.
+    /// Turns raw change sets into complete changes and a new cookie. The
+    /// scope is read again only when `rescan` (see [`scope_may_change`]);
+    /// otherwise the cookie's scope set is carried forward.
     async fn finish(
         &mut self,
         scope: &Scope,
         prev: HashSet<Guid>,
+        rescan: bool,
         changed: HashSet<Guid>,
         deleted: HashMap<Guid, Option<String>>,
         position: Position,
     ) -> Result<Incremental, LdapSourceError> {
-        let current = self.scope_guids(scope).await?;
+        let current = if rescan {
+            self.scope_guids(scope).await?
+        } else {
+            prev.clone()
+        };
         let mut changes = Vec::new();
         let mut upsert: Vec<Guid> = changed
             .iter()
@@ -330,8 +403,9 @@ impl LdapSource {
     ) -> Result<Incremental, LdapSourceError> {
         tracing::info!("{reason}");
         // The position is taken before the read, so a change made during the
-        // read is reported (again) next time rather than lost.
-        let position = match self.dirsync(&[]).await {
+        // read is reported (again) next time rather than lost. Taking it reads
+        // no objects (see NOTHING_FILTER), so the read costs one scope pass.
+        let position = match self.dirsync(&[], Walk::Position).await {
             Ok(delta) => Position::DirSync(delta.cookie),
             Err(DirSyncFailure::Unavailable(why)) => {
                 tracing::warn!(
@@ -382,16 +456,22 @@ impl LdapSource {
     }
 
     /// Runs DirSync from `cookie` until the server has nothing more.
-    async fn dirsync(&mut self, cookie: &[u8]) -> Result<DirSyncDelta, DirSyncFailure> {
+    async fn dirsync(&mut self, cookie: &[u8], walk: Walk) -> Result<DirSyncDelta, DirSyncFailure> {
         let mut delta = DirSyncDelta {
-            changed: HashSet::new(),
-            deleted: HashMap::new(),
             cookie: cookie.to_vec(),
+            ..DirSyncDelta::default()
         };
         let base = self.base_dn.clone();
         // The attributes whose changes matter; DirSync reports an object only when one of them changed.
         let mut attrs: Vec<&str> = ATTRIBUTES.to_vec();
         attrs.extend(["isDeleted", "name"]);
+        let filter = match walk {
+            Walk::Position => {
+                attrs = vec!["objectGUID"];
+                NOTHING_FILTER
+            }
+            Walk::Changes => KINDS_FILTER,
+        };
         loop {
             // Only changed values of `member` (a 50,000-member group must not come back whole).
             let req = DirSyncRequest {
@@ -406,7 +486,7 @@ impl LdapSource {
                     timeout,
                     &base,
                     LdapScope::Subtree,
-                    KINDS_FILTER,
+                    filter,
                     &attrs,
                     vec![req.into()],
                     "reading changes with DirSync",
@@ -431,9 +511,12 @@ impl LdapSource {
                 }
                 Err(e) => return Err(DirSyncFailure::Other(e)),
             };
-            for e in &entries {
-                record(&mut delta, e);
+            if walk == Walk::Changes {
+                for e in &entries {
+                    record(&mut delta, e);
+                }
             }
+            drop(entries);
             let resp = ctrls
                 .iter()
                 .find(|c| c.1.ctype == DIRSYNC_OID)
@@ -464,8 +547,9 @@ impl LdapSource {
         &mut self,
         scope: &Scope,
     ) -> Result<HashSet<Guid>, LdapSourceError> {
+        self.stats.scope_recomputations += 1;
         let mut out = HashSet::new();
-        let groups: Vec<(Service, crate::scope::GroupRef)> =
+        let groups: Vec<(Service, GroupRef)> =
             scope.groups().map(|(s, g)| (s, g.clone())).collect();
         for (service, group) in groups {
             let g = self.find_service_group(service, &group).await?;
@@ -565,6 +649,13 @@ fn record(delta: &mut DirSyncDelta, e: &RawEntry) {
     } else {
         delta.deleted.remove(&guid);
         delta.changed.insert(guid);
+        for attr in ["sAMAccountName", "cn", "name"] {
+            for v in e.values(attr) {
+                delta
+                    .names
+                    .insert(String::from_utf8_lossy(v).to_lowercase());
+            }
+        }
     }
 }
 
@@ -594,6 +685,51 @@ mod tests {
             Cookie::decode(b"nope").unwrap_err(),
             "it was not written by dirsync"
         );
+    }
+
+    #[test]
+    fn scope_is_read_again_only_when_changes_can_touch_it() {
+        let g = |n: u8| Guid::from_canonical_bytes([n; 16]);
+        let prev: HashSet<Guid> = [g(1), g(2)].into();
+        let by_name = Scope::new(Some("Exchange Users"), None).unwrap();
+        let by_dn = Scope::new(Some("CN=Exchange Users,OU=G,DC=x"), None).unwrap();
+        let set = |v: &[Guid]| v.iter().copied().collect::<HashSet<Guid>>();
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<HashSet<String>>();
+        let none: HashMap<Guid, Option<String>> = HashMap::new();
+        let gone: HashMap<Guid, Option<String>> = [(g(2), None)].into();
+        let gone_outside: HashMap<Guid, Option<String>> = [(g(9), None)].into();
+        // (scope, changed, deleted, names, expected)
+        type Deleted = HashMap<Guid, Option<String>>;
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(&Scope, HashSet<Guid>, &Deleted, HashSet<String>, bool)> = vec![
+            (&by_name, set(&[]), &none, names(&[]), false),
+            (&by_name, set(&[g(9)]), &none, names(&["someone"]), false),
+            (&by_name, set(&[g(9)]), &gone_outside, names(&[]), false),
+            (&by_name, set(&[g(1)]), &none, names(&[]), true),
+            (&by_name, set(&[]), &gone, names(&[]), true),
+            (
+                &by_name,
+                set(&[g(9)]),
+                &none,
+                names(&["exchange users"]),
+                true,
+            ),
+            (
+                &by_dn,
+                set(&[g(9)]),
+                &none,
+                names(&["exchange users"]),
+                false,
+            ),
+            (&by_dn, set(&[g(2)]), &none, names(&[]), true),
+        ];
+        for (i, (scope, changed, deleted, names, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                scope_may_change(scope, &prev, &changed, deleted, &names),
+                want,
+                "case {i}"
+            );
+        }
     }
 
     #[test]

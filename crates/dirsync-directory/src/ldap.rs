@@ -44,6 +44,18 @@ pub struct LdapSource {
     pub(crate) ldap: ldap3::Ldap,
     pub(crate) cfg: LdapConfig,
     pub(crate) base_dn: String,
+    pub(crate) stats: SourceStats,
+}
+
+/// What a connection has cost so far: lets callers (and tests) see that an
+/// idle incremental read stays cheap without timing it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// LDAP search requests sent (each page of a paged search counts).
+    pub searches: u64,
+    /// Times the incremental reader recomputed which objects are in scope
+    /// (re-reading the service groups' membership).
+    pub scope_recomputations: u64,
 }
 
 impl std::fmt::Debug for LdapSource {
@@ -170,6 +182,7 @@ impl LdapSource {
             ldap,
             base_dn: String::new(),
             cfg,
+            stats: SourceStats::default(),
         };
         src.base_dn = match src.cfg.base_dn.clone().filter(|b| !b.trim().is_empty()) {
             Some(b) => b,
@@ -183,6 +196,11 @@ impl LdapSource {
                 })?,
         };
         Ok(src)
+    }
+
+    /// Counters of the work done on this connection since it was opened.
+    pub fn stats(&self) -> SourceStats {
+        self.stats
     }
 
     /// The search base in use.
@@ -243,6 +261,7 @@ impl LdapSource {
         controls: Vec<RawControl>,
         action: &str,
     ) -> Result<(Vec<RawEntry>, Vec<Control>), LdapSourceError> {
+        self.stats.searches += 1;
         let res = self
             .ldap
             .with_timeout(timeout)

@@ -23,6 +23,6 @@ pub mod scope;
 pub use config::{LdapConfig, Password, Transport};
 pub use error::LdapSourceError;
 pub use incremental::{Incremental, ResyncReason};
-pub use ldap::LdapSource;
+pub use ldap::{LdapSource, SourceStats};
 pub use ldif::{read_snapshot, LdifError};
 pub use scope::{GroupRef, Scope, ScopeError, Service};

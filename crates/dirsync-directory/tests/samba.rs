@@ -350,6 +350,11 @@ fn method(c: &Incremental) -> ChangeTracking {
     }
 }
 
+/// Whether an incremental read reported no change at all.
+fn r_is_empty(r: &Incremental) -> bool {
+    matches!(r, Incremental::Changes(c) if c.changes.is_empty())
+}
+
 /// Runs one incremental read from a cookie persisted in a file, and persists the new one.
 async fn step(src: &mut LdapSource, scope: &Scope, file: &std::path::Path) -> Incremental {
     let stored = std::fs::read(file).ok();
@@ -384,9 +389,25 @@ async fn incremental_scenario(
     }
     assert_eq!(method(&first), want);
 
-    // Nothing changed in scope: no changes.
+    // Nothing changed in scope: no changes, and the service groups'
+    // membership is not read again (the cookie's scope set is carried forward),
+    // even when something outside scope changed.
+    let before = src.stats();
     let r = step(src, &scope, &file).await;
     assert_eq!(upserts(&r).len(), 0, "{r:?}");
+    let outsider = ou
+        .add_user(&format!("o{n}"), "displayName: Outsider")
+        .unwrap();
+    let r = step(src, &scope, &file).await;
+    assert!(r_is_empty(&r), "{r:?}");
+    assert!(!format!("{r:?}").contains(&outsider));
+    if want == ChangeTracking::DirSync {
+        assert_eq!(
+            src.stats().scope_recomputations,
+            before.scope_recomputations,
+            "an idle incremental re-read the scope's membership"
+        );
+    }
 
     // Add: a new user joins the group.
     let b = ou.add_user(&format!("b{n}"), "displayName: Bob").unwrap();
@@ -404,6 +425,10 @@ async fn incremental_scenario(
         .find(|o| o.dn == ou.exchange_dn)
         .expect("group membership change reported");
     assert_eq!(group.members.len(), 2);
+    assert!(
+        src.stats().scope_recomputations > before.scope_recomputations,
+        "a membership change must recompute the scope"
+    );
 
     // Modify: the object comes back complete, not as a diff.
     dc.ldapmodify(&format!(

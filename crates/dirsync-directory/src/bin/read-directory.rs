@@ -4,13 +4,18 @@
 //!
 //! ```text
 //! read-directory --exchange "Exchange bench10k" [--rsemail ...] [--json snapshot.json]
+//! read-directory --exchange "Exchange bench10k" --incremental cookie.bin
 //! ```
+//!
+//! With `--incremental FILE`, runs an incremental read from the cookie stored
+//! in FILE (a full resync when FILE is missing) and stores the new cookie
+//! there, so a second run measures an idle incremental.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use dirsync_directory::{LdapConfig, LdapSource, Password, Scope};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
 use dirsync_model::ObjectKind;
 
 #[derive(Parser, Debug)]
@@ -25,6 +30,10 @@ struct Args {
     /// Write the snapshot as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Run an incremental read from the cookie in this file (full resync when
+    /// it does not exist) and store the new cookie in it.
+    #[arg(long)]
+    incremental: Option<std::path::PathBuf>,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_URL")]
     url: String,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_BIND_DN")]
@@ -48,6 +57,43 @@ async fn main() -> Result<()> {
     let mut src = LdapSource::connect(cfg)
         .await
         .context("connecting to the directory")?;
+    if let Some(path) = &a.incremental {
+        let stored = std::fs::read(path).ok();
+        let r = src
+            .incremental(&scope, stored.as_deref())
+            .await
+            .context("reading changes from the directory")?;
+        let secs = start.elapsed().as_secs_f64();
+        let cookie = match r {
+            Incremental::Changes(c) => {
+                println!(
+                    "incremental ({:?}): {} changes in {secs:.3} s; {} searches, {} scope recomputations",
+                    c.method,
+                    c.changes.len(),
+                    src.stats().searches,
+                    src.stats().scope_recomputations
+                );
+                c.cookie
+            }
+            Incremental::FullResync {
+                snapshot,
+                cookie,
+                method,
+                reason,
+                ..
+            } => {
+                println!(
+                    "full resync ({method:?}, {reason}): {} objects in {secs:.3} s; {} searches",
+                    snapshot.objects.len(),
+                    src.stats().searches
+                );
+                cookie
+            }
+        };
+        std::fs::write(path, cookie).with_context(|| format!("writing {}", path.display()))?;
+        src.unbind().await;
+        return Ok(());
+    }
     let snapshot = src.full(&scope).await.context("reading the directory")?;
     let secs = start.elapsed().as_secs_f64();
     let count = |k: ObjectKind| snapshot.objects.iter().filter(|o| o.kind == k).count();
