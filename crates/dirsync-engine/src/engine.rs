@@ -14,10 +14,11 @@ use tokio::sync::Mutex;
 
 use crate::executor::Executor;
 use crate::mapping::{desired_state, MappingSettings};
+use crate::plan::DeletePolicy;
 use crate::plan::{plan, PlanSettings};
 use crate::report::*;
 use crate::settings::{EngineSettings, SettingsError};
-use crate::store::{RunSummary, Store, StoreError};
+use crate::store::{Commit, RunSummary, Store, StoreError};
 use crate::target;
 use crate::types::*;
 
@@ -208,6 +209,22 @@ impl Engine {
         let full = input.is_full();
         let staging = self.settings.staging;
         let writes = opts.mode == Mode::Apply && !staging;
+        if let DirectoryInput::Incremental(changes) = &input {
+            if writes && changes.changes.is_empty() {
+                if let Some(in_scope) = self.idle_ok().await? {
+                    return self
+                        .idle_run(
+                            opts,
+                            started,
+                            started_at,
+                            in_scope,
+                            &changes.cookie,
+                            &progress,
+                        )
+                        .await;
+                }
+            }
+        }
         let id = if opts.mode == Mode::Check {
             0
         } else {
@@ -255,6 +272,97 @@ impl Engine {
             return Err(e);
         }
         self.finish(&mut report, started, stats0).await;
+        progress(Progress {
+            phase: "done",
+            done: 1,
+            total: 1,
+        });
+        Ok(report)
+    }
+
+    /// The plan-relevant settings, kept with the clean marker: a change of
+    /// any of them means the last clean run no longer proves there is
+    /// nothing to do.
+    fn plan_fingerprint(&self) -> String {
+        format!(
+            "v1 base_url={} customer={} sync_alternates={} allow_rename={} delete_policy={:?}",
+            self.settings.target.base_url,
+            self.settings.target.customer,
+            self.settings.sync_alternates,
+            self.settings.allow_rename,
+            self.settings.delete_policy,
+        )
+    }
+
+    /// The clean marker's value for a run that applied everything it planned.
+    fn clean_marker(&self, in_scope: u64) -> String {
+        serde_json::json!({ "settings": self.plan_fingerprint(), "in_scope": in_scope }).to_string()
+    }
+
+    /// `Some(in_scope)` when an incremental read with no change may skip the
+    /// control panel and the plan: the last committed apply did everything
+    /// it planned with no error (nothing to retry), under the same
+    /// plan-relevant settings, and no grace period has run out since.
+    async fn idle_ok(&self) -> Result<Option<u64>, EngineError> {
+        let Some(marker) = self.store.clean_marker().await? else {
+            return Ok(None);
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&marker) else {
+            return Ok(None);
+        };
+        if v["settings"].as_str() != Some(self.plan_fingerprint().as_str()) {
+            return Ok(None);
+        }
+        if !self.store.has_replica().await? {
+            return Ok(None);
+        }
+        if let DeletePolicy::AfterGrace { days } = self.settings.delete_policy {
+            if let Some(since) = self.store.earliest_disabled_at().await? {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                if now - since >= days as i64 * 86_400 {
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(v["in_scope"].as_u64().unwrap_or(0)))
+    }
+
+    /// Records an incremental run that had nothing to do and commits its
+    /// cookie, without reading the control panel or planning.
+    async fn idle_run(
+        &self,
+        opts: RunOptions,
+        started: Instant,
+        started_at: String,
+        in_scope: u64,
+        cookie: &[u8],
+        progress: &(impl Fn(Progress) + Send + Sync),
+    ) -> Result<RunReport, EngineError> {
+        let synced = self.store.anchor_count().await?;
+        let mut report = RunReport {
+            id: 0,
+            trigger: opts.trigger,
+            mode: opts.mode,
+            full: false,
+            staging: false,
+            started_at,
+            finished_at: now_rfc3339(),
+            duration_ms: 0,
+            status: RunStatus::Success,
+            exit_code: 0,
+            summary: "nothing changed in the directory since the last run, which completed without error: nothing to do (the control panel is compared in full by the next full sync)".into(),
+            counts: Counts {
+                in_scope,
+                synced_before: synced,
+                ..Counts::default()
+            },
+            operations: Vec::new(),
+            findings: Vec::new(),
+            cookie_committed: true,
+            api: ApiStats::default(),
+        };
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        self.store.record_idle_run(&mut report, cookie).await?;
         progress(Progress {
             phase: "done",
             done: 1,
@@ -412,6 +520,11 @@ impl Engine {
                 done: 0,
                 total,
             });
+            if !the_plan.ops.is_empty() {
+                // From here the control panel changes: until this run's
+                // commit, the last clean run no longer describes it.
+                self.store.clear_clean().await?;
+            }
             let exec = Executor {
                 client: &self.client,
                 customer: &self.settings.target.customer,
@@ -433,38 +546,55 @@ impl Engine {
                 .filter(|o| o.result == OpResult::Done)
                 .map(|o| o.seq)
                 .collect();
+            let mut put: Vec<&Anchor> = Vec::new();
+            let mut forget: Vec<Guid> = Vec::new();
             for u in &the_plan.anchors {
                 if u.after.iter().all(|s| ok.contains(s)) {
                     match &u.anchor {
-                        Some(a) => self.store.put_anchor(a).await?,
-                        None => self.store.delete_anchor(u.guid).await?,
+                        Some(a) => put.push(a),
+                        None => forget.push(u.guid),
                     }
                 }
             }
-            // The directory state and its cookie, together, once the changes
-            // are applied. Objects that failed are retried by the next run,
-            // which recomputes them from the replica against the control panel.
-            match commit {
+            // Nothing left to retry: every operation done, no error finding.
+            let clean = report.operations.iter().all(|o| o.result == OpResult::Done)
+                && !report
+                    .findings
+                    .iter()
+                    .any(|f| f.severity == Severity::Error);
+            let marker = clean.then(|| self.clean_marker(report.counts.in_scope));
+            // The anchors, the directory state and its cookie, together in
+            // one transaction, once the changes are applied. Objects that
+            // failed are retried by the next run, which recomputes them from
+            // the replica against the control panel.
+            let mut c = Commit {
+                anchors: &put,
+                forget: &forget,
+                clean: marker.as_deref(),
+                ..Commit::default()
+            };
+            let ups: Vec<&DirectoryObject>;
+            match &commit {
                 DirCommit::Full { cookie } => {
-                    self.store
-                        .commit_directory(Some(&snapshot), &[], &[], cookie.as_deref())
-                        .await?;
+                    c.full = Some(&snapshot);
+                    c.cookie = cookie.as_deref();
                 }
                 DirCommit::Incremental {
                     upserts,
                     deletes,
                     cookie,
                 } => {
-                    let ups: Vec<&DirectoryObject> = snapshot
+                    ups = snapshot
                         .objects
                         .iter()
                         .filter(|o| upserts.contains(&o.guid))
                         .collect();
-                    self.store
-                        .commit_directory(None, &ups, &deletes, Some(&cookie))
-                        .await?;
+                    c.upserts = &ups;
+                    c.deletes = deletes;
+                    c.cookie = Some(cookie);
                 }
             }
+            self.store.commit(c).await?;
             report.cookie_committed = true;
         }
         count(report);

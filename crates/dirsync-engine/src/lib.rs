@@ -43,7 +43,18 @@
 //!   in one transaction after the changes they cover were applied. A run killed at any point
 //!   and rerun re-reads the same changes, matches what was already created (hard match by
 //!   objectGUID, else soft match by address), and finishes with no duplicates and nothing
-//!   missing.
+//!   missing. The anchors a run established, its directory replica and cookie, and the
+//!   clean marker below are written in one transaction at the end of the apply.
+//! - An incremental run whose directory read reported no change, after an apply that
+//!   did everything it planned with no error (status success) under the same
+//!   plan-relevant settings, neither reads the control panel nor plans: it records a run
+//!   with nothing to do and commits the new cookie (no API call). After a run with failed
+//!   objects, a threshold stop, an interrupted apply, changed settings, or a grace period
+//!   that has run out, the next run compares and plans in full, so failures are retried
+//!   without an administrator's rerun. Changes made by hand in the control panel
+//!   (drift) are therefore caught by the next run that reads the control panel: any run
+//!   with directory changes, and the periodic full sync, which always reads the whole
+//!   control panel.
 
 pub mod engine;
 pub mod executor;

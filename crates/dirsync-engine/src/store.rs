@@ -181,23 +181,12 @@ impl Store {
             .collect()
     }
 
-    /// Writes (inserts or replaces) one anchor, durably.
+    /// Writes (inserts or replaces) one anchor, durably (its own
+    /// transaction: the executor anchors each created object at once).
     pub async fn put_anchor(&self, a: &Anchor) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO anchors (guid, kind, service, address, dn, hash, disabled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (guid) DO UPDATE SET kind = excluded.kind, service = excluded.service, address = excluded.address,
-             dn = excluded.dn, hash = excluded.hash, disabled_at = excluded.disabled_at, updated_at = excluded.updated_at",
-        )
-        .bind(a.guid.to_string())
-        .bind(a.kind.as_str())
-        .bind(a.service.as_str())
-        .bind(a.address.to_string())
-        .bind(&a.dn)
-        .bind(&a.hash)
-        .bind(a.disabled_at)
-        .bind(now_unix())
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        insert_anchors(&mut tx, &[a]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -269,59 +258,133 @@ impl Store {
         deletes: &[Guid],
         cookie: Option<&[u8]>,
     ) -> Result<(), StoreError> {
+        self.commit(Commit {
+            full,
+            upserts,
+            deletes,
+            cookie,
+            ..Commit::default()
+        })
+        .await
+    }
+
+    /// Commits what a run's apply established, in one transaction: the
+    /// anchors written and forgotten, the directory replica (replaced for a
+    /// full read, changed objects upserted and deleted ones removed for an
+    /// incremental one), the cookie, and the clean marker. Either all of it
+    /// is durable or none of it (a rerun then re-reads the same changes).
+    pub async fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let set = |k: &'static str, v: String| {
-            sqlx::query("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)")
-                .bind(k)
-                .bind(v)
-        };
-        if let Some(s) = full {
+        insert_anchors(&mut tx, c.anchors).await?;
+        for g in c.forget {
+            sqlx::query("DELETE FROM anchors WHERE guid = ?")
+                .bind(g.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(s) = c.full {
             sqlx::query("DELETE FROM replica").execute(&mut *tx).await?;
-            for o in &s.objects {
-                sqlx::query("INSERT OR REPLACE INTO replica (guid, object) VALUES (?, ?)")
-                    .bind(o.guid.to_string())
-                    .bind(serde_json::to_string(o).map_err(|e| corrupt("replica object", e))?)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            set(
+            let all: Vec<&DirectoryObject> = s.objects.iter().collect();
+            insert_replica(&mut tx, &all).await?;
+            set_state(
+                &mut tx,
                 "exchange_group",
-                s.exchange_group.map(|g| g.to_string()).unwrap_or_default(),
+                &s.exchange_group.map(|g| g.to_string()).unwrap_or_default(),
             )
-            .execute(&mut *tx)
             .await?;
-            set(
+            set_state(
+                &mut tx,
                 "rsemail_group",
-                s.rsemail_group.map(|g| g.to_string()).unwrap_or_default(),
+                &s.rsemail_group.map(|g| g.to_string()).unwrap_or_default(),
             )
-            .execute(&mut *tx)
             .await?;
-            set("replica_full_at", now_unix().to_string())
-                .execute(&mut *tx)
-                .await?;
+            set_state(&mut tx, "replica_full_at", &now_unix().to_string()).await?;
         }
-        for o in upserts {
-            sqlx::query("INSERT OR REPLACE INTO replica (guid, object) VALUES (?, ?)")
-                .bind(o.guid.to_string())
-                .bind(serde_json::to_string(o).map_err(|e| corrupt("replica object", e))?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for g in deletes {
+        insert_replica(&mut tx, c.upserts).await?;
+        for g in c.deletes {
             sqlx::query("DELETE FROM replica WHERE guid = ?")
                 .bind(g.to_string())
                 .execute(&mut *tx)
                 .await?;
         }
-        match cookie {
-            Some(c) => set("cookie", hex::encode(c)).execute(&mut *tx).await?,
-            None if full.is_some() => {
+        match c.cookie {
+            Some(v) => set_state(&mut tx, "cookie", &hex::encode(v)).await?,
+            None if c.full.is_some() => {
                 sqlx::query("DELETE FROM sync_state WHERE key = 'cookie'")
                     .execute(&mut *tx)
-                    .await?
+                    .await?;
             }
-            None => Default::default(),
-        };
+            None => {}
+        }
+        match c.clean {
+            Some(v) => set_state(&mut tx, "clean", v).await?,
+            None => {
+                sqlx::query("DELETE FROM sync_state WHERE key = 'clean'")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The clean marker: set (by [`Store::commit`]) when the committed
+    /// directory state was applied with every operation done and no error,
+    /// to the value the engine chose (its plan-relevant settings).
+    pub async fn clean_marker(&self) -> Result<Option<String>, StoreError> {
+        self.state("clean").await
+    }
+
+    /// Clears the clean marker, before a run starts writing to the control panel.
+    pub async fn clear_clean(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sync_state WHERE key = 'clean'")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The number of anchors (objects dirsync has tied to the control panel).
+    pub async fn anchor_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM anchors")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(n as u64)
+    }
+
+    /// The earliest time a mailbox was disabled for leaving the scope
+    /// (unix seconds), if any is: when its grace period ends the plan
+    /// changes with no directory change.
+    pub async fn earliest_disabled_at(&self) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query("SELECT MIN(disabled_at) AS d FROM anchors WHERE kind = 'mailbox'")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("d")?,
+        )
+    }
+
+    /// Records a whole run that had nothing to do (an incremental read with
+    /// no change after a clean run) and commits its cookie, in one
+    /// transaction. Sets `report.id`.
+    pub async fn record_idle_run(
+        &self,
+        report: &mut RunReport,
+        cookie: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "INSERT INTO runs (started_at, trigger, mode, full, status) VALUES (?, ?, ?, ?, 'running')",
+        )
+        .bind(&report.started_at)
+        .bind(crate::engine::trigger_str(report.trigger))
+        .bind(crate::engine::mode_str(report.mode))
+        .bind(report.full)
+        .execute(&mut *tx)
+        .await?;
+        report.id = r.last_insert_rowid();
+        finish_run(&mut tx, report).await?;
+        set_state(&mut tx, "cookie", &hex::encode(cookie)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -346,48 +409,8 @@ impl Store {
 
     /// Records the end of a run with its report and per-object outcomes.
     pub async fn run_finished(&self, report: &RunReport) -> Result<(), StoreError> {
-        let json = serde_json::to_string(report).map_err(|e| corrupt("run report", e))?;
-        let counts = serde_json::to_string(&report.counts).map_err(|e| corrupt("run counts", e))?;
-        let status = status_str(report.status);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE runs SET finished_at = ?, status = ?, counts = ?, report = ? WHERE id = ?",
-        )
-        .bind(&report.finished_at)
-        .bind(status)
-        .bind(counts)
-        .bind(json)
-        .bind(report.id)
-        .execute(&mut *tx)
-        .await?;
-        let mut idx = 0i64;
-        for o in &report.operations {
-            sqlx::query("INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(report.id)
-                .bind(idx)
-                .bind(&o.dn)
-                .bind(o.guid.map(|g| g.to_string()))
-                .bind(o.op.as_str())
-                .bind(serde_json::to_value(o.result).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-                .bind(o.code.map(|c| c.as_str()))
-                .bind(&o.message)
-                .execute(&mut *tx)
-                .await?;
-            idx += 1;
-        }
-        for f in &report.findings {
-            sqlx::query("INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) VALUES (?, ?, ?, ?, NULL, ?, ?, ?)")
-                .bind(report.id)
-                .bind(idx)
-                .bind(&f.dn)
-                .bind(f.guid.map(|g| g.to_string()))
-                .bind(f.severity.to_string())
-                .bind(f.code.as_str())
-                .bind(&f.message)
-                .execute(&mut *tx)
-                .await?;
-            idx += 1;
-        }
+        finish_run(&mut tx, report).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -428,6 +451,169 @@ impl Store {
             None => Ok(None),
         }
     }
+}
+
+/// What [`Store::commit`] writes, in one transaction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Commit<'a> {
+    /// A full read: the replica is replaced by it.
+    pub full: Option<&'a dirsync_model::DirectorySnapshot>,
+    /// Objects of an incremental read, upserted into the replica.
+    pub upserts: &'a [&'a DirectoryObject],
+    /// Objects removed from the replica.
+    pub deletes: &'a [Guid],
+    /// The directory cookie covering this state (`None` with a full read
+    /// forgets the old one).
+    pub cookie: Option<&'a [u8]>,
+    /// Anchors written (inserted or replaced).
+    pub anchors: &'a [&'a Anchor],
+    /// Anchors forgotten.
+    pub forget: &'a [Guid],
+    /// The clean marker's new value; `None` clears it.
+    pub clean: Option<&'a str>,
+}
+
+/// SQLite's smallest limit on bound parameters per statement (999 before
+/// 3.32); multi-row inserts stay under it.
+const MAX_PARAMS: usize = 999;
+
+async fn set_state(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)")
+        .bind(key)
+        .bind(value)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Inserts or replaces anchors, many rows per statement.
+async fn insert_anchors(
+    conn: &mut sqlx::SqliteConnection,
+    anchors: &[&Anchor],
+) -> Result<(), StoreError> {
+    let now = now_unix();
+    for chunk in anchors.chunks(MAX_PARAMS / 8) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO anchors (guid, kind, service, address, dn, hash, disabled_at, updated_at) ",
+        );
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(a.guid.to_string())
+                .push_bind(a.kind.as_str())
+                .push_bind(a.service.as_str())
+                .push_bind(a.address.to_string())
+                .push_bind(a.dn.clone())
+                .push_bind(a.hash.clone())
+                .push_bind(a.disabled_at)
+                .push_bind(now);
+        });
+        q.push(
+            " ON CONFLICT (guid) DO UPDATE SET kind = excluded.kind, service = excluded.service, address = excluded.address,
+             dn = excluded.dn, hash = excluded.hash, disabled_at = excluded.disabled_at, updated_at = excluded.updated_at",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts or replaces replica objects, many rows per statement.
+async fn insert_replica(
+    conn: &mut sqlx::SqliteConnection,
+    objects: &[&DirectoryObject],
+) -> Result<(), StoreError> {
+    for chunk in objects.chunks(MAX_PARAMS / 2) {
+        let rows = chunk
+            .iter()
+            .map(|o| {
+                serde_json::to_string(o)
+                    .map(|j| (o.guid.to_string(), j))
+                    .map_err(|e| corrupt("replica object", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO replica (guid, object) ",
+        );
+        q.push_values(rows, |mut b, (g, j)| {
+            b.push_bind(g).push_bind(j);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes a run's end: status, counts, report and one outcome row per
+/// operation and finding (many rows per statement).
+async fn finish_run(
+    conn: &mut sqlx::SqliteConnection,
+    report: &RunReport,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(report).map_err(|e| corrupt("run report", e))?;
+    let counts = serde_json::to_string(&report.counts).map_err(|e| corrupt("run counts", e))?;
+    sqlx::query("UPDATE runs SET finished_at = ?, status = ?, counts = ?, report = ? WHERE id = ?")
+        .bind(&report.finished_at)
+        .bind(status_str(report.status))
+        .bind(counts)
+        .bind(json)
+        .bind(report.id)
+        .execute(&mut *conn)
+        .await?;
+    // (dn, guid, op, result, code, message)
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<&'static str>,
+        String,
+        Option<&'static str>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = report
+        .operations
+        .iter()
+        .map(|o| {
+            (
+                o.dn.clone(),
+                o.guid.map(|g| g.to_string()),
+                Some(o.op.as_str()),
+                serde_json::to_value(o.result)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                o.code.map(|c| c.as_str()),
+                o.message.clone(),
+            )
+        })
+        .chain(report.findings.iter().map(|f| {
+            (
+                f.dn.clone(),
+                f.guid.map(|g| g.to_string()),
+                None,
+                f.severity.to_string(),
+                Some(f.code.as_str()),
+                Some(f.message.clone()),
+            )
+        }))
+        .collect();
+    let per = MAX_PARAMS / 8;
+    for (n, chunk) in rows.chunks(per).enumerate() {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) ",
+        );
+        q.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
+            b.push_bind(report.id)
+                .push_bind((n * per + i) as i64)
+                .push_bind(r.0.clone())
+                .push_bind(r.1.clone())
+                .push_bind(r.2)
+                .push_bind(r.3.clone())
+                .push_bind(r.4)
+                .push_bind(r.5.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 pub(crate) fn status_str(s: RunStatus) -> &'static str {
