@@ -58,7 +58,19 @@ pub fn finding_for(op: &PlanOp, e: &ClientError) -> Finding {
         );
     }
     let address = op.address.clone().unwrap_or_else(|| op.target.to_string());
-    match e.rule() {
+    // A rename the target refuses for lack of permission (the key lacks the
+    // rename permission, or the target has no rename operation) leaves the
+    // Service ID unchanged: that is DS008, exactly as without `allow_rename`.
+    let rule = match e.rule() {
+        Some(RuleViolation::NotAuthorized) if op.op == OpKind::Rename => {
+            Some(RuleViolation::ServiceIdCannotChange)
+        }
+        None if op.op == OpKind::Rename && e.status() == Some(405) => {
+            Some(RuleViolation::ServiceIdCannotChange)
+        }
+        r => r,
+    };
+    match rule {
         Some(RuleViolation::MailboxLimitExceeded) => Finding::new(
             Code::MailboxLimitExceeded,
             dn,
@@ -221,16 +233,39 @@ impl Executor<'_> {
                 c.send_form(Method::PUT, &path, &f).await
             }
             OpKind::Rename => {
+                // The control panel's rename operation (an edit can never
+                // change the Service ID). Keys without the rename permission
+                // are refused with "Not authorized": see `finding_for`.
                 let new = op
                     .address
                     .as_deref()
                     .and_then(|a| EmailAddress::parse(a).ok());
-                let mut f = BTreeMap::new();
-                f.insert(
-                    "name".to_string(),
-                    new.map(|n| n.local_part().to_string()).unwrap_or_default(),
-                );
-                c.send_form(Method::PUT, &path, &f).await
+                let new_name = new
+                    .as_ref()
+                    .map(|n| n.local_part().to_string())
+                    .unwrap_or_default();
+                let (name, d) = split(&op.target);
+                let exchange = op.service == Service::Exchange;
+                match c
+                    .rename_mailbox(self.customer, &d, exchange, &name, &new_name)
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    // Idempotent: a rename retried after its answer was lost
+                    // finds the old name gone and the new one there.
+                    Err(e) if e.is_not_found() => {
+                        let renamed = match &new {
+                            Some(n) => self.exists(&self.object_path(op, n)).await.unwrap_or(false),
+                            None => false,
+                        };
+                        if renamed {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
             }
             OpKind::Delete => match c.delete(&path).await {
                 Err(e) if e.is_not_found() => Ok(()),

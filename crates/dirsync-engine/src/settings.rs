@@ -86,10 +86,13 @@ pub struct EngineSettings {
     pub delete_policy: DeletePolicy,
     #[serde(default)]
     pub threshold: Threshold,
-    /// Rename mailboxes whose `mail` local part changed (an edit sending the
-    /// new `name`), instead of reporting DS008. A control panel that does not
-    /// allow renames through its API (officed reserves them to its
-    /// administrator) refuses the edit, and the refusal is reported as DS008.
+    /// Rename mailboxes whose `mail` local part changed, through the control
+    /// panel's rename operation (`POST .../mailboxes/{name}/rename`), instead
+    /// of reporting DS008. Renaming changes a Service ID, so officed allows it
+    /// only to API keys issued with the rename permission (`officed key issue
+    /// --allow-rename`); when the target refuses for lack of permission (or
+    /// has no rename operation) the object's outcome is DS008 with its
+    /// solution, exactly as without this setting.
     #[serde(default)]
     pub allow_rename: bool,
     /// Operations in flight at once.

@@ -387,6 +387,18 @@ async fn api_faults_map_to_catalogue_codes() {
             .await,
             "DS008",
         ),
+        (
+            // The rename operation with a key lacking the rename permission.
+            op(
+                TargetKind::Mailbox,
+                OpKind::Rename,
+                "ann@example.com",
+                Some("anne@example.com"),
+            ),
+            c.rename_mailbox(&cu, "example.com", true, "ann", "anne")
+                .await,
+            "DS008",
+        ),
     ];
     for (op, result, want) in cases {
         let e = result.expect_err(want);
@@ -657,11 +669,70 @@ async fn threshold_empty_read_guard_and_staging() {
     assert_eq!((r.status, r.counts.disabled), (RunStatus::Success, 3));
 }
 
-/// With `allow_rename`, a changed `mail` local part is planned as a rename
-/// through the API; officed keeps renames to its administrator, so its
-/// refusal comes back as DS008 on that operation, and nothing else changes.
+/// With `allow_rename` and a key that has officed's rename permission, a
+/// changed `mail` local part is renamed through the API: the mailbox gets
+/// the new name, keeps its alternate addresses, the anchor follows, and a
+/// second run plans nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_rename_goes_through_the_api() {
+    let o = officed(OfficedOptions {
+        allow_rename: true,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(&o.base_url, &o);
+    s.allow_rename = true;
+    let engine = open(dir.path(), s).await;
+    let mut jane = user(1, "Jane Doe", "jane@example.com");
+    jane.proxy_addresses = vec![
+        "SMTP:jane@example.com".into(),
+        "smtp:jane.doe@example.com".into(),
+    ];
+    let r = engine
+        .run(full(snapshot(&[&jane], &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.counts.created, 1);
+    let mut renamed = jane.clone();
+    renamed.mail = Some("jdoe@example.com".into());
+    renamed.proxy_addresses = vec![
+        "SMTP:jdoe@example.com".into(),
+        "smtp:jane.doe@example.com".into(),
+    ];
+    let snap = snapshot(&[&renamed], &[], &[]);
+    let r = engine
+        .run(full(snap.clone()), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.operations.len(), 1, "{:#?}", r.operations);
+    let op = &r.operations[0];
+    assert_eq!(
+        (op.op, op.address.as_deref()),
+        (OpKind::Rename, Some("jdoe@example.com"))
+    );
+    assert_eq!(op.result, OpResult::Done, "{:#?}", r.findings);
+    assert_eq!(r.status, RunStatus::Success, "{:#?}", r.findings);
+    let t = target_state(&o).await;
+    assert_eq!(mailboxes(&t, Service::Exchange), vec!["jdoe@example.com"]);
+    let m = &t.mailboxes[0];
+    assert!(
+        m.addresses
+            .iter()
+            .any(|a| a.lower() == "jane.doe@example.com"),
+        "alternate kept: {:?}",
+        m.addresses
+    );
+    // The anchor follows the new name: nothing more to do.
+    let again = engine.run(full(snap), apply(), |_| {}).await.unwrap();
+    assert!(again.operations.is_empty(), "{:#?}", again.operations);
+    assert!(again.findings.is_empty(), "{:#?}", again.findings);
+}
+
+/// With `allow_rename` but an ordinary key, officed refuses the rename for
+/// lack of permission: the outcome is DS008 with its solution, exactly as
+/// without the setting, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rename_without_the_permission_is_ds008() {
     let o = officed(OfficedOptions::default());
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings(&o.base_url, &o);
@@ -688,6 +759,13 @@ async fn allowed_rename_goes_through_the_api() {
     assert_eq!(op.result, OpResult::Failed);
     assert_eq!(op.code.map(|c| c.to_string()).as_deref(), Some("DS008"));
     assert_eq!(r.status, RunStatus::ObjectErrors);
+    assert_eq!(op.message.as_deref(), Some(format!("The Service ID specified in the mail attribute for user '{}' has changed from 'jane' to 'jdoe'. Directory Sync cannot change the Service ID for an object.", jane.dn).as_str()));
+    let ds008 = dirsync_model::Code::ServiceIdChanged.definition();
+    assert_eq!(
+        op.solution.as_deref(),
+        Some(ds008.solution_text().as_str()),
+        "the solution of DS008"
+    );
     assert_eq!(
         mailboxes(&target_state(&o).await, Service::Exchange),
         vec!["jane@example.com"]

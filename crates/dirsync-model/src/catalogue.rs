@@ -333,7 +333,7 @@ pub static CATALOGUE: &[Definition] = &[
         cause: "This error is generated when the username of the email address in Active Directory is changed.",
         solution: &[
             "Please create a ticket with your Cloud Office Support team to perform a mailbox rename of the user's email address,",
-            "or set allow_rename = true in dirsync's settings so that dirsync performs the rename through the control panel's rename operation,",
+            "or set allow_rename = true in dirsync's settings, with an API key that has the control panel's rename permission, so that dirsync performs the rename through the control panel's rename operation,",
             "or change the mail attribute back to its previous value.",
         ],
         retried: false,
