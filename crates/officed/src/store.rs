@@ -915,6 +915,19 @@ async fn mailbox_recover(
     Ok(wire)
 }
 
+/// The service-ID rule shared by every edit: an edit may repeat the object's
+/// name (in any case) but never change it; renames are a separate,
+/// permissioned operation.
+fn keep_service_id(name: &str, requested: Option<&str>, details: &str) -> Result<()> {
+    match requested {
+        Some(n) if !n.eq_ignore_ascii_case(name) => Err(Error::bad_request(
+            messages::service_id_cannot_change(name, n),
+            details,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `PUT .../{ex,rs}/mailboxes/{name}`: changes the fields present. The
 /// name (Service ID) cannot change here: see [`mailbox_rename`].
 pub async fn mailbox_edit(
@@ -926,14 +939,7 @@ pub async fn mailbox_edit(
     input: &MailboxInput,
 ) -> Result<ExchangeMailbox> {
     svc.check_domain(dom)?;
-    if let Some(n) = &input.name {
-        if !n.eq_ignore_ascii_case(name) {
-            return Err(Error::bad_request(
-                messages::service_id_cannot_change(name, n),
-                "An edit cannot rename a mailbox; an administrator renames it with 'officed rename-mailbox' or POST .../mailboxes/NAME/rename with a key that has the rename permission.",
-            ));
-        }
-    }
+    keep_service_id(name, input.name.as_deref(), "An edit cannot rename a mailbox; an administrator renames it with 'officed rename-mailbox' or POST .../mailboxes/NAME/rename with a key that has the rename permission.")?;
     if let Some(d) = &input.display_name {
         validate::display_name(d)?;
     }
@@ -1634,14 +1640,11 @@ pub async fn contact_edit(
     form: &ExchangeContactForm,
 ) -> Result<ExchangeContact> {
     Svc::Ex.check_domain(dom)?;
-    if let Some(n) = &form.name {
-        if !n.eq_ignore_ascii_case(name) {
-            return Err(Error::bad_request(
-                messages::service_id_cannot_change(name, n),
-                "An edit cannot rename a contact.",
-            ));
-        }
-    }
+    keep_service_id(
+        name,
+        form.name.as_deref(),
+        "An edit cannot rename a contact.",
+    )?;
     contact_texts(form)?;
     retry(|| async {
         let mut tx = db.pool.begin().await?;
@@ -1940,14 +1943,11 @@ pub async fn list_edit(
     body: &DistributionListBody,
 ) -> Result<DistributionList> {
     Svc::Ex.check_domain(dom)?;
-    if let Some(n) = &body.name {
-        if !n.eq_ignore_ascii_case(name) {
-            return Err(Error::bad_request(
-                messages::service_id_cannot_change(name, n),
-                "An edit cannot rename a distribution list.",
-            ));
-        }
-    }
+    keep_service_id(
+        name,
+        body.name.as_deref(),
+        "An edit cannot rename a distribution list.",
+    )?;
     check_list_body(body)?;
     let mut alternates = Vec::new();
     if let Some(list) = &body.email_addresses {
