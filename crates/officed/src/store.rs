@@ -790,7 +790,7 @@ pub async fn mailbox_create(
     contact.apply(&input.contact);
     let contact_json = serde_json::to_string(&contact).map_err(|e| internal(e.to_string()))?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
@@ -845,7 +845,7 @@ async fn mailbox_recover(
     svc: Svc,
     name: &str,
 ) -> Result<ExchangeMailbox> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.writer.begin().await?;
     lock_domain(&mut tx, &dom.id).await?;
     let row = sqlx::query(&format!(
         "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND name_key = $3 AND deleted_at IS NOT NULL AND deleted_at > $4 ORDER BY deleted_at DESC LIMIT 1"
@@ -955,7 +955,7 @@ pub async fn mailbox_edit(
         &input.contact,
     )?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let mut m = require_mailbox(&mut tx, dom, svc, name).await?;
         let mut changed = serde_json::Map::new();
@@ -1033,7 +1033,7 @@ pub async fn mailbox_delete(
 ) -> Result<()> {
     svc.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let m = require_mailbox(&mut tx, dom, svc, name).await?;
         let addrs = owner_addresses(&mut tx, &m.id).await?;
@@ -1090,7 +1090,7 @@ pub async fn mailbox_rename(
     svc.check_domain(dom)?;
     validate::local_part("mailbox", new_name)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let m = require_mailbox(&mut tx, dom, svc, name).await?;
         let old_primary = format!("{}@{}", m.name, dom.name);
@@ -1177,7 +1177,7 @@ pub async fn mailbox_address_add(
     Svc::Ex.check_domain(dom)?;
     let addr_domain = check_alternate(dom, address)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
         let did = domain_id_by_name(&mut tx, &dom.customer_id, &addr_domain).await?;
@@ -1215,7 +1215,7 @@ pub async fn mailbox_address_remove(
 ) -> Result<()> {
     Svc::Ex.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
         let row = sqlx::query("SELECT is_primary FROM addresses WHERE customer_id = $1 AND address_key = $2 AND owner_id = $3")
@@ -1372,7 +1372,7 @@ pub async fn alias_create(
     validate::local_part("alias", name)?;
     let targets = parse_targets(form.alias_emails.as_deref().unwrap_or(""))?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
@@ -1412,7 +1412,7 @@ pub async fn alias_edit(
     Svc::Rs.check_domain(dom)?;
     let targets = parse_targets(form.alias_emails.as_deref().unwrap_or(""))?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, mut alias) = find_alias(&mut tx, dom, name).await?;
         sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
@@ -1440,7 +1440,7 @@ pub async fn alias_edit(
 pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
     Svc::Rs.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, alias) = find_alias(&mut tx, dom, name).await?;
         sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
@@ -1589,7 +1589,7 @@ pub async fn contact_create(
     let mut info = ContactInfo::default();
     info.apply(&form.contact_info());
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
@@ -1647,7 +1647,7 @@ pub async fn contact_edit(
     )?;
     contact_texts(form)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, mut ct) = find_contact(&mut tx, dom, name).await?;
         if let Some(v) = &form.display_name {
@@ -1690,7 +1690,7 @@ pub async fn contact_edit(
 pub async fn contact_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
     Svc::Ex.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, ct) = find_contact(&mut tx, dom, name).await?;
         let primary = format!("{}@{}", ct.name, dom.name);
@@ -1892,7 +1892,7 @@ pub async fn list_create(
         .clone()
         .unwrap_or_else(|| name.to_string());
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
@@ -1956,7 +1956,7 @@ pub async fn list_edit(
         }
     }
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
         sqlx::query("UPDATE ex_lists SET display_name = $1, hidden = $2 WHERE id = $3")
@@ -2006,7 +2006,7 @@ pub async fn list_edit(
 pub async fn list_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
     Svc::Ex.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
         for a in &l.email_address_list {
@@ -2056,7 +2056,7 @@ pub async fn member_add(
 ) -> Result<MemberList> {
     Svc::Ex.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
         if add_member(&mut tx, dom, &id, &l.name, member).await? {
@@ -2087,7 +2087,7 @@ pub async fn member_remove(
 ) -> Result<()> {
     Svc::Ex.check_domain(dom)?;
     retry(|| async {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
         let n = sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1 AND member_key = $2")

@@ -254,7 +254,7 @@ async fn secrets_are_not_in_the_database_file() {
     let common::Backend::Sqlite(dir) = &env.backend else {
         unreachable!()
     };
-    env.db.pool.close().await;
+    env.db.close().await;
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());

@@ -182,7 +182,7 @@ impl Env {
 
     pub async fn finish(self) {
         let Env { db, backend, .. } = self;
-        db.pool.close().await;
+        db.close().await;
         if let Backend::Postgres(url) = backend {
             testkit::officed::drop_postgres_database(&url);
         }
