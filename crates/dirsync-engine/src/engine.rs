@@ -478,6 +478,11 @@ impl Engine {
                 now: time::OffsetDateTime::now_utc().unix_timestamp(),
             },
         );
+        // The plan holds what the rest of the run needs; the desired and
+        // target states are the largest structures besides the snapshot.
+        drop(desired);
+        drop(target);
+        drop(anchors);
         progress(Progress {
             phase: "plan",
             done: 1,
@@ -538,7 +543,8 @@ impl Engine {
                     total,
                 })
             };
-            report.operations = exec.run(&the_plan.ops, &cb).await;
+            let planned = std::mem::take(&mut report.operations);
+            report.operations = exec.run(&the_plan.ops, planned, &cb).await;
             // Anchors whose operations all succeeded.
             let ok: std::collections::HashSet<u32> = report
                 .operations

@@ -159,10 +159,6 @@ pub fn finding_for(op: &PlanOp, e: &ClientError) -> Finding {
     }
 }
 
-fn form(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    fields.clone()
-}
-
 impl Executor<'_> {
     fn object_path(&self, op: &PlanOp, at: &EmailAddress) -> String {
         let (name, d) = split(at);
@@ -205,7 +201,7 @@ impl Executor<'_> {
                         };
                         c.send_json(Method::POST, &path, &body).await
                     }
-                    _ => c.send_form(Method::POST, &path, &form(&op.fields)).await,
+                    _ => c.send_form(Method::POST, &path, &op.fields).await,
                 };
                 match r {
                     Ok(()) => Ok(()),
@@ -225,7 +221,7 @@ impl Executor<'_> {
                     };
                     c.send_json(Method::PUT, &path, &body).await
                 }
-                _ => c.send_form(Method::PUT, &path, &form(&op.fields)).await,
+                _ => c.send_form(Method::PUT, &path, &op.fields).await,
             },
             OpKind::Enable | OpKind::Disable => {
                 let mut f = BTreeMap::new();
@@ -362,15 +358,19 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs the plan's operations in phase order. Returns one outcome per
-    /// operation, in plan order. `progress(done)` is called after each one.
+    /// Runs the plan's operations in phase order. `outcomes` holds one
+    /// planned outcome per operation, in plan order (the run report's list,
+    /// taken rather than rebuilt so a large plan is held once); each is
+    /// filled in as its operation ends and the list is returned.
+    /// `progress(done)` is called after each one.
     pub async fn run(
         &self,
         ops: &[PlanOp],
+        outcomes: Vec<OpOutcome>,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Vec<OpOutcome> {
-        let outcomes: Mutex<Vec<OpOutcome>> =
-            Mutex::new(ops.iter().map(OpOutcome::planned).collect());
+        debug_assert_eq!(ops.len(), outcomes.len());
+        let outcomes: Mutex<Vec<OpOutcome>> = Mutex::new(outcomes);
         let failed: Mutex<HashSet<Guid>> = Mutex::new(HashSet::new());
         let missing: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
         let done = std::sync::atomic::AtomicUsize::new(0);

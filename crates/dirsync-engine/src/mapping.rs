@@ -54,9 +54,9 @@ pub fn fields_of(o: &DirectoryObject, service: Option<Service>) -> Fields {
         .filter(|d| !d.trim().is_empty())
         .unwrap_or_else(|| o.label().to_string());
     f.insert("displayName".into(), display);
-    let mut put = |k: &str, v: &Option<String>| {
+    let mut put = |k: &'static str, v: &Option<String>| {
         if let Some(v) = v.as_ref().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-            f.insert(k.to_string(), v.to_string());
+            f.insert(k.into(), v.to_string());
         }
     };
     put("firstName", &i.given_name);

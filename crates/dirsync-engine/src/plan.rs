@@ -187,13 +187,13 @@ fn op(
     }
 }
 
-fn diff_fields(desired: &Fields, current: &Fields, managed: &[&str]) -> Fields {
+fn diff_fields(desired: &Fields, current: &Fields, managed: &[&'static str]) -> Fields {
     let mut out = Fields::new();
     for k in managed {
         let want = desired.get(*k).map(String::as_str).unwrap_or("");
         let have = current.get(*k).map(String::as_str).unwrap_or("");
         if want != have {
-            out.insert(k.to_string(), want.to_string());
+            out.insert((*k).into(), want.to_string());
         }
     }
     out
@@ -566,7 +566,7 @@ fn plan_mailbox(ctx: &mut Ctx, m: &DesiredMailbox) {
                 )));
             }
             if !changed.is_empty() {
-                let names: Vec<&str> = changed.keys().map(String::as_str).collect();
+                let names: Vec<&str> = changed.keys().map(|k| k.as_ref()).collect();
                 let mut o = op(
                     OpKind::Update,
                     TargetKind::Mailbox,
@@ -849,7 +849,7 @@ fn plan_contact(ctx: &mut Ctx, c: &DesiredContact) {
                 changed.remove("externalEmail");
             }
             if !changed.is_empty() {
-                let names: Vec<&str> = changed.keys().map(String::as_str).collect();
+                let names: Vec<&str> = changed.keys().map(|k| k.as_ref()).collect();
                 let why = if changed.contains_key("externalEmail") {
                     "external address changed; updated in place"
                 } else {
@@ -1233,8 +1233,8 @@ fn plan_leavers(ctx: &mut Ctx, desired: &Desired, anchors: &[Anchor]) {
 }
 
 /// Groups `fields` names for messages.
-pub fn field_names(f: &BTreeMap<String, String>) -> String {
-    f.keys().cloned().collect::<Vec<_>>().join(", ")
+pub fn field_names(f: &Fields) -> String {
+    f.keys().map(|k| k.as_ref()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ pub struct OpOutcome {
     pub label: String,
     pub reason: String,
     /// Names of the fields sent.
-    pub fields: Vec<String>,
+    pub fields: Vec<std::borrow::Cow<'static, str>>,
     /// Address or member added/removed, or the new address of a rename.
     pub address: Option<String>,
     pub result: OpResult,

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
-use crate::report::{RunReport, RunStatus};
+use crate::report::{OpOutcome, ReportFinding, RunReport, RunStatus};
 use crate::types::{Anchor, Service, TargetKind};
 
 /// The numbered migrations, applied in order, each once.
@@ -544,6 +544,41 @@ async fn insert_replica(
     Ok(())
 }
 
+/// One `outcomes` row: (dn, guid, op, result, code, message).
+type OutcomeRow = (
+    Option<String>,
+    Option<String>,
+    Option<&'static str>,
+    String,
+    Option<&'static str>,
+    Option<String>,
+);
+
+fn op_row(o: &OpOutcome) -> OutcomeRow {
+    (
+        o.dn.clone(),
+        o.guid.map(|g| g.to_string()),
+        Some(o.op.as_str()),
+        serde_json::to_value(o.result)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        o.code.map(|c| c.as_str()),
+        o.message.clone(),
+    )
+}
+
+fn finding_row(f: &ReportFinding) -> OutcomeRow {
+    (
+        f.dn.clone(),
+        f.guid.map(|g| g.to_string()),
+        None,
+        f.severity.to_string(),
+        Some(f.code.as_str()),
+        Some(f.message.clone()),
+    )
+}
+
 /// Writes a run's end: status, counts, report and one outcome row per
 /// operation and finding (many rows per statement).
 async fn finish_run(
@@ -560,56 +595,30 @@ async fn finish_run(
         .bind(report.id)
         .execute(&mut *conn)
         .await?;
-    // (dn, guid, op, result, code, message)
-    type Row = (
-        Option<String>,
-        Option<String>,
-        Option<&'static str>,
-        String,
-        Option<&'static str>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = report
-        .operations
-        .iter()
-        .map(|o| {
-            (
-                o.dn.clone(),
-                o.guid.map(|g| g.to_string()),
-                Some(o.op.as_str()),
-                serde_json::to_value(o.result)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                o.code.map(|c| c.as_str()),
-                o.message.clone(),
-            )
-        })
-        .chain(report.findings.iter().map(|f| {
-            (
-                f.dn.clone(),
-                f.guid.map(|g| g.to_string()),
-                None,
-                f.severity.to_string(),
-                Some(f.code.as_str()),
-                Some(f.message.clone()),
-            )
-        }))
-        .collect();
+    // Rows are built one statement's worth at a time: a run of 30,000
+    // operations would otherwise hold a second copy of every DN and message.
+    let ops = report.operations.len();
+    let total = ops + report.findings.len();
     let per = MAX_PARAMS / 8;
-    for (n, chunk) in rows.chunks(per).enumerate() {
+    for start in (0..total).step_by(per) {
+        let chunk: Vec<OutcomeRow> = (start..total.min(start + per))
+            .map(|i| match report.operations.get(i) {
+                Some(o) => op_row(o),
+                None => finding_row(&report.findings[i - ops]),
+            })
+            .collect();
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) ",
         );
-        q.push_values(chunk.iter().enumerate(), |mut b, (i, r)| {
+        q.push_values(chunk.into_iter().enumerate(), |mut b, (i, r)| {
             b.push_bind(report.id)
-                .push_bind((n * per + i) as i64)
-                .push_bind(r.0.clone())
-                .push_bind(r.1.clone())
+                .push_bind((start + i) as i64)
+                .push_bind(r.0)
+                .push_bind(r.1)
                 .push_bind(r.2)
-                .push_bind(r.3.clone())
+                .push_bind(r.3)
                 .push_bind(r.4)
-                .push_bind(r.5.clone());
+                .push_bind(r.5);
         });
         q.build().execute(&mut *conn).await?;
     }

@@ -11,15 +11,15 @@ fn info_fields(f: &mut Fields, info: &api::ContactInfo) {
     for name in api::CONTACT_INFO_FIELDS {
         if let Some(Some(v)) = info.get(name) {
             if !v.is_empty() {
-                f.insert(name.to_string(), v.clone());
+                f.insert((*name).into(), v.clone());
             }
         }
     }
 }
 
-fn put(f: &mut Fields, k: &str, v: &Option<String>) {
+fn put(f: &mut Fields, k: &'static str, v: &Option<String>) {
     if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
-        f.insert(k.to_string(), v.clone());
+        f.insert(k.into(), v.clone());
     }
 }
 
