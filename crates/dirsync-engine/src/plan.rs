@@ -17,7 +17,7 @@
 //! removals; 6 member additions; 7 deletes of lists and contacts that left
 //! the scope; 8 disables and deletes of mailboxes that left the scope.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use dirsync_model::{Code, DomainName, EmailAddress, Finding, Guid};
 use serde::{Deserialize, Serialize};
