@@ -89,6 +89,9 @@ pub struct FixtureSpec {
     /// Connections and adds in flight per connection.
     pub connections: usize,
     pub in_flight: usize,
+    /// Only add the memberships (the objects exist from an earlier load that
+    /// stopped before its membership step).
+    pub members_only: bool,
 }
 
 impl FixtureSpec {
@@ -108,6 +111,7 @@ impl FixtureSpec {
             disabled_every: 20,
             connections: 4,
             in_flight: 16,
+            members_only: false,
         }
     }
 }
@@ -410,8 +414,14 @@ impl LdapSource {
             elapsed: Duration::ZERO,
         };
         let all: Vec<Entry> = users.into_iter().chain(contacts).chain(groups).collect();
-        self.add_entries(all, spec.connections, spec.in_flight)
-            .await?;
+        if !spec.members_only {
+            self.add_entries(all, spec.connections, spec.in_flight)
+                .await?;
+        }
+        // A large load takes longer than the DC keeps an idle connection
+        // open (Samba closes it after 15 minutes), and this one sat idle
+        // while the adds ran on their own connections: take a fresh one.
+        *self = LdapSource::connect(self.cfg.clone()).await?;
         for (g, gdn) in loaded.group_dns.iter().enumerate() {
             let members: Vec<String> = loaded
                 .user_dns

@@ -38,6 +38,10 @@ struct Args {
     connections: usize,
     #[arg(long, default_value_t = 16)]
     in_flight: usize,
+    /// Only add the group memberships, for a load that stopped after adding
+    /// its objects.
+    #[arg(long)]
+    members_only: bool,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_URL")]
     url: String,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_BIND_DN")]
@@ -103,6 +107,7 @@ async fn main() -> Result<()> {
     spec.service_group_dn = svc_dn.clone();
     spec.connections = a.connections;
     spec.in_flight = a.in_flight;
+    spec.members_only = a.members_only;
     let loaded = src
         .load_fixture(&spec)
         .await
