@@ -175,10 +175,26 @@ class Fixture:
         for suffix, ou, users, contacts, lists, tag, group in parts:
             self.cleanup_leftovers(ou, tag)
             have = self._count(ou, f"(&(objectCategory=person)(objectClass=user)(sAMAccountName={tag}u*))")
-            grp = ldapsearch(ou, f"(cn={group})", ["member;range=0-1499"])
+            grp = ldapsearch(ou, f"(cn={group})", ["1.1"])
             expected_members = users + contacts + lists
             if have == users and grp:
-                log(f"fixture {ou}: {have} users present, reused")
+                # The objects are there; a load that stopped before its membership step
+                # (or during it) left the service group short.
+                members = self._count(ou, f"(memberOf={grp[0]['dn'][0]})")
+                if members == expected_members:
+                    log(f"fixture {ou}: {have} users present, reused")
+                    continue
+                if members:
+                    fail(f"{ou}: its service group has {members} of {expected_members} members "
+                         f"(a load stopped while adding them). Delete the OU (samba-tool ou delete "
+                         f"'{ou}' --force-subtree-delete -H {LDAP_URL} -U Administrator) and run again.")
+                log(f"fixture {ou}: {have} users present without memberships; adding them")
+                t = time.monotonic()
+                p = run([FIXTURE, "--ou", ou.split(",")[0][3:], "--tag", tag, "--users", str(users),
+                         "--contacts", str(contacts), "--groups", str(lists), "--service-group", group,
+                         "--domain", DOMAIN, "--members-only"], env=dict(os.environ, **SAMBA),
+                        timeout=4 * STEP_TIMEOUT)
+                log(p.stdout.strip() + f" (memberships only, {time.monotonic() - t:.1f} s)")
                 continue
             if have:
                 fail(f"{ou} holds {have} fixture users, not {users} (an interrupted load?). "

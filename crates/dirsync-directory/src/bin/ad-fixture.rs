@@ -114,6 +114,17 @@ async fn main() -> Result<()> {
         .context("loading the fixture")?;
     let n = loaded.user_dns.len() + loaded.contact_dns.len() + loaded.group_dns.len();
     let secs = loaded.elapsed.as_secs_f64();
+    if a.members_only {
+        println!(
+            "added the memberships of {} users, {} contacts and {} groups in {ou_dn} in {secs:.1} s{}",
+            loaded.user_dns.len(),
+            loaded.contact_dns.len(),
+            loaded.group_dns.len(),
+            svc_dn.map(|d| format!("; service group {d}")).unwrap_or_default()
+        );
+        src.unbind().await;
+        return Ok(());
+    }
     println!(
         "loaded {} users, {} contacts, {} groups into {ou_dn} in {secs:.1} s ({:.0} objects/s, {} connections x {} in flight){}",
         loaded.user_dns.len(),
