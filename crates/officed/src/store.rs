@@ -1180,7 +1180,12 @@ pub async fn mailbox_address_add(
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
-        let did = domain_id_by_name(&mut tx, &dom.customer_id, &addr_domain).await?;
+        // Most alternates are in the mailbox's own domain, locked above.
+        let did = if addr_domain.eq_ignore_ascii_case(&dom.name) {
+            dom.id.clone()
+        } else {
+            domain_id_by_name(&mut tx, &dom.customer_id, &addr_domain).await?
+        };
         if !insert_address(&mut tx, &dom.customer_id, address, &did, Svc::Ex.kind(), &m.id, false).await? {
             return Err(Error::bad_request(
                 messages::address_in_use(address),
