@@ -127,6 +127,7 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             st.throttle
                 .check(limits, &key.user_key, req.method() == Method::GET, minute)
         {
+            tracing::info!(user_key = %key.user_key, method = %req.method(), path = %req.uri().path(), "refused: throttled");
             return e.into_response();
         }
     }
