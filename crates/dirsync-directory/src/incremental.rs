@@ -77,15 +77,34 @@ pub enum Position {
     Usn(i64),
 }
 
+/// Which domain controller the cookie was taken from, and how far its
+/// database had got: when the same controller (same database incarnation)
+/// still reports the same `highestCommittedUSN`, nothing was written to it
+/// since, so there can be no change to report and the DirSync search (which
+/// costs the server a walk of its change index) is skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerMark {
+    /// `dsServiceName` (the DC's NTDS Settings DN) and its `invocationId`
+    /// (which changes when the DC's database is restored), as `dn|guid`.
+    pub dc: String,
+    /// The rootDSE's `highestCommittedUSN`, read before the changes were.
+    pub usn: i64,
+}
+
 /// The envelope dirsync hands out as its opaque cookie.
 ///
-/// Layout: `DSYN`, version 1, method (1 DirSync, 2 uSN), scope fingerprint
-/// (u64), position length (u32) and bytes, GUID count (u32) and 16-byte
-/// canonical GUIDs. All integers big-endian.
+/// Layout: `DSYN`, version, method (1 DirSync, 2 uSN), scope fingerprint
+/// (u64), position length (u32) and bytes, then (version 2 only) a server
+/// mark flag (u8) and, when 1, the mark's uSN (i64) and DC identity length
+/// (u32) and UTF-8 bytes, then GUID count (u32) and 16-byte canonical GUIDs.
+/// All integers big-endian. Version 1 cookies (no mark) are still read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cookie {
     pub scope_fingerprint: u64,
     pub position: Position,
+    /// Where the DC stood when the cookie was taken (`None` in version 1
+    /// cookies, or when the rootDSE did not say).
+    pub server: Option<ServerMark>,
     pub in_scope: Vec<Guid>,
 }
 
@@ -97,13 +116,22 @@ impl Cookie {
             Position::DirSync(c) => (1u8, c.clone()),
             Position::Usn(u) => (2u8, u.to_be_bytes().to_vec()),
         };
-        let mut out = Vec::with_capacity(22 + pos.len() + 16 * self.in_scope.len());
+        let mut out = Vec::with_capacity(64 + pos.len() + 16 * self.in_scope.len());
         out.extend_from_slice(MAGIC);
-        out.push(1);
+        out.push(2);
         out.push(method);
         out.extend_from_slice(&self.scope_fingerprint.to_be_bytes());
         out.extend_from_slice(&(pos.len() as u32).to_be_bytes());
         out.extend_from_slice(&pos);
+        match &self.server {
+            None => out.push(0),
+            Some(m) => {
+                out.push(1);
+                out.extend_from_slice(&m.usn.to_be_bytes());
+                out.extend_from_slice(&(m.dc.len() as u32).to_be_bytes());
+                out.extend_from_slice(m.dc.as_bytes());
+            }
+        }
         out.extend_from_slice(&(self.in_scope.len() as u32).to_be_bytes());
         for g in &self.in_scope {
             out.extend_from_slice(&g.canonical_bytes());
@@ -125,7 +153,7 @@ impl Cookie {
             return Err("it was not written by dirsync".into());
         }
         let version = take(&mut b, 1)?[0];
-        if version != 1 {
+        if version != 1 && version != 2 {
             return Err(format!("unknown cookie version {version}"));
         }
         let method = take(&mut b, 1)?[0];
@@ -139,6 +167,21 @@ impl Cookie {
             )),
             m => return Err(format!("unknown change-tracking method {m}")),
         };
+        let server = match version {
+            1 => None,
+            _ => match take(&mut b, 1)?[0] {
+                0 => None,
+                1 => {
+                    let usn = i64::from_be_bytes(take(&mut b, 8)?.try_into().expect("8 bytes"));
+                    let len =
+                        u32::from_be_bytes(take(&mut b, 4)?.try_into().expect("4 bytes")) as usize;
+                    let dc = String::from_utf8(take(&mut b, len)?.to_vec())
+                        .map_err(|_| "its server mark is not UTF-8".to_string())?;
+                    Some(ServerMark { dc, usn })
+                }
+                f => return Err(format!("unknown server mark flag {f}")),
+            },
+        };
         let count = u32::from_be_bytes(take(&mut b, 4)?.try_into().expect("4 bytes")) as usize;
         if b.len() != count.checked_mul(16).ok_or("bad GUID count")? {
             return Err("its GUID list has the wrong length".into());
@@ -150,6 +193,7 @@ impl Cookie {
         Ok(Cookie {
             scope_fingerprint: fp,
             position,
+            server,
             in_scope,
         })
     }
@@ -189,7 +233,24 @@ struct DirSyncDelta {
     /// carried: a group created or renamed to a service group's name changes
     /// the scope without touching anything in it.
     names: HashSet<String>,
+    /// Per changed group: the `member` DNs added and removed, as DirSync's
+    /// incremental values report them.
+    members: HashMap<Guid, (Vec<String>, Vec<String>)>,
+    /// Groups that came back with their whole `member` attribute (not as
+    /// incremental values): what changed in their membership is unknown.
+    whole_members: HashSet<Guid>,
+    /// What the deleted objects were, when the tombstone says.
+    deleted_kinds: HashMap<Guid, ObjectKind>,
     cookie: Vec<u8>,
+}
+
+/// A light read of one object: enough to place it in or out of scope.
+struct Light {
+    guid: Guid,
+    dn: String,
+    kind: Option<ObjectKind>,
+    /// `memberOf` DNs, as `dn_key`s.
+    member_of: Vec<String>,
 }
 
 /// What a DirSync walk is for.
@@ -256,24 +317,47 @@ impl LdapSource {
         if env.scope_fingerprint != scope_fingerprint(scope, &self.base_dn) {
             return self.resync(scope, ResyncReason::ScopeChanged).await;
         }
+        // Read before the changes, so a write made while they are read moves
+        // the DC past the mark and is looked at (again) next time.
+        let mark = self.server_mark().await?;
+        if mark.is_some() && mark == env.server {
+            // Same DC, same database, nothing committed since: nothing changed.
+            self.stats.idle_shortcuts += 1;
+            tracing::debug!(usn = ?mark.as_ref().map(|m| m.usn), "the domain controller's highestCommittedUSN has not moved since the cookie: no changes, DirSync search skipped");
+            let method = match env.position {
+                Position::DirSync(_) => ChangeTracking::DirSync,
+                Position::Usn(_) => ChangeTracking::UsnHighWater,
+            };
+            return Ok(Incremental::Changes(DirectoryChanges {
+                changes: Vec::new(),
+                cookie: raw.to_vec(),
+                method,
+            }));
+        }
         let prev: HashSet<Guid> = env.in_scope.iter().copied().collect();
+        self.stats.change_searches += 1;
         match env.position {
             Position::DirSync(c) => match self.dirsync(&c, Walk::Changes).await {
                 Ok(delta) => {
-                    let rescan = scope_may_change(
+                    let current = if scope_may_change(
                         scope,
                         &prev,
                         &delta.changed,
                         &delta.deleted,
                         &delta.names,
-                    );
+                    ) {
+                        self.update_scope(scope, &prev, &delta).await?
+                    } else {
+                        Some(prev.clone())
+                    };
                     self.finish(
                         scope,
                         prev,
-                        rescan,
+                        current,
                         delta.changed,
                         delta.deleted,
                         Position::DirSync(delta.cookie),
+                        mark,
                     )
                     .await
                 }
@@ -306,32 +390,34 @@ impl LdapSource {
                 self.finish(
                     scope,
                     prev,
-                    true,
+                    None,
                     changed,
                     HashMap::new(),
                     Position::Usn(now),
+                    mark,
                 )
                 .await
             }
         }
     }
 
-    /// Turns raw change sets into complete changes and a new cookie. The
-    /// scope is read again only when `rescan` (see [`scope_may_change`]);
-    /// otherwise the cookie's scope set is carried forward.
+    /// Turns raw change sets into complete changes and a new cookie.
+    /// `current` is the scope set now when it is known (carried forward or
+    /// updated from the membership changes); `None` reads the scope again.
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &mut self,
         scope: &Scope,
         prev: HashSet<Guid>,
-        rescan: bool,
+        current: Option<HashSet<Guid>>,
         changed: HashSet<Guid>,
         deleted: HashMap<Guid, Option<String>>,
         position: Position,
+        server: Option<ServerMark>,
     ) -> Result<Incremental, LdapSourceError> {
-        let current = if rescan {
-            self.scope_guids(scope).await?
-        } else {
-            prev.clone()
+        let current = match current {
+            Some(c) => c,
+            None => self.scope_guids(scope).await?,
         };
         let mut changes = Vec::new();
         let mut upsert: Vec<Guid> = changed
@@ -385,6 +471,7 @@ impl LdapSource {
         let cookie = Cookie {
             scope_fingerprint: scope_fingerprint(scope, &self.base_dn),
             position,
+            server,
             in_scope,
         }
         .encode();
@@ -405,6 +492,7 @@ impl LdapSource {
         // The position is taken before the read, so a change made during the
         // read is reported (again) next time rather than lost. Taking it reads
         // no objects (see NOTHING_FILTER), so the read costs one scope pass.
+        let server = self.server_mark().await?;
         let position = match self.dirsync(&[], Walk::Position).await {
             Ok(delta) => Position::DirSync(delta.cookie),
             Err(DirSyncFailure::Unavailable(why)) => {
@@ -434,6 +522,7 @@ impl LdapSource {
         let cookie = Cookie {
             scope_fingerprint: scope_fingerprint(scope, &self.base_dn),
             position,
+            server,
             in_scope,
         }
         .encode();
@@ -453,6 +542,234 @@ impl LdapSource {
                 action: "reading highestCommittedUSN from the rootDSE".into(),
                 cause: format!("got {v:?}"),
             })
+    }
+
+    /// The scope set now, from the cookie's and the membership changes
+    /// DirSync reported (its incremental values name each member added to or
+    /// removed from a group), so that the cost follows the number of changes,
+    /// not the size of the service groups. Scope is the service groups, their
+    /// direct members, and the direct members of the groups among those.
+    /// `None` when the changes are not ones it can follow (a group joining or
+    /// leaving a service group, a group deleted, a service group renamed, a
+    /// member that cannot be read): the scope is then read again in full.
+    async fn update_scope(
+        &mut self,
+        scope: &Scope,
+        prev: &HashSet<Guid>,
+        delta: &DirSyncDelta,
+    ) -> Result<Option<HashSet<Guid>>, LdapSourceError> {
+        let renamed = scope.groups().any(|(_, g)| match g {
+            GroupRef::Name(n) => delta.names.contains(&n.to_lowercase()),
+            GroupRef::Dn(_) => false,
+        });
+        if renamed || delta.whole_members.iter().any(|g| prev.contains(g)) {
+            return Ok(None);
+        }
+        let mut current = prev.clone();
+        for g in delta.deleted.keys().filter(|g| prev.contains(g)) {
+            match delta.deleted_kinds.get(g) {
+                Some(ObjectKind::User) | Some(ObjectKind::Contact) => {
+                    current.remove(g);
+                }
+                _ => return Ok(None),
+            }
+        }
+        let in_scope_groups: Vec<_> = delta
+            .members
+            .iter()
+            .filter(|(g, _)| prev.contains(g) && !delta.deleted.contains_key(g))
+            .collect();
+        if in_scope_groups.is_empty() {
+            return Ok(Some(current));
+        }
+        self.stats.scope_updates += 1;
+        // The service groups, as GUIDs and DN keys.
+        let mut service: Vec<(Guid, String)> = Vec::new();
+        let groups: Vec<GroupRef> = scope.groups().map(|(_, g)| g.clone()).collect();
+        for group in groups {
+            match self.service_group_light(&group).await? {
+                Some(l) => service.push((l.guid, dn_key(&l.dn))),
+                None => return Ok(None),
+            }
+        }
+        let base = dn_key(&self.base_dn);
+        let is_service = |k: &str| service.iter().any(|(_, d)| d == k);
+        for (group, (added, removed)) in in_scope_groups {
+            // Which role the group plays: a service group's members are in
+            // scope, and so are those of the groups directly in a service
+            // group; other groups' members are not.
+            let confers = if service.iter().any(|(g, _)| g == group) {
+                Some(true)
+            } else {
+                let Some(l) = self.read_light(&format!("<GUID={group}>")).await? else {
+                    return Ok(None);
+                };
+                l.member_of.iter().any(|m| is_service(m)).then_some(false)
+            };
+            let Some(is_service_group) = confers else {
+                continue;
+            };
+            for dn in added {
+                let Some(x) = self.read_light(dn).await? else {
+                    return Ok(None);
+                };
+                if x.kind == Some(ObjectKind::Group) && is_service_group {
+                    return Ok(None);
+                }
+                if x.kind.is_some() && dn_key(&x.dn).ends_with(&base) {
+                    current.insert(x.guid);
+                }
+            }
+            for dn in removed {
+                let Some(x) = self.read_light(dn).await? else {
+                    return Ok(None);
+                };
+                if x.kind == Some(ObjectKind::Group) && is_service_group {
+                    return Ok(None);
+                }
+                if service.iter().any(|(g, _)| *g == x.guid) {
+                    continue;
+                }
+                // Still in scope through a service group or a group in one?
+                let mut stays = x.member_of.iter().any(|m| is_service(m));
+                if !stays {
+                    for m in &x.member_of {
+                        let Some(n) = self.read_light(m).await? else {
+                            continue;
+                        };
+                        if n.kind == Some(ObjectKind::Group)
+                            && n.member_of.iter().any(|k| is_service(k))
+                        {
+                            stays = true;
+                            break;
+                        }
+                    }
+                }
+                if !stays {
+                    current.remove(&x.guid);
+                }
+            }
+        }
+        Ok(Some(current))
+    }
+
+    /// Finds a service group with a light read (no `member`).
+    async fn service_group_light(
+        &mut self,
+        group: &GroupRef,
+    ) -> Result<Option<Light>, LdapSourceError> {
+        match group {
+            GroupRef::Dn(dn) => Ok(self
+                .read_light(dn)
+                .await?
+                .filter(|l| l.kind == Some(ObjectKind::Group))),
+            GroupRef::Name(name) => {
+                let n = ldap3::ldap_escape(name.as_str());
+                let filter = format!("(&(objectClass=group)(|(sAMAccountName={n})(cn={n})))");
+                let base = self.base_dn.clone();
+                let action = format!("looking up the service group '{name}'");
+                let found = self
+                    .paged_search(
+                        &base,
+                        &filter,
+                        &["objectGUID", "objectClass", "sAMAccountName", "memberOf"],
+                        vec![],
+                        &action,
+                    )
+                    .await?;
+                let mut hits: Vec<&RawEntry> = found
+                    .iter()
+                    .filter(|e| {
+                        e.values("sAMAccountName")
+                            .first()
+                            .is_some_and(|s| String::from_utf8_lossy(s).eq_ignore_ascii_case(name))
+                            || crate::entry::rdn_value(&e.dn).eq_ignore_ascii_case(name)
+                    })
+                    .collect();
+                if hits.len() != 1 {
+                    return Ok(None);
+                }
+                Ok(light(hits.remove(0)))
+            }
+        }
+    }
+
+    /// Reads an object's GUID, class and `memberOf` by DN or `<GUID=...>`.
+    async fn read_light(&mut self, base: &str) -> Result<Option<Light>, LdapSourceError> {
+        let action = format!("reading '{base}'");
+        let res = self
+            .search_page(
+                base,
+                LdapScope::Base,
+                "(objectClass=*)",
+                &["objectGUID", "objectClass", "memberOf"],
+                vec![],
+                &action,
+            )
+            .await;
+        match res {
+            Err(LdapSourceError::Server { rc: 32, .. }) => Ok(None),
+            r => Ok(r?.0.first().and_then(light)),
+        }
+    }
+
+    /// Where the DC stands: its identity (NTDS Settings DN and invocationId)
+    /// and `highestCommittedUSN`. `None` when the server does not say (not
+    /// AD, or the account may not read them): the fast path is then off.
+    async fn server_mark(&mut self) -> Result<Option<ServerMark>, LdapSourceError> {
+        let attrs = ["highestCommittedUSN", "dsServiceName"];
+        let (entries, _) = self
+            .search_page(
+                "",
+                LdapScope::Base,
+                "(objectClass=*)",
+                &attrs,
+                vec![],
+                "reading the rootDSE",
+            )
+            .await?;
+        let Some(root) = entries.first() else {
+            return Ok(None);
+        };
+        let text = |a: &str| {
+            root.values(a)
+                .first()
+                .map(|v| String::from_utf8_lossy(v).trim().to_string())
+        };
+        let (Some(usn), Some(service)) = (
+            text("highestCommittedUSN").and_then(|u| u.parse::<i64>().ok()),
+            text("dsServiceName").filter(|s| !s.is_empty()),
+        ) else {
+            return Ok(None);
+        };
+        // The invocationId changes when the DC's database is restored from a
+        // backup, after which the same uSN can stand for different contents.
+        let found = self
+            .search_page(
+                &service,
+                LdapScope::Base,
+                "(objectClass=*)",
+                &["invocationId"],
+                vec![],
+                "reading the domain controller's invocationId",
+            )
+            .await;
+        let invocation = match found {
+            Ok((entries, _)) => entries
+                .first()
+                .and_then(|e| e.values("invocationId").first().cloned()),
+            Err(e) => {
+                tracing::debug!("cannot read the domain controller's invocationId ({e}); every incremental read searches for changes");
+                None
+            }
+        };
+        let Some(invocation) = invocation.and_then(|v| Guid::from_ad_bytes(&v).ok()) else {
+            return Ok(None);
+        };
+        Ok(Some(ServerMark {
+            dc: format!("{}|{}", dn_key(&service), invocation),
+            usn,
+        }))
     }
 
     /// Runs DirSync from `cookie` until the server has nothing more.
@@ -637,7 +954,21 @@ impl LdapSource {
     }
 }
 
+fn light(e: &RawEntry) -> Option<Light> {
+    Some(Light {
+        guid: e.guid().ok()?,
+        dn: e.dn.clone(),
+        kind: e.kind(),
+        member_of: e
+            .values("memberOf")
+            .iter()
+            .map(|v| dn_key(&String::from_utf8_lossy(v)))
+            .collect(),
+    })
+}
+
 fn record(delta: &mut DirSyncDelta, e: &RawEntry) {
+    tracing::trace!(dn = %e.dn, attrs = ?e.attrs.keys().collect::<Vec<_>>(), "DirSync entry");
     let Ok(guid) = e.guid() else { return };
     let deleted = e
         .values("isDeleted")
@@ -646,7 +977,24 @@ fn record(delta: &mut DirSyncDelta, e: &RawEntry) {
     if deleted {
         delta.changed.remove(&guid);
         delta.deleted.insert(guid, None);
+        if let Some(k) = e.kind() {
+            delta.deleted_kinds.insert(guid, k);
+        }
     } else {
+        for (key, values) in &e.attrs {
+            let text = || {
+                values
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            };
+            if key == "member" {
+                delta.whole_members.insert(guid);
+            } else if key.starts_with("member;range=1-") {
+                delta.members.entry(guid).or_default().0.extend(text());
+            } else if key.starts_with("member;range=0-") {
+                delta.members.entry(guid).or_default().1.extend(text());
+            }
+        }
         delta.deleted.remove(&guid);
         delta.changed.insert(guid);
         for attr in ["sAMAccountName", "cn", "name"] {
@@ -666,10 +1014,21 @@ mod tests {
     #[test]
     fn cookie_round_trip_and_damage() {
         let g: Guid = "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f".parse().unwrap();
-        for position in [Position::DirSync(vec![1, 2, 3]), Position::Usn(123456)] {
+        let mark = ServerMark {
+            dc: "cn=ntds settings,cn=dc1|f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f".into(),
+            usn: 80528,
+        };
+        let cases = [
+            (Position::DirSync(vec![1, 2, 3]), None),
+            (Position::DirSync(vec![1, 2, 3]), Some(mark.clone())),
+            (Position::Usn(123456), None),
+            (Position::Usn(123456), Some(mark)),
+        ];
+        for (position, server) in cases {
             let c = Cookie {
                 scope_fingerprint: 42,
                 position,
+                server,
                 in_scope: vec![g, g],
             };
             let bytes = c.encode();
@@ -685,6 +1044,33 @@ mod tests {
             Cookie::decode(b"nope").unwrap_err(),
             "it was not written by dirsync"
         );
+    }
+
+    #[test]
+    fn version_1_cookies_are_still_read_without_a_server_mark() {
+        // A cookie as written before server marks existed: DirSync position
+        // [9, 8], one GUID.
+        let g: Guid = "f2d3f0b6-ad36-4e56-8c70-1a2b3c4d5e6f".parse().unwrap();
+        let mut v1 = b"DSYN".to_vec();
+        v1.extend([1u8, 1]);
+        v1.extend(7u64.to_be_bytes());
+        v1.extend(2u32.to_be_bytes());
+        v1.extend([9u8, 8]);
+        v1.extend(1u32.to_be_bytes());
+        v1.extend(g.canonical_bytes());
+        let c = Cookie::decode(&v1).unwrap();
+        assert_eq!(
+            c,
+            Cookie {
+                scope_fingerprint: 7,
+                position: Position::DirSync(vec![9, 8]),
+                server: None,
+                in_scope: vec![g],
+            }
+        );
+        // Re-encoded, it becomes version 2 and reads back the same.
+        assert_eq!(c.encode()[4], 2);
+        assert_eq!(Cookie::decode(&c.encode()).unwrap(), c);
     }
 
     #[test]

@@ -56,6 +56,14 @@ pub struct SourceStats {
     /// Times the incremental reader recomputed which objects are in scope
     /// (re-reading the service groups' membership).
     pub scope_recomputations: u64,
+    /// Times the incremental reader updated the scope set from the
+    /// membership changes DirSync reported (cost: a few reads per change).
+    pub scope_updates: u64,
+    /// Incremental reads that searched for changes (DirSync or uSNChanged).
+    pub change_searches: u64,
+    /// Incremental reads answered "no changes" without searching, because
+    /// the domain controller's `highestCommittedUSN` had not moved.
+    pub idle_shortcuts: u64,
 }
 
 impl std::fmt::Debug for LdapSource {
@@ -262,6 +270,7 @@ impl LdapSource {
         action: &str,
     ) -> Result<(Vec<RawEntry>, Vec<Control>), LdapSourceError> {
         self.stats.searches += 1;
+        let started = std::time::Instant::now();
         let res = self
             .ldap
             .with_timeout(timeout)
@@ -276,6 +285,14 @@ impl LdapSource {
                 other => other,
             })?;
         let ldap3::SearchResult(raw_entries, result) = res;
+        tracing::debug!(
+            action,
+            base,
+            filter,
+            entries = raw_entries.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "search"
+        );
         match result.rc {
             0 => {}
             // A referral or continuation is ignored: dirsync reads one domain, never chases referrals.

@@ -409,7 +409,10 @@ async fn incremental_scenario(
         );
     }
 
+    idle_fast_path(dc, src, ou, &scope, &file).await;
+
     // Add: a new user joins the group.
+    let before = src.stats();
     let b = ou.add_user(&format!("b{n}"), "displayName: Bob").unwrap();
     ou.add_members(&ou.exchange_dn, &[&b]).unwrap();
     let r = step(src, &scope, &file).await;
@@ -425,10 +428,16 @@ async fn incremental_scenario(
         .find(|o| o.dn == ou.exchange_dn)
         .expect("group membership change reported");
     assert_eq!(group.members.len(), 2);
+    let after = src.stats();
     assert!(
-        src.stats().scope_recomputations > before.scope_recomputations,
-        "a membership change must recompute the scope"
+        after.scope_recomputations + after.scope_updates
+            > before.scope_recomputations + before.scope_updates,
+        "a membership change must update the scope"
     );
+    if want == ChangeTracking::DirSync {
+        // Followed from DirSync's incremental values, not by re-reading the group.
+        assert_eq!(after.scope_recomputations, before.scope_recomputations);
+    }
 
     // Modify: the object comes back complete, not as a diff.
     dc.ldapmodify(&format!(
@@ -540,6 +549,8 @@ async fn incremental_with_dirsync() {
     let first = src.incremental(&scope, None).await.unwrap();
     let mut env = dirsync_directory::incremental::Cookie::decode(&cookie(&first)).unwrap();
     env.position = dirsync_directory::incremental::Position::DirSync(vec![1, 2, 3, 4, 5]);
+    // Without the server mark, so the idle fast path cannot answer for it.
+    env.server = None;
     let r = src.incremental(&scope, Some(&env.encode())).await.unwrap();
     assert!(
         matches!(
@@ -577,4 +588,219 @@ async fn incremental_falls_back_to_usn_without_the_dirsync_right() {
     c.password = Password::new(pw);
     let mut src = LdapSource::connect(c).await.unwrap();
     incremental_scenario(&dc, &mut src, &ou, ChangeTracking::UsnHighWater).await;
+}
+
+/// The idle fast path: when the DC's highestCommittedUSN has not moved since
+/// the cookie, the answer is "no changes" with the same cookie and no search
+/// for changes; any write moves it, and the next read searches and sees it.
+async fn idle_fast_path(
+    dc: &SambaDc,
+    src: &mut LdapSource,
+    ou: &TestOu,
+    scope: &Scope,
+    file: &std::path::Path,
+) {
+    // Other tests write to the same DC, so wait for a quiet moment: two reads
+    // in a row with no write in between. Whether there was one shows in the
+    // cookies: the shortcut is taken exactly when the DC's mark has not moved.
+    // A uSNChanged read takes long enough that a quiet moment may not come
+    // while other tests run; there only the rule is checked.
+    let tries = if method(&step(src, scope, file).await) == ChangeTracking::DirSync {
+        50
+    } else {
+        3
+    };
+    let mut shortcut = false;
+    for _ in 0..tries {
+        step(src, scope, file).await;
+        let before = src.stats();
+        let stored = std::fs::read(file).unwrap();
+        let r = step(src, scope, file).await;
+        let was = dirsync_directory::incremental::Cookie::decode(&stored).unwrap();
+        let now = dirsync_directory::incremental::Cookie::decode(&cookie(&r)).unwrap();
+        assert!(was.server.is_some(), "the DC's mark was not recorded");
+        assert_eq!(
+            src.stats().idle_shortcuts > before.idle_shortcuts,
+            was.server == now.server,
+            "the shortcut must be taken exactly when the DC's mark has not moved"
+        );
+        if src.stats().idle_shortcuts > before.idle_shortcuts {
+            assert!(r_is_empty(&r), "{r:?}");
+            assert_eq!(
+                cookie(&r),
+                stored,
+                "the cookie must be handed back unchanged"
+            );
+            assert_eq!(
+                src.stats().change_searches,
+                before.change_searches,
+                "an idle shortcut searched for changes"
+            );
+            assert_eq!(
+                src.stats().searches - before.searches,
+                2,
+                "an idle shortcut costs the rootDSE and invocationId reads only"
+            );
+            shortcut = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        shortcut || tries < 50,
+        "no idle incremental read took the fast path in {tries} tries"
+    );
+
+    // A write after the cookie moves the USN: the next read searches and sees it.
+    let c = ou
+        .add_user(&format!("c{}", ou.name), "displayName: Carol")
+        .unwrap();
+    ou.add_members(&ou.exchange_dn, &[&c]).unwrap();
+    let before = src.stats();
+    let r = step(src, scope, file).await;
+    assert_eq!(src.stats().change_searches, before.change_searches + 1);
+    assert!(
+        upserts(&r).iter().any(|o| o.dn == c),
+        "a change after an idle shortcut was missed: {r:?}"
+    );
+    ou.remove_members(&ou.exchange_dn, &[&c]).unwrap();
+    dc.ldapmodify(&format!("dn: {c}\nchangetype: delete\n"))
+        .unwrap();
+    let r = step(src, scope, file).await;
+    assert!(upserts(&r).iter().any(|o| o.dn == ou.exchange_dn), "{r:?}");
+
+    // A cookie from before server marks (or from another DC) takes the
+    // normal path, and still reports nothing when nothing changed in scope.
+    let stored = std::fs::read(file).unwrap();
+    let mut env = dirsync_directory::incremental::Cookie::decode(&stored).unwrap();
+    for server in [
+        None,
+        env.server.clone().map(|mut m| {
+            m.dc = "cn=ntds settings,cn=another dc|00000000-0000-0000-0000-000000000001".into();
+            m
+        }),
+    ] {
+        env.server = server;
+        let before = src.stats();
+        let r = src.incremental(scope, Some(&env.encode())).await.unwrap();
+        assert!(r_is_empty(&r), "{r:?}");
+        assert_eq!(src.stats().change_searches, before.change_searches + 1);
+        assert_eq!(src.stats().idle_shortcuts, before.idle_shortcuts);
+        // The new cookie carries this DC's mark again.
+        let next = dirsync_directory::incremental::Cookie::decode(&cookie(&r)).unwrap();
+        assert!(next.server.is_some());
+    }
+}
+
+/// The scope set the cookie carries.
+fn cookie_scope(r: &Incremental) -> HashSet<dirsync_model::Guid> {
+    dirsync_directory::incremental::Cookie::decode(&cookie(r))
+        .unwrap()
+        .in_scope
+        .into_iter()
+        .collect()
+}
+
+#[tokio::test]
+async fn membership_changes_update_the_scope_without_rereading_it() {
+    let Some(dc) = testkit::samba::dc() else {
+        return;
+    };
+    let ou = dc.test_ou("mem").unwrap();
+    let n = &ou.name;
+    let scope = scope_of(&ou);
+    let mut src = connect(&dc).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cookie.bin");
+    let users: Vec<String> = (0..30)
+        .map(|i| ou.add_user(&format!("u{i}{n}"), "").unwrap())
+        .collect();
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    let list = format!("CN=list{n},{}", ou.dn);
+    dc.ldapmodify(&format!(
+        "dn: {list}\nchangetype: add\nobjectClass: group\nsAMAccountName: list{n}\n"
+    ))
+    .unwrap();
+    ou.add_members(&ou.exchange_dn, &refs[..20]).unwrap();
+    ou.add_members(&ou.exchange_dn, &[&list]).unwrap();
+    ou.add_members(&list, &[refs[0]]).unwrap();
+    let first = step(&mut src, &scope, &file).await;
+    assert!(matches!(first, Incremental::FullResync { .. }));
+    let full_guids =
+        |s: &DirectorySnapshot| s.objects.iter().map(|o| o.guid).collect::<HashSet<_>>();
+    let guid_of = |snap: &DirectorySnapshot, dn: &str| {
+        snap.objects.iter().find(|o| o.dn == dn).map(|o| o.guid)
+    };
+
+    // Each step: one membership change; the scope set is updated from the
+    // change alone, and equals what a full read finds.
+    let steps: Vec<(&str, String)> = vec![
+        // A new member of the service group.
+        (
+            "add to the service group",
+            format!(
+                "dn: {}\nchangetype: modify\nadd: member\nmember: {}\n",
+                ou.exchange_dn, refs[20]
+            ),
+        ),
+        // A new member of the list in the service group enters scope too.
+        (
+            "add to the list",
+            format!(
+                "dn: {list}\nchangetype: modify\nadd: member\nmember: {}\n",
+                refs[21]
+            ),
+        ),
+        // Removed from the service group but still in the list: stays.
+        (
+            "remove, still in the list",
+            format!(
+                "dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n",
+                ou.exchange_dn, refs[0]
+            ),
+        ),
+        // Removed from the list too: leaves.
+        (
+            "remove from the list",
+            format!(
+                "dn: {list}\nchangetype: modify\ndelete: member\nmember: {}\n",
+                refs[0]
+            ),
+        ),
+        // Removed from the service group: leaves; exactly that change is reported.
+        (
+            "remove from the service group",
+            format!(
+                "dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n",
+                ou.exchange_dn, refs[5]
+            ),
+        ),
+    ];
+    for (what, ldif) in steps {
+        dc.ldapmodify(&ldif).unwrap();
+        let before = src.stats();
+        let r = step(&mut src, &scope, &file).await;
+        let after = src.stats();
+        assert_eq!(
+            after.scope_recomputations, before.scope_recomputations,
+            "{what}: the scope was read again"
+        );
+        assert_eq!(after.scope_updates, before.scope_updates + 1, "{what}");
+        let full = src.full(&scope).await.unwrap();
+        assert_eq!(
+            cookie_scope(&r),
+            full_guids(&full),
+            "{what}: scope differs from a full read"
+        );
+        if what == "remove from the service group" {
+            let Incremental::Changes(ch) = &r else {
+                panic!("{r:?}")
+            };
+            assert_eq!(ch.changes.len(), 1, "{what}: {r:?}");
+            let group = upserts(&r)[0];
+            assert_eq!(group.dn, ou.exchange_dn);
+            assert_eq!(group.members.len(), 20, "{what}");
+            assert!(guid_of(&full, refs[5]).is_none());
+        }
+    }
 }

@@ -66,12 +66,15 @@ async fn main() -> Result<()> {
         let secs = start.elapsed().as_secs_f64();
         let cookie = match r {
             Incremental::Changes(c) => {
+                let st = src.stats();
                 println!(
-                    "incremental ({:?}): {} changes in {secs:.3} s; {} searches, {} scope recomputations",
+                    "incremental ({:?}): {} changes in {secs:.3} s; {} searches, {} change searches, {} idle shortcuts, {} scope recomputations",
                     c.method,
                     c.changes.len(),
-                    src.stats().searches,
-                    src.stats().scope_recomputations
+                    st.searches,
+                    st.change_searches,
+                    st.idle_shortcuts,
+                    st.scope_recomputations
                 );
                 c.cookie
             }
