@@ -42,13 +42,6 @@ struct Args {
     /// its objects.
     #[arg(long)]
     members_only: bool,
-    /// Print the users, contacts and groups as LDIF instead of adding them
-    /// (no memberships), e.g. for an offline bulk load into the DC's database.
-    #[arg(long)]
-    ldif: bool,
-    /// Base DN for `--ldif` (otherwise read from the directory).
-    #[arg(long, env = "DIRSYNC_TEST_LDAP_BASE_DN")]
-    base_dn: Option<String>,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_URL")]
     url: String,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_BIND_DN")]
@@ -67,9 +60,6 @@ async fn main() -> Result<()> {
     let a = Args::parse();
     if a.ou.contains(['=', ',']) {
         bail!("--ou takes a plain OU name, not a DN");
-    }
-    if a.ldif {
-        return print_ldif(&a);
     }
     let mut cfg = LdapConfig::new(&a.url, &a.bind_dn, Password::new(a.password.clone()));
     cfg.ca_file = a.ca_file.clone();
@@ -146,53 +136,5 @@ async fn main() -> Result<()> {
         svc_dn.map(|d| format!("; service group {d}")).unwrap_or_default()
     );
     src.unbind().await;
-    Ok(())
-}
-
-/// `--ldif`: the objects a load would add, base64 where LDIF needs it.
-fn print_ldif(a: &Args) -> Result<()> {
-    use base64::Engine as _;
-    use dirsync_directory::fixture::{contact_entry, group_entry, user_entry};
-    use std::io::Write as _;
-    let base = a
-        .base_dn
-        .as_deref()
-        .context("--ldif needs --base-dn (no connection is made)")?;
-    let ou_dn = format!("OU={},{base}", ldap3::dn_escape(a.ou.as_str()));
-    let mut spec = FixtureSpec::new(&ou_dn, a.tag.as_deref().unwrap_or(&a.ou), a.users);
-    spec.contacts = a.contacts;
-    spec.groups = a.groups;
-    spec.domain = a.domain.clone();
-    let entries = (0..spec.users)
-        .map(|i| user_entry(&spec, i))
-        .chain((0..spec.contacts).map(|i| contact_entry(&spec, i)))
-        .chain((0..spec.groups).map(|i| group_entry(&spec, i)));
-    let safe = |v: &str| {
-        v.is_ascii()
-            && !v.starts_with([' ', ':', '<'])
-            && !v.ends_with(' ')
-            && !v.contains(['\n', '\r', '\0'])
-    };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (dn, attrs) in entries {
-        let line = |k: &str, v: &str| {
-            if safe(v) {
-                format!("{k}: {v}\n")
-            } else {
-                format!(
-                    "{k}:: {}\n",
-                    base64::engine::general_purpose::STANDARD.encode(v)
-                )
-            }
-        };
-        out.write_all(line("dn", &dn).as_bytes())?;
-        for (k, vs) in &attrs {
-            for v in vs {
-                out.write_all(line(k, v).as_bytes())?;
-            }
-        }
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
     Ok(())
 }
