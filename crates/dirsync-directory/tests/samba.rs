@@ -600,17 +600,12 @@ async fn idle_fast_path(
     scope: &Scope,
     file: &std::path::Path,
 ) {
-    // Other tests write to the same DC, so wait for a quiet moment: two reads
-    // in a row with no write in between. Whether there was one shows in the
-    // cookies: the shortcut is taken exactly when the DC's mark has not moved.
-    // A uSNChanged read takes long enough that a quiet moment may not come
-    // while other tests run; there only the rule is checked.
-    let tries = if method(&step(src, scope, file).await) == ChangeTracking::DirSync {
-        50
-    } else {
-        3
-    };
-    let mut shortcut = false;
+    // Other tests write to the same DC at the same time, so a quiet moment (two
+    // reads in a row with no write in between) may not come here; the rule is
+    // checked on every try: the shortcut is taken exactly when the DC's mark
+    // has not moved. `tests/samba_idle.rs` runs alone and requires a shortcut.
+    step(src, scope, file).await;
+    let tries = 5;
     for _ in 0..tries {
         step(src, scope, file).await;
         let before = src.stats();
@@ -641,15 +636,10 @@ async fn idle_fast_path(
                 2,
                 "an idle shortcut costs the rootDSE and invocationId reads only"
             );
-            shortcut = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(
-        shortcut || tries < 50,
-        "no idle incremental read took the fast path in {tries} tries"
-    );
 
     // A write after the cookie moves the USN: the next read searches and sees it.
     let c = ou
