@@ -771,3 +771,62 @@ async fn rename_without_the_permission_is_ds008() {
         vec!["jane@example.com"]
     );
 }
+
+/// A list read of several pages (fetched several at a time) returns every
+/// object exactly once, in the control panel's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_reads_of_many_pages_return_every_object_once() {
+    let o = officed(OfficedOptions {
+        domains: vec![testkit::officed::DomainSpec::new(
+            "example.com",
+            "exchange",
+            2000,
+            0,
+        )],
+        ..OfficedOptions::default()
+    });
+    let c = direct_client(&o);
+    let cu = o.account_number.clone();
+    // 1,101 mailboxes: 4 full pages of 250 and a partial fifth.
+    let n = 1101;
+    use futures::StreamExt as _;
+    futures::stream::iter(0..n)
+        .for_each_concurrent(8, |i| {
+            let c = &c;
+            let cu = &cu;
+            async move {
+                c.send_form(
+                    Method::POST,
+                    &paths::ex_mailbox(cu, "example.com", &format!("m{i:04}")),
+                    &form(&[("displayName", &format!("M {i}"))]),
+                )
+                .await
+                .unwrap();
+            }
+        })
+        .await;
+    let got = c.ex_mailboxes(&cu, "example.com").await.unwrap();
+    let names: Vec<String> = got.iter().map(|m| m.name.to_lowercase()).collect();
+    let mut want: Vec<String> = (0..n).map(|i| format!("m{i:04}")).collect();
+    want.sort();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, want, "every mailbox exactly once");
+    // The pages keep the panel's order (a page appended out of order shows here).
+    let one_at_a_time: Vec<String> = {
+        let mut v = Vec::new();
+        for offset in (0..n).step_by(250) {
+            let page: cloudoffice_api::ExchangeMailboxList = c
+                .get_json(&format!(
+                    "{}{}",
+                    paths::ex_mailboxes(&cu, "example.com"),
+                    paths::page_query(250, offset as u32)
+                ))
+                .await
+                .unwrap();
+            v.extend(page.mailboxes.iter().map(|m| m.name.to_lowercase()));
+        }
+        v
+    };
+    assert_eq!(names, one_at_a_time);
+}
