@@ -24,9 +24,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, RuleViolation, ERROR_MESSAGE_HEADER};
 use crate::paths::{self, MAX_PAGE_SIZE};
-
-/// Pages of one list read fetched at the same time.
-pub const PAGE_FETCH_CONCURRENCY: usize = 4;
 use crate::secret::Secret;
 use crate::signing::{sign, SIGNATURE_HEADER};
 use crate::types::*;
@@ -524,13 +521,6 @@ impl Client {
     }
 
     /// Reads every page of a list call (`size` = [`MAX_PAGE_SIZE`]).
-    ///
-    /// The first page gives the total; the other pages are then fetched
-    /// [`PAGE_FETCH_CONCURRENCY`] at a time (still paced by the rate
-    /// limiter), in order. A planning read of 25,000 mailboxes is 100 pages,
-    /// and one at a time they were most of an incremental run's wall time.
-    /// Should the list grow while it is read, the pages past the first
-    /// page's total are read one at a time until the end, as before.
     pub async fn list_all<P, T>(
         &self,
         path: &str,
@@ -539,36 +529,20 @@ impl Client {
     where
         P: DeserializeOwned,
     {
-        use futures::{StreamExt as _, TryStreamExt as _};
-        let page_at = |offset: u32| async move {
-            let url = format!("{path}{}", paths::page_query(MAX_PAGE_SIZE, offset));
-            self.get_json::<P>(&url).await
-        };
-        let (mut out, mut total) = items(page_at(0).await?);
-        let size = out.len() as u32;
-        if size == 0 || size >= total {
-            return Ok(out);
-        }
-        let offsets: Vec<u32> = (1..).map(|k| k * size).take_while(|o| *o < total).collect();
-        // The first offset not fetched below.
-        let mut offset = size * (offsets.len() as u32 + 1);
-        let pages: Vec<P> = futures::stream::iter(offsets)
-            .map(page_at)
-            .buffered(PAGE_FETCH_CONCURRENCY)
-            .try_collect()
-            .await?;
-        for p in pages {
-            let (mut v, t) = items(p);
-            total = t;
-            out.append(&mut v);
-        }
-        while offset < total {
-            let (mut v, t) = items(page_at(offset).await?);
+        let mut out = Vec::new();
+        let mut offset = 0u32;
+        loop {
+            let page: P = self
+                .get_json(&format!(
+                    "{path}{}",
+                    paths::page_query(MAX_PAGE_SIZE, offset)
+                ))
+                .await?;
+            let (mut v, total) = items(page);
             let n = v.len() as u32;
             out.append(&mut v);
             offset += n;
-            total = t;
-            if n == 0 {
+            if n == 0 || offset >= total {
                 break;
             }
         }
