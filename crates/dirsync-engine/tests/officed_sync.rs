@@ -772,8 +772,8 @@ async fn rename_without_the_permission_is_ds008() {
     );
 }
 
-/// A list read of several pages (fetched several at a time) returns every
-/// object exactly once, in the control panel's order.
+/// A list read of several pages returns every object exactly once, in the
+/// control panel's order (the planner's view of a large account).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_reads_of_many_pages_return_every_object_once() {
     let o = officed(OfficedOptions {
