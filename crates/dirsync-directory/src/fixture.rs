@@ -417,11 +417,11 @@ impl LdapSource {
         if !spec.members_only {
             self.add_entries(all, spec.connections, spec.in_flight)
                 .await?;
+            // A large load takes longer than the DC keeps an idle connection
+            // open (Samba closes it after 15 minutes), and this one sat idle
+            // while the adds ran on their own connections: take a fresh one.
+            *self = LdapSource::connect(self.cfg.clone()).await?;
         }
-        // A large load takes longer than the DC keeps an idle connection
-        // open (Samba closes it after 15 minutes), and this one sat idle
-        // while the adds ran on their own connections: take a fresh one.
-        *self = LdapSource::connect(self.cfg.clone()).await?;
         for (g, gdn) in loaded.group_dns.iter().enumerate() {
             let members: Vec<String> = loaded
                 .user_dns

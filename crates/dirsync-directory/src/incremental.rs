@@ -288,12 +288,18 @@ pub(crate) fn scope_may_change(
         .iter()
         .chain(deleted.keys())
         .any(|g| prev.contains(g))
-        || scope.groups().any(|(_, g)| match g {
-            GroupRef::Name(n) => names.contains(&n.to_lowercase()),
-            // A group named by DN can only be replaced by moving the one in
-            // scope away first, which is a change to an object in scope.
-            GroupRef::Dn(_) => false,
-        })
+        || service_group_renamed(scope, names)
+}
+
+/// Whether an object got the name of a service group configured by name
+/// (`names` holds the lower-cased names and sAMAccountNames DirSync saw).
+fn service_group_renamed(scope: &Scope, names: &HashSet<String>) -> bool {
+    scope.groups().any(|(_, g)| match g {
+        GroupRef::Name(n) => names.contains(&n.to_lowercase()),
+        // A group named by DN can only be replaced by moving the one in
+        // scope away first, which is a change to an object in scope.
+        GroupRef::Dn(_) => false,
+    })
 }
 
 impl LdapSource {
@@ -558,11 +564,9 @@ impl LdapSource {
         prev: &HashSet<Guid>,
         delta: &DirSyncDelta,
     ) -> Result<Option<HashSet<Guid>>, LdapSourceError> {
-        let renamed = scope.groups().any(|(_, g)| match g {
-            GroupRef::Name(n) => delta.names.contains(&n.to_lowercase()),
-            GroupRef::Dn(_) => false,
-        });
-        if renamed || delta.whole_members.iter().any(|g| prev.contains(g)) {
+        if service_group_renamed(scope, &delta.names)
+            || delta.whole_members.iter().any(|g| prev.contains(g))
+        {
             return Ok(None);
         }
         let mut current = prev.clone();
@@ -609,23 +613,19 @@ impl LdapSource {
             let Some(is_service_group) = confers else {
                 continue;
             };
-            for dn in added {
+            let changes = added.iter().map(|dn| (dn, true));
+            for (dn, joined) in changes.chain(removed.iter().map(|dn| (dn, false))) {
                 let Some(x) = self.read_light(dn).await? else {
                     return Ok(None);
                 };
                 if x.kind == Some(ObjectKind::Group) && is_service_group {
                     return Ok(None);
                 }
-                if x.kind.is_some() && dn_key(&x.dn).ends_with(&base) {
-                    current.insert(x.guid);
-                }
-            }
-            for dn in removed {
-                let Some(x) = self.read_light(dn).await? else {
-                    return Ok(None);
-                };
-                if x.kind == Some(ObjectKind::Group) && is_service_group {
-                    return Ok(None);
+                if joined {
+                    if x.kind.is_some() && dn_key(&x.dn).ends_with(&base) {
+                        current.insert(x.guid);
+                    }
+                    continue;
                 }
                 if service.iter().any(|(g, _)| *g == x.guid) {
                     continue;
@@ -664,8 +664,7 @@ impl LdapSource {
                 .await?
                 .filter(|l| l.kind == Some(ObjectKind::Group))),
             GroupRef::Name(name) => {
-                let n = ldap3::ldap_escape(name.as_str());
-                let filter = format!("(&(objectClass=group)(|(sAMAccountName={n})(cn={n})))");
+                let filter = crate::scope::group_name_filter(name);
                 let base = self.base_dn.clone();
                 let action = format!("looking up the service group '{name}'");
                 let found = self

@@ -494,8 +494,7 @@ impl LdapSource {
         let o = match group {
             GroupRef::Dn(dn) => self.read_one(dn).await?.ok_or_else(not_found)?,
             GroupRef::Name(name) => {
-                let n = ldap3::ldap_escape(name.as_str());
-                let filter = format!("(&(objectClass=group)(|(sAMAccountName={n})(cn={n})))");
+                let filter = crate::scope::group_name_filter(name);
                 let action = format!("looking up the {service} service group '{name}'");
                 let mut hits: Vec<DirectoryObject> = self
                     .read_objects(&filter, &action)

@@ -219,6 +219,13 @@ fn find_group(
 }
 
 /// Whether a group answers to a name (sAMAccountName or CN, case-insensitive).
+/// The LDAP filter for a group configured by name (its sAMAccountName or
+/// CN); the hits are then checked with [`group_name_matches`].
+pub(crate) fn group_name_filter(name: &str) -> String {
+    let n = ldap3::ldap_escape(name);
+    format!("(&(objectClass=group)(|(sAMAccountName={n})(cn={n})))")
+}
+
 pub fn group_name_matches(o: &DirectoryObject, name: &str) -> bool {
     o.sam_account_name
         .as_deref()
