@@ -363,6 +363,7 @@ impl Engine {
         };
         report.duration_ms = started.elapsed().as_millis() as u64;
         self.store.record_idle_run(&mut report, cookie).await?;
+        self.prune_history().await;
         progress(Progress {
             phase: "done",
             done: 1,
@@ -384,6 +385,26 @@ impl Engine {
         if report.id != 0 {
             if let Err(e) = self.store.run_finished(report).await {
                 tracing::error!(error = %e, run = report.id, "could not record the run's report");
+            }
+            self.prune_history().await;
+        }
+    }
+
+    /// Applies the history retention after a run is recorded. A failure
+    /// costs only disk space, so it is logged and the run's result stands.
+    async fn prune_history(&self) {
+        let keep = self.settings.history;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match self.store.prune_history(keep, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                deleted = n,
+                keep_days = keep.keep_days,
+                keep_runs = keep.keep_runs,
+                "run history: deleted runs older than the retention"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "run history: could not delete old runs; the history keeps growing until this succeeds")
             }
         }
     }

@@ -71,5 +71,5 @@ pub use cloudoffice_api::Secret;
 pub use engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions, TargetProbe};
 pub use plan::DeletePolicy;
 pub use report::{Counts, Mode, OpOutcome, OpResult, ReportFinding, RunReport, RunStatus, Trigger};
-pub use settings::{EngineSettings, SettingsError, TargetSettings, Threshold};
+pub use settings::{EngineSettings, HistorySettings, SettingsError, TargetSettings, Threshold};
 pub use store::RunSummary;

@@ -73,6 +73,31 @@ impl Threshold {
     }
 }
 
+/// How much run history the state store keeps. Every run is recorded,
+/// idle ones included (a `serve` at a one-minute interval records over
+/// half a million a year, and a full run's report at 10,000 users is about
+/// 16 MB), so without a limit the store only grows.
+///
+/// After each run, runs that started more than `keep_days` days ago are
+/// deleted with their per-object outcomes, except the newest `keep_runs`
+/// runs, which are kept whatever their age. A run still in progress is
+/// never deleted. `keep_days = 0` keeps every run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistorySettings {
+    pub keep_days: u32,
+    pub keep_runs: u32,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings {
+            keep_days: 90,
+            keep_runs: 100,
+        }
+    }
+}
+
 /// Everything the engine needs besides the directory input.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +130,8 @@ pub struct EngineSettings {
     pub staging: bool,
     #[serde(default)]
     pub retry: RetryPolicy,
+    #[serde(default)]
+    pub history: HistorySettings,
 }
 
 /// Why settings are unusable.
@@ -128,6 +155,7 @@ impl EngineSettings {
             rate_limit: RateLimit::default(),
             staging: false,
             retry: RetryPolicy::default(),
+            history: HistorySettings::default(),
         }
     }
 
@@ -171,6 +199,12 @@ impl EngineSettings {
         }
         if self.retry.max_attempts == 0 {
             return err("retry.max_attempts", "must be at least 1");
+        }
+        if self.history.keep_runs == 0 {
+            return err(
+                "history.keep_runs",
+                "must be at least 1: the newest run is what the dashboard shows",
+            );
         }
         if let DeletePolicy::AfterGrace { days } = self.delete_policy {
             if days == 0 {
@@ -219,6 +253,13 @@ mod tests {
         );
         assert_eq!(s.delete_policy, DeletePolicy::AfterGrace { days: 30 });
         assert_eq!(s.target.customer, "me");
+        assert_eq!(
+            s.history,
+            HistorySettings {
+                keep_days: 90,
+                keep_runs: 100
+            }
+        );
         s.validate().unwrap();
         let shown = serde_json::to_string(&s).unwrap();
         assert!(!shown.contains("s3cret") && shown.contains("[redacted]"));
@@ -256,5 +297,13 @@ mod tests {
             s.validate().unwrap_err().to_string(),
             "engine setting concurrency: must be between 1 and 64"
         );
+        s.concurrency = 4;
+        s.history.keep_runs = 0;
+        assert_eq!(s.validate().unwrap_err().field, "history.keep_runs");
+        s.history = HistorySettings {
+            keep_days: 0,
+            keep_runs: 1,
+        };
+        s.validate().unwrap();
     }
 }

@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 use sqlx::Row;
 
 use crate::report::{OpOutcome, ReportFinding, RunReport, RunStatus};
+use crate::settings::HistorySettings;
 use crate::types::{Anchor, Service, TargetKind};
 
 /// The numbered migrations, applied in order, each once.
@@ -415,6 +416,36 @@ impl Store {
         Ok(())
     }
 
+    /// Applies the history retention (see [`HistorySettings`]) as of the
+    /// Unix time `now`: deletes the runs that started more than
+    /// `keep_days` days before it, with their outcomes, except the newest
+    /// `keep_runs` runs and any run still in progress. Returns how many
+    /// runs were deleted. A run whose start time cannot be read is kept.
+    pub async fn prune_history(&self, keep: HistorySettings, now: i64) -> Result<u64, StoreError> {
+        if keep.keep_days == 0 {
+            return Ok(0);
+        }
+        let cutoff = now - i64::from(keep.keep_days) * 86_400;
+        let mut tx = self.pool.begin().await?;
+        let doomed = "SELECT id FROM runs \
+             WHERE status <> 'running' \
+             AND CAST(strftime('%s', started_at) AS INTEGER) < ?1 \
+             AND id < (SELECT MIN(id) FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?2))";
+        sqlx::query(&format!("DELETE FROM outcomes WHERE run_id IN ({doomed})"))
+            .bind(cutoff)
+            .bind(i64::from(keep.keep_runs))
+            .execute(&mut *tx)
+            .await?;
+        let gone = sqlx::query(&format!("DELETE FROM runs WHERE id IN ({doomed})"))
+            .bind(cutoff)
+            .bind(i64::from(keep.keep_runs))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(gone)
+    }
+
     /// The most recent runs, newest first.
     pub async fn runs(&self, limit: u32) -> Result<Vec<RunSummary>, StoreError> {
         let rows = sqlx::query("SELECT id, started_at, finished_at, trigger, mode, full, status, counts FROM runs ORDER BY id DESC LIMIT ?")
@@ -637,6 +668,77 @@ pub(crate) fn status_str(s: RunStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn history_retention_keeps_the_newest_runs_recent_ones_and_running_ones() {
+        // Run ids 1..=6 with their start times and statuses; "now" is
+        // 2026-06-10T00:00:00Z and each run has two outcome rows.
+        let runs = [
+            ("2026-01-01T00:00:00Z", "success"),
+            ("2026-01-02T00:00:00.123456789Z", "interrupted"),
+            ("2026-01-03T00:00:00Z", "running"),
+            ("not a time", "failed"),
+            ("2026-06-01T00:00:00+02:00", "success"),
+            ("2026-06-09T23:59:59Z", "object_errors"),
+        ];
+        let now = 1_781_049_600; // 2026-06-10T00:00:00Z
+                                 // (keep_days, keep_runs, the run ids left)
+        let cases: [(u32, u32, &[i64]); 6] = [
+            (30, 2, &[3, 4, 5, 6]),
+            (30, 5, &[2, 3, 4, 5, 6]),
+            (30, 100, &[1, 2, 3, 4, 5, 6]),
+            (0, 1, &[1, 2, 3, 4, 5, 6]),
+            (1, 1, &[3, 4, 6]),
+            (200, 1, &[1, 2, 3, 4, 5, 6]),
+        ];
+        for (keep_days, keep_runs, left) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let s = Store::open(&dir.path().join("state.db")).await.unwrap();
+            for (at, status) in runs {
+                let id = s.run_started(at, "manual", "apply", true).await.unwrap();
+                sqlx::query("UPDATE runs SET status = ? WHERE id = ?")
+                    .bind(status)
+                    .bind(id)
+                    .execute(&s.pool)
+                    .await
+                    .unwrap();
+                for idx in 0..2 {
+                    sqlx::query("INSERT INTO outcomes (run_id, idx, result) VALUES (?, ?, 'done')")
+                        .bind(id)
+                        .bind(idx)
+                        .execute(&s.pool)
+                        .await
+                        .unwrap();
+                }
+            }
+            let keep = HistorySettings {
+                keep_days,
+                keep_runs,
+            };
+            let gone = s.prune_history(keep, now).await.unwrap();
+            let ids: Vec<i64> = s
+                .runs(100)
+                .await
+                .unwrap()
+                .iter()
+                .rev()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(ids, left, "{keep:?}");
+            assert_eq!(gone as usize, runs.len() - left.len(), "{keep:?}");
+            let orphans: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outcomes WHERE run_id NOT IN (SELECT id FROM runs)",
+            )
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+            let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+            assert_eq!((orphans, kept), (0, 2 * left.len() as i64), "{keep:?}");
+        }
+    }
 
     #[tokio::test]
     async fn migrations_anchors_cookie_and_replica_survive_reopen() {

@@ -266,3 +266,78 @@ async fn grace_period_running_out_is_not_skipped_as_idle() {
     let t = target_state(&o).await;
     assert_eq!(mailboxes(&t, Service::Exchange).len(), 5);
 }
+
+/// Sets the start time of run `id` straight in the state store, as if it had
+/// run long ago.
+async fn age_run(dir: &std::path::Path, id: i64) {
+    let url = format!("sqlite://{}", dir.join("state.db").display());
+    let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE runs SET started_at = '2020-01-01T00:00:00Z' WHERE id = ?")
+        .bind(id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_runs_leave_the_history_after_idle_and_full_runs() {
+    let o = officed(OfficedOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(&o.base_url, &o);
+    s.history = HistorySettings {
+        keep_days: 1,
+        keep_runs: 2,
+    };
+    let engine = open(dir.path(), s).await;
+    let us = users(3);
+    let refs: Vec<&_> = us.iter().collect();
+    let first = engine
+        .run(full(snapshot(&refs, &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Success, "{first:#?}");
+    let mut ids = vec![first.id];
+    for n in 2..=4 {
+        let r = engine
+            .run(incremental(vec![], &format!("c{n}")), apply(), |_| {})
+            .await
+            .unwrap();
+        ids.push(r.id);
+    }
+    let listed = |v: Vec<RunSummary>| v.iter().map(|r| r.id).collect::<Vec<_>>();
+    // All recent: nothing is deleted, whatever keep_runs says.
+    let mut want = ids.clone();
+    want.reverse();
+    assert_eq!(listed(engine.runs(10).await.unwrap()), want);
+
+    // The first two runs are now old: the next idle run deletes them (and
+    // the first run's report); the third is recent and stays.
+    age_run(dir.path(), ids[0]).await;
+    age_run(dir.path(), ids[1]).await;
+    let idle = engine
+        .run(incremental(vec![], "c5"), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(engine.runs(10).await.unwrap()),
+        vec![idle.id, ids[3], ids[2]]
+    );
+    assert_eq!(engine.run_report(ids[0]).await.unwrap(), None);
+
+    // A full run applies the same retention: the third and fourth runs,
+    // once old, go; the idle run is old by neither measure and stays.
+    age_run(dir.path(), ids[2]).await;
+    age_run(dir.path(), ids[3]).await;
+    let again = engine
+        .run(full(snapshot(&refs, &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.status, RunStatus::Success, "{again:#?}");
+    assert_eq!(
+        listed(engine.runs(10).await.unwrap()),
+        vec![again.id, idle.id]
+    );
+    assert!(engine.run_report(again.id).await.unwrap().is_some());
+}
