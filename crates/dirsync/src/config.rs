@@ -475,6 +475,73 @@ fn engine_keys() -> Vec<String> {
     out
 }
 
+/// Keys whose value is text even when it looks like a number or a boolean:
+/// every plain key but `ui.enabled`, and every engine key whose default is
+/// a string. An account number, a numeric user key, or a duration written
+/// as seconds (`interval = 45`, `DIRSYNC_API_ACCOUNT=123456`) is meant as
+/// text, and TOML or the env layer would otherwise make it an integer.
+fn text_keys() -> Vec<String> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let key = format!("{prefix}.{k}");
+            match v {
+                toml::Value::Table(sub) => walk(&key, sub, out),
+                toml::Value::String(_) => out.push(key),
+                _ => {}
+            }
+        }
+    }
+    let mut out: Vec<String> = KEYS
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .filter(|k| k != "ui.enabled")
+        .collect();
+    walk(
+        "engine",
+        &crate::engine_glue::default_engine_table(),
+        &mut out,
+    );
+    out
+}
+
+/// Turns a number or boolean given for a text key into its text.
+fn scalars_as_text(table: &mut toml::Table, keys: &[String]) {
+    fn at<'a>(t: &'a mut toml::Table, path: &[&str]) -> Option<&'a mut toml::Value> {
+        match path {
+            [] => None,
+            [last] => t.get_mut(*last),
+            [first, rest @ ..] => match t.get_mut(*first) {
+                Some(toml::Value::Table(sub)) => at(sub, rest),
+                _ => None,
+            },
+        }
+    }
+    for key in keys {
+        let path: Vec<&str> = key.split('.').collect();
+        if let Some(v) = at(table, &path) {
+            let text = match v {
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Datetime(d) => d.to_string(),
+                _ => continue,
+            };
+            *v = toml::Value::String(text);
+        }
+    }
+}
+
+/// Deserialises a TOML table, naming the key a type error is about.
+pub(crate) fn from_table<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        (path, e.into_inner().message().to_string())
+    })
+}
+
 /// Reads the file (if present), layers env and flags, then the secrets.
 pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Loaded, ConfigError> {
     let mut table = toml::Table::new();
@@ -525,14 +592,23 @@ pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Loaded
     if !problems.is_empty() {
         return Err(ConfigError(problems));
     }
-    let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        let msg = e.message().to_string();
+    scalars_as_text(&mut table, &text_keys());
+    let config: Config = from_table(table).map_err(|(at, msg)| {
         let msg = if let Some(rest) = msg.strip_prefix("unknown field ") {
-            format!("unknown key {rest} in {} (or an env var / --set); remove it or fix its spelling, see docs/configuration.md", path.display())
-        } else {
+            // The path ends with the unknown key itself: name it in full.
+            let (name, expected) = rest.split_once(", ").unwrap_or((rest, ""));
+            let section = match at.rsplit_once('.') {
+                Some((section, _)) => format!(" in [{section}]"),
+                None => String::new(),
+            };
+            let expected = if expected.is_empty() { String::new() } else { format!("; {expected}") };
+            format!("unknown key {name}{section} in {} (or an env var / --set){expected}; remove it or fix its spelling, see docs/configuration.md", path.display())
+        } else if at.is_empty() {
             format!("{} (in {}, env or --set); see docs/configuration.md", msg, path.display())
+        } else {
+            format!("{at}: {msg} (in {}, env or --set); see docs/configuration.md", path.display())
         };
-        ConfigError(vec![problem("", msg)])
+        ConfigError(vec![problem(&at, msg)])
     })?;
 
     let (secrets, secret_sources) = load_secrets(&config, path, overrides)?;
@@ -927,7 +1003,76 @@ mod tests {
         let e = load_text("[directory]\nurll = \"x\"\n", &[], &[])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown key `urll`"), "{e}");
+        assert!(e.contains("unknown key `urll` in [directory]"), "{e}");
+        assert!(e.contains("expected one of `source`"), "{e}");
+    }
+
+    #[test]
+    fn numbers_given_for_text_keys_are_text() {
+        // An account number, a numeric user key, a duration in seconds: in
+        // the file, from the environment and from --set.
+        let l = load_text(
+            "[api]\naccount = 123456\nuser_key = 42\n[schedule]\ninterval = 45\n[engine.delete_policy]\npolicy = \"never\"\n",
+            &[("DIRSYNC_DIRECTORY_TIMEOUT", "20")],
+            &[("schedule.full_every", "3600"), ("state.path", "7")],
+        )
+        .unwrap();
+        let c = &l.config;
+        assert_eq!(c.api.account.as_deref(), Some("123456"));
+        assert_eq!(c.api.user_key.as_deref(), Some("42"));
+        assert_eq!(c.schedule.interval, "45");
+        assert_eq!(c.schedule.full_every, "3600");
+        assert_eq!(c.directory.timeout, "20");
+        assert_eq!(c.state.path, PathBuf::from("7"));
+        let l = load_text("", &[("DIRSYNC_API_ACCOUNT", "98765")], &[]).unwrap();
+        assert_eq!(l.config.api.account.as_deref(), Some("98765"));
+        // A quoted value stays the text inside the quotes.
+        let l = load_text("", &[], &[("api.account", "\"555\"")]).unwrap();
+        assert_eq!(l.config.api.account.as_deref(), Some("555"));
+        // Booleans and integers keep their types where the key wants them.
+        let l = load_text(
+            "[ui]\nenabled = false\n[engine]\nconcurrency = 8\n",
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert!(!l.config.ui.enabled);
+        assert_eq!(l.config.engine["concurrency"].as_integer(), Some(8));
+    }
+
+    #[test]
+    fn type_errors_name_the_key() {
+        for (text, flags, want) in [
+            (
+                "[ui]\nenabled = \"maybe\"\n",
+                vec![],
+                "ui.enabled: invalid type: string \"maybe\", expected a boolean",
+            ),
+            (
+                "",
+                vec![("ui.enabled", "2")],
+                "ui.enabled: invalid type: integer `2`, expected a boolean",
+            ),
+            (
+                "[log]\nformat = \"xml\"\n",
+                vec![],
+                "log.format: unknown variant `xml`",
+            ),
+            (
+                "[api]\naccount = [1]\n",
+                vec![],
+                "api.account: invalid type: sequence, expected a string",
+            ),
+        ] {
+            let e = load_text(text, &[], &flags).unwrap_err().to_string();
+            assert!(e.contains(want), "{text} {flags:?}: {e}");
+        }
+        let l = load_text("[engine.history]\nkeep_days = \"ninety\"\n", &[], &[]).unwrap();
+        let e = crate::engine_glue::engine_settings(&l.config.engine).unwrap_err();
+        assert!(
+            e.contains("history.keep_days: invalid type: string \"ninety\", expected u32"),
+            "{e}"
+        );
     }
 
     #[test]

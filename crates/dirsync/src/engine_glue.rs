@@ -109,9 +109,13 @@ fn settings_with(table: &toml::Table, target: TargetSettings) -> Result<EngineSe
         "target".into(),
         toml::Value::try_from(&target).map_err(|e| e.to_string())?,
     );
-    let mut s: EngineSettings = toml::Value::Table(t)
-        .try_into()
-        .map_err(|e: toml::de::Error| e.message().to_string())?;
+    let mut s: EngineSettings = crate::config::from_table(t).map_err(|(at, msg)| {
+        if at.is_empty() {
+            msg
+        } else {
+            format!("{at}: {msg}")
+        }
+    })?;
     s.target.secret = target.secret;
     s.validate().map_err(|e| e.to_string())?;
     Ok(s)
