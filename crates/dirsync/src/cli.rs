@@ -135,26 +135,37 @@ pub struct InitArgs {
     /// "ldap" or "ldif".
     #[arg(long)]
     pub source: Option<String>,
+    /// directory.url: ldaps://dc1.example.com, or ldap://, always upgraded with StartTLS.
     #[arg(long, value_name = "URL")]
     pub ldap_url: Option<String>,
+    /// directory.bind_dn: the service account's DN, or user@domain.
     #[arg(long, value_name = "DN")]
     pub bind_dn: Option<String>,
+    /// directory.base_dn: the search base (default: the domain's naming context).
     #[arg(long, value_name = "DN")]
     pub base_dn: Option<String>,
+    /// directory.exchange_group: the security group synced to Hosted Exchange.
     #[arg(long, value_name = "DN_OR_NAME")]
     pub exchange_group: Option<String>,
+    /// directory.rsemail_group: the security group synced to Rackspace Email.
     #[arg(long, value_name = "DN_OR_NAME")]
     pub rsemail_group: Option<String>,
+    /// directory.ldif_path: the LDIF export read when the source is "ldif".
     #[arg(long, value_name = "PATH")]
     pub ldif: Option<PathBuf>,
+    /// api.url: the API base URL with its version prefix, e.g. https://api.emailsrvr.com/v1.
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
-    #[arg(long)]
+    /// api.user_key: the API user key (the secret key goes in the secrets file).
+    #[arg(long, value_name = "KEY")]
     pub api_user_key: Option<String>,
-    #[arg(long)]
+    /// api.account: the customer account number to sync into.
+    #[arg(long, value_name = "NUMBER")]
     pub account: Option<String>,
+    /// state.path: the SQLite state store (default dirsync-state.db beside the config).
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// ui.listen: the web UI address (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
 }
