@@ -292,7 +292,13 @@ impl Agent {
             Err(e) => Probe {
                 name: "control panel",
                 ok: false,
-                detail: scrub(&self.loaded, &e.to_string()),
+                detail: scrub(
+                    &self.loaded,
+                    &match api_failure_fix(e, &account) {
+                        Some(fix) => format!("{}; {fix}", e.to_string().trim_end_matches('.')),
+                        None => e.to_string(),
+                    },
+                ),
             },
         });
         if dir.is_err() || api.is_err() {
@@ -665,4 +671,75 @@ pub fn operations(r: &RunReport) -> Vec<OpRow> {
             }
         })
         .collect()
+}
+
+/// What to do when `check` cannot read the control panel, by the kind of
+/// failure: the admin sees the fix next to the API's own words.
+fn api_failure_fix(e: &dirsync_engine::EngineError, account: &str) -> Option<String> {
+    use cloudoffice_api::client::ClientError;
+    let dirsync_engine::EngineError::Client(c) = e else {
+        return None;
+    };
+    Some(match c {
+        ClientError::Transport { .. } => "nothing answered at api.url: check the address and port, and that this machine can reach it (firewall, proxy)".into(),
+        ClientError::Fault { status: 401, .. } => "the API refused the key: check api.user_key, the secret key (api_secret_key in the secrets file, or DIRSYNC_API_SECRET_KEY), and this machine's clock, since signatures carry the time".into(),
+        ClientError::Fault { status: 403, .. } => format!("this API key may not reach account {account}: check api.account (a key reaches only its own customer's account)"),
+        ClientError::Fault { status: 404, .. } => format!("no such API path: check that api.url ends with the version prefix (e.g. https://api.emailsrvr.com/v1) and that account {account} exists"),
+        ClientError::Fault { status, .. } if *status >= 500 => "the control panel failed after the retries; try again later, or ask its operator".into(),
+        ClientError::Decode { .. } => "the address answered, but not as a Cloud Office API: check api.url".into(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudoffice_api::client::ClientError;
+    use dirsync_engine::EngineError;
+
+    fn fault(status: u16) -> EngineError {
+        EngineError::Client(ClientError::Fault {
+            method: "GET".into(),
+            path: "/customers/42/domains".into(),
+            status,
+            message: "x".into(),
+            details: String::new(),
+            rule: None,
+            attempts: 1,
+        })
+    }
+
+    #[test]
+    fn each_control_panel_failure_has_its_fix() {
+        let transport = EngineError::Client(ClientError::Transport {
+            method: "GET".into(),
+            path: "/".into(),
+            detail: "refused".into(),
+            attempts: 6,
+        });
+        let decode = EngineError::Client(ClientError::Decode {
+            method: "GET".into(),
+            path: "/".into(),
+            detail: "not JSON".into(),
+        });
+        for (e, want) in [
+            (transport, Some("nothing answered at api.url")),
+            (fault(401), Some("check api.user_key, the secret key")),
+            (
+                fault(403),
+                Some("may not reach account 42: check api.account"),
+            ),
+            (fault(404), Some("ends with the version prefix")),
+            (fault(503), Some("try again later")),
+            (decode, Some("not as a Cloud Office API")),
+            (fault(409), None),
+            (EngineError::NeedFullSync, None),
+        ] {
+            let got = api_failure_fix(&e, "42");
+            match want {
+                Some(w) => assert!(got.as_deref().unwrap_or("").contains(w), "{e}: {got:?}"),
+                None => assert_eq!(got, None, "{e}"),
+            }
+        }
+    }
 }

@@ -204,7 +204,22 @@ fn check_plan_sync_history_and_exit_codes() {
         .unwrap();
     assert_eq!(r.status.code(), Some(2), "{}", out(&r));
     assert!(out(&r).contains("FAILED"), "{}", out(&r));
+    assert!(
+        out(&r).contains(
+            "HTTP 401: Authentication failed; the API refused the key: check api.user_key"
+        ),
+        "{}",
+        out(&r)
+    );
     assert!(!out(&r).contains("wrong-secret-value-123"));
+    // Another customer's account: the fix names the account setting.
+    let r = run(dir.path(), &o, &["--set", "api.account=999999", "check"]);
+    assert_eq!(r.status.code(), Some(2), "{}", out(&r));
+    assert!(
+        out(&r).contains("this API key may not reach account 999999: check api.account"),
+        "{}",
+        out(&r)
+    );
     // A directory that cannot be read: the run is recorded as failed (DS202), exit 2.
     std::fs::write(&ldif, "dn: broken\n").unwrap();
     let r = run(dir.path(), &o, &["sync", "--json"]);
