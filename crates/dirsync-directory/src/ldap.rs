@@ -193,7 +193,10 @@ impl LdapSource {
             stats: SourceStats::default(),
         };
         src.base_dn = match src.cfg.base_dn.clone().filter(|b| !b.trim().is_empty()) {
-            Some(b) => b,
+            Some(b) => {
+                src.check_base_dn(&b).await?;
+                b
+            }
             None => src
                 .root_dse_attr("defaultNamingContext")
                 .await?
@@ -204,6 +207,38 @@ impl LdapSource {
                 })?,
         };
         Ok(src)
+    }
+
+    /// Makes a configured base DN that names nothing fail at connect, with
+    /// the fix, instead of as an opaque noSuchObject from the first read
+    /// (or, for DirSync, a Samba source-file location).
+    async fn check_base_dn(&mut self, base: &str) -> Result<(), LdapSourceError> {
+        match self
+            .search_page(
+                base,
+                LdapScope::Base,
+                "(objectClass=*)",
+                &["1.1"],
+                vec![],
+                "checking the base DN",
+            )
+            .await
+        {
+            Err(LdapSourceError::Server { rc: 32, .. }) => {
+                let domain = self
+                    .root_dse_attr("defaultNamingContext")
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|d| format!(" ('{d}' on this server)"))
+                    .unwrap_or_default();
+                Err(LdapSourceError::Config(format!(
+                    "the base DN '{base}' does not exist in the directory; correct base_dn, or leave it unset to search the whole domain{domain}"
+                )))
+            }
+            Err(e) => Err(e),
+            Ok(_) => Ok(()),
+        }
     }
 
     /// Counters of the work done on this connection since it was opened.

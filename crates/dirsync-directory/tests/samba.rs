@@ -47,6 +47,34 @@ fn names(objects: &[DirectoryObject]) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn a_base_dn_that_names_nothing_fails_at_connect() {
+    let Some(dc) = testkit::samba::dc() else {
+        return;
+    };
+    for base in [
+        format!("OU=Nowhere Such,{}", dc.base_dn),
+        "DC=nope,DC=test".to_string(),
+    ] {
+        let mut c = config(&dc);
+        c.base_dn = Some(base.clone());
+        let err = LdapSource::connect(c).await.unwrap_err();
+        assert!(matches!(err, LdapSourceError::Config(_)), "{base}: {err:?}");
+        let want = format!(
+            "directory settings: the base DN '{base}' does not exist in the directory; correct base_dn, or leave it unset to search the whole domain ('{}' on this server)",
+            dc.base_dn
+        );
+        assert_eq!(err.to_string(), want);
+    }
+    // A base that exists, below the domain, is taken as given.
+    let mut c = config(&dc);
+    let users = format!("CN=Users,{}", dc.base_dn);
+    c.base_dn = Some(users.clone());
+    let src = LdapSource::connect(c).await.expect("an existing base DN");
+    assert_eq!(src.base_dn(), users);
+    src.unbind().await;
+}
+
+#[tokio::test]
 async fn tls_verification_needs_the_ca() {
     let Some(dc) = testkit::samba::dc() else {
         return;
