@@ -99,6 +99,17 @@ pub fn default_engine_table() -> toml::Table {
     t
 }
 
+/// The `[engine]` settings in effect: the configured keys over the
+/// defaults, so the Settings page shows thresholds, policies and limits an
+/// admin never wrote down. `None` when the table is not valid.
+pub fn effective_engine_table(config: &crate::config::Config) -> Option<toml::Table> {
+    let mut s = settings_with(&config.engine, placeholder_target()).ok()?;
+    per_request_timeout(config, &mut s);
+    let mut t = toml::Value::try_from(s).ok()?.as_table().cloned()?;
+    t.remove("target");
+    Some(t)
+}
+
 /// Builds the engine settings: `[engine]` plus the target from `[api]` and the secrets.
 fn settings_with(table: &toml::Table, target: TargetSettings) -> Result<EngineSettings, String> {
     if table.contains_key("target") {
@@ -129,7 +140,6 @@ pub fn engine_settings(table: &toml::Table) -> Result<(), String> {
 /// The engine settings for a loaded configuration.
 pub fn settings_for(loaded: &Loaded) -> Result<EngineSettings> {
     let api = &loaded.config.api;
-    let timeout_ms = crate::config::parse_duration(&api.timeout).map(|d| d.as_millis() as u64);
     let target = TargetSettings {
         base_url: api.url.clone().unwrap_or_default(),
         user_key: api.user_key.clone().unwrap_or_default(),
@@ -146,9 +156,16 @@ pub fn settings_for(loaded: &Loaded) -> Result<EngineSettings> {
     };
     let mut s = settings_with(&loaded.config.engine, target)
         .map_err(|e| anyhow::anyhow!("engine settings: {e}"))?;
+    per_request_timeout(&loaded.config, &mut s);
+    Ok(s)
+}
+
+/// `engine.retry.timeout_ms` defaults to `api.timeout`.
+fn per_request_timeout(config: &crate::config::Config, s: &mut EngineSettings) {
+    let timeout_ms =
+        crate::config::parse_duration(&config.api.timeout).map(|d| d.as_millis() as u64);
     if let Some(ms) = timeout_ms {
-        if loaded
-            .config
+        if config
             .engine
             .get("retry")
             .and_then(|r| r.get("timeout_ms"))
@@ -157,7 +174,6 @@ pub fn settings_for(loaded: &Loaded) -> Result<EngineSettings> {
             s.retry.timeout_ms = ms;
         }
     }
-    Ok(s)
 }
 
 fn scrub(loaded: &Loaded, text: &str) -> String {
@@ -741,5 +757,25 @@ mod tests {
                 None => assert_eq!(got, None, "{e}"),
             }
         }
+    }
+
+    #[test]
+    fn effective_engine_settings_merge_the_file_over_the_defaults() {
+        let mut c = crate::config::Config::default();
+        c.api.timeout = "45s".into();
+        c.engine = "[threshold]\npercent = 5\n".parse().unwrap();
+        let t = effective_engine_table(&c).unwrap();
+        let int = |section: &str, key: &str| t[section][key].as_integer();
+        assert_eq!(int("threshold", "percent"), Some(5));
+        assert_eq!(int("threshold", "min_count"), Some(25));
+        assert_eq!(int("retry", "timeout_ms"), Some(45_000));
+        assert_eq!(int("history", "keep_days"), Some(90));
+        assert!(!t.contains_key("target"));
+        // An explicit timeout_ms wins over api.timeout; an invalid table shows nothing.
+        c.engine = "[retry]\ntimeout_ms = 1000\n".parse().unwrap();
+        let t = effective_engine_table(&c).unwrap();
+        assert_eq!(t["retry"]["timeout_ms"].as_integer(), Some(1000));
+        c.engine = "concurrency = 0\n".parse().unwrap();
+        assert_eq!(effective_engine_table(&c), None);
     }
 }

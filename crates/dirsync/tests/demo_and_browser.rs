@@ -210,6 +210,14 @@ async fn web_ui_without_javascript_and_csrf() {
                 t.contains("[redacted]") && t.contains("api_secret_key"),
                 "{t}"
             );
+            // Engine settings in effect, defaults included.
+            for row in [
+                "<code>engine.history.keep_days</code></th><td><code>90</code>",
+                "<code>engine.threshold.percent</code></th><td><code>10</code>",
+                "<code>engine.delete_policy.policy</code></th><td><code>&quot;never&quot;</code>",
+            ] {
+                assert!(t.contains(row), "{row} not in\n{t}");
+            }
         }
     }
     let m = client

@@ -581,11 +581,18 @@ pub async fn settings(
 ) -> Response {
     let loaded = &state.svc.loaded;
     let mut rows = Vec::new();
-    if let Ok(v) = toml::Value::try_from(&loaded.config) {
+    if let Ok(mut v) = toml::Value::try_from(&loaded.config) {
+        // The engine keys in effect, defaults included.
+        if let (Some(t), Some(e)) = (
+            v.as_table_mut(),
+            crate::engine_glue::effective_engine_table(&loaded.config),
+        ) {
+            t.insert("engine".into(), toml::Value::Table(e));
+        }
         flatten("", &v, &mut rows);
     }
     let mut b = format!(
-        "<p>Read-only. Change settings in <code>{}</code>, environment variables or flags, then restart. Secrets are never shown.</p><table class=\"settings\"><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Value</th></tr></thead><tbody>",
+        "<p>Read-only: the settings in effect, defaults included. Change settings in <code>{}</code>, environment variables or flags, then restart. Secrets are never shown.</p><table class=\"settings\"><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Value</th></tr></thead><tbody>",
         esc(&loaded.path.display().to_string())
     );
     for (k, v) in rows {
