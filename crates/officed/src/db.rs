@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api key rename permission",
         include_str!("../migrations/0002_api_key_rename_permission.sql"),
     ),
+    (
+        3,
+        "shared throttle counters",
+        include_str!("../migrations/0003_shared_throttle.sql"),
+    ),
 ];
 
 /// The connection pools plus their backend.

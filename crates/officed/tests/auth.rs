@@ -295,3 +295,100 @@ async fn served_openapi_matches_generated() {
     assert_eq!(r.json, officed::openapi::document());
     env.finish().await;
 }
+
+/// On PostgreSQL the per-key limits hold across instances: two officed
+/// apps on one database (own pools, own process state) share the counters,
+/// so a key gets 3 GETs and 2 writes a minute in all, not per instance.
+#[tokio::test]
+async fn throttling_is_shared_by_instances_on_postgres() {
+    let Some(env) = Env::with(
+        "postgres",
+        ApiConfig {
+            throttle: Some(ThrottleLimits {
+                gets_per_minute: 3,
+                writes_per_minute: 2,
+            }),
+            ..ApiConfig::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let second = env.second_instance().await;
+    let sec = time::OffsetDateTime::now_utc().second();
+    if sec > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(u64::from(61 - sec))).await;
+    }
+    let get = |app: &axum::Router| {
+        let app = app.clone();
+        let (k, s) = (env.key.clone(), env.secret.clone());
+        async move { common::send(&app, &k, &s, "GET", "/customers/me/domains", None).await }
+    };
+    // GETs alternate between the instances: the fourth is refused, on
+    // either one.
+    for app in [&env.app, &second, &env.app] {
+        assert_eq!(get(app).await.status, StatusCode::OK);
+    }
+    let r = get(&second).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.message(), messages::EXCEEDED_REQUEST_LIMITS);
+    assert_eq!(get(&env.app).await.status, StatusCode::FORBIDDEN);
+    // Writes: one on each instance, then the third is refused.
+    for (i, app) in [&env.app, &second].into_iter().enumerate() {
+        let r = common::send(
+            app,
+            &env.key,
+            &env.secret,
+            "POST",
+            &format!("/customers/me/domains/example.com/ex/mailboxes/s{i}"),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=S".to_string(),
+            )),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    }
+    let r = common::send(
+        &env.app,
+        &env.key,
+        &env.secret,
+        "POST",
+        "/customers/me/domains/example.com/ex/mailboxes/s9",
+        Some((
+            "application/x-www-form-urlencoded",
+            "displayName=S".to_string(),
+        )),
+    )
+    .await;
+    assert_eq!(r.message(), messages::EXCEEDED_REQUEST_LIMITS);
+    // Another key has its own counters.
+    let other = common::send(
+        &second,
+        &env.key_b,
+        &env.secret_b,
+        "GET",
+        "/customers/me/domains",
+        None,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::OK);
+    // Refused requests count too, as in one instance: 5 GETs and 3 writes.
+    let minute = time::OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .div_euclid(60);
+    let row =
+        sqlx::query("SELECT gets, writes FROM api_throttle WHERE user_key = $1 AND minute = $2")
+            .bind(&env.key)
+            .bind(minute)
+            .fetch_one(&env.db.pool)
+            .await
+            .unwrap();
+    use sqlx::Row;
+    assert_eq!(
+        (row.get::<i64, _>("gets"), row.get::<i64, _>("writes")),
+        (5, 3)
+    );
+    env.finish().await;
+}

@@ -3,10 +3,13 @@
 //! Every `/v1` request (except the OpenAPI document) must carry a valid
 //! signature of a live key; the caller's customer is then the only one it
 //! can reach. Throttling counts requests per key per clock minute, GETs and
-//! writes separately, in this process (several instances each count their
-//! own share). Logs name the user key and never the header or the secret.
+//! writes separately: on PostgreSQL in the database, so that several
+//! instances behind a balancer enforce one limit together; on SQLite (one
+//! process per database file) in memory. Logs name the user key and never
+//! the header or the secret.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use axum::extract::{Request, State};
@@ -17,6 +20,7 @@ use cloudoffice_api::{SignatureError, SignatureHeader, SIGNATURE_HEADER};
 
 use super::AppState;
 use crate::admin;
+use crate::db::{Backend, Db};
 use crate::error::Error;
 
 /// The authenticated caller, available to handlers as an extension.
@@ -48,10 +52,96 @@ impl ThrottleLimits {
 #[derive(Debug, Default)]
 pub struct Throttle {
     windows: Mutex<HashMap<String, (i64, u32, u32)>>,
+    /// The last minute whose older shared counters this process deleted.
+    swept: AtomicI64,
+}
+
+/// The refusal when `count` requests of one kind exceed the limit.
+fn verdict(limits: ThrottleLimits, is_get: bool, count: i64) -> Result<(), Error> {
+    let (limit, what) = if is_get {
+        (limits.gets_per_minute, "GET")
+    } else {
+        (limits.writes_per_minute, "write")
+    };
+    if count > i64::from(limit) {
+        return Err(Error::throttled(format!(
+            "This key may make {limit} {what} requests per minute; wait until the next minute."
+        )));
+    }
+    Ok(())
 }
 
 impl Throttle {
-    /// Counts one request; `Err` when over the limit.
+    /// Counts one request of `user_key` in `minute`; `Err` when over the
+    /// limit. Shared through the database on PostgreSQL, in memory on
+    /// SQLite.
+    pub async fn admit(
+        &self,
+        db: &Db,
+        limits: ThrottleLimits,
+        user_key: &str,
+        is_get: bool,
+        minute: i64,
+    ) -> Result<(), Error> {
+        match db.backend {
+            Backend::Sqlite => self.check(limits, user_key, is_get, minute),
+            Backend::Postgres => {
+                let count = self.count_shared(db, user_key, is_get, minute).await?;
+                verdict(limits, is_get, count)
+            }
+        }
+    }
+
+    /// Adds one to the key's counter row for the minute and reads it back,
+    /// in one transaction: the row stays locked between the two, so
+    /// concurrent requests on any instance each see their own count.
+    async fn count_shared(
+        &self,
+        db: &Db,
+        user_key: &str,
+        is_get: bool,
+        minute: i64,
+    ) -> Result<i64, Error> {
+        let (g, w): (i64, i64) = if is_get { (1, 0) } else { (0, 1) };
+        let mut tx = db.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO api_throttle (user_key, minute, gets, writes) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_key, minute) DO UPDATE \
+             SET gets = api_throttle.gets + excluded.gets, writes = api_throttle.writes + excluded.writes",
+        )
+        .bind(user_key)
+        .bind(minute)
+        .bind(g)
+        .bind(w)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "SELECT gets, writes FROM api_throttle WHERE user_key = $1 AND minute = $2",
+        )
+        .bind(user_key)
+        .bind(minute)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        if self.swept.fetch_max(minute, Ordering::Relaxed) < minute {
+            // Once per minute per instance: the counters of past minutes.
+            if let Err(e) = sqlx::query("DELETE FROM api_throttle WHERE minute < $1")
+                .bind(minute - 1)
+                .execute(&db.pool)
+                .await
+            {
+                tracing::warn!(error = %e, "could not delete old throttle counters");
+            }
+        }
+        use sqlx::Row;
+        Ok(if is_get {
+            row.try_get::<i64, _>("gets")?
+        } else {
+            row.try_get::<i64, _>("writes")?
+        })
+    }
+
+    /// Counts one request in this process; `Err` when over the limit.
     pub fn check(
         &self,
         limits: ThrottleLimits,
@@ -59,27 +149,24 @@ impl Throttle {
         is_get: bool,
         minute: i64,
     ) -> Result<(), Error> {
-        let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if w.len() > 10_000 {
-            w.retain(|_, v| v.0 == minute);
-        }
-        let e = w.entry(user_key.to_string()).or_insert((minute, 0, 0));
-        if e.0 != minute {
-            *e = (minute, 0, 0);
-        }
-        let (count, limit, what) = if is_get {
-            e.1 += 1;
-            (e.1, limits.gets_per_minute, "GET")
-        } else {
-            e.2 += 1;
-            (e.2, limits.writes_per_minute, "write")
+        let count = {
+            let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+            if w.len() > 10_000 {
+                w.retain(|_, v| v.0 == minute);
+            }
+            let e = w.entry(user_key.to_string()).or_insert((minute, 0, 0));
+            if e.0 != minute {
+                *e = (minute, 0, 0);
+            }
+            if is_get {
+                e.1 += 1;
+                e.1
+            } else {
+                e.2 += 1;
+                e.2
+            }
         };
-        if count > limit {
-            return Err(Error::throttled(format!(
-                "This key may make {limit} {what} requests per minute; wait until the next minute."
-            )));
-        }
-        Ok(())
+        verdict(limits, is_get, i64::from(count))
     }
 }
 
@@ -123,11 +210,17 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
     }
     if let Some(limits) = st.config.throttle {
         let minute = now.unix_timestamp().div_euclid(60);
-        if let Err(e) =
-            st.throttle
-                .check(limits, &key.user_key, req.method() == Method::GET, minute)
+        let is_get = req.method() == Method::GET;
+        if let Err(e) = st
+            .throttle
+            .admit(&st.db, limits, &key.user_key, is_get, minute)
+            .await
         {
-            tracing::info!(user_key = %key.user_key, method = %req.method(), path = %req.uri().path(), "refused: throttled");
+            if matches!(e, Error::Fault { .. }) {
+                tracing::info!(user_key = %key.user_key, method = %req.method(), path = %req.uri().path(), "refused: throttled");
+            } else {
+                tracing::error!(user_key = %key.user_key, error = %e, "the throttle counter could not be updated");
+            }
             return e.into_response();
         }
     }

@@ -33,6 +33,8 @@ pub struct Env {
     pub key_b: String,
     pub secret_b: Secret,
     pub backend: Backend,
+    /// The API settings of `app` (and of [`Env::second_instance`]).
+    pub config: ApiConfig,
 }
 
 pub struct Resp {
@@ -135,7 +137,7 @@ impl Env {
         let b = admin::issue_key(&db, &master, "200002", "tests")
             .await
             .unwrap();
-        let app = app(AppState::new(db.clone(), master.clone(), config));
+        let app = app(AppState::new(db.clone(), master.clone(), config.clone()));
         Env {
             db,
             master,
@@ -145,17 +147,19 @@ impl Env {
             key_b: b.user_key,
             secret_b: b.secret,
             backend,
+            config,
         }
     }
 
-    /// Another app (own pool) on the same database: a second instance.
+    /// Another app (own pool, own process state) on the same database, with
+    /// the same API settings: a second instance.
     pub async fn second_instance(&self) -> Router {
         let url = match &self.backend {
             Backend::Sqlite(dir) => officed::service::sqlite_url(&dir.path().join("t.db")),
             Backend::Postgres(u) => u.clone(),
         };
         let db = Db::open(&url).await.unwrap();
-        app(AppState::new(db, self.master.clone(), ApiConfig::default()))
+        app(AppState::new(db, self.master.clone(), self.config.clone()))
     }
 
     pub async fn req(&self, method: &str, path: &str, body: Option<(&str, String)>) -> Resp {
