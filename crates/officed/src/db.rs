@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shared throttle counters",
         include_str!("../migrations/0003_shared_throttle.sql"),
     ),
+    (
+        4,
+        "licence counters and an index of live mailboxes",
+        include_str!("../migrations/0004_licence_counters.sql"),
+    ),
 ];
 
 /// The connection pools plus their backend.

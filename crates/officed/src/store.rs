@@ -720,27 +720,48 @@ fn limit_details(dom: &DomainRow, svc: Svc, used: i64, max: i64) -> String {
     )
 }
 
-async fn check_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<()> {
-    // Re-read the licences under the lock (an admin may have changed them).
-    let row = sqlx::query("SELECT ex_licences, rs_licences FROM domains WHERE id = $1")
-        .bind(dom.id.clone())
-        .fetch_one(&mut *c)
-        .await?;
-    let max: i64 = row.try_get(if svc == Svc::Ex {
-        "ex_licences"
-    } else {
-        "rs_licences"
-    })?;
-    let used = count_i64(
-        c,
-        "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL",
-        &[&dom.id, svc.code()],
-    )
-    .await?;
-    if used >= max {
-        return Err(Error::mailbox_limit(limit_details(dom, svc, used, max)));
+async fn take_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<()> {
+    // Counted under the domain's lock, against the licences as they are now
+    // (an admin may have changed them since the domain row was read).
+    let (used_col, max_col) = licence_columns(svc);
+    let n = sqlx::query(&format!(
+        "UPDATE domains SET {used_col} = {used_col} + 1 WHERE id = $1 AND {used_col} < {max_col}"
+    ))
+    .bind(dom.id.clone())
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        return Ok(());
     }
+    let row = sqlx::query(&format!(
+        "SELECT {used_col} AS used, {max_col} AS max FROM domains WHERE id = $1"
+    ))
+    .bind(dom.id.clone())
+    .fetch_one(&mut *c)
+    .await?;
+    let (used, max): (i64, i64) = (row.try_get("used")?, row.try_get("max")?);
+    Err(Error::mailbox_limit(limit_details(dom, svc, used, max)))
+}
+
+/// Gives back the licence of a deleted mailbox (same transaction as the delete).
+async fn release_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<()> {
+    let (used_col, _) = licence_columns(svc);
+    sqlx::query(&format!(
+        "UPDATE domains SET {used_col} = {used_col} - 1 WHERE id = $1 AND {used_col} > 0"
+    ))
+    .bind(dom.id.clone())
+    .execute(&mut *c)
+    .await?;
     Ok(())
+}
+
+/// The domain's counter and licence columns of a service.
+fn licence_columns(svc: Svc) -> (&'static str, &'static str) {
+    match svc {
+        Svc::Ex => ("ex_used", "ex_licences"),
+        Svc::Rs => ("rs_used", "rs_licences"),
+    }
 }
 
 /// `POST .../{ex,rs}/mailboxes/{name}`: creates a mailbox (or, with
@@ -800,7 +821,7 @@ pub async fn mailbox_create(
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
         }
-        check_licence(&mut tx, dom, svc).await?;
+        take_licence(&mut tx, dom, svc).await?;
         sqlx::query(&format!(
             "INSERT INTO mailboxes ({MAILBOX_COLS}, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15)"
         ))
@@ -895,7 +916,7 @@ async fn mailbox_recover(
             ));
         }
     }
-    check_licence(&mut tx, dom, svc).await?;
+    take_licence(&mut tx, dom, svc).await?;
     sqlx::query("UPDATE mailboxes SET deleted_at = NULL, deleted_addresses = NULL WHERE id = $1")
         .bind(m.id.clone())
         .execute(&mut *tx)
@@ -1057,6 +1078,7 @@ pub async fn mailbox_delete(
             .bind(m.id.clone())
             .execute(&mut *tx)
             .await?;
+        release_licence(&mut tx, dom, svc).await?;
         sqlx::query("DELETE FROM mailboxes WHERE domain_id = $1 AND deleted_at IS NOT NULL AND deleted_at < $2")
             .bind(dom.id.clone())
             .bind(now - RECOVERY_WINDOW_MS)

@@ -482,8 +482,30 @@ async fn rule_licences(env: &Env) {
         ),
         (Some(4), Some(2))
     );
+    counters_match_the_mailboxes(env).await;
 }
 both_backends!(rule_licences);
+
+/// The licence counters kept on each domain equal the live mailboxes.
+async fn counters_match_the_mailboxes(env: &Env) {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT d.name, d.ex_used, d.rs_used, \
+         (SELECT COUNT(*) FROM mailboxes m WHERE m.domain_id = d.id AND m.service = 'ex' AND m.deleted_at IS NULL) AS ex_live, \
+         (SELECT COUNT(*) FROM mailboxes m WHERE m.domain_id = d.id AND m.service = 'rs' AND m.deleted_at IS NULL) AS rs_live \
+         FROM domains d",
+    )
+    .fetch_all(&env.db.pool)
+    .await
+    .unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        let name: String = r.get("name");
+        let got: (i64, i64) = (r.get("ex_used"), r.get("rs_used"));
+        let want: (i64, i64) = (r.get("ex_live"), r.get("rs_live"));
+        assert_eq!(got, want, "licence counters of {name}");
+    }
+}
 
 async fn rule_unique_across_services(env: &Env) {
     ok(
@@ -1081,6 +1103,7 @@ async fn rule_soft_delete(env: &Env) {
         MAILBOX_LIMIT_EXCEEDED,
         "recover over licences",
     );
+    counters_match_the_mailboxes(env).await;
     // After 14 days a deleted mailbox can no longer be recovered.
     let fifteen_days_ago = officed::store::now_ms() - 15 * 24 * 3600 * 1000;
     sqlx::query("UPDATE mailboxes SET deleted_at = $1 WHERE deleted_at IS NOT NULL")
