@@ -1120,6 +1120,28 @@ async fn rule_soft_delete(env: &Env) {
         "Mailbox not found.",
         "recover after 14 days",
     );
+    // The next delete in the domain purges the rows past the window (both
+    // services) and keeps the one it just deleted, recoverable.
+    ok(
+        &env.req("DELETE", &format!("{MB}/f3"), None).await,
+        "delete f3",
+    );
+    sqlx::query("UPDATE mailboxes SET deleted_at = $1 WHERE name = 'f3'")
+        .bind(fifteen_days_ago)
+        .execute(&env.db.pool)
+        .await
+        .unwrap();
+    ok(
+        &env.req("DELETE", &format!("{MB}/f1"), None).await,
+        "delete f1",
+    );
+    let deleted: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM mailboxes WHERE deleted_at IS NOT NULL ORDER BY name")
+            .fetch_all(&env.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(deleted, vec!["f1".to_string()]);
+    counters_match_the_mailboxes(env).await;
 }
 both_backends!(rule_soft_delete);
 
