@@ -596,7 +596,12 @@ async fn mailbox_wire(
     m: &MailboxRow,
 ) -> Result<ExchangeMailbox> {
     let addrs = owner_addresses(c, &m.id).await?;
-    Ok(ExchangeMailbox {
+    Ok(mailbox_answer(dom, m, &addrs))
+}
+
+/// The wire form of a mailbox row with its stored addresses.
+fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> ExchangeMailbox {
+    ExchangeMailbox {
         name: m.name.clone(),
         display_name: m.display_name.clone(),
         first_name: m.first_name.clone(),
@@ -608,8 +613,8 @@ async fn mailbox_wire(
         current_usage: m.usage_mb as u32,
         created_date: rfc3339(m.created_at),
         contact_info: m.contact.clone(),
-        email_address_list: address_list(dom, &m.name, &addrs),
-    })
+        email_address_list: address_list(dom, &m.name, addrs),
+    }
 }
 
 fn to_rs(m: ExchangeMailbox) -> RsMailbox {
@@ -822,23 +827,41 @@ pub async fn mailbox_create(
             ));
         }
         take_licence(&mut tx, dom, svc).await?;
+        // The row as inserted: the answer is built from it, without reading
+        // it back (each statement is a hand-off to the database thread).
+        let m = MailboxRow {
+            id: id.clone(),
+            name: name.to_string(),
+            display_name: display.clone(),
+            first_name: empty_none(&input.first_name),
+            last_name: empty_none(&input.last_name),
+            initials: empty_none(&input.initials),
+            enabled: input.enabled.unwrap_or(true),
+            hidden: input.hidden.unwrap_or(false),
+            size_mb: i64::from(size),
+            usage_mb: 0,
+            contact: contact.clone(),
+            created_at: now_ms(),
+            deleted_at: None,
+            deleted_addresses: None,
+        };
         sqlx::query(&format!(
             "INSERT INTO mailboxes ({MAILBOX_COLS}, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15)"
         ))
-        .bind(id.clone())
+        .bind(m.id.clone())
         .bind(dom.id.clone())
         .bind(svc.code().to_string())
-        .bind(name.to_string())
-        .bind(display.clone())
-        .bind(empty_none(&input.first_name))
-        .bind(empty_none(&input.last_name))
-        .bind(empty_none(&input.initials))
-        .bind(i64::from(input.enabled.unwrap_or(true)))
-        .bind(i64::from(input.hidden.unwrap_or(false)))
-        .bind(i64::from(size))
-        .bind(0i64)
+        .bind(m.name.clone())
+        .bind(m.display_name.clone())
+        .bind(m.first_name.clone())
+        .bind(m.last_name.clone())
+        .bind(m.initials.clone())
+        .bind(i64::from(m.enabled))
+        .bind(i64::from(m.hidden))
+        .bind(m.size_mb)
+        .bind(m.usage_mb)
         .bind(contact_json.clone())
-        .bind(now_ms())
+        .bind(m.created_at)
         .bind(validate::key(name))
         .execute(&mut *tx)
         .await?;
@@ -851,10 +874,8 @@ pub async fn mailbox_create(
             json!({"displayName": display, "size": size, "enabled": input.enabled.unwrap_or(true)}),
         )
         .await?;
-        let m = require_mailbox(&mut tx, dom, svc, name).await?;
-        let wire = mailbox_wire(&mut tx, dom, &m).await?;
         tx.commit().await?;
-        Ok(wire)
+        Ok(mailbox_answer(dom, &m, &[(primary, true)]))
     })
     .await
 }

@@ -1289,3 +1289,29 @@ async fn malformed_requests(env: &Env) {
     assert_eq!(r.fault_kind(), "badRequestFault");
 }
 both_backends!(malformed_requests);
+
+/// A create answers with exactly what a read of the new mailbox gives: every
+/// field, the domain alias address, both services.
+async fn create_answer_is_the_stored_mailbox(env: &Env) {
+    for (base, form) in [
+        (
+            MB,
+            "displayName=Ann+Example&firstName=Ann&lastName=Example&initials=A&size=2048&isHidden=true&enabled=false&title=Boss&company=Acme&businessCity=Paris&mobileNumber=%2B33+1",
+        ),
+        (RS, "displayName=Rob&firstName=Rob&lastName=&size=1024&department=Ops"),
+        (MB, "displayName=Min"),
+    ] {
+        let name = format!("created{}", form.len());
+        let created = env.form("POST", &format!("{base}/{name}"), form).await;
+        ok(&created, form);
+        let read = env.req("GET", &format!("{base}/{name}"), None).await;
+        ok(&read, "read back");
+        assert_eq!(created.json, read.json, "{base} {form}");
+        assert!(
+            created.json.to_string().contains(&format!("{name}@example.net")),
+            "the alias address: {}",
+            created.json
+        );
+    }
+}
+both_backends!(create_answer_is_the_stored_mailbox);
