@@ -472,6 +472,8 @@ fn engine_keys() -> Vec<String> {
         &crate::engine_glue::default_engine_table(),
         &mut out,
     );
+    // Keys of a non-default choice, absent from the default table.
+    out.push("engine.delete_policy.days".into());
     out
 }
 
@@ -1038,6 +1040,23 @@ mod tests {
         .unwrap();
         assert!(!l.config.ui.enabled);
         assert_eq!(l.config.engine["concurrency"].as_integer(), Some(8));
+    }
+
+    #[test]
+    fn the_delete_policy_from_the_environment() {
+        let l = load_text(
+            "",
+            &[
+                ("DIRSYNC_ENGINE_DELETE_POLICY_POLICY", "after_grace"),
+                ("DIRSYNC_ENGINE_DELETE_POLICY_DAYS", "30"),
+            ],
+            &[],
+        )
+        .unwrap();
+        let p = &l.config.engine["delete_policy"];
+        assert_eq!(p["policy"].as_str(), Some("after_grace"));
+        assert_eq!(p["days"].as_integer(), Some(30));
+        crate::engine_glue::engine_settings(&l.config.engine).unwrap();
     }
 
     #[test]
