@@ -455,6 +455,76 @@ pub struct KeyInfo {
 }
 
 /// All keys (optionally of one customer).
+/// A customer in the admin listing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CustomerInfo {
+    pub account_number: String,
+    pub name: String,
+    pub domains: i64,
+    pub active_keys: i64,
+}
+
+/// Every customer, by account number, with its domain and live-key counts.
+pub async fn list_customers(db: &Db) -> Result<Vec<CustomerInfo>> {
+    let rows = sqlx::query(
+        "SELECT c.account_number, c.name, \
+         (SELECT COUNT(*) FROM domains d WHERE d.customer_id = c.id) AS domains, \
+         (SELECT COUNT(*) FROM api_keys k WHERE k.customer_id = c.id AND k.revoked_at IS NULL) AS active_keys \
+         FROM customers c ORDER BY c.account_number",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CustomerInfo {
+                account_number: r.try_get("account_number")?,
+                name: r.try_get("name")?,
+                domains: r.try_get("domains")?,
+                active_keys: r.try_get("active_keys")?,
+            })
+        })
+        .collect()
+}
+
+/// A domain in the admin listing: licences and their use per service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DomainInfo {
+    pub name: String,
+    pub account_number: String,
+    pub service_type: String,
+    pub exchange_used: i64,
+    pub exchange_licences: i64,
+    pub rsemail_used: i64,
+    pub rsemail_licences: i64,
+}
+
+/// Every domain (of one customer, when given), by name.
+pub async fn list_domains(db: &Db, account_number: Option<&str>) -> Result<Vec<DomainInfo>> {
+    let rows = sqlx::query(
+        "SELECT d.name, c.account_number, d.service_type, d.ex_used, d.ex_licences, d.rs_used, d.rs_licences \
+         FROM domains d JOIN customers c ON c.id = d.customer_id ORDER BY d.name",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let acct: String = r.try_get("account_number")?;
+        if account_number.is_some_and(|a| a != acct) {
+            continue;
+        }
+        out.push(DomainInfo {
+            name: r.try_get("name")?,
+            account_number: acct,
+            service_type: r.try_get("service_type")?,
+            exchange_used: r.try_get("ex_used")?,
+            exchange_licences: r.try_get("ex_licences")?,
+            rsemail_used: r.try_get("rs_used")?,
+            rsemail_licences: r.try_get("rs_licences")?,
+        });
+    }
+    Ok(out)
+}
+
 pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyInfo>> {
     let rows = sqlx::query(
         "SELECT k.user_key, c.account_number, k.label, k.revoked_at, k.allow_rename FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",

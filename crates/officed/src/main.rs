@@ -181,6 +181,11 @@ enum CustomerCmd {
         #[arg(long)]
         name: String,
     },
+    /// List customers: account number, name, domains, active API keys.
+    List {
+        #[command(flatten)]
+        storage: Storage,
+    },
 }
 
 #[derive(Subcommand)]
@@ -206,6 +211,14 @@ enum DomainCmd {
         /// Accepted domain for alternate addresses (repeatable): another domain of the same customer.
         #[arg(long = "accepted")]
         accepted: Vec<String>,
+    },
+    /// List domains: name, customer, service, Exchange and Rackspace Email mailboxes used/licences.
+    List {
+        #[command(flatten)]
+        storage: Storage,
+        /// Only this customer's (account number).
+        #[arg(long)]
+        customer: Option<String>,
     },
     /// Change purchased licences.
     Licences {
@@ -334,6 +347,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = storage.open().await?;
             admin::create_customer(&db, &account, &name).await?;
             println!("created customer {account} ({name})");
+            Ok(())
+        }
+        Command::Customer(CustomerCmd::List { storage }) => {
+            let db = storage.open().await?;
+            for c in admin::list_customers(&db).await? {
+                println!(
+                    "{}\t{}\t{} domain(s)\t{} active key(s)",
+                    c.account_number, c.name, c.domains, c.active_keys
+                );
+            }
+            Ok(())
+        }
+        Command::Domain(DomainCmd::List { storage, customer }) => {
+            let db = storage.open().await?;
+            for d in admin::list_domains(&db, customer.as_deref()).await? {
+                println!(
+                    "{}\t{}\t{}\tExchange {}/{}\tRackspace Email {}/{}",
+                    d.name,
+                    d.account_number,
+                    d.service_type,
+                    d.exchange_used,
+                    d.exchange_licences,
+                    d.rsemail_used,
+                    d.rsemail_licences
+                );
+            }
             Ok(())
         }
         Command::Domain(DomainCmd::Create {

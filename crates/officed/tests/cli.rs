@@ -211,6 +211,16 @@ fn admin_commands() {
         format!("revoked API key {key}\n")
     );
     assert!(ok(&["key", "list", "--customer", "42"]).contains("revoked"));
+    ok(&["customer", "create", "--account", "43", "--name", "Other"]);
+    assert_eq!(
+        ok(&["customer", "list"]),
+        "42\tAcme\t2 domain(s)\t1 active key(s)\n43\tOther\t0 domain(s)\t0 active key(s)\n"
+    );
+    assert_eq!(
+        ok(&["domain", "list"]),
+        "acme.com\t42\tboth\tExchange 0/7\tRackspace Email 0/1\nacme.org\t42\texchange\tExchange 0/2\tRackspace Email 0/0\n"
+    );
+    assert_eq!(ok(&["domain", "list", "--customer", "43"]), "");
     let audit = ok(&["audit", "--limit", "10"]);
     assert!(
         audit.contains("\"action\":\"api_key.revoke\"")
