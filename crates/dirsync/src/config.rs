@@ -455,14 +455,15 @@ pub fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// Engine keys known from `EngineSettings::default()`, so `DIRSYNC_ENGINE_*` works for them too.
-fn engine_keys() -> Vec<String> {
-    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+/// The dotted keys of the default `[engine]` table whose value `keep` accepts.
+fn engine_leaves(keep: fn(&toml::Value) -> bool) -> Vec<String> {
+    fn walk(prefix: &str, t: &toml::Table, keep: fn(&toml::Value) -> bool, out: &mut Vec<String>) {
         for (k, v) in t {
             let key = format!("{prefix}.{k}");
             match v {
-                toml::Value::Table(sub) => walk(&key, sub, out),
-                _ => out.push(key),
+                toml::Value::Table(sub) => walk(&key, sub, keep, out),
+                v if keep(v) => out.push(key),
+                _ => {}
             }
         }
     }
@@ -470,8 +471,15 @@ fn engine_keys() -> Vec<String> {
     walk(
         "engine",
         &crate::engine_glue::default_engine_table(),
+        keep,
         &mut out,
     );
+    out
+}
+
+/// Engine keys known from `EngineSettings::default()`, so `DIRSYNC_ENGINE_*` works for them too.
+fn engine_keys() -> Vec<String> {
+    let mut out = engine_leaves(|_| true);
     // Keys of a non-default choice, absent from the default table.
     out.push("engine.delete_policy.days".into());
     out
@@ -483,26 +491,12 @@ fn engine_keys() -> Vec<String> {
 /// as seconds (`interval = 45`, `DIRSYNC_API_ACCOUNT=123456`) is meant as
 /// text, and TOML or the env layer would otherwise make it an integer.
 fn text_keys() -> Vec<String> {
-    fn walk(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
-        for (k, v) in t {
-            let key = format!("{prefix}.{k}");
-            match v {
-                toml::Value::Table(sub) => walk(&key, sub, out),
-                toml::Value::String(_) => out.push(key),
-                _ => {}
-            }
-        }
-    }
     let mut out: Vec<String> = KEYS
         .iter()
         .map(|(k, _)| k.to_string())
         .filter(|k| k != "ui.enabled")
         .collect();
-    walk(
-        "engine",
-        &crate::engine_glue::default_engine_table(),
-        &mut out,
-    );
+    out.extend(engine_leaves(toml::Value::is_str));
     out
 }
 

@@ -181,20 +181,20 @@ async fn signatures_postgres() {
     signatures("postgres").await;
 }
 
+/// API settings with throttling at these per-minute limits.
+fn throttled(gets_per_minute: u32, writes_per_minute: u32) -> ApiConfig {
+    ApiConfig {
+        throttle: Some(ThrottleLimits {
+            gets_per_minute,
+            writes_per_minute,
+        }),
+        ..ApiConfig::default()
+    }
+}
+
 #[tokio::test]
 async fn throttling_preset_and_custom() {
-    let env = Env::with(
-        "sqlite",
-        ApiConfig {
-            throttle: Some(ThrottleLimits {
-                gets_per_minute: 3,
-                writes_per_minute: 2,
-            }),
-            ..ApiConfig::default()
-        },
-    )
-    .await
-    .unwrap();
+    let env = Env::with("sqlite", throttled(3, 2)).await.unwrap();
     // Run at the start of a minute so the window does not roll over mid-test.
     let sec = time::OffsetDateTime::now_utc().second();
     if sec > 50 {
@@ -301,18 +301,7 @@ async fn served_openapi_matches_generated() {
 /// so a key gets 3 GETs and 2 writes a minute in all, not per instance.
 #[tokio::test]
 async fn throttling_is_shared_by_instances_on_postgres() {
-    let Some(env) = Env::with(
-        "postgres",
-        ApiConfig {
-            throttle: Some(ThrottleLimits {
-                gets_per_minute: 3,
-                writes_per_minute: 2,
-            }),
-            ..ApiConfig::default()
-        },
-    )
-    .await
-    else {
+    let Some(env) = Env::with("postgres", throttled(3, 2)).await else {
         return;
     };
     let second = env.second_instance().await;
