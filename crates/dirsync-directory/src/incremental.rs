@@ -679,10 +679,11 @@ impl LdapSource {
                 let mut hits: Vec<&RawEntry> = found
                     .iter()
                     .filter(|e| {
-                        e.values("sAMAccountName")
+                        let sam = e
+                            .values("sAMAccountName")
                             .first()
-                            .is_some_and(|s| String::from_utf8_lossy(s).eq_ignore_ascii_case(name))
-                            || crate::entry::rdn_value(&e.dn).eq_ignore_ascii_case(name)
+                            .map(|s| String::from_utf8_lossy(s));
+                        crate::scope::answers_to(sam.as_deref(), &e.dn, name)
                     })
                     .collect();
                 if hits.len() != 1 {
@@ -696,20 +697,10 @@ impl LdapSource {
     /// Reads an object's GUID, class and `memberOf` by DN or `<GUID=...>`.
     async fn read_light(&mut self, base: &str) -> Result<Option<Light>, LdapSourceError> {
         let action = format!("reading '{base}'");
-        let res = self
-            .search_page(
-                base,
-                LdapScope::Base,
-                "(objectClass=*)",
-                &["objectGUID", "objectClass", "memberOf"],
-                vec![],
-                &action,
-            )
-            .await;
-        match res {
-            Err(LdapSourceError::Server { rc: 32, .. }) => Ok(None),
-            r => Ok(r?.0.first().and_then(light)),
-        }
+        let e = self
+            .read_entry(base, &["objectGUID", "objectClass", "memberOf"], &action)
+            .await?;
+        Ok(e.as_ref().and_then(light))
     }
 
     /// Where the DC stands: its identity (NTDS Settings DN and invocationId)
@@ -717,17 +708,7 @@ impl LdapSource {
     /// AD, or the account may not read them): the fast path is then off.
     async fn server_mark(&mut self) -> Result<Option<ServerMark>, LdapSourceError> {
         let attrs = ["highestCommittedUSN", "dsServiceName"];
-        let (entries, _) = self
-            .search_page(
-                "",
-                LdapScope::Base,
-                "(objectClass=*)",
-                &attrs,
-                vec![],
-                "reading the rootDSE",
-            )
-            .await?;
-        let Some(root) = entries.first() else {
+        let Some(root) = self.read_entry("", &attrs, "reading the rootDSE").await? else {
             return Ok(None);
         };
         let text = |a: &str| {
@@ -744,19 +725,14 @@ impl LdapSource {
         // The invocationId changes when the DC's database is restored from a
         // backup, after which the same uSN can stand for different contents.
         let found = self
-            .search_page(
+            .read_entry(
                 &service,
-                LdapScope::Base,
-                "(objectClass=*)",
                 &["invocationId"],
-                vec![],
                 "reading the domain controller's invocationId",
             )
             .await;
         let invocation = match found {
-            Ok((entries, _)) => entries
-                .first()
-                .and_then(|e| e.values("invocationId").first().cloned()),
+            Ok(e) => e.and_then(|e| e.values("invocationId").first().cloned()),
             Err(e) => {
                 tracing::debug!("cannot read the domain controller's invocationId ({e}); every incremental read searches for changes");
                 None

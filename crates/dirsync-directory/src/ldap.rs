@@ -213,31 +213,46 @@ impl LdapSource {
     /// the fix, instead of as an opaque noSuchObject from the first read
     /// (or, for DirSync, a Samba source-file location).
     async fn check_base_dn(&mut self, base: &str) -> Result<(), LdapSourceError> {
+        if self
+            .read_entry(base, &["1.1"], "checking the base DN")
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let domain = self
+            .root_dse_attr("defaultNamingContext")
+            .await
+            .ok()
+            .flatten()
+            .map(|d| format!(" ('{d}' on this server)"))
+            .unwrap_or_default();
+        Err(LdapSourceError::Config(format!(
+            "the base DN '{base}' does not exist in the directory; correct base_dn, or leave it unset to search the whole domain{domain}"
+        )))
+    }
+
+    /// Reads one entry by DN or `<GUID=...>` with `attrs`; `None` when it
+    /// does not exist (noSuchObject).
+    pub(crate) async fn read_entry(
+        &mut self,
+        base: &str,
+        attrs: &[&str],
+        action: &str,
+    ) -> Result<Option<RawEntry>, LdapSourceError> {
         match self
             .search_page(
                 base,
                 LdapScope::Base,
                 "(objectClass=*)",
-                &["1.1"],
+                attrs,
                 vec![],
-                "checking the base DN",
+                action,
             )
             .await
         {
-            Err(LdapSourceError::Server { rc: 32, .. }) => {
-                let domain = self
-                    .root_dse_attr("defaultNamingContext")
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|d| format!(" ('{d}' on this server)"))
-                    .unwrap_or_default();
-                Err(LdapSourceError::Config(format!(
-                    "the base DN '{base}' does not exist in the directory; correct base_dn, or leave it unset to search the whole domain{domain}"
-                )))
-            }
-            Err(e) => Err(e),
-            Ok(_) => Ok(()),
+            Err(LdapSourceError::Server { rc: 32, .. }) => Ok(None),
+            r => Ok(r?.0.into_iter().next()),
         }
     }
 
@@ -260,19 +275,9 @@ impl LdapSource {
         &mut self,
         attr: &str,
     ) -> Result<Option<String>, LdapSourceError> {
-        let entries = self
-            .search_page(
-                "",
-                LdapScope::Base,
-                "(objectClass=*)",
-                &[attr],
-                vec![],
-                "reading the rootDSE",
-            )
-            .await?
-            .0;
-        Ok(entries
-            .first()
+        let root = self.read_entry("", &[attr], "reading the rootDSE").await?;
+        Ok(root
+            .as_ref()
             .and_then(|e| e.values(attr).first())
             .map(|v| String::from_utf8_lossy(v).into_owned()))
     }
@@ -487,21 +492,7 @@ impl LdapSource {
         let attrs = Self::object_attrs();
         let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
         let action = format!("reading '{base}'");
-        let res = self
-            .search_page(
-                base,
-                LdapScope::Base,
-                "(objectClass=*)",
-                &attrs,
-                vec![],
-                &action,
-            )
-            .await;
-        let entries = match res {
-            Err(LdapSourceError::Server { rc: 32, .. }) => return Ok(None),
-            r => r?.0,
-        };
-        let Some(mut e) = entries.into_iter().next() else {
+        let Some(mut e) = self.read_entry(base, &attrs, &action).await? else {
             return Ok(None);
         };
         self.complete_members(&mut e).await?;

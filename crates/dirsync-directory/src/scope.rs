@@ -227,10 +227,13 @@ pub(crate) fn group_name_filter(name: &str) -> String {
 }
 
 pub fn group_name_matches(o: &DirectoryObject, name: &str) -> bool {
-    o.sam_account_name
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case(name))
-        || rdn_value(&o.dn).eq_ignore_ascii_case(name)
+    answers_to(o.sam_account_name.as_deref(), &o.dn, name)
+}
+
+/// [`group_name_matches`] on the raw parts: the sAMAccountName and the DN.
+pub(crate) fn answers_to(sam_account_name: Option<&str>, dn: &str, name: &str) -> bool {
+    sam_account_name.is_some_and(|s| s.eq_ignore_ascii_case(name))
+        || rdn_value(dn).eq_ignore_ascii_case(name)
 }
 
 /// The GUIDs of a snapshot's objects (the scope set kept in the cookie).

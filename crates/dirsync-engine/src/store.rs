@@ -426,23 +426,30 @@ impl Store {
             return Ok(0);
         }
         let cutoff = now - i64::from(keep.keep_days) * 86_400;
-        let mut tx = self.pool.begin().await?;
-        let doomed = "SELECT id FROM runs \
+        // Runs are numbered in the order they start: while the oldest one is
+        // recent, so are all the others, and the table is not scanned.
+        let oldest: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT CAST(strftime('%s', started_at) AS INTEGER) FROM runs ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        match oldest {
+            None => return Ok(0),
+            Some(Some(t)) if t >= cutoff => return Ok(0),
+            _ => {}
+        }
+        // Their outcomes go with them (ON DELETE CASCADE; foreign keys are on).
+        let gone = sqlx::query(
+            "DELETE FROM runs \
              WHERE status <> 'running' \
              AND CAST(strftime('%s', started_at) AS INTEGER) < ?1 \
-             AND id < (SELECT MIN(id) FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?2))";
-        sqlx::query(&format!("DELETE FROM outcomes WHERE run_id IN ({doomed})"))
-            .bind(cutoff)
-            .bind(i64::from(keep.keep_runs))
-            .execute(&mut *tx)
-            .await?;
-        let gone = sqlx::query(&format!("DELETE FROM runs WHERE id IN ({doomed})"))
-            .bind(cutoff)
-            .bind(i64::from(keep.keep_runs))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
+             AND id < (SELECT MIN(id) FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?2))",
+        )
+        .bind(cutoff)
+        .bind(i64::from(keep.keep_runs))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(gone)
     }
 

@@ -455,8 +455,9 @@ pub fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// The dotted keys of the default `[engine]` table whose value `keep` accepts.
-fn engine_leaves(keep: fn(&toml::Value) -> bool) -> Vec<String> {
+/// The dotted keys of the default `[engine]` table (`defaults`, from
+/// [`crate::engine_glue::default_engine_table`]) whose value `keep` accepts.
+fn engine_leaves(defaults: &toml::Table, keep: fn(&toml::Value) -> bool) -> Vec<String> {
     fn walk(prefix: &str, t: &toml::Table, keep: fn(&toml::Value) -> bool, out: &mut Vec<String>) {
         for (k, v) in t {
             let key = format!("{prefix}.{k}");
@@ -468,18 +469,13 @@ fn engine_leaves(keep: fn(&toml::Value) -> bool) -> Vec<String> {
         }
     }
     let mut out = Vec::new();
-    walk(
-        "engine",
-        &crate::engine_glue::default_engine_table(),
-        keep,
-        &mut out,
-    );
+    walk("engine", defaults, keep, &mut out);
     out
 }
 
 /// Engine keys known from `EngineSettings::default()`, so `DIRSYNC_ENGINE_*` works for them too.
-fn engine_keys() -> Vec<String> {
-    let mut out = engine_leaves(|_| true);
+fn engine_keys(defaults: &toml::Table) -> Vec<String> {
+    let mut out = engine_leaves(defaults, |_| true);
     // Keys of a non-default choice, absent from the default table.
     out.push("engine.delete_policy.days".into());
     out
@@ -490,13 +486,13 @@ fn engine_keys() -> Vec<String> {
 /// a string. An account number, a numeric user key, or a duration written
 /// as seconds (`interval = 45`, `DIRSYNC_API_ACCOUNT=123456`) is meant as
 /// text, and TOML or the env layer would otherwise make it an integer.
-fn text_keys() -> Vec<String> {
+fn text_keys(defaults: &toml::Table) -> Vec<String> {
     let mut out: Vec<String> = KEYS
         .iter()
         .map(|(k, _)| k.to_string())
         .filter(|k| k != "ui.enabled")
         .collect();
-    out.extend(engine_leaves(toml::Value::is_str));
+    out.extend(engine_leaves(defaults, toml::Value::is_str));
     out
 }
 
@@ -571,7 +567,8 @@ pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Loaded
 
     let mut problems = Vec::new();
     let mut keys: Vec<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
-    keys.extend(engine_keys());
+    let defaults = crate::engine_glue::default_engine_table();
+    keys.extend(engine_keys(&defaults));
     for key in &keys {
         let var = env_name(key);
         if let Some((_, v)) = overrides.env.iter().find(|(k, _)| *k == var) {
@@ -588,7 +585,7 @@ pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Loaded
     if !problems.is_empty() {
         return Err(ConfigError(problems));
     }
-    scalars_as_text(&mut table, &text_keys());
+    scalars_as_text(&mut table, &text_keys(&defaults));
     let config: Config = from_table(table).map_err(|(at, msg)| {
         let msg = if let Some(rest) = msg.strip_prefix("unknown field ") {
             // The path ends with the unknown key itself: name it in full.
@@ -1187,7 +1184,7 @@ mod docs_contract {
                 super::env_name(key)
             );
         }
-        for key in super::engine_keys() {
+        for key in super::engine_keys(&crate::engine_glue::default_engine_table()) {
             assert!(
                 doc.contains(&format!("`{key}`")),
                 "docs/configuration.md lacks {key}"

@@ -7,8 +7,8 @@
 -- creates/s at 645 mailboxes, 547/s at 12,520). The counters are changed
 -- in the same transaction as the mailbox, under the domain's lock row:
 -- +1 on create and recover (only while below the licences), -1 on delete.
--- The index serves the remaining counts (the domain's usage on the wire)
--- and the list pages, in name order, from index entries.
+-- The domain's usage on the wire is read from the counters too. The index
+-- serves the list pages (in name order) and their totals from index entries.
 
 ALTER TABLE domains ADD COLUMN ex_used BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE domains ADD COLUMN rs_used BIGINT NOT NULL DEFAULT 0;

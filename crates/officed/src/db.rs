@@ -6,7 +6,8 @@
 //! text for both backends means both enforce exactly the same thing. The
 //! SQL sticks to the common subset: TEXT ids, BIGINT integers and flags,
 //! `$n` placeholders (SQLite accepts them), `INSERT .. ON CONFLICT DO
-//! NOTHING` (both), no `RETURNING`/`FOR UPDATE`.
+//! NOTHING` (both), no `RETURNING`/`FOR UPDATE` (one exception: the
+//! PostgreSQL-only throttle counter, see `api::auth`).
 
 use std::time::Duration;
 

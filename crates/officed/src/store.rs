@@ -94,6 +94,9 @@ pub struct DomainRow {
     pub service_type: ServiceType,
     pub ex_licences: i64,
     pub rs_licences: i64,
+    /// Live mailboxes per service, as counted by the licence counters.
+    pub ex_used: i64,
+    pub rs_used: i64,
     pub aliases: Vec<String>,
     pub accepted: Vec<String>,
 }
@@ -376,12 +379,14 @@ fn domain_from_row(r: &sqlx::any::AnyRow) -> Result<DomainRow> {
             .ok_or_else(|| internal(format!("bad service type {st}")))?,
         ex_licences: r.try_get("ex_licences")?,
         rs_licences: r.try_get("rs_licences")?,
+        ex_used: r.try_get("ex_used")?,
+        rs_used: r.try_get("rs_used")?,
         aliases: vec![],
         accepted: vec![],
     })
 }
 
-const DOMAIN_SELECT: &str = "SELECT d.id, d.customer_id, c.account_number, d.name, d.service_type, d.ex_licences, d.rs_licences \
+const DOMAIN_SELECT: &str = "SELECT d.id, d.customer_id, c.account_number, d.name, d.service_type, d.ex_licences, d.rs_licences, d.ex_used, d.rs_used \
      FROM domains d JOIN customers c ON c.id = d.customer_id";
 
 async fn fill_domain(c: &mut AnyConnection, mut d: DomainRow) -> Result<DomainRow> {
@@ -441,22 +446,18 @@ pub async fn domain_by_name(db: &Db, name: &str) -> Result<DomainRow> {
 }
 
 /// The wire form of a domain (with usage counts).
-pub async fn domain_wire(db: &Db, d: &DomainRow) -> Result<Domain> {
-    let mut c = db.pool.acquire().await?;
-    let sql = "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL";
-    let ex = count_i64(&mut c, sql, &[&d.id, "ex"]).await?;
-    let rs = count_i64(&mut c, sql, &[&d.id, "rs"]).await?;
-    Ok(Domain {
+pub fn domain_wire(d: &DomainRow) -> Domain {
+    Domain {
         name: d.name.clone(),
         account_number: d.account_number.clone(),
         service_type: d.service_type,
         exchange_max_num_mailboxes: d.ex_licences as u32,
-        exchange_used_mailboxes: ex as u32,
+        exchange_used_mailboxes: d.ex_used as u32,
         rs_email_max_number_mailboxes: d.rs_licences as u32,
-        rs_email_used_mailboxes: rs as u32,
+        rs_email_used_mailboxes: d.rs_used as u32,
         aliases: d.aliases.clone(),
         accepted_domains: d.accepted.clone(),
-    })
+    }
 }
 
 /// One page of the customer's domains.
@@ -476,7 +477,7 @@ pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<Doma
         let mut c = db.pool.acquire().await?;
         let d = fill_domain(&mut c, domain_from_row(r)?).await?;
         drop(c);
-        domains.push(domain_wire(db, &d).await?);
+        domains.push(domain_wire(&d));
     }
     let mut c = db.pool.acquire().await?;
     let total = count_i64(

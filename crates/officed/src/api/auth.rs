@@ -92,9 +92,10 @@ impl Throttle {
         }
     }
 
-    /// Adds one to the key's counter row for the minute and reads it back,
-    /// in one transaction: the row stays locked between the two, so
-    /// concurrent requests on any instance each see their own count.
+    /// Adds one to the key's counter row for the minute and returns the new
+    /// count, in one statement: concurrent requests on any instance each
+    /// see their own count. (PostgreSQL only, which has `RETURNING` on an
+    /// upsert; the portable subset elsewhere avoids it.)
     async fn count_shared(
         &self,
         db: &Db,
@@ -103,26 +104,18 @@ impl Throttle {
         minute: i64,
     ) -> Result<i64, Error> {
         let (g, w): (i64, i64) = if is_get { (1, 0) } else { (0, 1) };
-        let mut tx = db.pool.begin().await?;
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO api_throttle (user_key, minute, gets, writes) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_key, minute) DO UPDATE \
-             SET gets = api_throttle.gets + excluded.gets, writes = api_throttle.writes + excluded.writes",
+             SET gets = api_throttle.gets + excluded.gets, writes = api_throttle.writes + excluded.writes \
+             RETURNING gets, writes",
         )
         .bind(user_key)
         .bind(minute)
         .bind(g)
         .bind(w)
-        .execute(&mut *tx)
+        .fetch_one(&db.pool)
         .await?;
-        let row = sqlx::query(
-            "SELECT gets, writes FROM api_throttle WHERE user_key = $1 AND minute = $2",
-        )
-        .bind(user_key)
-        .bind(minute)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
         if self.swept.fetch_max(minute, Ordering::Relaxed) < minute {
             // Once per minute per instance: the counters of past minutes.
             if let Err(e) = sqlx::query("DELETE FROM api_throttle WHERE minute < $1")
@@ -134,11 +127,7 @@ impl Throttle {
             }
         }
         use sqlx::Row;
-        Ok(if is_get {
-            row.try_get::<i64, _>("gets")?
-        } else {
-            row.try_get::<i64, _>("writes")?
-        })
+        Ok(row.try_get::<i64, _>(if is_get { "gets" } else { "writes" })?)
     }
 
     /// Counts one request in this process; `Err` when over the limit.

@@ -55,5 +55,5 @@ async fn show(
     Path((c, d)): Path<(String, String)>,
 ) -> Result<Json<Domain>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::domain_wire(&st.db, &dom).await?))
+    Ok(Json(store::domain_wire(&dom)))
 }
