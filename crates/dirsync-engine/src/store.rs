@@ -420,33 +420,40 @@ impl Store {
     /// Unix time `now`: deletes the runs that started more than
     /// `keep_days` days before it, with their outcomes, except the newest
     /// `keep_runs` runs and any run still in progress. Returns how many
-    /// runs were deleted. A run whose start time cannot be read is kept.
+    /// runs were deleted. A run whose start time cannot be read is kept, and
+    /// so is one that started after a recent run (the clock was set back)
+    /// until the runs before it are old too.
     pub async fn prune_history(&self, keep: HistorySettings, now: i64) -> Result<u64, StoreError> {
         if keep.keep_days == 0 {
             return Ok(0);
         }
         let cutoff = now - i64::from(keep.keep_days) * 86_400;
-        // Runs are numbered in the order they start: while the oldest one is
-        // recent, so are all the others, and the table is not scanned.
-        let oldest: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT CAST(strftime('%s', started_at) AS INTEGER) FROM runs ORDER BY id LIMIT 1",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        match oldest {
-            None => return Ok(0),
-            Some(Some(t)) if t >= cutoff => return Ok(0),
-            _ => {}
-        }
-        // Their outcomes go with them (ON DELETE CASCADE; foreign keys are on).
-        let gone = sqlx::query(
-            "DELETE FROM runs \
-             WHERE status <> 'running' \
-             AND CAST(strftime('%s', started_at) AS INTEGER) < ?1 \
-             AND id < (SELECT MIN(id) FROM (SELECT id FROM runs ORDER BY id DESC LIMIT ?2))",
+        // Runs are numbered in the order they start, so the candidates are
+        // the runs below both the first recent one and the newest
+        // `keep_runs`. Finding both bounds reads only the old runs and the
+        // newest ones, not the whole history, after every run.
+        let first_recent: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE CAST(strftime('%s', started_at) AS INTEGER) >= ? ORDER BY id LIMIT 1",
         )
         .bind(cutoff)
-        .bind(i64::from(keep.keep_runs))
+        .fetch_optional(&self.pool)
+        .await?;
+        let last_kept: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?")
+                .bind(i64::from(keep.keep_runs) - 1)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(last_kept) = last_kept else {
+            return Ok(0);
+        };
+        let below = first_recent.map_or(last_kept, |r| r.min(last_kept));
+        // Their outcomes go with them (ON DELETE CASCADE; foreign keys are on).
+        let gone = sqlx::query(
+            "DELETE FROM runs WHERE id < ? AND status <> 'running' \
+             AND CAST(strftime('%s', started_at) AS INTEGER) < ?",
+        )
+        .bind(below)
+        .bind(cutoff)
         .execute(&self.pool)
         .await?
         .rows_affected();
