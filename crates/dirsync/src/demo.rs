@@ -46,17 +46,11 @@ pub fn write_demo_files(
     );
     std::fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
     let secrets = dir.join("secrets.toml");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&secrets)
-            .with_context(|| format!("creating {}", secrets.display()))?;
-        writeln!(f, "api_secret_key = {}", toml::Value::String(secret.into()))?;
-    }
+    crate::platform::write_private(
+        &secrets,
+        format!("api_secret_key = {}\n", toml::Value::String(secret.into())).as_bytes(),
+    )
+    .with_context(|| format!("creating {}", secrets.display()))?;
     Ok(conf)
 }
 

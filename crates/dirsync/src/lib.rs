@@ -14,11 +14,14 @@ pub mod demo;
 pub mod engine_glue;
 pub mod lock;
 pub mod logging;
+pub mod platform;
 pub mod render;
 pub mod secret;
 pub mod service;
 pub mod source;
 pub mod web;
+#[cfg(windows)]
+pub mod winservice;
 
 /// The documented process exit codes (docs/exit-codes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
