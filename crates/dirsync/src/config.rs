@@ -649,7 +649,10 @@ fn load_secrets(
             Err(e) => {
                 return Err(ConfigError(vec![problem(
                     "secrets_file",
-                    format!("cannot read who may open the secrets file {}: {e}", path.display()),
+                    format!(
+                        "cannot read who may open the secrets file {}: {e}",
+                        path.display()
+                    ),
                 )]))
             }
         }

@@ -198,9 +198,7 @@ fn uninstall() -> Result<Exit> {
 
 fn start() -> Result<Exit> {
     let service = open(ServiceAccess::QUERY_STATUS | ServiceAccess::START)?;
-    service
-        .start::<&str>(&[])
-        .context("starting the service")?;
+    service.start::<&str>(&[]).context("starting the service")?;
     wait_for(&service, ServiceState::Running)?;
     println!("{SERVICE_NAME} is running");
     Ok(Exit::Success)
@@ -293,7 +291,10 @@ fn service_main(_args: Vec<OsString>) {
 }
 
 fn run_service() -> Result<Exit> {
-    let (path, set) = CONFIG.get().cloned().unwrap_or_else(|| (default_config(), Vec::new()));
+    let (path, set) = CONFIG
+        .get()
+        .cloned()
+        .unwrap_or_else(|| (default_config(), Vec::new()));
     let cli = Cli {
         config: Some(path),
         set,
@@ -333,7 +334,8 @@ fn init_logging(loaded: &crate::config::Loaded) -> Result<()> {
         .max_log_files(14)
         .build(&dir)
         .with_context(|| format!("opening the log file in {}", dir.display()))?;
-    let filter = EnvFilter::try_new(&loaded.config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_new(&loaded.config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let file = match loaded.config.log.format {
         crate::config::LogFormat::Json => fmt::layer()
             .json()

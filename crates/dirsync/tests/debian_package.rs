@@ -96,16 +96,29 @@ fn deb_installs_checks_and_purges_cleanly() {
         .unwrap();
     assert!(r.status.success(), "{}", out(&r));
     let deb = String::from_utf8_lossy(&r.stdout).trim().to_string();
-    let name = Path::new(&deb).file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.starts_with("dirsync_") && name.ends_with(".deb"), "{deb}");
-    let contents = Command::new("dpkg-deb").args(["-c", &deb]).output().unwrap();
+    let name = Path::new(&deb)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        name.starts_with("dirsync_") && name.ends_with(".deb"),
+        "{deb}"
+    );
+    let contents = Command::new("dpkg-deb")
+        .args(["-c", &deb])
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&contents.stdout);
     for want in [
         "./usr/bin/dirsync",
         "./lib/systemd/system/dirsync.service",
         "./usr/share/doc/dirsync/debian.md",
     ] {
-        assert!(listing.contains(want), "{want} missing from the package:\n{listing}");
+        assert!(
+            listing.contains(want),
+            "{want} missing from the package:\n{listing}"
+        );
     }
 
     let _ = dpkg(&["--purge", "dirsync"]);
@@ -118,12 +131,32 @@ fn deb_installs_checks_and_purges_cleanly() {
         out(&r)
     );
     let unit = std::fs::read_to_string("/lib/systemd/system/dirsync.service").unwrap();
-    assert!(unit.contains("ExecStart=/usr/bin/dirsync --config /etc/dirsync/dirsync.toml"), "{unit}");
-    assert!(Command::new("getent").args(["passwd", "dirsync"]).output().unwrap().status.success());
-    assert_eq!(mode_owner("/etc/dirsync"), (0o750, "dirsync:dirsync".into()));
-    assert_eq!(mode_owner("/var/lib/dirsync"), (0o750, "dirsync:dirsync".into()));
-    let running = Command::new("pgrep").args(["-u", "dirsync"]).output().unwrap();
-    assert!(!running.status.success(), "something runs as dirsync after install");
+    assert!(
+        unit.contains("ExecStart=/usr/bin/dirsync --config /etc/dirsync/dirsync.toml"),
+        "{unit}"
+    );
+    assert!(Command::new("getent")
+        .args(["passwd", "dirsync"])
+        .output()
+        .unwrap()
+        .status
+        .success());
+    assert_eq!(
+        mode_owner("/etc/dirsync"),
+        (0o750, "dirsync:dirsync".into())
+    );
+    assert_eq!(
+        mode_owner("/var/lib/dirsync"),
+        (0o750, "dirsync:dirsync".into())
+    );
+    let running = Command::new("pgrep")
+        .args(["-u", "dirsync"])
+        .output()
+        .unwrap();
+    assert!(
+        !running.status.success(),
+        "something runs as dirsync after install"
+    );
 
     // Configure as docs/debian.md says, then check against the test services.
     let o = Officed::start(OfficedOptions::default()).expect("start officed");
@@ -144,7 +177,11 @@ fn deb_installs_checks_and_purges_cleanly() {
         toml::Value::String(o.secret.clone())
     );
     std::fs::write("/etc/dirsync/secrets.toml", secrets).unwrap();
-    std::fs::set_permissions("/etc/dirsync/secrets.toml", std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        "/etc/dirsync/secrets.toml",
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
     let r = Command::new("chown")
         .args(["-R", "dirsync:dirsync", "/etc/dirsync"])
         .output()
@@ -152,7 +189,15 @@ fn deb_installs_checks_and_purges_cleanly() {
     assert!(r.status.success(), "{}", out(&r));
     let check = || {
         Command::new("runuser")
-            .args(["-u", "dirsync", "--", "/usr/bin/dirsync", "--config", "/etc/dirsync/dirsync.toml", "check"])
+            .args([
+                "-u",
+                "dirsync",
+                "--",
+                "/usr/bin/dirsync",
+                "--config",
+                "/etc/dirsync/dirsync.toml",
+                "check",
+            ])
             .env_remove("DIRSYNC_CONFIG")
             .env_remove("DIRSYNC_LDAP_BIND_PASSWORD")
             .env_remove("DIRSYNC_API_SECRET_KEY")
@@ -162,15 +207,32 @@ fn deb_installs_checks_and_purges_cleanly() {
     };
     let r = check();
     assert_eq!(r.status.code(), Some(0), "{}", out(&r));
-    assert!(out(&r).contains(&format!("bound to {}", dc.url)), "{}", out(&r));
+    assert!(
+        out(&r).contains(&format!("bound to {}", dc.url)),
+        "{}",
+        out(&r)
+    );
     assert!(!out(&r).contains(&dc.password));
-    assert_eq!(std::fs::metadata("/var/lib/dirsync/state.db").unwrap().uid(), uid("dirsync"));
+    assert_eq!(
+        std::fs::metadata("/var/lib/dirsync/state.db")
+            .unwrap()
+            .uid(),
+        uid("dirsync")
+    );
 
     // A secrets file the group can read is refused, with the fix.
-    std::fs::set_permissions("/etc/dirsync/secrets.toml", std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::set_permissions(
+        "/etc/dirsync/secrets.toml",
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
     let r = check();
     assert_eq!(r.status.code(), Some(2), "{}", out(&r));
-    assert!(out(&r).contains("run `chmod 600 /etc/dirsync/secrets.toml`"), "{}", out(&r));
+    assert!(
+        out(&r).contains("run `chmod 600 /etc/dirsync/secrets.toml`"),
+        "{}",
+        out(&r)
+    );
 
     // Purge: binary, unit, configuration and state are gone.
     drop(guard);
@@ -182,8 +244,15 @@ fn deb_installs_checks_and_purges_cleanly() {
     ] {
         assert!(!Path::new(gone).exists(), "{gone} left after purge");
     }
-    let r = Command::new("dpkg").args(["-s", "dirsync"]).output().unwrap();
-    assert!(!r.status.success(), "dirsync still known to dpkg:\n{}", out(&r));
+    let r = Command::new("dpkg")
+        .args(["-s", "dirsync"])
+        .output()
+        .unwrap();
+    assert!(
+        !r.status.success(),
+        "dirsync still known to dpkg:\n{}",
+        out(&r)
+    );
 }
 
 fn uid(user: &str) -> u32 {

@@ -11,7 +11,7 @@
 //! Every path handed to the Windows programs is relative to their working
 //! directory (Wine maps it to `Z:\...`), as an administrator's would be.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -41,6 +41,32 @@ fn wine(bin: &Path, exe: &str, dir: &Path) -> Command {
         }
     }
     c
+}
+
+/// Runs a Wine command to completion with its output in files, not pipes:
+/// the first Wine process of a prefix starts `wineserver`, which inherits
+/// the standard handles and outlives the program, so reading a pipe to its
+/// end would wait for the server too.
+fn run(mut c: Command) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, e) = (dir.path().join("out"), dir.path().join("err"));
+    let status = c
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap())
+        .status()
+        .expect("run wine");
+    Output {
+        status,
+        stdout: std::fs::read(&o).unwrap(),
+        stderr: std::fs::read(&e).unwrap(),
+    }
+}
+
+/// `dirsync.exe ARGS` in `dir`, to completion.
+fn dirsync_exe(bin: &Path, dir: &Path, args: &[&str]) -> Output {
+    let mut c = wine(bin, "dirsync.exe", dir);
+    c.args(args);
+    run(c)
 }
 
 fn out(o: &Output) -> String {
@@ -91,33 +117,32 @@ fn officed_exe_demo_answers_a_signed_request() {
     let Some(bin) = windows_bin() else { return };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let log = dir.path().join("demo.out");
     let mut child = wine(&bin, "officed.exe", dir.path())
         .args(["demo", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("demo.err")).unwrap())
         .spawn()
         .expect("start wine");
     // The demo prints a ready-to-run curl command with a fresh signature.
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut printed = String::new();
-    let curl = loop {
-        assert!(Instant::now() < deadline, "no curl line from officed.exe demo:\n{printed}");
-        match lines.next() {
-            Some(Ok(l)) => {
-                printed.push_str(&l);
-                printed.push('\n');
-                if l.trim_start().starts_with("curl -s") && !l.contains(" -d ") {
-                    break l;
-                }
-            }
-            _ => {
-                let _ = child.kill();
-                let mut err = String::new();
-                let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-                panic!("officed.exe demo ended early:\n{printed}\n--- stderr ---\n{err}");
-            }
+    let (printed, curl) = loop {
+        let printed = std::fs::read_to_string(&log).unwrap_or_default();
+        if let Some(l) = printed
+            .lines()
+            .find(|l| l.trim_start().starts_with("curl -s") && !l.contains(" -d "))
+        {
+            break (printed.clone(), l.to_string());
         }
+        if let Ok(Some(st)) = child.try_wait() {
+            let err = std::fs::read_to_string(dir.path().join("demo.err")).unwrap_or_default();
+            panic!("officed.exe demo ended early ({st}):\n{printed}\n--- stderr ---\n{err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no curl line from officed.exe demo:\n{printed}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     };
     assert!(printed.contains("officed-demo-"), "{printed}");
     let sig = curl
@@ -145,7 +170,7 @@ fn officed_exe_demo_answers_a_signed_request() {
     assert_eq!(names, ["example.com", "example.org"], "{body}");
     // Unsigned: refused.
     let (status, _) = get(url, &[("User-Agent", "officed-demo")]);
-    assert_eq!(status, 403);
+    assert_eq!(status, 401);
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -183,22 +208,62 @@ fn dirsync_exe_syncs_an_ldif_file_into_officed() {
 
     // A secrets file others can read is refused, with the Windows fix spelled out.
     secrets_file(dir.path(), &secret, 0o644);
-    let r = wine(&bin, "dirsync.exe", dir.path())
-        .args(["sync"])
-        .output()
-        .unwrap();
+    let r = dirsync_exe(&bin, dir.path(), &["sync"]);
     assert_eq!(r.status.code(), Some(2), "{}", out(&r));
     let t = out(&r);
     assert!(t.contains("secrets.toml can be read by"), "{t}");
     assert!(t.contains("icacls"), "{t}");
     assert!(!t.contains(&o.secret), "{t}");
 
-    // Private: the first sync creates the sample's objects, with its catalogued errors.
+    // A private file written by hand is accepted.
     secrets_file(dir.path(), &secret, 0o600);
-    let r = wine(&bin, "dirsync.exe", dir.path())
-        .args(["sync", "--json"])
-        .output()
-        .unwrap();
+    let r = dirsync_exe(&bin, dir.path(), &["check"]);
+    assert_eq!(r.status.code(), Some(1), "{}", out(&r));
+    assert!(out(&r).contains("authenticated; account"), "{}", out(&r));
+
+    // `dirsync.exe init` writes the config and the secrets file; the calls
+    // that give the file its owner-only access list succeed. Wine does not
+    // keep access lists: it folds them into Unix mode bits and builds the
+    // list it reports back from those bits, so what Windows would store
+    // cannot be read back here. The file is made 0600 again below, which
+    // Wine reports as an owner-and-SYSTEM list.
+    let conf = std::fs::read_to_string(dir.path().join("dirsync.toml")).unwrap();
+    let mut c = wine(&bin, "dirsync.exe", dir.path());
+    c.args([
+        "init",
+        "--force",
+        "--non-interactive",
+        "--source",
+        "ldif",
+        "--ldif",
+        "ad.ldif",
+        "--exchange-group",
+        "Exchange Users",
+        "--rsemail-group",
+        "Rackspace Email Users",
+        "--api-url",
+        &o.base_url,
+        "--api-user-key",
+        &o.user_key,
+        "--account",
+        &o.account_number,
+    ])
+    .env("DIRSYNC_API_SECRET_KEY", &o.secret);
+    let r = run(c);
+    assert_eq!(r.status.code(), Some(0), "{}", out(&r));
+    let written = std::fs::read_to_string(dir.path().join("secrets.toml")).unwrap();
+    assert!(written.contains(&o.secret));
+    assert_ne!(
+        std::fs::read_to_string(dir.path().join("dirsync.toml")).unwrap(),
+        conf
+    );
+    secrets_file(dir.path(), &written, 0o600);
+    let mut conf = std::fs::read_to_string(dir.path().join("dirsync.toml")).unwrap();
+    conf.push_str(ENGINE_FAST);
+    std::fs::write(dir.path().join("dirsync.toml"), conf).unwrap();
+
+    // The first sync creates the sample's objects, with its catalogued errors.
+    let r = dirsync_exe(&bin, dir.path(), &["sync", "--json"]);
     assert_eq!(r.status.code(), Some(1), "{}", out(&r));
     let v = json(&r);
     assert_eq!(v["status"], "object_errors", "{v}");
@@ -209,20 +274,17 @@ fn dirsync_exe_syncs_an_ldif_file_into_officed() {
         .iter()
         .filter_map(|f| f["code"].as_str())
         .collect();
-    assert!(codes.contains(&"DS001") && codes.contains(&"DS004"), "{codes:?}");
+    assert!(
+        codes.contains(&"DS001") && codes.contains(&"DS004"),
+        "{codes:?}"
+    );
     assert!(dir.path().join("dirsync-state.db").exists());
 
     // The second run changes nothing new; the state store under Windows paths works.
-    let r = wine(&bin, "dirsync.exe", dir.path())
-        .args(["sync"])
-        .output()
-        .unwrap();
+    let r = dirsync_exe(&bin, dir.path(), &["sync"]);
     assert_eq!(r.status.code(), Some(1), "{}", out(&r));
     assert!(out(&r).contains("0 created"), "{}", out(&r));
-    let r = wine(&bin, "dirsync.exe", dir.path())
-        .args(["history", "--json"])
-        .output()
-        .unwrap();
+    let r = dirsync_exe(&bin, dir.path(), &["history", "--json"]);
     assert_eq!(json(&r).as_array().map(|a| a.len()), Some(2), "{}", out(&r));
 }
 
@@ -257,10 +319,7 @@ fn dirsync_exe_checks_the_samba_dc_over_ldaps() {
         ),
         0o600,
     );
-    let r = wine(&bin, "dirsync.exe", dir.path())
-        .args(["check"])
-        .output()
-        .unwrap();
+    let r = dirsync_exe(&bin, dir.path(), &["check"]);
     assert_eq!(r.status.code(), Some(0), "{}", out(&r));
     let t = out(&r);
     assert!(t.contains(&format!("bound to {}", dc.url)), "{t}");

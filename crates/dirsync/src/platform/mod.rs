@@ -141,11 +141,18 @@ mod tests {
     #[test]
     fn who_else_can_read() {
         let cases: Vec<(&str, Option<Vec<AccessEntry>>, Vec<&str>)> = vec![
-            ("no list at all", None, vec!["Everyone (the file has no access list)"]),
+            (
+                "no list at all",
+                None,
+                vec!["Everyone (the file has no access list)"],
+            ),
             ("empty list", Some(vec![]), vec![]),
             (
                 "owner and SYSTEM only",
-                Some(vec![e(true, false, OWNER, FULL), e(true, false, "S-1-5-18", FULL)]),
+                Some(vec![
+                    e(true, false, OWNER, FULL),
+                    e(true, false, "S-1-5-18", FULL),
+                ]),
                 vec![],
             ),
             (
@@ -155,7 +162,10 @@ mod tests {
             ),
             (
                 "Users inherited from ProgramData",
-                Some(vec![e(true, false, OWNER, FULL), e(true, false, "S-1-5-32-545", 0x0012_00A9)]),
+                Some(vec![
+                    e(true, false, OWNER, FULL),
+                    e(true, false, "S-1-5-32-545", 0x0012_00A9),
+                ]),
                 vec!["S-1-5-32-545"],
             ),
             (
@@ -180,12 +190,19 @@ mod tests {
             ),
             (
                 "each reader once",
-                Some(vec![e(true, false, "S-1-5-11", 1), e(true, false, "S-1-5-11", FULL)]),
+                Some(vec![
+                    e(true, false, "S-1-5-11", 1),
+                    e(true, false, "S-1-5-11", FULL),
+                ]),
                 vec!["S-1-5-11"],
             ),
         ];
         for (name, dacl, want) in cases {
-            assert_eq!(readers_besides_owner(OWNER, dacl.as_deref()), want, "{name}");
+            assert_eq!(
+                readers_besides_owner(OWNER, dacl.as_deref()),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -206,7 +223,10 @@ mod tests {
         assert!(exposure(&p).unwrap().is_some());
         write_private(&p, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(exposure(&p).unwrap(), None);
         assert!(fix_hint(&p).starts_with("chmod 600 "));
     }

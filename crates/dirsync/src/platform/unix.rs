@@ -19,7 +19,10 @@ pub(super) fn make_private(file: &mut File) -> io::Result<()> {
 
 pub(super) fn make_path_private(path: &Path) -> io::Result<()> {
     let dir = std::fs::metadata(path)?.is_dir();
-    std::fs::set_permissions(path, Permissions::from_mode(if dir { 0o700 } else { 0o600 }))
+    std::fs::set_permissions(
+        path,
+        Permissions::from_mode(if dir { 0o700 } else { 0o600 }),
+    )
 }
 
 pub(super) fn exposure(path: &Path) -> io::Result<Option<String>> {
