@@ -91,6 +91,7 @@ fn deb_installs_checks_and_purges_cleanly() {
             env!("CARGO_BIN_EXE_dirsync"),
             "--out",
             build.path().to_str().unwrap(),
+            "--fast",
         ])
         .output()
         .unwrap();
