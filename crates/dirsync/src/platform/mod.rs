@@ -138,9 +138,12 @@ mod tests {
     const OWNER: &str = "S-1-5-21-1-2-3-1001";
     const FULL: u32 = 0x001F_01FF;
 
+    /// A case: its name, the access list (`None`: no list), the readers expected.
+    type Case = (&'static str, Option<Vec<AccessEntry>>, Vec<&'static str>);
+
     #[test]
     fn who_else_can_read() {
-        let cases: Vec<(&str, Option<Vec<AccessEntry>>, Vec<&str>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "no list at all",
                 None,
