@@ -330,3 +330,78 @@ fn dirsync_exe_checks_the_samba_dc_over_ldaps() {
 fn toml_str(s: &str) -> String {
     toml::Value::String(s.into()).to_string()
 }
+
+#[test]
+fn dirsync_exe_serve_stops_gracefully_on_ctrl_c() {
+    let Some(bin) = windows_bin() else { return };
+    let o = Officed::start(OfficedOptions::default()).expect("start officed");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("ad.ldif"), sample()).unwrap();
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        format!(
+            "[directory]\nsource = \"ldif\"\nldif_path = \"ad.ldif\"\nexchange_group = \"Exchange Users\"\n\
+[api]\nurl = \"{}\"\nuser_key = \"{}\"\naccount = \"{}\"\n[ui]\nlisten = \"127.0.0.1:{port}\"\n{ENGINE_FAST}",
+            o.base_url, o.user_key, o.account_number
+        ),
+    )
+    .unwrap();
+    secrets_file(
+        dir.path(),
+        &format!("api_secret_key = {}\n", toml_str(&o.secret)),
+        0o600,
+    );
+    let err = dir.path().join("serve.err");
+    let mut child = wine(&bin, "dirsync.exe", dir.path())
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("start wine");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let (status, body) = get(&format!("http://127.0.0.1:{port}/healthz"), &[]);
+            if status == 200 && body.contains("\"last_run_id\":1") {
+                break;
+            }
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "dirsync.exe serve ended early ({st}):\n{}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no first run from dirsync.exe serve:\n{}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Wine turns SIGINT into the console's Ctrl-C event.
+    let r = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(r.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "dirsync.exe serve did not stop on Ctrl-C:\n{}",
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("shutdown requested"), "{log}");
+    assert!(log.contains("dirsync serve stopped"), "{log}");
+}
