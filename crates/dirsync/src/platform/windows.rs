@@ -49,17 +49,20 @@ const SET_PRIVATE: SecurityInformation = SecurityInformation::from_bits_truncate
     SecurityInformation::Dacl.bits() | SecurityInformation::ProtectedDacl.bits(),
 );
 
+/// The owner's SID as text, for [`private_sd`].
+fn owner_sid(sd: &SecurityDescriptor) -> io::Result<String> {
+    sd.owner()
+        .map(|s| s.to_string())
+        .ok_or_else(|| io::Error::other("the file has no owner"))
+}
+
 pub(super) fn make_private(file: &mut File) -> io::Result<()> {
     let sd = wrappers::GetSecurityInfo(
         file,
         SeObjectType::SE_FILE_OBJECT,
         SecurityInformation::Owner,
     )?;
-    let owner = sd
-        .owner()
-        .ok_or_else(|| io::Error::other("the file has no owner"))?
-        .to_string();
-    let new = private_sd(&owner, false)?;
+    let new = private_sd(&owner_sid(&sd)?, false)?;
     wrappers::SetSecurityInfo(
         file,
         SeObjectType::SE_FILE_OBJECT,
@@ -78,11 +81,7 @@ pub(super) fn make_path_private(path: &Path) -> io::Result<()> {
         SeObjectType::SE_FILE_OBJECT,
         SecurityInformation::Owner,
     )?;
-    let owner = sd
-        .owner()
-        .ok_or_else(|| io::Error::other("the file has no owner"))?
-        .to_string();
-    let new = private_sd(&owner, dir)?;
+    let new = private_sd(&owner_sid(&sd)?, dir)?;
     wrappers::SetNamedSecurityInfo(
         path.as_os_str(),
         SeObjectType::SE_FILE_OBJECT,
