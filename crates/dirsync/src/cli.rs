@@ -82,6 +82,8 @@ pub enum ServiceCmd {
     Start,
     /// Stop the service (a sync in progress finishes first).
     Stop,
+    /// Ask the running service for a sync now (service control code 128, like SIGUSR1 on Unix).
+    SyncNow,
     /// Run as the service (started by the Service Control Manager, not by hand).
     #[command(hide = true)]
     Run,

@@ -6,7 +6,8 @@
 //! gracefully (a running sync finishes first), and its log goes to a daily
 //! file under `%ProgramData%\dirsync\logs` (14 kept) with errors also in the
 //! Windows event log (source `dirsync`). Control code 128 (`sc.exe control
-//! dirsync 128`) asks for a manual sync, like SIGUSR1 on Unix.
+//! dirsync 128`, or `dirsync service sync-now`) asks for a manual sync, like
+//! SIGUSR1 on Unix.
 //!
 //! Recovery policy set at install: restart after 1 minute, then after 5
 //! minutes, then stay stopped; the failure count resets after a day without
@@ -22,7 +23,7 @@ use anyhow::{Context, Result};
 use windows_service::service::{
     ServiceAccess, ServiceAction, ServiceActionType, ServiceControl, ServiceControlAccept,
     ServiceErrorControl, ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod,
-    ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType,
+    ServiceInfo, ServiceStartType, ServiceState, ServiceStatus, ServiceType, UserEventCode,
 };
 use windows_service::service_control_handler::{self, ServiceControlHandlerResult};
 use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
@@ -52,6 +53,7 @@ pub fn run(cli: &Cli, args: &ServiceArgs) -> Result<Exit> {
         ServiceCmd::Uninstall => uninstall(),
         ServiceCmd::Start => start(),
         ServiceCmd::Stop => stop(),
+        ServiceCmd::SyncNow => sync_now(),
         ServiceCmd::Run => {
             // The SCM's own call; the config path travels in a global.
             let path = cli.config.clone().unwrap_or_else(default_config);
@@ -112,30 +114,9 @@ fn install(cli: &Cli, account: Option<&str>) -> Result<Exit> {
     service
         .set_description(DESCRIPTION)
         .context("setting the service description")?;
-    service
-        .update_failure_actions(ServiceFailureActions {
-            reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(24 * 3600)),
-            reboot_msg: None,
-            command: None,
-            actions: Some(vec![
-                ServiceAction {
-                    action_type: ServiceActionType::Restart,
-                    delay: Duration::from_secs(60),
-                },
-                ServiceAction {
-                    action_type: ServiceActionType::Restart,
-                    delay: Duration::from_secs(300),
-                },
-                ServiceAction {
-                    action_type: ServiceActionType::None,
-                    delay: Duration::ZERO,
-                },
-            ]),
-        })
-        .context("setting the recovery policy")?;
-    service
-        .set_failure_actions_on_non_crash_failures(true)
-        .context("setting the recovery policy")?;
+    if let Err(e) = set_recovery_policy(&service) {
+        eprintln!("note: could not set the recovery policy ({e:#}); set it in services.msc, dirsync, Recovery: restart the service after 1 and 5 minutes");
+    }
     register_event_source();
     println!(
         "installed the service {SERVICE_NAME} ({}) with {}",
@@ -144,6 +125,32 @@ fn install(cli: &Cli, account: Option<&str>) -> Result<Exit> {
     );
     println!("start it with: dirsync service start");
     Ok(Exit::Success)
+}
+
+/// Restart after 1 minute, then after 5 minutes, then stay stopped; the
+/// failure count resets after a day; an exit with an error code counts.
+fn set_recovery_policy(service: &windows_service::service::Service) -> Result<()> {
+    service.update_failure_actions(ServiceFailureActions {
+        reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(24 * 3600)),
+        reboot_msg: None,
+        command: None,
+        actions: Some(vec![
+            ServiceAction {
+                action_type: ServiceActionType::Restart,
+                delay: Duration::from_secs(60),
+            },
+            ServiceAction {
+                action_type: ServiceActionType::Restart,
+                delay: Duration::from_secs(300),
+            },
+            ServiceAction {
+                action_type: ServiceActionType::None,
+                delay: Duration::ZERO,
+            },
+        ]),
+    })?;
+    service.set_failure_actions_on_non_crash_failures(true)?;
+    Ok(())
 }
 
 /// Registers the event log source so that Event Viewer shows the messages
@@ -201,6 +208,18 @@ fn start() -> Result<Exit> {
     service.start::<&str>(&[]).context("starting the service")?;
     wait_for(&service, ServiceState::Running)?;
     println!("{SERVICE_NAME} is running");
+    Ok(Exit::Success)
+}
+
+/// Sends control code 128: the running service syncs now (as SIGUSR1 on Unix).
+fn sync_now() -> Result<Exit> {
+    let service = open(ServiceAccess::USER_DEFINED_CONTROL)?;
+    let code = UserEventCode::from_raw(crate::platform::windows::SYNC_NOW_CONTROL)
+        .map_err(|e| anyhow::anyhow!("control code: {e:?}"))?;
+    service
+        .notify(code)
+        .context("asking the service for a sync (is it running? `dirsync service start`)")?;
+    println!("{SERVICE_NAME}: sync requested; see the web UI or the log for its outcome");
     Ok(Exit::Success)
 }
 

@@ -405,3 +405,101 @@ fn dirsync_exe_serve_stops_gracefully_on_ctrl_c() {
     assert!(log.contains("shutdown requested"), "{log}");
     assert!(log.contains("dirsync serve stopped"), "{log}");
 }
+
+/// The service's daily log, wherever this Wine puts `%ProgramData%`.
+fn service_log() -> Option<PathBuf> {
+    let prefix = PathBuf::from(std::env::var("WINEPREFIX").ok()?).join("drive_c");
+    ["ProgramData", "users/Public"].iter().find_map(|d| {
+        let logs = prefix.join(d).join("dirsync/logs");
+        std::fs::read_dir(logs)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().ends_with(".log"))
+    })
+}
+
+fn healthz_run_id(port: u16) -> Option<u64> {
+    TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let (status, body) = get(&format!("http://127.0.0.1:{port}/healthz"), &[]);
+    if status != 200 {
+        return None;
+    }
+    let json = body.get(body.find('{')?..=body.rfind('}')?)?;
+    serde_json::from_str::<Value>(json).ok()?["last_run_id"].as_u64()
+}
+
+/// `dirsync service install|start|stop|uninstall` against Wine's Service
+/// Control Manager: the service runs `serve`, takes control code 128 as a
+/// manual sync, stops gracefully, logs to the daily file, and is removed.
+#[test]
+fn dirsync_exe_runs_as_a_windows_service() {
+    let Some(bin) = windows_bin() else { return };
+    let o = Officed::start(OfficedOptions::default()).expect("start officed");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(dir.path().join("ad.ldif"), sample()).unwrap();
+    std::fs::write(
+        dir.path().join("dirsync.toml"),
+        format!(
+            "[directory]\nsource = \"ldif\"\nldif_path = \"ad.ldif\"\nexchange_group = \"Exchange Users\"\n\
+[api]\nurl = \"{}\"\nuser_key = \"{}\"\naccount = \"{}\"\n[ui]\nlisten = \"127.0.0.1:{port}\"\n{ENGINE_FAST}",
+            o.base_url, o.user_key, o.account_number
+        ),
+    )
+    .unwrap();
+    secrets_file(
+        dir.path(),
+        &format!("api_secret_key = {}\n", toml_str(&o.secret)),
+        0o600,
+    );
+    // A service left over from an interrupted run of this test.
+    let _ = dirsync_exe(&bin, dir.path(), &["service", "uninstall"]);
+    let r = dirsync_exe(
+        &bin,
+        dir.path(),
+        &["--config", "dirsync.toml", "service", "install"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", out(&r));
+    assert!(
+        out(&r).contains("installed the service dirsync"),
+        "{}",
+        out(&r)
+    );
+    let r = dirsync_exe(&bin, dir.path(), &["service", "start"]);
+    assert_eq!(r.status.code(), Some(0), "{}", out(&r));
+
+    let wait_for_run = |id: u64| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while healthz_run_id(port).is_none_or(|r| r < id) {
+            assert!(
+                Instant::now() < deadline,
+                "the service did not finish run {id}; log:\n{}",
+                service_log()
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    wait_for_run(1);
+    // Control code 128: a manual sync, the Windows side of SIGUSR1.
+    let r = dirsync_exe(&bin, dir.path(), &["service", "sync-now"]);
+    assert_eq!(r.status.code(), Some(0), "{}", out(&r));
+    wait_for_run(2);
+
+    let r = dirsync_exe(&bin, dir.path(), &["service", "stop"]);
+    assert_eq!(r.status.code(), Some(0), "{}", out(&r));
+    let r = dirsync_exe(&bin, dir.path(), &["service", "uninstall"]);
+    assert_eq!(r.status.code(), Some(0), "{}", out(&r));
+    assert!(healthz_run_id(port).is_none(), "the UI still answers");
+    let log = std::fs::read_to_string(service_log().expect("the service's log file")).unwrap();
+    for want in [
+        "dirsync serve started",
+        "manual sync requested",
+        "shutdown requested",
+        "dirsync serve stopped",
+    ] {
+        assert!(log.contains(want), "log lacks {want:?}:\n{log}");
+    }
+    assert!(!log.contains(&o.secret));
+}

@@ -23,7 +23,7 @@ const READ_CONTROL: u32 = 0x0002_0000;
 const WRITE_DAC: u32 = 0x0004_0000;
 
 /// The service control code that asks a running service for a manual sync
-/// (`sc.exe control dirsync 128`).
+/// (`dirsync service sync-now`, or `sc.exe control dirsync 128`).
 pub const SYNC_NOW_CONTROL: u32 = 128;
 
 pub(super) fn create_private(path: &Path) -> io::Result<File> {
@@ -176,7 +176,7 @@ pub async fn shutdown_signal() {
 }
 
 /// The manual-sync request: Ctrl-Break in the console running `dirsync
-/// serve`, or `sc.exe control dirsync 128` for the service.
+/// serve`, or `dirsync service sync-now` (control code 128) for the service.
 pub struct ManualTrigger {
     brk: Option<tokio::signal::windows::CtrlBreak>,
 }
