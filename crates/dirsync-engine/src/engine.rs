@@ -7,20 +7,21 @@ use std::time::Instant;
 
 use cloudoffice_api::client::{Client, ClientConfig, ClientError};
 use dirsync_model::{
-    Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, DomainName,
-    Finding, Guid, Severity,
+    Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding, Guid,
+    Severity,
 };
 use tokio::sync::Mutex;
 
 use crate::executor::Executor;
 use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
-use crate::plan::{plan, PlanSettings};
+use crate::plan::PlanSettings;
+use crate::reader::{self, ClientReader, TargetReader};
 use crate::report::*;
 use crate::settings::{EngineSettings, SettingsError};
 use crate::store::{Commit, RunSummary, Store, StoreError};
-use crate::target;
 use crate::types::*;
+use crate::verify::{rfc3339, VerifiedObject};
 
 /// What the directory said.
 #[derive(Debug, Clone)]
@@ -158,38 +159,12 @@ impl Engine {
         Ok(self.store.run_report(id).await?)
     }
 
-    /// Reads the control panel's state for the customer (paged list calls).
+    /// Reads the whole control panel in detail: every listing and a GET of
+    /// every mailbox, contact and list (see [`reader::read_everything`]).
+    /// For inspection and tests: a run reads only what its plan needs.
     pub async fn read_target(&self) -> Result<TargetState, ClientError> {
-        let c = &self.client;
-        let customer = self.settings.target.customer.as_str();
-        let mut t = TargetState::default();
-        for d in c.domains(customer).await? {
-            let Some(td) = target::domain(&d) else {
-                continue;
-            };
-            let name: DomainName = td.name.clone();
-            if td.exchange {
-                for m in c.ex_mailboxes(customer, &d.name).await? {
-                    t.mailboxes.extend(target::exchange_mailbox(&m, &name));
-                }
-                for x in c.ex_contacts(customer, &d.name).await? {
-                    t.contacts.extend(target::contact(&x, &name));
-                }
-                for l in c.ex_lists(customer, &d.name).await? {
-                    t.lists.extend(target::list(&l, &name));
-                }
-            }
-            if td.rs_email {
-                for m in c.rs_mailboxes(customer, &d.name).await? {
-                    t.mailboxes.extend(target::rs_mailbox(&m, &name));
-                }
-                for a in c.rs_aliases(customer, &d.name).await? {
-                    t.aliases.extend(target::alias(&a, &name));
-                }
-            }
-            t.domains.push(td);
-        }
-        Ok(t)
+        let r = ClientReader::new(&self.client, &self.settings.target.customer);
+        reader::read_everything(&r).await
     }
 
     /// Runs a sync (or a check, or a plan). Never two at once per engine.
@@ -210,7 +185,7 @@ impl Engine {
         let staging = self.settings.staging;
         let writes = opts.mode == Mode::Apply && !staging;
         if let DirectoryInput::Incremental(changes) = &input {
-            if writes && changes.changes.is_empty() {
+            if writes && changes.changes.is_empty() && !self.verification_due().await? {
                 if let Some(in_scope) = self.idle_ok().await? {
                     return self
                         .idle_run(
@@ -259,6 +234,7 @@ impl Engine {
             findings: Vec::new(),
             cookie_committed: false,
             api: ApiStats::default(),
+            verification: Default::default(),
         };
 
         let result = self
@@ -327,6 +303,21 @@ impl Engine {
         Ok(Some(v["in_scope"].as_u64().unwrap_or(0)))
     }
 
+    /// True when an incremental run with no directory change should still
+    /// read the control panel, to verify: the last verification is older
+    /// than [`crate::verify::VerifySettings::idle_after_secs`].
+    async fn verification_due(&self) -> Result<bool, EngineError> {
+        let v = self.settings.verify;
+        if v.budget == 0 || self.store.anchor_count().await? == 0 {
+            return Ok(false);
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok(match self.store.last_verified().await? {
+            None => true,
+            Some(t) => now.saturating_sub(t) >= v.idle_after_secs as i64,
+        })
+    }
+
     /// Records an incremental run that had nothing to do and commits its
     /// cookie, without reading the control panel or planning.
     async fn idle_run(
@@ -360,6 +351,7 @@ impl Engine {
             findings: Vec::new(),
             cookie_committed: true,
             api: ApiStats::default(),
+            verification: Default::default(),
         };
         report.duration_ms = started.elapsed().as_millis() as u64;
         self.store.record_idle_run(&mut report, cookie).await?;
@@ -448,14 +440,51 @@ impl Engine {
             return Ok(());
         }
 
-        // 3. The control panel's state.
+        // 3. Desired state (pure).
+        let desired = desired_state(
+            &snapshot,
+            MappingSettings {
+                sync_alternates: self.settings.sync_alternates,
+            },
+        );
+        report.counts.in_scope = desired.in_scope.len() as u64;
+
+        // 4. The control panel as the documented API shows it (listings,
+        // and a GET of one object where a decision needs it), and the plan.
         progress(Progress {
             phase: "read_target",
             done: 0,
             total: 1,
         });
-        let target = match self.read_target().await {
-            Ok(t) => t,
+        let budget = match (writes, report.full) {
+            (false, _) => 0,
+            (true, false) => self.settings.verify.budget,
+            (true, true) => self.settings.verify.full_budget,
+        };
+        report.verification.budget = budget;
+        let verified = self.store.verified_times().await?;
+        let rd = ClientReader::new(&self.client, &self.settings.target.customer);
+        let known = reader::read_and_plan(
+            &rd,
+            &desired,
+            &anchors,
+            &PlanSettings {
+                sync_alternates: self.settings.sync_alternates,
+                allow_rename: self.settings.allow_rename,
+                delete_policy: self.settings.delete_policy,
+                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+            &verified,
+            budget as usize,
+        )
+        .await;
+        report.verification.list_pages = rd.counts().pages();
+        report.verification.object_reads = rd.counts().objects();
+        let reader::KnownPlan {
+            plan: the_plan,
+            reads,
+        } = match known {
+            Ok(k) => k,
             Err(e) => {
                 let f = Finding::new(
                     Code::TargetReadFailed,
@@ -469,40 +498,38 @@ impl Engine {
                 return Ok(());
             }
         };
+        report.verification.needed_reads = reads
+            .iter()
+            .filter(|r| r.why != crate::known::ReadWhy::Verify)
+            .count() as u64;
+        let planned_for: std::collections::HashSet<Guid> =
+            the_plan.ops.iter().filter_map(|o| o.guid).collect();
+        for r in &reads {
+            let (kind, service) = r.object.kind_service();
+            report.verification.objects.push(VerifiedObject {
+                guid: r.guid,
+                kind,
+                service,
+                target: r.address.to_string(),
+                drift: matches!(
+                    r.why,
+                    crate::known::ReadWhy::Verify | crate::known::ReadWhy::ListedDrift
+                ) && planned_for.contains(&r.guid),
+            });
+        }
         progress(Progress {
             phase: "read_target",
             done: 1,
             total: 1,
         });
-
-        // 4. Desired state and plan (pure).
         progress(Progress {
             phase: "plan",
             done: 0,
             total: 1,
         });
-        let desired = desired_state(
-            &snapshot,
-            MappingSettings {
-                sync_alternates: self.settings.sync_alternates,
-            },
-        );
-        report.counts.in_scope = desired.in_scope.len() as u64;
-        let the_plan = plan(
-            &desired,
-            &target,
-            &anchors,
-            &PlanSettings {
-                sync_alternates: self.settings.sync_alternates,
-                allow_rename: self.settings.allow_rename,
-                delete_policy: self.settings.delete_policy,
-                now: time::OffsetDateTime::now_utc().unix_timestamp(),
-            },
-        );
-        // The plan holds what the rest of the run needs; the desired and
-        // target states are the largest structures besides the snapshot.
+        // The plan holds what the rest of the run needs; the desired state
+        // is the largest structure besides the snapshot.
         drop(desired);
-        drop(target);
         drop(anchors);
         progress(Progress {
             phase: "plan",
@@ -623,8 +650,40 @@ impl Engine {
             }
             self.store.commit(c).await?;
             report.cookie_committed = true;
+            self.record_verified(report).await?;
         }
+        let (never, oldest) = self.store.verification_coverage().await?;
+        report.verification.never_verified = never;
+        report.verification.oldest_verified_at = oldest.map(rfc3339);
         count(report);
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Records as verified, now, the objects whose details this run read
+    /// and the objects it created, where every operation on them succeeded:
+    /// their state in the control panel is then the one dirsync wants.
+    async fn record_verified(&self, report: &RunReport) -> Result<(), EngineError> {
+        let mut ok: BTreeMap<Guid, bool> = BTreeMap::new();
+        for v in &report.verification.objects {
+            ok.insert(v.guid, v.drift);
+        }
+        for o in &report.operations {
+            if let (Some(g), OpKind::Create) = (o.guid, o.op) {
+                ok.entry(g).or_insert(false);
+            }
+        }
+        for o in &report.operations {
+            if o.result != OpResult::Done {
+                if let Some(g) = o.guid {
+                    ok.remove(&g);
+                }
+            }
+        }
+        let list: Vec<(Guid, bool)> = ok.into_iter().collect();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.store.record_verified(&list, now).await?;
         Ok(())
     }
 }

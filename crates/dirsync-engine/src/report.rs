@@ -227,6 +227,10 @@ pub struct RunReport {
     /// True when the directory cookie (and replica) were committed.
     pub cookie_committed: bool,
     pub api: ApiStats,
+    /// What the run read from the control panel and which objects it
+    /// verified (absent in reports of older versions).
+    #[serde(default)]
+    pub verification: crate::verify::Verification,
 }
 
 /// One affected object under a code (for "errors grouped by code").
@@ -459,6 +463,21 @@ mod tests {
                 requests: 3,
                 retries: 1,
                 throttled: 0,
+            },
+            verification: crate::verify::Verification {
+                list_pages: 6,
+                object_reads: 2,
+                needed_reads: 1,
+                budget: 10,
+                objects: vec![crate::verify::VerifiedObject {
+                    guid: Guid::from_canonical_bytes([7; 16]),
+                    kind: TargetKind::Mailbox,
+                    service: Service::Exchange,
+                    target: "a@example.com".into(),
+                    drift: true,
+                }],
+                never_verified: 3,
+                oldest_verified_at: Some("2026-12-07T01:00:00Z".into()),
             },
         }
     }

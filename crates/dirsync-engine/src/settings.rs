@@ -132,6 +132,9 @@ pub struct EngineSettings {
     pub retry: RetryPolicy,
     #[serde(default)]
     pub history: HistorySettings,
+    /// The rolling verification's GET budget ([`crate::verify`]).
+    #[serde(default)]
+    pub verify: crate::verify::VerifySettings,
 }
 
 /// Why settings are unusable.
@@ -156,6 +159,7 @@ impl EngineSettings {
             staging: false,
             retry: RetryPolicy::default(),
             history: HistorySettings::default(),
+            verify: crate::verify::VerifySettings::default(),
         }
     }
 

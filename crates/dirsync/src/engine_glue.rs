@@ -458,6 +458,7 @@ impl Agent {
             findings: vec![ReportFinding::from(&f)],
             cookie_committed: false,
             api: Default::default(),
+            verification: Default::default(),
         };
         if id != 0 {
             self.store.run_finished(&report).await?;
