@@ -311,10 +311,10 @@ impl Engine {
         if v.budget == 0 || self.store.anchor_count().await? == 0 {
             return Ok(false);
         }
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = crate::verify::now_ms();
         Ok(match self.store.last_verified().await? {
             None => true,
-            Some(t) => now.saturating_sub(t) >= v.idle_after_secs as i64,
+            Some(t) => now.saturating_sub(t) >= (v.idle_after_secs as i64).saturating_mul(1000),
         })
     }
 
@@ -682,8 +682,9 @@ impl Engine {
             }
         }
         let list: Vec<(Guid, bool)> = ok.into_iter().collect();
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        self.store.record_verified(&list, now).await?;
+        self.store
+            .record_verified(&list, crate::verify::now_ms())
+            .await?;
         Ok(())
     }
 }

@@ -97,15 +97,21 @@ pub struct SyncedObject {
     pub service: Service,
     pub address: String,
     pub dn: String,
-    /// Unix seconds.
+    /// Unix milliseconds.
     pub verified_at: Option<i64>,
     /// The last verification repaired a hand edit.
     pub repaired: bool,
 }
 
-/// RFC 3339 of unix seconds.
-pub fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
+/// Now, in unix milliseconds (the unit of verification times: runs may
+/// follow each other within a second, and the oldest must come first).
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// RFC 3339 of unix milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
@@ -115,7 +121,7 @@ pub fn rfc3339(t: i64) -> String {
 }
 
 impl Store {
-    /// When each synced object was last verified (unix seconds).
+    /// When each synced object was last verified (unix milliseconds).
     pub async fn verified_times(&self) -> Result<HashMap<Guid, i64>, StoreError> {
         let rows = sqlx::query(
             "SELECT v.guid, v.verified_at FROM verified v JOIN anchors a ON a.guid = v.guid",
@@ -133,7 +139,7 @@ impl Store {
             .collect()
     }
 
-    /// The most recent verification of any object (unix seconds).
+    /// The most recent verification of any object (unix milliseconds).
     pub async fn last_verified(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query("SELECT MAX(verified_at) AS t FROM verified")
             .fetch_one(&self.pool)
@@ -167,7 +173,7 @@ impl Store {
         Ok(())
     }
 
-    /// Synced objects never verified, and the oldest verification (unix seconds).
+    /// Synced objects never verified, and the oldest verification (unix milliseconds).
     pub async fn verification_coverage(&self) -> Result<(u64, Option<i64>), StoreError> {
         let r = sqlx::query(
             "SELECT SUM(CASE WHEN v.guid IS NULL THEN 1 ELSE 0 END) AS never, MIN(v.verified_at) AS oldest \
