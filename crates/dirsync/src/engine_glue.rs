@@ -475,6 +475,11 @@ impl Agent {
     pub async fn report(&self, id: i64) -> Result<Option<RunReport>> {
         Ok(self.store.run_report(id).await?)
     }
+
+    /// Every synced object with when it was last verified in the control panel.
+    pub async fn synced_objects(&self) -> Result<Vec<dirsync_engine::SyncedObject>> {
+        Ok(self.store.synced_objects().await?)
+    }
 }
 
 /// One run, reduced to what lists and charts show.

@@ -10,6 +10,7 @@
 //! - every state-changing request is a POST carrying the session's CSRF
 //!   token; session cookies are `HttpOnly` and `SameSite=Strict`.
 
+mod objects;
 mod pages;
 
 use std::collections::HashMap;
@@ -274,6 +275,7 @@ pub fn app(state: Arc<WebState>) -> Router {
         .route("/history/{id}", get(pages::run_detail))
         .route("/errors", get(pages::errors))
         .route("/errors/{code}", get(pages::error_detail))
+        .route("/objects", get(objects::objects))
         .route("/preview", get(pages::preview))
         .route("/settings", get(pages::settings))
         .route("/login", get(pages::login_form).post(pages::login))

@@ -35,11 +35,12 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Dashboard"),
     ("/history", "Sync History"),
     ("/errors", "Errors"),
+    ("/objects", "Synced Objects"),
     ("/preview", "Preview"),
     ("/settings", "Settings"),
 ];
 
-fn layout(title: &str, active: &str, sess: Option<&Sess>, body: &str) -> Html<String> {
+pub(super) fn layout(title: &str, active: &str, sess: Option<&Sess>, body: &str) -> Html<String> {
     let mut nav = String::new();
     for (href, label) in NAV {
         let cur = if *href == active {
@@ -126,7 +127,7 @@ async fn recent(state: &WebState, n: u32) -> Result<Vec<RunSummary>, String> {
         .map_err(|e| format!("{e:#}"))
 }
 
-fn error_page(title: &str, active: &str, sess: &Sess, msg: &str) -> Response {
+pub(super) fn error_page(title: &str, active: &str, sess: &Sess, msg: &str) -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         layout(
@@ -421,6 +422,7 @@ pub async fn run_detail(
     );
     b.push_str("<h2>Errors and warnings</h2>");
     b.push_str(&findings_groups(&report, None));
+    b.push_str(&super::objects::verified_in_run(&report));
     let rows = engine_glue::operations(&report);
     let _ = write!(b, "<h2>Operations ({})</h2>", rows.len());
     if rows.is_empty() {
