@@ -345,11 +345,19 @@ pub fn reads_needed(
     out
 }
 
-/// Forgets "what dirsync last wrote" for objects the plan has a finding
+/// Forgets "what dirsync last wrote" for objects the planner has a finding
 /// for: their hash is cleared, so the next run reads them again instead of
 /// taking them as written (an address refused, a member without mailbox).
-pub fn distrust_findings(p: &mut Plan) {
-    let flagged: HashSet<Guid> = p.findings.iter().filter_map(|f| f.guid).collect();
+/// The plan's first `mapping_findings` findings are the mapping's, about
+/// the directory's data: reading the control panel again would not change
+/// them, so they are left out.
+pub fn distrust_findings(p: &mut Plan, mapping_findings: usize) {
+    let flagged: HashSet<Guid> = p
+        .findings
+        .iter()
+        .skip(mapping_findings)
+        .filter_map(|f| f.guid)
+        .collect();
     for u in &mut p.anchors {
         if let Some(a) = &mut u.anchor {
             if flagged.contains(&u.guid) {
@@ -604,7 +612,10 @@ mod tests {
             )],
             ..Plan::default()
         };
-        distrust_findings(&mut p);
+        let mut mapping_only = p.clone();
+        distrust_findings(&mut mapping_only, 1);
+        assert_ne!(mapping_only.anchors[0].anchor.as_ref().unwrap().hash, "");
+        distrust_findings(&mut p, 0);
         assert_eq!(p.anchors[0].anchor.as_ref().unwrap().hash, "");
     }
 }

@@ -387,7 +387,7 @@ pub async fn read_and_plan<R: TargetReader>(
     }
     let t = known::assemble(&listed, desired, anchors, &details, &members);
     let mut plan = plan(desired, &t, anchors, settings);
-    known::distrust_findings(&mut plan);
+    known::distrust_findings(&mut plan, desired.findings.len());
     Ok(KnownPlan { plan, reads })
 }
 
