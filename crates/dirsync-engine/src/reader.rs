@@ -169,25 +169,12 @@ impl<'a> ClientReader<'a> {
         path: &str,
         items: impl Fn(P) -> (Vec<T>, u32),
     ) -> Result<Vec<T>, ClientError> {
-        let mut out = Vec::new();
-        let mut offset = 0u32;
-        loop {
-            self.counts.pages.fetch_add(1, Ordering::Relaxed);
-            let page: P = self
-                .client
-                .get_json(&format!(
-                    "{path}{}",
-                    paths::page_query(paths::MAX_PAGE_SIZE, offset)
-                ))
-                .await?;
-            let (mut v, total) = items(page);
-            let n = v.len() as u32;
-            out.append(&mut v);
-            offset += n;
-            if n == 0 || offset >= total {
-                return Ok(out);
-            }
-        }
+        self.client
+            .list_all(path, |page: P| {
+                self.counts.pages.fetch_add(1, Ordering::Relaxed);
+                items(page)
+            })
+            .await
     }
 
     /// A GET of one, `None` on 404.
