@@ -125,7 +125,10 @@ mod tests {
             (vec![0xff, 0x7f], -129i64),
             (vec![0xff], -1),
             (vec![0x80, 0, 0, 0, 0, 0, 0, 0], i64::MIN),
-            (vec![0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], i64::MAX),
+            (
+                vec![0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                i64::MAX,
+            ),
         ] {
             let mut val = vec![0x30, bytes.len() as u8 + 2, 0x02, bytes.len() as u8];
             val.extend_from_slice(&bytes);
