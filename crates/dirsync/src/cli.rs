@@ -415,10 +415,11 @@ pub fn progress_printer(
 ///
 /// The apply phase is paced by the client's rolling-minute write limit (30
 /// by default): a burst of writes, then a wait of up to a minute, again and
-/// again for hours. indicatif's own rate (a 15-second moving estimate) swings
-/// between the two, and its ETA showed 0s through each wait; so the bar shows
-/// the phase's average rate and the ETA from it, and ticks every second so
-/// both keep moving while the limiter holds the writes back.
+/// again for hours. indicatif's own estimate (recent seconds weigh most)
+/// swings between the two: it showed `ETA 0s` through a wait and `18m` for
+/// the 20 writes right after it. So the bar shows the phase's average rate
+/// and the ETA from it, and ticks every second so both keep moving while the
+/// limiter holds the writes back (docs/architecture.md has the figures).
 #[derive(Default)]
 struct PhaseBars(std::sync::Mutex<Option<(String, indicatif::ProgressBar)>>);
 
