@@ -149,8 +149,10 @@ fn finished_runs_count_by_status_time_by_kind_and_count_findings_by_code() {
             "dirsync_run_duration_seconds_bucket{{le=\"{le}\",kind=\"{kind}\"}}"
         ))
     };
+    assert_eq!(bucket("0.25", "incremental"), 1.0);
     assert_eq!(bucket("1.0", "incremental"), 1.0);
     assert_eq!(bucket("2.0", "incremental"), 2.0);
+    assert_eq!(bucket("131072.0", "incremental"), 2.0);
     assert_eq!(
         get("dirsync_run_duration_seconds_count{kind=\"incremental\"}"),
         2.0
