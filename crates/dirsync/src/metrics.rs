@@ -52,7 +52,7 @@ struct FindingLabels {
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Run durations: 0.25 s to 36 h in doublings. A small incremental sync
-/// takes well under a second (the demo's: 0.15 s); a throttled first sync
+/// takes well under a second (the demo's: 0.15 to 0.21 s); a throttled first sync
 /// of 10,000 users (30 writes a minute) about 17 hours.
 fn run_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.25, 2.0, 20))
