@@ -233,6 +233,12 @@ impl Agent {
         })
     }
 
+    /// The API client runs use (its clones share pacing, stats and observer),
+    /// so `/metrics` can time its requests; `None` for a history-only agent.
+    pub fn api_client(&self) -> Option<&cloudoffice_api::client::Client> {
+        self.engine.as_deref().map(|e| e.client())
+    }
+
     /// Opens only the run history (for `dirsync history`, which needs no API settings).
     pub async fn open_history(loaded: Arc<Loaded>) -> Result<Agent> {
         let state = loaded.state_path();

@@ -421,6 +421,12 @@ fn progress_bar_on_a_terminal_plain_lines_otherwise() {
         shown.contains("\r\x1b[2Kread_directory [##############################] 1/1"),
         "{shown:?}"
     );
+    // indicatif's bar, with the rate and the ETA.
+    assert!(
+        shown.contains("read_directory [##############################] 1/1  ")
+            && shown.contains("/s  ETA 0s"),
+        "{shown:?}"
+    );
     let o = dirsync(dir.path(), &["sync"], &[("DIRSYNC_API_SECRET_KEY", "s")]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

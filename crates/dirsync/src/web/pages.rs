@@ -658,10 +658,7 @@ pub async fn healthz(State(state): State<Arc<WebState>>) -> Response {
 
 pub async fn metrics(State(state): State<Arc<WebState>>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.svc.metrics_text(),
     )
         .into_response()
