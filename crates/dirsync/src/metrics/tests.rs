@@ -30,6 +30,7 @@ fn report(findings: &[Code], status: RunStatus) -> RunReport {
             .collect(),
         cookie_committed: true,
         api: Default::default(),
+        verification: Default::default(),
     }
 }
 
