@@ -13,6 +13,7 @@ use dirsync_model::{
 use tokio::sync::Mutex;
 
 use crate::executor::Executor;
+use crate::guard::{group_drops, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
 use crate::plan::{plan, PlanSettings};
@@ -89,8 +90,11 @@ pub struct Engine {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
@@ -203,9 +207,24 @@ impl Engine {
         opts: RunOptions,
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<RunReport, EngineError> {
+        self.run_since(Instant::now(), input, opts, progress).await
+    }
+
+    /// [`Engine::run`] for a run that began at `started`, before the
+    /// directory read that produced `input`: the run's start time and
+    /// duration then include the read, which is most of a small run.
+    pub async fn run_since(
+        &self,
+        started: Instant,
+        input: DirectoryInput,
+        opts: RunOptions,
+        progress: impl Fn(Progress) + Send + Sync,
+    ) -> Result<RunReport, EngineError> {
         let _guard = self.running.lock().await;
-        let started = Instant::now();
-        let started_at = now_rfc3339();
+        let started_at = rfc3339(
+            time::OffsetDateTime::now_utc()
+                - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
+        );
         let full = input.is_full();
         let staging = self.settings.staging;
         let writes = opts.mode == Mode::Apply && !staging;
@@ -417,14 +436,24 @@ impl Engine {
         report: &mut RunReport,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        // 1. The directory: a full snapshot, or the replica with the changes applied.
+        // 1. The directory: a full snapshot, or the replica with the changes
+        // applied; and the groups' membership at the last sync.
+        let mut last_sync = None;
         let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
-            DirectoryInput::Full { snapshot, cookie } => (snapshot, DirCommit::Full { cookie }),
+            DirectoryInput::Full { snapshot, cookie } => {
+                if opts.mode == Mode::Apply && self.store.has_replica().await? {
+                    last_sync = Some(Membership::of(&self.store.replica().await?));
+                }
+                (snapshot, DirCommit::Full { cookie })
+            }
             DirectoryInput::Incremental(changes) => {
                 if !self.store.has_replica().await? {
                     return Err(EngineError::NeedFullSync);
                 }
                 let mut replica = self.store.replica().await?;
+                if opts.mode == Mode::Apply {
+                    last_sync = Some(Membership::of(&replica));
+                }
                 let (upserts, deletes) = apply_changes(&mut replica, &changes);
                 (
                     replica,
@@ -513,7 +542,23 @@ impl Engine {
         report.operations = the_plan.ops.iter().map(OpOutcome::planned).collect();
         report.counts.planned = the_plan.ops.len() as u64;
 
-        // 5. The safety threshold.
+        // 5. The safety limits: per group (DS204), then the whole directory (DS201).
+        if let Some(before) = last_sync.filter(|_| !opts.override_threshold) {
+            let drops = group_drops(
+                &before,
+                &Membership::of(&snapshot),
+                &self.settings.threshold,
+            );
+            if let Some(first) = drops.first() {
+                report.summary = first.message.clone();
+                report
+                    .findings
+                    .extend(drops.iter().map(ReportFinding::from));
+                report.status = RunStatus::ThresholdStopped;
+                count(report);
+                return Ok(());
+            }
+        }
         let destructive = the_plan.destructive();
         let t = self.settings.threshold;
         if t.exceeded(destructive, the_plan.synced)
@@ -711,9 +756,16 @@ pub fn unsafe_read(
 }
 
 fn count(report: &mut RunReport) {
+    // A run that writes nothing (check, plan, staging) counts what it
+    // planned per kind; an apply counts what it did.
+    let planned_only = report.mode != Mode::Apply || report.staging;
     let c = &mut report.counts;
     for o in &report.operations {
-        match o.result {
+        let result = match o.result {
+            OpResult::Planned if planned_only => OpResult::Done,
+            r => r,
+        };
+        match result {
             OpResult::Done => match o.op {
                 OpKind::Create => c.created += 1,
                 OpKind::Update => c.updated += 1,
@@ -746,26 +798,12 @@ fn count(report: &mut RunReport) {
         report.status = RunStatus::ObjectErrors;
     }
     if report.summary.is_empty() {
-        let verb = if report.mode == Mode::Apply && !report.staging {
-            "applied"
-        } else {
-            "planned"
-        };
+        let verb = if planned_only { "planned" } else { "applied" };
         report.summary = format!(
             "{} operation(s) {verb}: {} created, {} updated, {} disabled, {} deleted; {} error(s), {} warning(s)",
-            c.planned,
-            if verb == "applied" { c.created } else { count_planned(&report.operations, OpKind::Create) },
-            if verb == "applied" { c.updated } else { count_planned(&report.operations, OpKind::Update) },
-            if verb == "applied" { c.disabled } else { count_planned(&report.operations, OpKind::Disable) },
-            if verb == "applied" { c.deleted } else { count_planned(&report.operations, OpKind::Delete) },
-            c.errors,
-            c.warnings
+            c.planned, c.created, c.updated, c.disabled, c.deleted, c.errors, c.warnings
         );
     }
-}
-
-fn count_planned(ops: &[OpOutcome], k: OpKind) -> u64 {
-    ops.iter().filter(|o| o.op == k).count() as u64
 }
 
 pub(crate) fn trigger_str(t: Trigger) -> &'static str {
@@ -783,5 +821,106 @@ pub(crate) fn mode_str(m: Mode) -> &'static str {
         Mode::Check => "check",
         Mode::Plan => "plan",
         Mode::Apply => "apply",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(seq: u32, k: OpKind, result: OpResult) -> OpOutcome {
+        OpOutcome {
+            seq,
+            phase: 1,
+            op: k,
+            kind: TargetKind::Mailbox,
+            service: Service::Exchange,
+            target: format!("u{seq}@example.com"),
+            dn: None,
+            guid: None,
+            label: String::new(),
+            reason: String::new(),
+            fields: vec![],
+            address: None,
+            result,
+            code: None,
+            message: None,
+            cause: None,
+            solution: None,
+            attempts: 0,
+        }
+    }
+
+    fn report(mode: Mode, staging: bool, result: OpResult) -> RunReport {
+        RunReport {
+            id: 1,
+            trigger: Trigger::Manual,
+            mode,
+            full: true,
+            staging,
+            started_at: String::new(),
+            finished_at: String::new(),
+            duration_ms: 0,
+            status: RunStatus::Success,
+            exit_code: 0,
+            summary: String::new(),
+            counts: Counts {
+                planned: 4,
+                ..Counts::default()
+            },
+            operations: vec![
+                op(0, OpKind::Create, result),
+                op(1, OpKind::Disable, result),
+                op(2, OpKind::Disable, result),
+                op(3, OpKind::Delete, result),
+            ],
+            findings: vec![],
+            cookie_committed: false,
+            api: ApiStats::default(),
+        }
+    }
+
+    /// `plan --json` used to show 0 in every per-kind count while its
+    /// summary said "2 disabled, 1 deleted".
+    #[test]
+    fn per_kind_counts_of_plans_and_applies() {
+        for (name, mode, staging, result, want, verb) in [
+            ("plan", Mode::Plan, false, OpResult::Planned, 1, "planned"),
+            ("check", Mode::Check, false, OpResult::Planned, 1, "planned"),
+            (
+                "staging",
+                Mode::Apply,
+                true,
+                OpResult::Planned,
+                1,
+                "planned",
+            ),
+            ("apply", Mode::Apply, false, OpResult::Done, 1, "applied"),
+            (
+                "apply stopped before writing",
+                Mode::Apply,
+                false,
+                OpResult::Planned,
+                0,
+                "applied",
+            ),
+        ] {
+            let mut r = report(mode, staging, result);
+            count(&mut r);
+            let c = &r.counts;
+            assert_eq!(
+                (c.created, c.disabled, c.deleted),
+                (want, 2 * want, want),
+                "{name}"
+            );
+            assert_eq!(
+                r.summary,
+                format!(
+                    "4 operation(s) {verb}: {want} created, 0 updated, {} disabled, {want} deleted; 0 error(s), 0 warning(s)",
+                    2 * want
+                ),
+                "{name}"
+            );
+        }
     }
 }

@@ -58,6 +58,7 @@
 
 pub mod engine;
 pub mod executor;
+pub mod guard;
 pub mod mapping;
 pub mod plan;
 pub mod report;

@@ -59,6 +59,11 @@ pub struct DirectoryConfig {
     pub ldif_path: Option<PathBuf>,
     /// LDAP request timeout.
     pub timeout: String,
+    /// An LDIF file modified less than this long ago may still be being
+    /// written (by `ldifde`, a copy, a scheduled export): the read waits
+    /// until it has been unchanged this long, and a file that changes in
+    /// the meantime, or while it is read, is left for the next run.
+    pub ldif_settle: String,
 }
 
 impl Default for DirectoryConfig {
@@ -73,6 +78,7 @@ impl Default for DirectoryConfig {
             rsemail_group: None,
             ldif_path: None,
             timeout: "30s".into(),
+            ldif_settle: "10s".into(),
         }
     }
 }
@@ -339,6 +345,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "LDIF file read when directory.source = \"ldif\"",
     ),
     ("directory.timeout", "LDAP operation timeout (e.g. 30s)"),
+    (
+        "directory.ldif_settle",
+        "an LDIF file changed less than this long ago is read once it has been unchanged this long (default 10s; 0s reads at once)",
+    ),
     (
         "api.url",
         "base URL of the Cloud Office API with its version prefix, e.g. https://api.emailsrvr.com/v1",
@@ -822,6 +832,15 @@ impl Loaded {
                 out.push(problem(
                     "directory.exchange_group",
                     format!("neither directory.exchange_group nor directory.rsemail_group is set, so nothing is in scope; set at least one to the DN of a security group in {file}"),
+                ));
+            }
+            if parse_duration(&d.ldif_settle).is_none() {
+                out.push(problem(
+                    "directory.ldif_settle",
+                    format!(
+                        "directory.ldif_settle {:?} is not a duration; write e.g. \"10s\" (or \"0s\" to read a file however recently it changed)",
+                        d.ldif_settle
+                    ),
                 ));
             }
             if parse_duration(&d.timeout).is_none_or(|t| t.is_zero()) {

@@ -38,7 +38,7 @@ pub fn write_demo_files(
     std::fs::write(&ldif, SAMPLE_LDIF).with_context(|| format!("writing {}", ldif.display()))?;
     let conf = dir.join("dirsync.toml");
     let text = format!(
-        "# Written by `dirsync demo`.\n[directory]\nsource = \"ldif\"\nldif_path = \"sample.ldif\"\nexchange_group = \"Exchange Users\"\nrsemail_group = \"Rackspace Email Users\"\n\n\
+        "# Written by `dirsync demo`.\n[directory]\nsource = \"ldif\"\nldif_path = \"sample.ldif\"\n# The demo wrote the file itself: no need to wait for it to settle.\nldif_settle = \"0s\"\nexchange_group = \"Exchange Users\"\nrsemail_group = \"Rackspace Email Users\"\n\n\
 [api]\nurl = {}\nuser_key = {}\naccount = \"{DEMO_ACCOUNT}\"\n\n[state]\npath = \"state.db\"\n\n[ui]\nlisten = {}\n",
         toml::Value::String(api_url.into()),
         toml::Value::String(user_key.into()),

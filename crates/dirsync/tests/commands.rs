@@ -50,7 +50,7 @@ fn ldif_config(dir: &Path, o: &Officed, ldif: &Path, groups: &str, extra: &str) 
     std::fs::write(
         dir.join("dirsync.toml"),
         format!(
-            "[directory]\nsource = \"ldif\"\nldif_path = \"{}\"\n{groups}\n\
+            "[directory]\nsource = \"ldif\"\nldif_path = \"{}\"\nldif_settle = \"0s\"\n{groups}\n\
 [api]\nurl = \"{}\"\nuser_key = \"{}\"\naccount = \"{}\"\n{ENGINE_FAST}{extra}",
             ldif.display(),
             o.base_url,
