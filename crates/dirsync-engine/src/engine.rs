@@ -542,30 +542,23 @@ impl Engine {
         report.operations = the_plan.ops.iter().map(OpOutcome::planned).collect();
         report.counts.planned = the_plan.ops.len() as u64;
 
-        // 5. The safety limits: per group (DS204), then the whole directory (DS201).
-        if let Some(before) = last_sync.filter(|_| !opts.override_threshold) {
-            let drops = group_drops(
+        // 5. The safety limits, all reported when several hold: per group
+        // (DS204, whatever the directory's size), then the whole directory (DS201).
+        let mut stops: Vec<Finding> = match last_sync {
+            Some(before) if !opts.override_threshold => group_drops(
                 &before,
                 &Membership::of(&snapshot),
                 &self.settings.threshold,
-            );
-            if let Some(first) = drops.first() {
-                report.summary = first.message.clone();
-                report
-                    .findings
-                    .extend(drops.iter().map(ReportFinding::from));
-                report.status = RunStatus::ThresholdStopped;
-                count(report);
-                return Ok(());
-            }
-        }
+            ),
+            _ => Vec::new(),
+        };
         let destructive = the_plan.destructive();
         let t = self.settings.threshold;
         if t.exceeded(destructive, the_plan.synced)
             && !opts.override_threshold
             && opts.mode == Mode::Apply
         {
-            let f = Finding::new(
+            stops.push(Finding::new(
                 Code::ThresholdExceeded,
                 None,
                 None,
@@ -575,9 +568,13 @@ impl Engine {
                     ("percent", t.percent.to_string()),
                     ("min_count", t.min_count.to_string()),
                 ],
-            );
-            report.summary = f.message.clone();
-            report.findings.push((&f).into());
+            ));
+        }
+        if let Some(first) = stops.first() {
+            report.summary = first.message.clone();
+            report
+                .findings
+                .extend(stops.iter().map(ReportFinding::from));
             report.status = RunStatus::ThresholdStopped;
             count(report);
             return Ok(());
