@@ -80,6 +80,10 @@ async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<DirectorySnapshot> 
         .with_context(|| format!("{} (directory.ldif_path)", path.display()))
 }
 
+/// The longest a read waits for an LDIF file to settle before leaving it
+/// to the next run.
+const MAX_SETTLE_WAIT: Duration = Duration::from_secs(60);
+
 /// Reads a file another program may still be writing: one modified less
 /// than `settle` ago is read once it has been unchanged that long, and a
 /// file whose size or modification time changes before or during the read
@@ -113,7 +117,8 @@ async fn read_settled(path: &Path, settle: Duration) -> Result<String> {
     let mut before = stat()?;
     let young = age(before.1);
     if young < settle {
-        tokio::time::sleep(settle - young).await;
+        // One wait, never longer than a scheduled run should hang on it.
+        tokio::time::sleep((settle - young).min(MAX_SETTLE_WAIT)).await;
         let again = stat()?;
         if again != before || age(again.1) < settle {
             return Err(busy(format!(
