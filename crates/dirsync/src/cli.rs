@@ -193,9 +193,9 @@ async fn run(cli: Cli) -> Exit {
         Ok(code) => code,
         Err(e) => {
             if let Some(ce) = e.downcast_ref::<ConfigError>() {
-                eprint!("error: {ce}");
+                eprint!("error: {}", render::term(&ce.to_string()));
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", render::term(&format!("{e:#}")));
             }
             Exit::Failure
         }
@@ -300,7 +300,7 @@ async fn check(loaded: Loaded, json: bool) -> Result<Exit> {
             serde_json::to_string_pretty(&render::check_json(&outcome))?
         );
     } else {
-        print!("{}", render::check_text(&outcome));
+        print!("{}", render::term(&render::check_text(&outcome)));
     }
     Ok(outcome.exit())
 }
@@ -319,7 +319,7 @@ async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::report_text(&report, true));
+        print!("{}", render::term(&render::report_text(&report, true)));
     }
     Ok(crate::engine_glue::exit_for(&report))
 }
@@ -340,7 +340,7 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::report_text(&report, false));
+        print!("{}", render::term(&render::report_text(&report, false)));
     }
     Ok(crate::engine_glue::exit_for(&report))
 }
@@ -358,7 +358,7 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
             if *json || args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", render::report_text(&report, false));
+                print!("{}", render::term(&render::report_text(&report, false)));
             }
         }
         None => {
@@ -366,7 +366,7 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
-                print!("{}", render::history_text(&runs));
+                print!("{}", render::term(&render::history_text(&runs)));
             }
         }
     }

@@ -174,6 +174,23 @@ fn unknown_keys_bad_toml_and_open_secrets_are_refused() {
         "{}",
         text(&o)
     );
+
+    // An unquoted number: the error names the key and line, never the value.
+    for secrets in [
+        "api_secret_key = 98765432101234\n",
+        "api_secret_key = 98765432101234zz\n",
+    ] {
+        std::fs::write(&sp, secrets).unwrap();
+        std::fs::set_permissions(&sp, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let o = dirsync(dir.path(), &["history"], &[]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o).contains("secrets.toml is not valid"),
+            "{}",
+            text(&o)
+        );
+        assert!(!text(&o).contains("98765432101234"), "{}", text(&o));
+    }
 }
 
 #[test]

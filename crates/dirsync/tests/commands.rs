@@ -499,3 +499,43 @@ fn check_and_incremental_sync_against_samba_ad() {
         out(&r)
     );
 }
+
+/// Escape sequences in directory data (a DN and display name carrying
+/// ESC ] 0; ... BEL, which retitles a terminal) are printed escaped by
+/// plan, sync and history show.
+#[test]
+fn control_characters_in_directory_data_reach_the_terminal_escaped() {
+    let o = Officed::start(OfficedOptions::default()).expect("start officed");
+    let dir = tempfile::tempdir().unwrap();
+    let ldif = dir.path().join("ad.ldif");
+    let evil = "CN=Eve\u{1b}]0;pwned\u{7}\u{9b}2J,OU=Staff,DC=example,DC=com";
+    std::fs::write(
+        &ldif,
+        format!(
+            "dn: {evil}\nobjectClass: user\nobjectGUID:: {}\ndisplayName: Eve\u{1b}[31m\nmail: eve@example.com\n\n\
+             dn: CN=Exchange Users,OU=Groups,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\nmember: {evil}\n\n",
+            uuid_bytes(1),
+            uuid_bytes(2)
+        ),
+    )
+    .unwrap();
+    ldif_config(
+        dir.path(),
+        &o,
+        &ldif,
+        "exchange_group = \"Exchange Users\"",
+        "",
+    );
+    for args in [&["plan"][..], &["sync"], &["history", "show", "2"]] {
+        let r = run(dir.path(), &o, args);
+        let t = out(&r);
+        assert!(
+            !t.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+            "{args:?} printed a raw control character:\n{t:?}"
+        );
+        assert!(
+            t.contains(r"CN=Eve\x1b]0;pwned\x07\x9b2J"),
+            "{args:?}:\n{t}"
+        );
+    }
+}
