@@ -588,8 +588,9 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote {}", path.display());
+    crate::private_file::write(&path, &doc, 0o640)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {} (mode 0640)", path.display());
     let spath = config::resolve(&path, Path::new("secrets.toml"));
     if any_secret {
         write_private(&spath, &secrets)?;
@@ -609,17 +610,7 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
 
 /// Creates (or replaces) a file readable only by its owner, without a window where it is world-readable.
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::private_file::write(path, text, 0o600)
+        .with_context(|| format!("writing {}", path.display()))
 }

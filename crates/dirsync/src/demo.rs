@@ -44,19 +44,15 @@ pub fn write_demo_files(
         toml::Value::String(user_key.into()),
         toml::Value::String(listen.into()),
     );
-    std::fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
+    crate::private_file::write(&conf, &text, 0o640)
+        .with_context(|| format!("writing {}", conf.display()))?;
     let secrets = dir.join("secrets.toml");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&secrets)
-            .with_context(|| format!("creating {}", secrets.display()))?;
-        writeln!(f, "api_secret_key = {}", toml::Value::String(secret.into()))?;
-    }
+    crate::private_file::write(
+        &secrets,
+        &format!("api_secret_key = {}\n", toml::Value::String(secret.into())),
+        0o600,
+    )
+    .with_context(|| format!("creating {}", secrets.display()))?;
     Ok(conf)
 }
 

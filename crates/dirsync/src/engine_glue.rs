@@ -224,6 +224,12 @@ impl Agent {
                 )
             })?;
         }
+        crate::private_file::restrict_sqlite(&state).with_context(|| {
+            format!(
+                "making the state store {} private (mode 0600) (state.path)",
+                state.display()
+            )
+        })?;
         let settings = settings_for(&loaded)?;
         let engine = Engine::open(&state, settings)
             .await

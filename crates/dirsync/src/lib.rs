@@ -14,6 +14,7 @@ pub mod demo;
 pub mod engine_glue;
 pub mod lock;
 pub mod logging;
+pub mod private_file;
 pub mod render;
 pub mod secret;
 pub mod service;
