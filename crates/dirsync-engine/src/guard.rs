@@ -139,7 +139,7 @@ mod tests {
             .collect()
     }
 
-    /// (name, Exchange members before, after, RS members before, after, groups flagged)
+    /// (name, Exchange group's members before, after, groups flagged)
     #[test]
     fn group_limits_table() {
         let t = Threshold::default();
@@ -157,7 +157,13 @@ mod tests {
             v
         };
         let rs = users(50, 3);
-        let cases: Vec<(&str, Vec<DirectoryObject>, Vec<DirectoryObject>, Vec<&str>)> = vec![
+        type Case = (
+            &'static str,
+            Vec<DirectoryObject>,
+            Vec<DirectoryObject>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
             ("nothing changed", ten.clone(), ten.clone(), vec![]),
             ("one leaves", ten.clone(), ten[1..].to_vec(), vec![]),
             (
