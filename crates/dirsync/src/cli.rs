@@ -81,7 +81,7 @@ pub struct SyncArgs {
     /// Print the run report as JSON (schema: docs/run-report.schema.json).
     #[arg(long)]
     pub json: bool,
-    /// Apply even when more objects would be disabled or deleted than the safety threshold allows.
+    /// Apply even when a safety limit stops the run: more objects disabled or deleted than the threshold allows, or a group emptied or losing too many members at once.
     #[arg(long)]
     pub override_threshold: bool,
 }
