@@ -61,6 +61,7 @@
 pub mod engine;
 pub mod executor;
 pub mod known;
+pub mod guard;
 pub mod mapping;
 pub mod plan;
 pub mod reader;

@@ -81,7 +81,7 @@ pub struct SyncArgs {
     /// Print the run report as JSON (schema: docs/run-report.schema.json).
     #[arg(long)]
     pub json: bool,
-    /// Apply even when more objects would be disabled or deleted than the safety threshold allows.
+    /// Apply even when a safety limit stops the run: more objects disabled or deleted than the threshold allows, or a group emptied or losing too many members at once.
     #[arg(long)]
     pub override_threshold: bool,
 }
@@ -193,9 +193,9 @@ async fn run(cli: Cli) -> Exit {
         Ok(code) => code,
         Err(e) => {
             if let Some(ce) = e.downcast_ref::<ConfigError>() {
-                eprint!("error: {ce}");
+                eprint!("error: {}", render::term(&ce.to_string()));
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", render::term(&format!("{e:#}")));
             }
             Exit::Failure
         }
@@ -300,7 +300,7 @@ async fn check(loaded: Loaded, json: bool) -> Result<Exit> {
             serde_json::to_string_pretty(&render::check_json(&outcome))?
         );
     } else {
-        print!("{}", render::check_text(&outcome));
+        print!("{}", render::term(&render::check_text(&outcome)));
     }
     Ok(outcome.exit())
 }
@@ -319,7 +319,7 @@ async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::report_text(&report, true));
+        print!("{}", render::term(&render::report_text(&report, true)));
     }
     Ok(crate::engine_glue::exit_for(&report))
 }
@@ -340,7 +340,7 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render::report_text(&report, false));
+        print!("{}", render::term(&render::report_text(&report, false)));
     }
     Ok(crate::engine_glue::exit_for(&report))
 }
@@ -358,7 +358,7 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
             if *json || args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", render::report_text(&report, false));
+                print!("{}", render::term(&render::report_text(&report, false)));
             }
         }
         None => {
@@ -366,7 +366,7 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
-                print!("{}", render::history_text(&runs));
+                print!("{}", render::term(&render::history_text(&runs)));
             }
         }
     }
@@ -699,8 +699,9 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    std::fs::write(&path, doc).with_context(|| format!("writing {}", path.display()))?;
-    println!("wrote {}", path.display());
+    crate::private_file::write(&path, &doc, 0o640)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("wrote {} (mode 0640)", path.display());
     let spath = config::resolve(&path, Path::new("secrets.toml"));
     if any_secret {
         write_private(&spath, &secrets)?;
@@ -720,19 +721,9 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
 
 /// Creates (or replaces) a file readable only by its owner, without a window where it is world-readable.
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::remove_file(path);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::private_file::write(path, text, 0o600)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

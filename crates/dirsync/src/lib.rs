@@ -15,6 +15,7 @@ pub mod engine_glue;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
+pub mod private_file;
 pub mod render;
 pub mod secret;
 pub mod service;
