@@ -7,20 +7,23 @@ use std::time::Instant;
 
 use cloudoffice_api::client::{Client, ClientConfig, ClientError};
 use dirsync_model::{
-    Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, DomainName,
-    Finding, Guid, Severity,
+    Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding, Guid,
+    Severity,
 };
 use tokio::sync::Mutex;
 
 use crate::executor::Executor;
+use crate::guard::{group_drops, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
-use crate::plan::{plan, PlanSettings};
+use crate::plan::PlanSettings;
+use crate::reader::{self, ClientReader, TargetReader};
+use crate::report::count;
 use crate::report::*;
 use crate::settings::{EngineSettings, SettingsError};
 use crate::store::{Commit, RunSummary, Store, StoreError};
-use crate::target;
 use crate::types::*;
+use crate::verify::{rfc3339, VerifiedObject};
 
 /// What the directory said.
 #[derive(Debug, Clone)]
@@ -89,8 +92,11 @@ pub struct Engine {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+    format_rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn format_rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
@@ -158,38 +164,12 @@ impl Engine {
         Ok(self.store.run_report(id).await?)
     }
 
-    /// Reads the control panel's state for the customer (paged list calls).
+    /// Reads the whole control panel in detail: every listing and a GET of
+    /// every mailbox, contact and list (see [`reader::read_everything`]).
+    /// For inspection and tests: a run reads only what its plan needs.
     pub async fn read_target(&self) -> Result<TargetState, ClientError> {
-        let c = &self.client;
-        let customer = self.settings.target.customer.as_str();
-        let mut t = TargetState::default();
-        for d in c.domains(customer).await? {
-            let Some(td) = target::domain(&d) else {
-                continue;
-            };
-            let name: DomainName = td.name.clone();
-            if td.exchange {
-                for m in c.ex_mailboxes(customer, &d.name).await? {
-                    t.mailboxes.extend(target::exchange_mailbox(&m, &name));
-                }
-                for x in c.ex_contacts(customer, &d.name).await? {
-                    t.contacts.extend(target::contact(&x, &name));
-                }
-                for l in c.ex_lists(customer, &d.name).await? {
-                    t.lists.extend(target::list(&l, &name));
-                }
-            }
-            if td.rs_email {
-                for m in c.rs_mailboxes(customer, &d.name).await? {
-                    t.mailboxes.extend(target::rs_mailbox(&m, &name));
-                }
-                for a in c.rs_aliases(customer, &d.name).await? {
-                    t.aliases.extend(target::alias(&a, &name));
-                }
-            }
-            t.domains.push(td);
-        }
-        Ok(t)
+        let r = ClientReader::new(&self.client, &self.settings.target.customer);
+        reader::read_everything(&r).await
     }
 
     /// Runs a sync (or a check, or a plan). Never two at once per engine.
@@ -203,14 +183,29 @@ impl Engine {
         opts: RunOptions,
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<RunReport, EngineError> {
+        self.run_since(Instant::now(), input, opts, progress).await
+    }
+
+    /// [`Engine::run`] for a run that began at `started`, before the
+    /// directory read that produced `input`: the run's start time and
+    /// duration then include the read, which is most of a small run.
+    pub async fn run_since(
+        &self,
+        started: Instant,
+        input: DirectoryInput,
+        opts: RunOptions,
+        progress: impl Fn(Progress) + Send + Sync,
+    ) -> Result<RunReport, EngineError> {
         let _guard = self.running.lock().await;
-        let started = Instant::now();
-        let started_at = now_rfc3339();
+        let started_at = format_rfc3339(
+            time::OffsetDateTime::now_utc()
+                - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
+        );
         let full = input.is_full();
         let staging = self.settings.staging;
         let writes = opts.mode == Mode::Apply && !staging;
         if let DirectoryInput::Incremental(changes) = &input {
-            if writes && changes.changes.is_empty() {
+            if writes && changes.changes.is_empty() && !self.verification_due().await? {
                 if let Some(in_scope) = self.idle_ok().await? {
                     return self
                         .idle_run(
@@ -259,6 +254,7 @@ impl Engine {
             findings: Vec::new(),
             cookie_committed: false,
             api: ApiStats::default(),
+            verification: Default::default(),
         };
 
         let result = self
@@ -327,6 +323,21 @@ impl Engine {
         Ok(Some(v["in_scope"].as_u64().unwrap_or(0)))
     }
 
+    /// True when an incremental run with no directory change should still
+    /// read the control panel, to verify: the last verification is older
+    /// than [`crate::verify::VerifySettings::idle_after_secs`].
+    async fn verification_due(&self) -> Result<bool, EngineError> {
+        let v = self.settings.verify;
+        if v.budget == 0 || self.store.anchor_count().await? == 0 {
+            return Ok(false);
+        }
+        let now = crate::verify::now_ms();
+        Ok(match self.store.last_verified().await? {
+            None => true,
+            Some(t) => now.saturating_sub(t) >= (v.idle_after_secs as i64).saturating_mul(1000),
+        })
+    }
+
     /// Records an incremental run that had nothing to do and commits its
     /// cookie, without reading the control panel or planning.
     async fn idle_run(
@@ -360,6 +371,7 @@ impl Engine {
             findings: Vec::new(),
             cookie_committed: true,
             api: ApiStats::default(),
+            verification: Default::default(),
         };
         report.duration_ms = started.elapsed().as_millis() as u64;
         self.store.record_idle_run(&mut report, cookie).await?;
@@ -417,14 +429,24 @@ impl Engine {
         report: &mut RunReport,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        // 1. The directory: a full snapshot, or the replica with the changes applied.
+        // 1. The directory: a full snapshot, or the replica with the changes
+        // applied; and the groups' membership at the last sync.
+        let mut last_sync = None;
         let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
-            DirectoryInput::Full { snapshot, cookie } => (snapshot, DirCommit::Full { cookie }),
+            DirectoryInput::Full { snapshot, cookie } => {
+                if opts.mode == Mode::Apply && self.store.has_replica().await? {
+                    last_sync = Some(Membership::of(&self.store.replica().await?));
+                }
+                (snapshot, DirCommit::Full { cookie })
+            }
             DirectoryInput::Incremental(changes) => {
                 if !self.store.has_replica().await? {
                     return Err(EngineError::NeedFullSync);
                 }
                 let mut replica = self.store.replica().await?;
+                if opts.mode == Mode::Apply {
+                    last_sync = Some(Membership::of(&replica));
+                }
                 let (upserts, deletes) = apply_changes(&mut replica, &changes);
                 (
                     replica,
@@ -448,14 +470,51 @@ impl Engine {
             return Ok(());
         }
 
-        // 3. The control panel's state.
+        // 3. Desired state (pure).
+        let desired = desired_state(
+            &snapshot,
+            MappingSettings {
+                sync_alternates: self.settings.sync_alternates,
+            },
+        );
+        report.counts.in_scope = desired.in_scope.len() as u64;
+
+        // 4. The control panel as the documented API shows it (listings,
+        // and a GET of one object where a decision needs it), and the plan.
         progress(Progress {
             phase: "read_target",
             done: 0,
             total: 1,
         });
-        let target = match self.read_target().await {
-            Ok(t) => t,
+        let budget = match (writes, report.full) {
+            (false, _) => 0,
+            (true, false) => self.settings.verify.budget,
+            (true, true) => self.settings.verify.full_budget,
+        };
+        report.verification.budget = budget;
+        let verified = self.store.verified_times().await?;
+        let rd = ClientReader::new(&self.client, &self.settings.target.customer);
+        let known = reader::read_and_plan(
+            &rd,
+            &desired,
+            &anchors,
+            &PlanSettings {
+                sync_alternates: self.settings.sync_alternates,
+                allow_rename: self.settings.allow_rename,
+                delete_policy: self.settings.delete_policy,
+                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+            },
+            &verified,
+            budget as usize,
+        )
+        .await;
+        report.verification.list_pages = rd.counts().pages();
+        report.verification.object_reads = rd.counts().objects();
+        let reader::KnownPlan {
+            plan: the_plan,
+            reads,
+        } = match known {
+            Ok(k) => k,
             Err(e) => {
                 let f = Finding::new(
                     Code::TargetReadFailed,
@@ -469,40 +528,38 @@ impl Engine {
                 return Ok(());
             }
         };
+        report.verification.needed_reads = reads
+            .iter()
+            .filter(|r| r.why != crate::known::ReadWhy::Verify)
+            .count() as u64;
+        let planned_for: std::collections::HashSet<Guid> =
+            the_plan.ops.iter().filter_map(|o| o.guid).collect();
+        for r in &reads {
+            let (kind, service) = r.object.kind_service();
+            report.verification.objects.push(VerifiedObject {
+                guid: r.guid,
+                kind,
+                service,
+                target: r.address.to_string(),
+                drift: matches!(
+                    r.why,
+                    crate::known::ReadWhy::Verify | crate::known::ReadWhy::ListedDrift
+                ) && planned_for.contains(&r.guid),
+            });
+        }
         progress(Progress {
             phase: "read_target",
             done: 1,
             total: 1,
         });
-
-        // 4. Desired state and plan (pure).
         progress(Progress {
             phase: "plan",
             done: 0,
             total: 1,
         });
-        let desired = desired_state(
-            &snapshot,
-            MappingSettings {
-                sync_alternates: self.settings.sync_alternates,
-            },
-        );
-        report.counts.in_scope = desired.in_scope.len() as u64;
-        let the_plan = plan(
-            &desired,
-            &target,
-            &anchors,
-            &PlanSettings {
-                sync_alternates: self.settings.sync_alternates,
-                allow_rename: self.settings.allow_rename,
-                delete_policy: self.settings.delete_policy,
-                now: time::OffsetDateTime::now_utc().unix_timestamp(),
-            },
-        );
-        // The plan holds what the rest of the run needs; the desired and
-        // target states are the largest structures besides the snapshot.
+        // The plan holds what the rest of the run needs; the desired state
+        // is the largest structure besides the snapshot.
         drop(desired);
-        drop(target);
         drop(anchors);
         progress(Progress {
             phase: "plan",
@@ -513,14 +570,23 @@ impl Engine {
         report.operations = the_plan.ops.iter().map(OpOutcome::planned).collect();
         report.counts.planned = the_plan.ops.len() as u64;
 
-        // 5. The safety threshold.
+        // 5. The safety limits, all reported when several hold: per group
+        // (DS204, whatever the directory's size), then the whole directory (DS201).
+        let mut stops: Vec<Finding> = match last_sync {
+            Some(before) if !opts.override_threshold => group_drops(
+                &before,
+                &Membership::of(&snapshot),
+                &self.settings.threshold,
+            ),
+            _ => Vec::new(),
+        };
         let destructive = the_plan.destructive();
         let t = self.settings.threshold;
         if t.exceeded(destructive, the_plan.synced)
             && !opts.override_threshold
             && opts.mode == Mode::Apply
         {
-            let f = Finding::new(
+            stops.push(Finding::new(
                 Code::ThresholdExceeded,
                 None,
                 None,
@@ -530,9 +596,13 @@ impl Engine {
                     ("percent", t.percent.to_string()),
                     ("min_count", t.min_count.to_string()),
                 ],
-            );
-            report.summary = f.message.clone();
-            report.findings.push((&f).into());
+            ));
+        }
+        if let Some(first) = stops.first() {
+            report.summary = first.message.clone();
+            report
+                .findings
+                .extend(stops.iter().map(ReportFinding::from));
             report.status = RunStatus::ThresholdStopped;
             count(report);
             return Ok(());
@@ -623,8 +693,41 @@ impl Engine {
             }
             self.store.commit(c).await?;
             report.cookie_committed = true;
+            self.record_verified(report).await?;
         }
+        let (never, oldest) = self.store.verification_coverage().await?;
+        report.verification.never_verified = never;
+        report.verification.oldest_verified_at = oldest.map(rfc3339);
         count(report);
+        Ok(())
+    }
+}
+
+impl Engine {
+    /// Records as verified, now, the objects whose details this run read
+    /// and the objects it created, where every operation on them succeeded:
+    /// their state in the control panel is then the one dirsync wants.
+    async fn record_verified(&self, report: &RunReport) -> Result<(), EngineError> {
+        let mut ok: BTreeMap<Guid, bool> = BTreeMap::new();
+        for v in &report.verification.objects {
+            ok.insert(v.guid, v.drift);
+        }
+        for o in &report.operations {
+            if let (Some(g), OpKind::Create) = (o.guid, o.op) {
+                ok.entry(g).or_insert(false);
+            }
+        }
+        for o in &report.operations {
+            if o.result != OpResult::Done {
+                if let Some(g) = o.guid {
+                    ok.remove(&g);
+                }
+            }
+        }
+        let list: Vec<(Guid, bool)> = ok.into_iter().collect();
+        self.store
+            .record_verified(&list, crate::verify::now_ms())
+            .await?;
         Ok(())
     }
 }
@@ -708,64 +811,6 @@ pub fn unsafe_read(
         );
     }
     None
-}
-
-fn count(report: &mut RunReport) {
-    let c = &mut report.counts;
-    for o in &report.operations {
-        match o.result {
-            OpResult::Done => match o.op {
-                OpKind::Create => c.created += 1,
-                OpKind::Update => c.updated += 1,
-                OpKind::Rename => c.renamed += 1,
-                OpKind::Enable => c.enabled += 1,
-                OpKind::Disable => c.disabled += 1,
-                OpKind::Delete => c.deleted += 1,
-                OpKind::AddAddress => c.addresses_added += 1,
-                OpKind::RemoveAddress => c.addresses_removed += 1,
-                OpKind::AddMember => c.members_added += 1,
-                OpKind::RemoveMember => c.members_removed += 1,
-            },
-            OpResult::Failed => c.failed += 1,
-            OpResult::Skipped => c.skipped += 1,
-            OpResult::Planned => {}
-        }
-    }
-    c.errors = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count() as u64
-        + c.failed;
-    c.warnings = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .count() as u64;
-    if report.status == RunStatus::Success && c.errors > 0 {
-        report.status = RunStatus::ObjectErrors;
-    }
-    if report.summary.is_empty() {
-        let verb = if report.mode == Mode::Apply && !report.staging {
-            "applied"
-        } else {
-            "planned"
-        };
-        report.summary = format!(
-            "{} operation(s) {verb}: {} created, {} updated, {} disabled, {} deleted; {} error(s), {} warning(s)",
-            c.planned,
-            if verb == "applied" { c.created } else { count_planned(&report.operations, OpKind::Create) },
-            if verb == "applied" { c.updated } else { count_planned(&report.operations, OpKind::Update) },
-            if verb == "applied" { c.disabled } else { count_planned(&report.operations, OpKind::Disable) },
-            if verb == "applied" { c.deleted } else { count_planned(&report.operations, OpKind::Delete) },
-            c.errors,
-            c.warnings
-        );
-    }
-}
-
-fn count_planned(ops: &[OpOutcome], k: OpKind) -> u64 {
-    ops.iter().filter(|o| o.op == k).count() as u64
 }
 
 pub(crate) fn trigger_str(t: Trigger) -> &'static str {

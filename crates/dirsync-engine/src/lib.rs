@@ -51,20 +51,26 @@
 //!   with nothing to do and commits the new cookie (no API call). After a run with failed
 //!   objects, a threshold stop, an interrupted apply, changed settings, or a grace period
 //!   that has run out, the next run compares and plans in full, so failures are retried
-//!   without an administrator's rerun. Changes made by hand in the control panel
-//!   (drift) are therefore caught by the next run that reads the control panel: any run
-//!   with directory changes, and the periodic full sync, which always reads the whole
-//!   control panel.
+//!   without an administrator's rerun.
+//! - The control panel is read as the documented API allows ([`reader`], [`known`]):
+//!   list pages for names and display names, the state store for what dirsync last
+//!   wrote (anchors and hashes), and a GET of one object only for changed objects,
+//!   adoptions, display names edited by hand, and the rolling verification
+//!   ([`verify`]), which repairs other hand edits over runs within a GET budget.
 
 pub mod engine;
 pub mod executor;
+pub mod guard;
+pub mod known;
 pub mod mapping;
 pub mod plan;
+pub mod reader;
 pub mod report;
 pub mod settings;
 pub mod store;
 pub mod target;
 pub mod types;
+pub mod verify;
 
 pub use cloudoffice_api::client::{RateLimit, RetryPolicy};
 pub use cloudoffice_api::Secret;
@@ -73,3 +79,4 @@ pub use plan::DeletePolicy;
 pub use report::{Counts, Mode, OpOutcome, OpResult, ReportFinding, RunReport, RunStatus, Trigger};
 pub use settings::{EngineSettings, HistorySettings, SettingsError, TargetSettings, Threshold};
 pub use store::RunSummary;
+pub use verify::{SyncedObject, Verification, VerifiedObject, VerifySettings};

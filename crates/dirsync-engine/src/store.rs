@@ -19,8 +19,14 @@ use crate::settings::HistorySettings;
 use crate::types::{Anchor, Service, TargetKind};
 
 /// The numbered migrations, applied in order, each once.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "verified",
+        include_str!("../migrations/0002_verified.sql"),
+    ),
+];
 
 /// A state store failure.
 #[derive(Debug, thiserror::Error)]
@@ -56,21 +62,22 @@ pub struct RunSummary {
 /// The store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    /// Shared with the verification records ([`crate::verify`]).
+    pub(crate) pool: SqlitePool,
 }
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
+pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
         detail: detail.to_string(),
     }
 }
 
-fn service_from(s: &str) -> Result<Service, StoreError> {
+pub(crate) fn service_from(s: &str) -> Result<Service, StoreError> {
     match s {
         "exchange" => Ok(Service::Exchange),
         "rs_email" => Ok(Service::RsEmail),
@@ -78,7 +85,7 @@ fn service_from(s: &str) -> Result<Service, StoreError> {
     }
 }
 
-fn kind_from(s: &str) -> Result<TargetKind, StoreError> {
+pub(crate) fn kind_from(s: &str) -> Result<TargetKind, StoreError> {
     match s {
         "mailbox" => Ok(TargetKind::Mailbox),
         "contact" => Ok(TargetKind::Contact),

@@ -195,6 +195,7 @@ async fn web_ui_without_javascript_and_csrf() {
         "/preview",
         "/settings",
         "/history/1",
+        "/objects",
     ] {
         let r = client
             .get(format!("{}{page}", demo.url))
@@ -215,9 +216,22 @@ async fn web_ui_without_javascript_and_csrf() {
                 "<code>engine.history.keep_days</code></th><td><code>90</code>",
                 "<code>engine.threshold.percent</code></th><td><code>10</code>",
                 "<code>engine.delete_policy.policy</code></th><td><code>&quot;never&quot;</code>",
+                "<code>engine.verify.budget</code></th><td><code>10</code>",
             ] {
                 assert!(t.contains(row), "{row} not in\n{t}");
             }
+        }
+        if page == "/history/1" {
+            assert!(t.contains("<h2>Verification</h2>"), "{t}");
+        }
+        if page == "/objects" {
+            // The demo's first sync created the objects: verified then.
+            assert!(
+                t.contains("id=\"synced-objects\"") && t.contains("Last verified"),
+                "{t}"
+            );
+            assert!(t.contains("<td class=\"verified\">20"), "{t}");
+            assert!(!t.contains("<td class=\"verified\">never"), "{t}");
         }
     }
     let m = client

@@ -35,11 +35,12 @@ const NAV: &[(&str, &str)] = &[
     ("/", "Dashboard"),
     ("/history", "Sync History"),
     ("/errors", "Errors"),
+    ("/objects", "Synced Objects"),
     ("/preview", "Preview"),
     ("/settings", "Settings"),
 ];
 
-fn layout(title: &str, active: &str, sess: Option<&Sess>, body: &str) -> Html<String> {
+pub(super) fn layout(title: &str, active: &str, sess: Option<&Sess>, body: &str) -> Html<String> {
     let mut nav = String::new();
     for (href, label) in NAV {
         let cur = if *href == active {
@@ -126,7 +127,7 @@ async fn recent(state: &WebState, n: u32) -> Result<Vec<RunSummary>, String> {
         .map_err(|e| format!("{e:#}"))
 }
 
-fn error_page(title: &str, active: &str, sess: &Sess, msg: &str) -> Response {
+pub(super) fn error_page(title: &str, active: &str, sess: &Sess, msg: &str) -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         layout(
@@ -421,6 +422,7 @@ pub async fn run_detail(
     );
     b.push_str("<h2>Errors and warnings</h2>");
     b.push_str(&findings_groups(&report, None));
+    b.push_str(&super::objects::verified_in_run(&report));
     let rows = engine_glue::operations(&report);
     let _ = write!(b, "<h2>Operations ({})</h2>", rows.len());
     if rows.is_empty() {
@@ -656,10 +658,7 @@ pub async fn healthz(State(state): State<Arc<WebState>>) -> Response {
 
 pub async fn metrics(State(state): State<Arc<WebState>>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.svc.metrics_text(),
     )
         .into_response()
@@ -728,11 +727,29 @@ pub async fn login(
             StatusCode::FORBIDDEN,
         );
     }
+    use super::login_limit::{Admit, LOCKOUT, MAX_FAILURES, WINDOW};
+    let admit = state.login_limit().attempt(std::time::Instant::now());
+    if let Admit::Locked(left) | Admit::LockedNow(left) = admit {
+        if admit == Admit::LockedNow(left) {
+            tracing::warn!(
+                failures = MAX_FAILURES,
+                window_secs = WINDOW.as_secs(),
+                lockout_secs = LOCKOUT.as_secs(),
+                "web UI: too many failed logins; every login is refused for the lockout"
+            );
+        }
+        let msg = format!(
+            "Too many failed logins: login is locked for {} more second(s). The lockout is logged.",
+            left.as_secs() + 1
+        );
+        return login_page(&sess, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+    }
     if !state.password_ok(f.password.as_deref().unwrap_or("")) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         tracing::warn!("web UI: failed login");
         return login_page(&sess, Some("Wrong password."), StatusCode::UNAUTHORIZED);
     }
+    state.login_limit().succeeded();
     state.sessions().remove(&sess.id);
     let new = state.new_session(true);
     let mut resp = Redirect::to("/").into_response();
