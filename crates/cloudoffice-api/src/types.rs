@@ -110,6 +110,10 @@ pub struct ContactInfo {
     pub employee_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Documented contact fields officed stores and answers without acting
+    /// on them (home address, user ID, ...), by wire name.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The contact-info field names, in wire spelling (form keys and
@@ -205,18 +209,157 @@ pub struct EmailAddressEntry {
     pub reply_to: bool,
 }
 
-/// A Hosted Exchange mailbox. `name` is the local part (the Service ID).
+/// Exchange's contact information (`contactInfo` of Exchange mailboxes and
+/// contacts), with Exchange's documented names (`jobTitle`, `addressLine1`,
+/// `city`, `state`, `zip`, `country`); Rackspace Email's names are accepted
+/// as aliases when reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExContactInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initials: Option<String>,
+    #[serde(default, alias = "title", skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fax_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pager_number: Option<String>,
+    #[serde(
+        default,
+        rename = "addressLine1",
+        alias = "businessStreet",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address_line1: Option<String>,
+    #[serde(
+        default,
+        alias = "businessCity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub city: Option<String>,
+    #[serde(
+        default,
+        alias = "businessState",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub state: Option<String>,
+    #[serde(
+        default,
+        alias = "businessPostalCode",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub zip: Option<String>,
+    #[serde(
+        default,
+        alias = "businessCountry",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub country: Option<String>,
+    #[serde(default, rename = "customID", skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl ExContactInfo {
+    /// Exchange's shape of names plus the shared contact fields.
+    pub fn from_common(
+        first_name: Option<String>,
+        last_name: Option<String>,
+        initials: Option<String>,
+        c: &ContactInfo,
+    ) -> Self {
+        ExContactInfo {
+            first_name,
+            last_name,
+            initials,
+            job_title: c.title.clone(),
+            company: c.company.clone(),
+            department: c.department.clone(),
+            office: c.office.clone(),
+            business_number: c.business_number.clone(),
+            home_number: c.home_number.clone(),
+            mobile_number: c.mobile_number.clone(),
+            fax_number: c.fax_number.clone(),
+            pager_number: c.pager_number.clone(),
+            address_line1: c.business_street.clone(),
+            city: c.business_city.clone(),
+            state: c.business_state.clone(),
+            zip: c.business_postal_code.clone(),
+            country: c.business_country.clone(),
+            custom_id: c.custom_id.clone(),
+            employee_type: c.employee_type.clone(),
+            notes: c.notes.clone(),
+        }
+    }
+
+    /// The shared contact fields (names excluded), in the common spelling.
+    pub fn common(&self) -> ContactInfo {
+        ContactInfo {
+            title: self.job_title.clone(),
+            company: self.company.clone(),
+            department: self.department.clone(),
+            office: self.office.clone(),
+            business_number: self.business_number.clone(),
+            mobile_number: self.mobile_number.clone(),
+            fax_number: self.fax_number.clone(),
+            pager_number: self.pager_number.clone(),
+            home_number: self.home_number.clone(),
+            business_street: self.address_line1.clone(),
+            business_city: self.city.clone(),
+            business_state: self.state.clone(),
+            business_postal_code: self.zip.clone(),
+            business_country: self.country.clone(),
+            custom_id: self.custom_id.clone(),
+            employee_type: self.employee_type.clone(),
+            notes: self.notes.clone(),
+            extra: Default::default(),
+        }
+    }
+}
+
+/// Rackspace Email's contact information: the names plus the shared fields
+/// in Rackspace Email's spelling.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RsContactInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initials: Option<String>,
+    #[serde(flatten)]
+    pub info: ContactInfo,
+}
+
+/// A Hosted Exchange mailbox as `GET .../ex/mailboxes/{name}` answers it.
+/// `name` is the local part (the Service ID). Documented settings officed
+/// keeps without acting on them (`isPublicFolderAdmin`,
+/// `emailForwardingAddress`, visibility flags) are in `extra`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeMailbox {
     pub name: String,
     pub display_name: String,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
-    #[serde(default)]
-    pub initials: Option<String>,
     pub enabled: bool,
     pub is_hidden: bool,
     /// Quota in MB.
@@ -226,30 +369,34 @@ pub struct ExchangeMailbox {
     /// RFC 3339.
     pub created_date: String,
     #[serde(default)]
-    pub contact_info: ContactInfo,
+    pub contact_info: ExContactInfo,
     /// Primary, domain-alias and alternate addresses.
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
+    /// Other documented fields, by wire name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A Rackspace Email mailbox.
+/// A Rackspace Email mailbox as `GET .../rs/mailboxes/{name}` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsMailbox {
     pub name: String,
     pub display_name: String,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
     pub enabled: bool,
     pub size: u32,
     pub current_usage: u32,
     pub created_date: String,
     #[serde(default)]
-    pub contact_info: ContactInfo,
+    pub contact_info: RsContactInfo,
+    /// Primary, domain-alias and alternate addresses (an officed extension:
+    /// Rackspace Email documents no alternate addresses on mailboxes).
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
+    /// Other documented fields (vacation, forwarding, visibility), by wire name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A Rackspace Email alias: `name@domain` forwarding to the listed addresses.
@@ -267,14 +414,25 @@ pub struct RsAlias {
 pub struct ExchangeContact {
     pub name: String,
     pub display_name: String,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
     pub external_email: String,
     pub is_hidden: bool,
     #[serde(default)]
-    pub contact_info: ContactInfo,
+    pub contact_info: ExContactInfo,
+    /// Other documented fields, by wire name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One item of a list page: the documented summary (`name`, `displayName`)
+/// plus the `fields=` extras asked for, by wire name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListItem {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A Hosted Exchange distribution list.
@@ -311,23 +469,23 @@ page!(
 );
 page!(
     /// `GET .../ex/mailboxes`: `{"mailboxes": [...], ...}`.
-    ExchangeMailboxList, ExchangeMailbox, mailboxes, "mailboxes"
+    ExchangeMailboxList, ListItem, mailboxes, "mailboxes"
 );
 page!(
     /// `GET .../rs/mailboxes`: `{"rsMailboxes": [...], ...}`.
-    RsMailboxList, RsMailbox, rs_mailboxes, "rsMailboxes"
+    RsMailboxList, ListItem, rs_mailboxes, "rsMailboxes"
 );
 page!(
     /// `GET .../rs/aliases`: `{"aliases": [...], ...}`.
-    RsAliasList, RsAlias, aliases, "aliases"
+    RsAliasList, ListItem, aliases, "aliases"
 );
 page!(
     /// `GET .../ex/contacts`: `{"contacts": [...], ...}`.
-    ExchangeContactList, ExchangeContact, contacts, "contacts"
+    ExchangeContactList, ListItem, contacts, "contacts"
 );
 page!(
     /// `GET .../ex/distributionlists`: `{"distributionLists": [...], ...}`.
-    DistributionListList, DistributionList, distribution_lists, "distributionLists"
+    DistributionListList, ListItem, distribution_lists, "distributionLists"
 );
 
 /// `GET .../ex/mailboxes/{name}/emailaddresses`.
@@ -343,138 +501,25 @@ pub struct MemberList {
     pub members: Vec<String>,
 }
 
-/// Paging query for list calls: `?size=&offset=`. `size` at most 250.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Query of list calls: paging (`size` default 50, at most 250; `offset`),
+/// `fields=` (comma-separated documented extras), and the documented
+/// filters `enabled=`, `startswith=` or `contains=` (not both of the last
+/// two).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
-}
-
-macro_rules! contact_form_fields {
-    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $f:ident : $t:ty,)* }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        pub struct $name {
-            $($(#[$fm])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: $t,)*
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub title: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub company: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub department: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub office: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub mobile_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub fax_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub pager_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub home_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_street: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_city: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_state: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_postal_code: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_country: Option<String>,
-            #[serde(default, rename = "customID", skip_serializing_if = "Option::is_none")] pub custom_id: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub employee_type: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub notes: Option<String>,
-        }
-
-        impl $name {
-            /// The contact-info part of the form (fields as given; `Some("")` means clear).
-            pub fn contact_info(&self) -> ContactInfo {
-                ContactInfo {
-                    title: self.title.clone(),
-                    company: self.company.clone(),
-                    department: self.department.clone(),
-                    office: self.office.clone(),
-                    business_number: self.business_number.clone(),
-                    mobile_number: self.mobile_number.clone(),
-                    fax_number: self.fax_number.clone(),
-                    pager_number: self.pager_number.clone(),
-                    home_number: self.home_number.clone(),
-                    business_street: self.business_street.clone(),
-                    business_city: self.business_city.clone(),
-                    business_state: self.business_state.clone(),
-                    business_postal_code: self.business_postal_code.clone(),
-                    business_country: self.business_country.clone(),
-                    custom_id: self.custom_id.clone(),
-                    employee_type: self.employee_type.clone(),
-                    notes: self.notes.clone(),
-                }
-            }
-
-            /// Sets the contact-info fields of the form from `info`.
-            pub fn set_contact_info(&mut self, info: &ContactInfo) {
-                self.title = info.title.clone();
-                self.company = info.company.clone();
-                self.department = info.department.clone();
-                self.office = info.office.clone();
-                self.business_number = info.business_number.clone();
-                self.mobile_number = info.mobile_number.clone();
-                self.fax_number = info.fax_number.clone();
-                self.pager_number = info.pager_number.clone();
-                self.home_number = info.home_number.clone();
-                self.business_street = info.business_street.clone();
-                self.business_city = info.business_city.clone();
-                self.business_state = info.business_state.clone();
-                self.business_postal_code = info.business_postal_code.clone();
-                self.business_country = info.business_country.clone();
-                self.custom_id = info.custom_id.clone();
-                self.employee_type = info.employee_type.clone();
-                self.notes = info.notes.clone();
-            }
-        }
-    };
-}
-
-contact_form_fields! {
-    /// Add (`POST`) or edit (`PUT`) an Exchange mailbox, form-encoded.
-    ///
-    /// On add, `displayName` is required. On edit, only the fields present
-    /// change; `name`, if present, must equal the current name (the Service
-    /// ID cannot change through an edit). `password` is accepted for
-    /// compatibility and never stored or echoed. `recoverDeleted=true` on add
-    /// brings back a mailbox deleted in the last 14 days.
-    pub struct ExchangeMailboxForm {
-        pub name: Option<String>,
-        pub display_name: Option<String>,
-        pub first_name: Option<String>,
-        pub last_name: Option<String>,
-        pub initials: Option<String>,
-        pub enabled: Option<bool>,
-        pub is_hidden: Option<bool>,
-        pub size: Option<u32>,
-        pub password: Option<String>,
-        pub recover_deleted: Option<bool>,
-    }
-}
-
-contact_form_fields! {
-    /// Add or edit a Rackspace Email mailbox, form-encoded (same rules as
-    /// [`ExchangeMailboxForm`]).
-    pub struct RsMailboxForm {
-        pub name: Option<String>,
-        pub display_name: Option<String>,
-        pub first_name: Option<String>,
-        pub last_name: Option<String>,
-        pub enabled: Option<bool>,
-        pub size: Option<u32>,
-        pub password: Option<String>,
-        pub recover_deleted: Option<bool>,
-    }
-}
-
-contact_form_fields! {
-    /// Add or edit an Exchange contact, form-encoded. `externalEmail` is
-    /// required on add.
-    pub struct ExchangeContactForm {
-        pub name: Option<String>,
-        pub display_name: Option<String>,
-        pub first_name: Option<String>,
-        pub last_name: Option<String>,
-        pub external_email: Option<String>,
-        pub is_hidden: Option<bool>,
-    }
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startswith: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
 }
 
 /// Add or edit a Rackspace Email alias, form-encoded: `aliasEmails` is a
@@ -529,6 +574,7 @@ pub struct Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forms::*;
 
     #[test]
     fn form_roundtrip_with_bools_and_contact_info() {
@@ -546,10 +592,21 @@ mod tests {
         let enc = serde_urlencoded::to_string(&f).unwrap();
         assert_eq!(
             enc,
-            "displayName=Jane+Doe&enabled=false&size=2048&businessCity=Blacksburg&customID=E42"
+            "displayName=Jane+Doe&size=2048&enabled=false&city=Blacksburg&customID=E42"
         );
         let back: ExchangeMailboxForm = serde_urlencoded::from_str(&enc).unwrap();
         assert_eq!(back, f);
+        // Rackspace Email's spelling is accepted for Exchange too; .NET booleans.
+        let alias: ExchangeMailboxForm = serde_urlencoded::from_str(
+            "businessCity=Blacksburg&enabled=False&isPublicFolderAdmin=True",
+        )
+        .unwrap();
+        assert_eq!(alias.business_city.as_deref(), Some("Blacksburg"));
+        assert_eq!(alias.enabled, Some(false));
+        assert_eq!(
+            alias.passive().top.get("isPublicFolderAdmin"),
+            Some(&serde_json::Value::Bool(true))
+        );
         assert!(serde_urlencoded::from_str::<ExchangeMailboxForm>("bogus=1").is_err());
         assert!(serde_urlencoded::from_str::<ExchangeMailboxForm>("enabled=maybe").is_err());
     }

@@ -33,7 +33,11 @@ async fn seed_errors_exactly_where_expected() {
     c.send_form(
         Method::POST,
         &paths::rs_mailbox(&cu, "example.com", "pat"),
-        &form(&[("displayName", "Pat")]),
+        &form(&[
+            ("displayName", "Pat"),
+            ("password", "Rs-Passw0rd!"),
+            ("size", "2048"),
+        ]),
     )
     .await
     .unwrap();
@@ -273,7 +277,11 @@ async fn api_faults_map_to_catalogue_codes() {
     c.send_form(
         Method::POST,
         &paths::rs_mailbox(&cu, "example.com", "pat"),
-        &form(&[("displayName", "Pat")]),
+        &form(&[
+            ("displayName", "Pat"),
+            ("password", "Rs-Passw0rd!"),
+            ("size", "2048"),
+        ]),
     )
     .await
     .unwrap();

@@ -79,7 +79,11 @@ async fn samba_to_officed_seed_errors_and_incremental() {
     c.send_form(
         Method::POST,
         &paths::rs_mailbox(&cu, "example.com", "pat"),
-        &form(&[("displayName", "Pat")]),
+        &form(&[
+            ("displayName", "Pat"),
+            ("password", "Rs-Passw0rd!"),
+            ("size", "2048"),
+        ]),
     )
     .await
     .unwrap();

@@ -60,11 +60,17 @@ impl Error {
             details,
         )
     }
-    /// 401 unauthorizedFault "Authentication failed".
+    /// 400 validationFault: a field of the body is unknown or invalid; the
+    /// message names it.
+    pub fn validation(message: impl Into<String>, details: impl Into<String>) -> Self {
+        Self::fault(FaultKind::Validation, 400, message, details)
+    }
+    /// 403 unauthorizedFault "Authentication failed." (the documented status
+    /// of a failed authentication).
     pub fn authentication(details: impl Into<String>) -> Self {
         Self::fault(
             FaultKind::Unauthorized,
-            401,
+            403,
             messages::AUTHENTICATION_FAILED,
             details,
         )
@@ -112,7 +118,14 @@ impl Error {
                 status,
                 message,
                 details,
-            } => Fault::new(*kind, *status, message.clone(), details.clone()),
+            } => {
+                let f = Fault::new(*kind, *status, message.clone(), details.clone());
+                if *kind == FaultKind::ItemNotFound {
+                    f.with_resource_type(resource_type(message))
+                } else {
+                    f
+                }
+            }
             Error::Db(_) | Error::Internal(_) => Fault::new(
                 FaultKind::Apps,
                 500,
@@ -120,6 +133,18 @@ impl Error {
                 "The failure was logged by the service.",
             ),
         }
+    }
+}
+
+/// The documented `resourceType` of an `itemNotFoundFault`, from officed's
+/// "<Resource> not found." messages: `Mailbox`, `Domain`, `Alias`, ...
+fn resource_type(message: &str) -> String {
+    let head = message.split(" not found").next().unwrap_or(message).trim();
+    match head {
+        "Distribution list" => "DistributionList".to_string(),
+        "Email address" => "EmailAddress".to_string(),
+        "Resource" => "Resource".to_string(),
+        other => other.replace(' ', ""),
     }
 }
 

@@ -6,6 +6,7 @@
 //! `(customer_id, address_key)`, inserted with `ON CONFLICT DO NOTHING`:
 //! exactly one of two racing inserts wins, the other gets the rule's fault.
 
+use cloudoffice_api::forms::*;
 use cloudoffice_api::types::*;
 use cloudoffice_api::{messages, paths};
 use serde_json::json;
@@ -52,15 +53,42 @@ impl Actor {
     }
 }
 
-/// Paging parameters, already validated (size 1..=250).
-#[derive(Debug, Clone, Copy)]
+/// Paging and filter parameters of a list call, already validated.
+#[derive(Debug, Clone, Default)]
 pub struct Page {
     pub size: u32,
     pub offset: u32,
+    /// `fields=`: documented extras asked for, by wire name.
+    pub fields: Vec<String>,
+    /// `enabled=true|false` (mailboxes).
+    pub enabled: Option<bool>,
+    /// `startswith=` or `contains=`.
+    pub search: Option<Search>,
+}
+
+/// The documented index search: one of `startswith=` or `contains=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// `startswith=`; `0-9` means "starts with a digit".
+    StartsWith(String),
+    Contains(String),
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 impl Page {
-    /// Validates a query: size 1..=250 (default 50), offset >= 0.
+    /// Validates a query: size 1..=250 (default 50), offset >= 0, at most
+    /// one of `startswith`/`contains`, `enabled` a boolean.
     pub fn from_query(q: PageQuery) -> Result<Page> {
         let size = q.size.unwrap_or(paths::DEFAULT_PAGE_SIZE);
         if size == 0 || size > paths::MAX_PAGE_SIZE {
@@ -69,10 +97,78 @@ impl Page {
                 format!("size must be between 1 and {}.", paths::MAX_PAGE_SIZE),
             ));
         }
+        let search = match (q.startswith, q.contains) {
+            (Some(_), Some(_)) => {
+                return Err(Error::bad_request(
+                    "Only one of startswith and contains may be given.",
+                    "The index search takes either ?startswith=xx or ?contains=xx, not both.",
+                ))
+            }
+            (Some(s), None) => Some(Search::StartsWith(s)),
+            (None, Some(c)) => Some(Search::Contains(c)),
+            (None, None) => None,
+        };
+        let enabled = match q.enabled.as_deref() {
+            None => None,
+            Some(v) => Some(cloudoffice_api::lenient::parse_bool(v).ok_or_else(|| {
+                Error::bad_request(
+                    format!("Invalid value for enabled: {}", validate::printable(v)),
+                    "enabled= takes true or false.",
+                )
+            })?),
+        };
+        let fields = q
+            .fields
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
         Ok(Page {
             size,
             offset: q.offset.unwrap_or(0),
+            fields,
+            enabled,
+            search,
         })
+    }
+
+    /// The filter as SQL conditions (each starting with ` AND `), with
+    /// placeholders from `$next` on, and their values. `name_col` holds
+    /// lower-case keys; `search_cols` are also searched (case-insensitively).
+    pub fn filter_sql(
+        &self,
+        name_col: &str,
+        search_cols: &[&str],
+        enabled_col: Option<&str>,
+        next: usize,
+    ) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        if let (Some(e), Some(col)) = (self.enabled, enabled_col) {
+            sql.push_str(&format!(" AND {col} = {}", i64::from(e)));
+        }
+        match &self.search {
+            Some(Search::StartsWith(s)) if s == "0-9" => {
+                sql.push_str(&format!(" AND {name_col} >= '0' AND {name_col} < ':'"));
+            }
+            Some(search) => {
+                let pattern = match search {
+                    Search::StartsWith(w) => format!("{}%", like_escape(&w.to_lowercase())),
+                    Search::Contains(w) => format!("%{}%", like_escape(&w.to_lowercase())),
+                };
+                let mut ors = vec![format!("{name_col} LIKE ${} ESCAPE '\\'", next)];
+                for c in search_cols {
+                    ors.push(format!("LOWER({c}) LIKE ${} ESCAPE '\\'", next));
+                }
+                sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
+                binds.push(pattern);
+            }
+            None => {}
+        }
+        (sql, binds)
     }
 }
 
@@ -160,10 +256,15 @@ pub struct MailboxInput {
     pub size: Option<u32>,
     pub contact: ContactInfo,
     pub recover_deleted: bool,
+    /// Documented settings kept without acting on them (see `Passive`).
+    pub passive: Passive,
+    /// Given on add (required for Rackspace Email, as documented); never stored.
+    pub password: Option<String>,
 }
 
 impl From<ExchangeMailboxForm> for MailboxInput {
     fn from(f: ExchangeMailboxForm) -> Self {
+        let passive = f.passive();
         MailboxInput {
             contact: f.contact_info(),
             name: f.name,
@@ -175,23 +276,93 @@ impl From<ExchangeMailboxForm> for MailboxInput {
             hidden: f.is_hidden,
             size: f.size,
             recover_deleted: f.recover_deleted.unwrap_or(false),
+            passive,
+            password: f.password,
         }
     }
 }
 
 impl From<RsMailboxForm> for MailboxInput {
     fn from(f: RsMailboxForm) -> Self {
+        let mut passive = f.passive();
+        // Forwarding addresses are answered as the documented list.
+        if let Some(serde_json::Value::String(v)) = passive.top.remove("emailForwardingAddresses") {
+            let list: Vec<serde_json::Value> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| serde_json::Value::String(a.to_string()))
+                .collect();
+            passive.top.insert(
+                "emailForwardingAddressList".into(),
+                serde_json::Value::Array(list),
+            );
+        }
         MailboxInput {
             contact: f.contact_info(),
             name: f.name,
             display_name: f.display_name,
             first_name: f.first_name,
             last_name: f.last_name,
-            initials: None,
+            initials: f.initials,
             enabled: f.enabled,
             hidden: None,
             size: f.size,
             recover_deleted: f.recover_deleted.unwrap_or(false),
+            passive,
+            password: f.password,
+        }
+    }
+}
+
+/// The `contact_info` column: the shared contact fields (passive contact
+/// fields in their `extra`) and, under `_passive`, the passive top-level
+/// fields. Rows written before passive fields existed have no `_passive`.
+fn stored_split(json: &str) -> Result<(ContactInfo, serde_json::Map<String, serde_json::Value>)> {
+    let mut v: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| internal(format!("contact_info: {e}")))?;
+    let passive = match v.remove(PASSIVE_KEY) {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => Default::default(),
+    };
+    let info = serde_json::from_value(serde_json::Value::Object(v))
+        .map_err(|e| internal(format!("contact_info: {e}")))?;
+    Ok((info, passive))
+}
+
+const PASSIVE_KEY: &str = "_passive";
+
+fn stored_join(
+    info: &ContactInfo,
+    passive: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String> {
+    let mut v = match serde_json::to_value(info).map_err(|e| internal(e.to_string()))? {
+        serde_json::Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    if !passive.is_empty() {
+        v.insert(
+            PASSIVE_KEY.into(),
+            serde_json::Value::Object(passive.clone()),
+        );
+    }
+    serde_json::to_string(&v).map_err(|e| internal(e.to_string()))
+}
+
+/// Applies passive fields of an add or edit to the stored ones (an empty
+/// string clears a field).
+fn apply_passive(
+    info: &mut ContactInfo,
+    top: &mut serde_json::Map<String, serde_json::Value>,
+    p: &Passive,
+) {
+    for (dst, src) in [(&mut info.extra, &p.contact), (top, &p.top)] {
+        for (k, v) in src {
+            if v.as_str() == Some("") {
+                dst.remove(k);
+            } else {
+                dst.insert(k.clone(), v.clone());
+            }
         }
     }
 }
@@ -511,6 +682,7 @@ struct MailboxRow {
     size_mb: i64,
     usage_mb: i64,
     contact: ContactInfo,
+    passive: serde_json::Map<String, serde_json::Value>,
     created_at: i64,
     deleted_at: Option<i64>,
     deleted_addresses: Option<String>,
@@ -518,6 +690,7 @@ struct MailboxRow {
 
 fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
     let ci: String = r.try_get("contact_info")?;
+    let (contact, passive) = stored_split(&ci)?;
     Ok(MailboxRow {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -529,7 +702,8 @@ fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
         hidden: r.try_get::<i64, _>("hidden")? != 0,
         size_mb: r.try_get("size_mb")?,
         usage_mb: r.try_get("usage_mb")?,
-        contact: serde_json::from_str(&ci).map_err(|e| internal(format!("contact_info: {e}")))?,
+        contact,
+        passive,
         created_at: r.try_get("created_at")?,
         deleted_at: r.try_get("deleted_at")?,
         deleted_addresses: r.try_get("deleted_addresses")?,
@@ -595,121 +769,150 @@ async fn mailbox_wire(
     c: &mut AnyConnection,
     dom: &DomainRow,
     m: &MailboxRow,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     let addrs = owner_addresses(c, &m.id).await?;
     Ok(mailbox_answer(dom, m, &addrs))
 }
 
-/// The wire form of a mailbox row with its stored addresses.
-fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> ExchangeMailbox {
-    ExchangeMailbox {
-        name: m.name.clone(),
-        display_name: m.display_name.clone(),
-        first_name: m.first_name.clone(),
-        last_name: m.last_name.clone(),
-        initials: m.initials.clone(),
-        enabled: m.enabled,
-        is_hidden: m.hidden,
-        size: m.size_mb as u32,
-        current_usage: m.usage_mb as u32,
-        created_date: rfc3339(m.created_at),
-        contact_info: m.contact.clone(),
-        email_address_list: address_list(dom, &m.name, addrs),
+/// A mailbox as stored, with its addresses, answered in the shape of
+/// either service.
+#[derive(Debug, Clone)]
+pub struct MailboxView {
+    row: MailboxRow,
+    addresses: Vec<EmailAddressEntry>,
+}
+
+impl MailboxView {
+    /// The Exchange shape (`GET .../ex/mailboxes/{name}`).
+    pub fn exchange(&self) -> ExchangeMailbox {
+        let m = &self.row;
+        ExchangeMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            enabled: m.enabled,
+            is_hidden: m.hidden,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: ExContactInfo::from_common(
+                m.first_name.clone(),
+                m.last_name.clone(),
+                m.initials.clone(),
+                &m.contact,
+            ),
+            email_address_list: self.addresses.clone(),
+            extra: m.passive.clone(),
+        }
+    }
+
+    /// The Rackspace Email shape (`GET .../rs/mailboxes/{name}`).
+    pub fn rs(&self) -> RsMailbox {
+        let m = &self.row;
+        RsMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            enabled: m.enabled,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: RsContactInfo {
+                first_name: m.first_name.clone(),
+                last_name: m.last_name.clone(),
+                initials: m.initials.clone(),
+                info: m.contact.clone(),
+            },
+            email_address_list: self.addresses.clone(),
+            extra: m.passive.clone(),
+        }
     }
 }
 
-fn to_rs(m: ExchangeMailbox) -> RsMailbox {
-    RsMailbox {
-        name: m.name,
-        display_name: m.display_name,
-        first_name: m.first_name,
-        last_name: m.last_name,
-        enabled: m.enabled,
-        size: m.size,
-        current_usage: m.current_usage,
-        created_date: m.created_date,
-        contact_info: m.contact_info,
-        email_address_list: m.email_address_list,
+/// The view of a mailbox row with its stored addresses.
+fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> MailboxView {
+    MailboxView {
+        row: m.clone(),
+        addresses: address_list(dom, &m.name, addrs),
     }
 }
 
-/// Converts the shared mailbox shape to the Rackspace Email one.
-pub fn exchange_to_rs(m: ExchangeMailbox) -> RsMailbox {
-    to_rs(m)
+/// Builds a list item from an object's full answer: `name`,
+/// `displayName` (when the resource has one) and the asked `fields=`
+/// extras, which must be among `allowed`.
+pub fn summarize<T: serde::Serialize>(
+    full: &T,
+    allowed: &[&str],
+    asked: &[String],
+) -> Result<ListItem> {
+    let v = serde_json::to_value(full).map_err(|e| internal(e.to_string()))?;
+    let get = |k: &str| v.get(k).cloned();
+    let name = get("name")
+        .and_then(|n| n.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let display_name = get("displayName").and_then(|n| n.as_str().map(str::to_string));
+    let mut extra = serde_json::Map::new();
+    for f in asked {
+        if !allowed.contains(&f.as_str()) {
+            return Err(Error::bad_request(
+                format!("Invalid field: {}", validate::printable(f)),
+                format!("fields= accepts: {}.", allowed.join(", ")),
+            ));
+        }
+        if let Some(x) = get(f) {
+            extra.insert(f.clone(), x);
+        }
+    }
+    Ok(ListItem {
+        name,
+        display_name,
+        extra,
+    })
 }
 
-/// `GET .../{ex,rs}/mailboxes/{name}` (Exchange shape; see [`exchange_to_rs`]).
-pub async fn mailbox_get(
-    db: &Db,
-    dom: &DomainRow,
-    svc: Svc,
-    name: &str,
-) -> Result<ExchangeMailbox> {
+/// `GET .../{ex,rs}/mailboxes/{name}`.
+pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     let m = require_mailbox(&mut c, dom, svc, name).await?;
     mailbox_wire(&mut c, dom, &m).await
 }
 
-/// One page of mailboxes (live ones), with their addresses.
+/// One page of live mailboxes, filtered, without their addresses (list
+/// items carry no addresses), and the filtered total.
 pub async fn mailbox_list(
     db: &Db,
     dom: &DomainRow,
     svc: Svc,
-    page: Page,
-) -> Result<(Vec<ExchangeMailbox>, u32)> {
+    page: &Page,
+) -> Result<(Vec<MailboxView>, u32)> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &["display_name"], Some("enabled"), 3);
+    let sql = format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    let boxes: Vec<MailboxRow> = rows.iter().map(mailbox_from_row).collect::<Result<_>>()?;
-    // Addresses of the whole page in one query.
-    let arows = sqlx::query(&format!(
-        "SELECT owner_id, address, is_primary FROM addresses WHERE owner_id IN (SELECT id FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL ORDER BY name_key LIMIT {} OFFSET {}) ORDER BY is_primary DESC, address_key",
-        page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    let mut by_owner: std::collections::HashMap<String, Vec<(String, bool)>> = Default::default();
-    for r in &arows {
-        by_owner.entry(r.try_get("owner_id")?).or_default().push((
-            r.try_get("address")?,
-            r.try_get::<i64, _>("is_primary")? != 0,
-        ));
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(dom.id.clone())
+        .bind(svc.code().to_string());
+    for b in &binds {
+        q = q.bind(b.clone());
     }
-    let out = boxes
+    let rows = q.fetch_all(&mut *c).await?;
+    let out = rows
         .iter()
-        .map(|m| ExchangeMailbox {
-            name: m.name.clone(),
-            display_name: m.display_name.clone(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-            initials: m.initials.clone(),
-            enabled: m.enabled,
-            is_hidden: m.hidden,
-            size: m.size_mb as u32,
-            current_usage: m.usage_mb as u32,
-            created_date: rfc3339(m.created_at),
-            contact_info: m.contact.clone(),
-            email_address_list: address_list(
-                dom,
-                &m.name,
-                by_owner.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
-            ),
+        .map(|r| {
+            mailbox_from_row(r).map(|row| MailboxView {
+                row,
+                addresses: Vec::new(),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
+    let mut args: Vec<&str> = vec![&dom.id, svc.code()];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL",
-        &[&dom.id, svc.code()],
+        &format!("SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL{filter}"),
+        &args,
     )
     .await?;
     Ok((out, total as u32))
@@ -779,7 +982,7 @@ pub async fn mailbox_create(
     svc: Svc,
     name: &str,
     input: &MailboxInput,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     validate::local_part("mailbox", name)?;
     if let Some(n) = &input.name {
@@ -796,12 +999,31 @@ pub async fn mailbox_create(
     if input.recover_deleted {
         return retry(|| mailbox_recover(db, actor, dom, svc, name)).await;
     }
-    let display = input.display_name.clone().ok_or_else(|| {
-        Error::bad_request(
-            "The field 'displayName' is required.",
-            "Give the mailbox a display name.",
-        )
-    })?;
+    if svc == Svc::Rs {
+        // Rackspace Email documents password and size as required.
+        for (f, missing) in [
+            ("password", input.password.is_none()),
+            ("size", input.size.is_none()),
+        ] {
+            if missing {
+                return Err(Error::bad_request(
+                    format!("Missing required field: {f}"),
+                    "A Rackspace Email mailbox is added with a password and a size (MB).",
+                ));
+            }
+        }
+    }
+    let display = match (&input.display_name, svc) {
+        (Some(d), _) => d.clone(),
+        // Rackspace Email does not require a display name: the name serves.
+        (None, Svc::Rs) => name.to_string(),
+        (None, Svc::Ex) => {
+            return Err(Error::bad_request(
+                "Missing required field: displayName",
+                "Give the mailbox a display name.",
+            ))
+        }
+    };
     validate::display_name(&display)?;
     let size = input.size.unwrap_or(25_600);
     validate::size_mb(size)?;
@@ -815,7 +1037,9 @@ pub async fn mailbox_create(
     )?;
     let mut contact = ContactInfo::default();
     contact.apply(&input.contact);
-    let contact_json = serde_json::to_string(&contact).map_err(|e| internal(e.to_string()))?;
+    let mut passive = serde_json::Map::new();
+    apply_passive(&mut contact, &mut passive, &input.passive);
+    let contact_json = stored_join(&contact, &passive)?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
@@ -842,6 +1066,7 @@ pub async fn mailbox_create(
             size_mb: i64::from(size),
             usage_mb: 0,
             contact: contact.clone(),
+            passive: passive.clone(),
             created_at: now_ms(),
             deleted_at: None,
             deleted_addresses: None,
@@ -887,7 +1112,7 @@ async fn mailbox_recover(
     dom: &DomainRow,
     svc: Svc,
     name: &str,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     let mut tx = db.writer.begin().await?;
     lock_domain(&mut tx, &dom.id).await?;
     let row = sqlx::query(&format!(
@@ -980,7 +1205,7 @@ pub async fn mailbox_edit(
     svc: Svc,
     name: &str,
     input: &MailboxInput,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     keep_service_id(name, input.name.as_deref(), "An edit cannot rename a mailbox; an administrator renames it with 'officed rename-mailbox' or POST .../mailboxes/NAME/rename with a key that has the rename permission.")?;
     if let Some(d) = &input.display_name {
@@ -1034,6 +1259,10 @@ pub async fn mailbox_edit(
             }
         }
         m.contact.apply(&input.contact);
+        apply_passive(&mut m.contact, &mut m.passive, &input.passive);
+        for (k, v) in input.passive.top.iter().chain(input.passive.contact.iter()) {
+            changed.insert(k.clone(), v.clone());
+        }
         sqlx::query(
             "UPDATE mailboxes SET display_name = $1, first_name = $2, last_name = $3, initials = $4, enabled = $5, hidden = $6, size_mb = $7, contact_info = $8 WHERE id = $9",
         )
@@ -1044,7 +1273,7 @@ pub async fn mailbox_edit(
         .bind(i64::from(m.enabled))
         .bind(i64::from(m.hidden))
         .bind(m.size_mb)
-        .bind(serde_json::to_string(&m.contact).map_err(|e| internal(e.to_string()))?)
+        .bind(stored_join(&m.contact, &m.passive)?)
         .bind(m.id.clone())
         .execute(&mut *tx)
         .await?;
@@ -1133,7 +1362,7 @@ pub async fn mailbox_rename(
     svc: Svc,
     name: &str,
     new_name: &str,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     validate::local_part("mailbox", new_name)?;
     retry(|| async {
@@ -1209,7 +1438,7 @@ pub async fn mailbox_rename(
 pub async fn mailbox_addresses(db: &Db, dom: &DomainRow, name: &str) -> Result<EmailAddressList> {
     let m = mailbox_get(db, dom, Svc::Ex, name).await?;
     Ok(EmailAddressList {
-        email_address_list: m.email_address_list,
+        email_address_list: m.addresses,
     })
 }
 
@@ -1370,31 +1599,45 @@ async fn find_alias(
 }
 
 /// `GET .../rs/aliases`.
-pub async fn alias_list(db: &Db, dom: &DomainRow, page: Page) -> Result<RsAliasList> {
+pub async fn alias_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<RsAliasList> {
     Svc::Rs.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT name, targets FROM rs_aliases WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &[], None, 2);
+    let sql = format!(
+        "SELECT name, targets FROM rs_aliases WHERE domain_id = $1{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .fetch_all(&mut *c)
-    .await?;
+    );
+    let mut q = sqlx::query(&sql).bind(dom.id.clone());
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let rows = q.fetch_all(&mut *c).await?;
     let aliases = rows
         .iter()
         .map(|r| {
             let t: String = r.try_get("targets")?;
-            Ok(RsAlias {
+            let targets: Vec<String> =
+                serde_json::from_str(&t).map_err(|e| internal(e.to_string()))?;
+            // The documented list item: the number of members, and the
+            // member's address when there is exactly one.
+            let mut extra = serde_json::Map::new();
+            extra.insert("numberOfMembers".into(), json!(targets.len()));
+            if let [only] = targets.as_slice() {
+                extra.insert("singleMemberName".into(), json!(only));
+            }
+            Ok(ListItem {
                 name: r.try_get("name")?,
-                email_address_list: serde_json::from_str(&t)
-                    .map_err(|e| internal(e.to_string()))?,
+                display_name: None,
+                extra,
             })
         })
         .collect::<Result<_>>()?;
+    let mut args: Vec<&str> = vec![&dom.id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM rs_aliases WHERE domain_id = $1",
-        &[&dom.id],
+        &format!("SELECT COUNT(*) FROM rs_aliases WHERE domain_id = $1{filter}"),
+        &args,
     )
     .await?;
     Ok(RsAliasList {
@@ -1520,30 +1763,64 @@ pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -
 
 // ---------------------------------------------------------------- Exchange contacts
 
-fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<(String, ExchangeContact)> {
-    let ci: String = r.try_get("contact_info")?;
-    Ok((
-        r.try_get("id")?,
+/// A contact as stored.
+#[derive(Debug, Clone)]
+pub struct ContactRow {
+    id: String,
+    name: String,
+    display_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    external_email: String,
+    hidden: bool,
+    info: ContactInfo,
+    passive: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ContactRow {
+    /// The documented shape (`GET .../ex/contacts/{name}`).
+    pub fn wire(&self) -> ExchangeContact {
+        let mut extra = self.passive.clone();
+        let initials = match extra.remove("initials") {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
         ExchangeContact {
-            name: r.try_get("name")?,
-            display_name: r.try_get("display_name")?,
-            first_name: r.try_get("first_name")?,
-            last_name: r.try_get("last_name")?,
-            external_email: r.try_get("external_email")?,
-            is_hidden: r.try_get::<i64, _>("hidden")? != 0,
-            contact_info: serde_json::from_str(&ci).map_err(|e| internal(e.to_string()))?,
-        },
-    ))
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            external_email: self.external_email.clone(),
+            is_hidden: self.hidden,
+            contact_info: ExContactInfo::from_common(
+                self.first_name.clone(),
+                self.last_name.clone(),
+                initials,
+                &self.info,
+            ),
+            extra,
+        }
+    }
+}
+
+fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<ContactRow> {
+    let ci: String = r.try_get("contact_info")?;
+    let (info, passive) = stored_split(&ci)?;
+    Ok(ContactRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        display_name: r.try_get("display_name")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        external_email: r.try_get("external_email")?,
+        hidden: r.try_get::<i64, _>("hidden")? != 0,
+        info,
+        passive,
+    })
 }
 
 const CONTACT_COLS: &str =
     "id, name, display_name, first_name, last_name, external_email, hidden, contact_info";
 
-async fn find_contact(
-    c: &mut AnyConnection,
-    dom: &DomainRow,
-    name: &str,
-) -> Result<(String, ExchangeContact)> {
+async fn find_contact(c: &mut AnyConnection, dom: &DomainRow, name: &str) -> Result<ContactRow> {
     let row = sqlx::query(&format!(
         "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1 AND name_key = $2"
     ))
@@ -1564,40 +1841,37 @@ async fn find_contact(
     }
 }
 
-/// `GET .../ex/contacts`.
-pub async fn contact_list(db: &Db, dom: &DomainRow, page: Page) -> Result<ExchangeContactList> {
+/// `GET .../ex/contacts`: one filtered page and the filtered total.
+pub async fn contact_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<(Vec<ContactRow>, u32)> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &["display_name", "external_email"], None, 2);
+    let sql = format!(
+        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .fetch_all(&mut *c)
-    .await?;
-    let contacts = rows
-        .iter()
-        .map(|r| contact_from_row(r).map(|x| x.1))
-        .collect::<Result<_>>()?;
+    );
+    let mut q = sqlx::query(&sql).bind(dom.id.clone());
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let rows = q.fetch_all(&mut *c).await?;
+    let contacts = rows.iter().map(contact_from_row).collect::<Result<_>>()?;
+    let mut args: Vec<&str> = vec![&dom.id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM ex_contacts WHERE domain_id = $1",
-        &[&dom.id],
+        &format!("SELECT COUNT(*) FROM ex_contacts WHERE domain_id = $1{filter}"),
+        &args,
     )
     .await?;
-    Ok(ExchangeContactList {
-        contacts,
-        offset: page.offset,
-        size: page.size,
-        total: total as u32,
-    })
+    Ok((contacts, total as u32))
 }
 
 /// `GET .../ex/contacts/{name}`.
-pub async fn contact_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ExchangeContact> {
+pub async fn contact_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ContactRow> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    Ok(find_contact(&mut c, dom, name).await?.1)
+    find_contact(&mut c, dom, name).await
 }
 
 fn contact_texts(form: &ExchangeContactForm) -> Result<()> {
@@ -1624,13 +1898,13 @@ pub async fn contact_create(
     dom: &DomainRow,
     name: &str,
     form: &ExchangeContactForm,
-) -> Result<ExchangeContact> {
+) -> Result<ContactRow> {
     Svc::Ex.check_domain(dom)?;
     validate::local_part("contact", name)?;
     contact_texts(form)?;
     let external = form.external_email.clone().ok_or_else(|| {
         Error::bad_request(
-            "The field 'externalEmail' is required.",
+            "Missing required field: externalEmail",
             "Give the contact's external address.",
         )
     })?;
@@ -1640,6 +1914,9 @@ pub async fn contact_create(
         .unwrap_or_else(|| name.to_string());
     let mut info = ContactInfo::default();
     info.apply(&form.contact_info());
+    let mut passive = serde_json::Map::new();
+    apply_passive(&mut info, &mut passive, &form.passive());
+    let stored = stored_join(&info, &passive)?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
@@ -1661,7 +1938,7 @@ pub async fn contact_create(
         .bind(empty_none(&form.last_name))
         .bind(external.clone())
         .bind(i64::from(form.is_hidden.unwrap_or(false)))
-        .bind(serde_json::to_string(&info).map_err(|e| internal(e.to_string()))?)
+        .bind(stored.clone())
         .bind(dom.id.clone())
         .bind(validate::key(name))
         .bind(now_ms())
@@ -1676,7 +1953,7 @@ pub async fn contact_create(
             json!({"displayName": display, "externalEmail": external}),
         )
         .await?;
-        let (_, contact) = find_contact(&mut tx, dom, name).await?;
+        let contact = find_contact(&mut tx, dom, name).await?;
         tx.commit().await?;
         Ok(contact)
     })
@@ -1690,7 +1967,7 @@ pub async fn contact_edit(
     dom: &DomainRow,
     name: &str,
     form: &ExchangeContactForm,
-) -> Result<ExchangeContact> {
+) -> Result<ContactRow> {
     Svc::Ex.check_domain(dom)?;
     keep_service_id(
         name,
@@ -1701,7 +1978,7 @@ pub async fn contact_edit(
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
-        let (id, mut ct) = find_contact(&mut tx, dom, name).await?;
+        let mut ct = find_contact(&mut tx, dom, name).await?;
         if let Some(v) = &form.display_name {
             ct.display_name = v.clone();
         }
@@ -1715,9 +1992,10 @@ pub async fn contact_edit(
             ct.external_email = v.clone();
         }
         if let Some(v) = form.is_hidden {
-            ct.is_hidden = v;
+            ct.hidden = v;
         }
-        ct.contact_info.apply(&form.contact_info());
+        ct.info.apply(&form.contact_info());
+        apply_passive(&mut ct.info, &mut ct.passive, &form.passive());
         sqlx::query(
             "UPDATE ex_contacts SET display_name = $1, first_name = $2, last_name = $3, external_email = $4, hidden = $5, contact_info = $6 WHERE id = $7",
         )
@@ -1725,9 +2003,9 @@ pub async fn contact_edit(
         .bind(ct.first_name.clone())
         .bind(ct.last_name.clone())
         .bind(ct.external_email.clone())
-        .bind(i64::from(ct.is_hidden))
-        .bind(serde_json::to_string(&ct.contact_info).map_err(|e| internal(e.to_string()))?)
-        .bind(id)
+        .bind(i64::from(ct.hidden))
+        .bind(stored_join(&ct.info, &ct.passive)?)
+        .bind(ct.id.clone())
         .execute(&mut *tx)
         .await?;
         let detail = serde_json::to_value(form).unwrap_or_default();
@@ -1744,7 +2022,8 @@ pub async fn contact_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str)
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
-        let (id, ct) = find_contact(&mut tx, dom, name).await?;
+        let ct = find_contact(&mut tx, dom, name).await?;
+        let id = ct.id.clone();
         let primary = format!("{}@{}", ct.name, dom.name);
         remove_member_everywhere(&mut tx, &dom.customer_id, &primary).await?;
         sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
@@ -1833,25 +2112,35 @@ async fn list_members(c: &mut AnyConnection, list_id: &str) -> Result<Vec<String
 }
 
 /// `GET .../ex/distributionlists`.
-pub async fn list_list(db: &Db, dom: &DomainRow, page: Page) -> Result<DistributionListList> {
+pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<DistributionListList> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT name FROM ex_lists WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &["display_name"], None, 2);
+    let sql = format!(
+        "SELECT name, display_name FROM ex_lists WHERE domain_id = $1{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .fetch_all(&mut *c)
-    .await?;
-    let mut lists = Vec::new();
-    for r in &rows {
-        let n: String = r.try_get("name")?;
-        lists.push(find_list(&mut c, dom, &n).await?.1);
+    );
+    let mut q = sqlx::query(&sql).bind(dom.id.clone());
+    for b in &binds {
+        q = q.bind(b.clone());
     }
+    let rows = q.fetch_all(&mut *c).await?;
+    let lists = rows
+        .iter()
+        .map(|r| {
+            Ok(ListItem {
+                name: r.try_get("name")?,
+                display_name: Some(r.try_get("display_name")?),
+                extra: Default::default(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut args: Vec<&str> = vec![&dom.id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM ex_lists WHERE domain_id = $1",
-        &[&dom.id],
+        &format!("SELECT COUNT(*) FROM ex_lists WHERE domain_id = $1{filter}"),
+        &args,
     )
     .await?;
     Ok(DistributionListList {

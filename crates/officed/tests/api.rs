@@ -31,6 +31,20 @@ fn fault(r: &common::Resp, status: u16, message: &str, what: &str) {
     );
 }
 
+/// A write answered 200 with the documented empty body; then the object as
+/// a GET of `path` answers it.
+async fn wrote(env: &Env, r: &common::Resp, what: &str, path: &str) -> common::Resp {
+    ok(r, what);
+    assert_eq!(
+        r.json,
+        serde_json::Value::Null,
+        "{what}: a write answers an empty body"
+    );
+    let g = env.req("GET", path, None).await;
+    ok(&g, &format!("{what}: read back"));
+    g
+}
+
 async fn endpoints(env: &Env) {
     // Domains.
     let r = env.req("GET", "/customers/me/domains", None).await;
@@ -54,11 +68,13 @@ async fn endpoints(env: &Env) {
 
     // Exchange mailbox CRUD.
     let r = env
-        .form("POST", &format!("{MB}/jane.doe"), "displayName=Jane+Doe&firstName=Jane&lastName=Doe&size=2048&title=Engineer&businessCity=Blacksburg&customID=E42")
+        .form("POST", &format!("{MB}/jane.doe"), "displayName=Jane+Doe&firstName=Jane&lastName=Doe&size=2048&jobTitle=Engineer&city=Blacksburg&customID=E42&password=Passw0rd%21")
         .await;
-    ok(&r, "add ex mailbox");
+    let r = wrote(env, &r, "add ex mailbox", &format!("{MB}/jane.doe")).await;
     assert_eq!(r.json["displayName"], "Jane Doe");
-    assert_eq!(r.json["contactInfo"]["businessCity"], "Blacksburg");
+    assert_eq!(r.json["contactInfo"]["city"], "Blacksburg");
+    assert_eq!(r.json["contactInfo"]["jobTitle"], "Engineer");
+    assert_eq!(r.json["contactInfo"]["firstName"], "Jane");
     assert_eq!(r.json["contactInfo"]["customID"], "E42");
     assert_eq!(
         r.json["emailAddressList"],
@@ -74,12 +90,12 @@ async fn endpoints(env: &Env) {
             "displayName=Jane+Q.+Doe&enabled=false&isHidden=true&title=&department=R%26D",
         )
         .await;
-    ok(&r, "edit ex mailbox");
+    let r = wrote(env, &r, "edit ex mailbox", &format!("{MB}/jane.doe")).await;
     assert_eq!(r.json["displayName"], "Jane Q. Doe");
     assert_eq!(r.json["enabled"], false);
     assert_eq!(r.json["isHidden"], true);
     assert!(
-        r.json["contactInfo"].get("title").is_none(),
+        r.json["contactInfo"].get("jobTitle").is_none(),
         "empty string clears: {}",
         r.json
     );
@@ -182,12 +198,40 @@ async fn endpoints(env: &Env) {
     assert_eq!(names, ["a1", "a2"]);
     let r = env.req("GET", &format!("{MB}?size=2&offset=2"), None).await;
     assert_eq!(r.json["mailboxes"][0]["name"], "jane.doe");
+    // A list item has the documented summary only; fields= adds extras.
     assert_eq!(
-        r.json["mailboxes"][0]["emailAddressList"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
+        r.json["mailboxes"][0],
+        json!({"name": "jane.doe", "displayName": "Jane Q. Doe"})
+    );
+    let r = env
+        .req(
+            "GET",
+            &format!("{MB}?size=2&offset=2&fields=size,currentUsage"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.json["mailboxes"][0],
+        json!({"name": "jane.doe", "displayName": "Jane Q. Doe", "size": 2048, "currentUsage": 0})
+    );
+    let r = env.req("GET", &format!("{MB}?startswith=JA"), None).await;
+    assert_eq!(r.json["total"], 1, "{}", r.json);
+    let r = env.req("GET", &format!("{MB}?contains=q.+d"), None).await;
+    assert_eq!(
+        r.json["total"], 1,
+        "contains searches display names: {}",
+        r.json
+    );
+    let r = env.req("GET", &format!("{MB}?enabled=false"), None).await;
+    assert_eq!(r.json["total"], 1, "{}", r.json);
+    let r = env.req("GET", &format!("{MB}?enabled=True"), None).await;
+    assert_eq!(r.json["total"], 2, "{}", r.json);
+    fault(
+        &env.req("GET", &format!("{MB}?startswith=a&contains=b"), None)
+            .await,
+        400,
+        "Only one of startswith and contains may be given.",
+        "both filters",
     );
     let r = env.req("GET", &format!("{MB}?size=250"), None).await;
     ok(&r, "size 250");
@@ -216,20 +260,24 @@ async fn endpoints(env: &Env) {
         .form(
             "POST",
             &format!("{RS}/bob"),
-            "displayName=Bob&size=1024&businessNumber=555",
+            "displayName=Bob&size=1024&businessNumber=555&password=Passw0rd%21",
         )
         .await;
-    ok(&r, "add rs mailbox");
+    let r = wrote(env, &r, "add rs mailbox", &format!("{RS}/bob")).await;
     assert_eq!(r.json["name"], "bob");
     assert!(r.json.get("isHidden").is_none());
-    ok(
-        &env.form("PUT", &format!("{RS}/bob"), "lastName=Builder")
-            .await,
-        "edit rs",
-    );
+    let r = env
+        .form("PUT", &format!("{RS}/bob"), "lastName=Builder")
+        .await;
+    let r = wrote(env, &r, "edit rs", &format!("{RS}/bob")).await;
+    assert_eq!(r.json["contactInfo"]["lastName"], "Builder");
+    assert_eq!(r.json["contactInfo"]["businessNumber"], "555");
     let r = env.req("GET", RS, None).await;
     ok(&r, "list rs");
-    assert_eq!(r.json["rsMailboxes"][0]["lastName"], "Builder");
+    assert_eq!(
+        r.json["rsMailboxes"][0],
+        json!({"name": "bob", "displayName": "Bob"})
+    );
     assert_eq!(r.json["total"], 1);
     ok(
         &env.req("DELETE", &format!("{RS}/bob"), None).await,
@@ -245,7 +293,7 @@ async fn endpoints(env: &Env) {
             "aliasEmails=jane.doe%40example.com%2C+a1%40example.com",
         )
         .await;
-    ok(&r, "add alias");
+    let r = wrote(env, &r, "add alias", &format!("{AL}/info")).await;
     assert_eq!(
         r.json["emailAddressList"],
         json!(["jane.doe@example.com", "a1@example.com"])
@@ -260,8 +308,8 @@ async fn endpoints(env: &Env) {
     );
     let r = env.req("GET", AL, None).await;
     assert_eq!(
-        r.json["aliases"][0]["emailAddressList"],
-        json!(["a1@example.com"])
+        r.json["aliases"][0],
+        json!({"name": "info", "numberOfMembers": 1, "singleMemberName": "a1@example.com"})
     );
     fault(
         &env.form("POST", &format!("{AL}/empty"), "aliasEmails=")
@@ -289,13 +337,13 @@ async fn endpoints(env: &Env) {
             "displayName=Partner&externalEmail=partner%40gmail.com&company=Partner+Inc",
         )
         .await;
-    ok(&r, "add contact");
+    let r = wrote(env, &r, "add contact", &format!("{CT}/ext.partner")).await;
     assert_eq!(r.json["externalEmail"], "partner@gmail.com");
     fault(
         &env.form("POST", &format!("{CT}/nomail"), "displayName=X")
             .await,
         400,
-        "The field 'externalEmail' is required.",
+        "Missing required field: externalEmail",
         "contact without external address",
     );
     let r = env
@@ -305,18 +353,19 @@ async fn endpoints(env: &Env) {
             "externalEmail=p2%40gmail.com&isHidden=true",
         )
         .await;
-    ok(&r, "edit contact");
+    let r = wrote(env, &r, "edit contact", &format!("{CT}/ext.partner")).await;
     assert_eq!(r.json["isHidden"], true);
+    assert_eq!(r.json["externalEmail"], "p2@gmail.com");
     assert_eq!(
-        env.req("GET", CT, None).await.json["contacts"][0]["externalEmail"],
-        "p2@gmail.com"
+        env.req("GET", CT, None).await.json["contacts"][0],
+        json!({"name": "ext.partner", "displayName": "Partner"})
     );
 
     // Distribution lists (JSON).
     let r = env
         .json("POST", &format!("{DL}/sales"), json!({"displayName": "Sales", "members": ["jane.doe@example.com", "ext.partner@example.com"], "emailAddresses": ["sales@example.org"]}))
         .await;
-    ok(&r, "add list");
+    let r = wrote(env, &r, "add list", &format!("{DL}/sales")).await;
     assert_eq!(
         r.json["members"],
         json!(["ext.partner@example.com", "jane.doe@example.com"])
@@ -328,7 +377,7 @@ async fn endpoints(env: &Env) {
     let r = env
         .req("POST", &format!("{DL}/sales/members/a1@example.com"), None)
         .await;
-    ok(&r, "add member");
+    let r = wrote(env, &r, "add member", &format!("{DL}/sales/members")).await;
     assert_eq!(r.json["members"].as_array().unwrap().len(), 3);
     ok(
         &env.req(
@@ -367,7 +416,7 @@ async fn endpoints(env: &Env) {
         json!(["a1@example.com", "jane.doe@example.com"])
     );
     let r = env.json("PUT", &format!("{DL}/sales"), json!({"displayName": "Sales Team", "members": ["a1@example.com"], "emailAddresses": []})).await;
-    ok(&r, "edit list");
+    let r = wrote(env, &r, "edit list", &format!("{DL}/sales")).await;
     assert_eq!(r.json["members"], json!(["a1@example.com"]));
     assert_eq!(r.json["emailAddressList"].as_array().unwrap().len(), 2);
     let r = env.req("GET", DL, None).await;
@@ -451,15 +500,30 @@ async fn rule_licences(env: &Env) {
     );
     // Licences are per service: Rackspace Email has its own 2.
     ok(
-        &env.form("POST", &format!("{RS}/r1"), "displayName=R").await,
+        &env.form(
+            "POST",
+            &format!("{RS}/r1"),
+            "displayName=R&password=Passw0rd%21&size=2048",
+        )
+        .await,
         "rs 1",
     );
     ok(
-        &env.form("POST", &format!("{RS}/r2"), "displayName=R").await,
+        &env.form(
+            "POST",
+            &format!("{RS}/r2"),
+            "displayName=R&password=Passw0rd%21&size=2048",
+        )
+        .await,
         "rs 2",
     );
     fault(
-        &env.form("POST", &format!("{RS}/r3"), "displayName=R").await,
+        &env.form(
+            "POST",
+            &format!("{RS}/r3"),
+            "displayName=R&password=Passw0rd%21&size=2048",
+        )
+        .await,
         400,
         MAILBOX_LIMIT_EXCEEDED,
         "rs 3",
@@ -514,7 +578,11 @@ async fn rule_unique_across_services(env: &Env) {
         "ex jdoe",
     );
     let r = env
-        .form("POST", &format!("{RS}/JDoe"), "displayName=J")
+        .form(
+            "POST",
+            &format!("{RS}/JDoe"),
+            "displayName=J&password=Passw0rd%21&size=2048",
+        )
         .await;
     fault(
         &r,
@@ -762,7 +830,7 @@ async fn rule_not_authorized_and_isolation(env: &Env) {
         &env.form(
             "POST",
             "/customers/me/domains/example.org/rs/mailboxes/x",
-            "displayName=X",
+            "displayName=X&password=Passw0rd%21&size=2048",
         )
         .await,
         403,
@@ -897,8 +965,12 @@ async fn rule_api_rename(env: &Env) {
         "list",
     );
     ok(
-        &env.form("POST", &format!("{RS}/taken"), "displayName=Taken")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{RS}/taken"),
+            "displayName=Taken&password=Passw0rd%21&size=2048",
+        )
+        .await,
         "rs mailbox",
     );
 
@@ -968,10 +1040,8 @@ async fn rule_api_rename(env: &Env) {
     );
 
     let r = as_admin("POST", format!("{MB}/userA/rename"), "newName=userB").await;
-    ok(&r, "renamed");
+    let r = wrote(env, &r, "renamed", &format!("{MB}/userB")).await;
     assert_eq!(r.json["name"], "userB");
-    let r = env.req("GET", &format!("{MB}/userB"), None).await;
-    ok(&r, "new name");
     let addrs: Vec<&str> = r.json["emailAddressList"]
         .as_array()
         .unwrap()
@@ -1055,7 +1125,7 @@ async fn rule_soft_delete(env: &Env) {
     let r = env
         .form("POST", &format!("{MB}/gone"), "recoverDeleted=true")
         .await;
-    ok(&r, "recover");
+    let r = wrote(env, &r, "recover", &format!("{MB}/gone")).await;
     assert_eq!(r.json["size"], 512);
     assert!(r.json["emailAddressList"]
         .to_string()
@@ -1269,9 +1339,36 @@ async fn malformed_requests(env: &Env) {
             "{m} {p} {body:?}: {}",
             r.json
         );
-        assert_eq!(r.fault_kind(), "badRequestFault", "{m} {p}: {}", r.json);
+        assert!(
+            matches!(
+                r.fault_kind().as_str(),
+                "badRequestFault" | "validationFault"
+            ),
+            "{m} {p}: {}",
+            r.json
+        );
         assert!(r.headers.get("x-error-message").is_some());
     }
+    // Body fields: an unknown one, or a bad value, is a validationFault naming it.
+    let r = env
+        .form("POST", &format!("{MB}/x"), "displayName=X&bogus=1")
+        .await;
+    assert_eq!(r.fault_kind(), "validationFault", "{}", r.json);
+    assert_eq!(r.message(), "Unknown field: bogus");
+    let r = env
+        .form("POST", &format!("{MB}/x"), "displayName=X&enabled=maybe")
+        .await;
+    assert_eq!(r.fault_kind(), "validationFault", "{}", r.json);
+    assert_eq!(r.message(), "Invalid value for field: enabled");
+    let r = env
+        .json(
+            "POST",
+            &format!("{MB}/x"),
+            json!({"displayName": "X", "isHidden": 3}),
+        )
+        .await;
+    assert_eq!(r.fault_kind(), "validationFault", "{}", r.json);
+    assert_eq!(r.message(), "Invalid value for field: isHidden");
     let r = env
         .form("POST", &format!("{MB}/j%C3%A9r%C3%B4me"), "displayName=J")
         .await;
@@ -1290,28 +1387,82 @@ async fn malformed_requests(env: &Env) {
 }
 both_backends!(malformed_requests);
 
-/// A create answers with exactly what a read of the new mailbox gives: every
-/// field, the domain alias address, both services.
+/// A create answers 200 with an empty body, and a read of the new mailbox
+/// gives every field sent (in the documented names, whichever spelling was
+/// sent), the domain alias address, both services, form or JSON.
 async fn create_answer_is_the_stored_mailbox(env: &Env) {
     for (base, form) in [
         (
             MB,
             "displayName=Ann+Example&firstName=Ann&lastName=Example&initials=A&size=2048&isHidden=true&enabled=false&title=Boss&company=Acme&businessCity=Paris&mobileNumber=%2B33+1",
         ),
-        (RS, "displayName=Rob&firstName=Rob&lastName=&size=1024&department=Ops"),
+        (RS, "displayName=Rob&firstName=Rob&lastName=&size=1024&department=Ops&password=Passw0rd%21"),
         (MB, "displayName=Min"),
     ] {
         let name = format!("created{}", form.len());
         let created = env.form("POST", &format!("{base}/{name}"), form).await;
-        ok(&created, form);
-        let read = env.req("GET", &format!("{base}/{name}"), None).await;
-        ok(&read, "read back");
-        assert_eq!(created.json, read.json, "{base} {form}");
+        let read = wrote(env, &created, form, &format!("{base}/{name}")).await;
         assert!(
-            created.json.to_string().contains(&format!("{name}@example.net")),
+            read.json.to_string().contains(&format!("{name}@example.net")),
             "the alias address: {}",
-            created.json
+            read.json
         );
     }
+    // JSON bodies, .NET booleans, numbers as strings, nested contactInfo,
+    // documented fields officed keeps without acting on them.
+    let r = env
+        .json(
+            "POST",
+            &format!("{MB}/json.box"),
+            json!({"displayName": "Jay Son", "password": "Passw0rd!", "size": "4096",
+                   "isHidden": "True", "enabled": "False", "isPublicFolderAdmin": true,
+                   "emailForwardingAddress": "fwd@example.org", "visibleInExchangeGAL": "false",
+                   "contactInfo": {"jobTitle": "Dev", "zip": 24060, "addressLine1": "1 Main St"}}),
+        )
+        .await;
+    let r = wrote(env, &r, "json add", &format!("{MB}/json.box")).await;
+    assert_eq!(r.json["size"], 4096);
+    assert_eq!(r.json["isHidden"], true);
+    assert_eq!(r.json["enabled"], false);
+    assert_eq!(r.json["isPublicFolderAdmin"], true);
+    assert_eq!(r.json["visibleInExchangeGAL"], false);
+    assert_eq!(r.json["emailForwardingAddress"], "fwd@example.org");
+    assert_eq!(r.json["contactInfo"]["jobTitle"], "Dev");
+    assert_eq!(r.json["contactInfo"]["zip"], "24060");
+    assert_eq!(r.json["contactInfo"]["addressLine1"], "1 Main St");
+    let r = env
+        .form(
+            "PUT",
+            &format!("{MB}/json.box"),
+            "isPublicFolderAdmin=False&emailForwardingAddress=",
+        )
+        .await;
+    let r = wrote(env, &r, "passive edit", &format!("{MB}/json.box")).await;
+    assert_eq!(r.json["isPublicFolderAdmin"], false);
+    assert!(r.json.get("emailForwardingAddress").is_none(), "{}", r.json);
+    // Rackspace Email: password and size are required; displayName is not.
+    let r = env.form("POST", &format!("{RS}/nopw"), "size=1024").await;
+    fault(
+        &r,
+        400,
+        "Missing required field: password",
+        "rs without password",
+    );
+    let r = env
+        .form(
+            "POST",
+            &format!("{RS}/vac"),
+            "password=Passw0rd%21&size=1024&enableVacationMessage=True&vacationMessage=Away&emailForwardingAddresses=a%40x.com%2Cb%40x.com&homeCity=Paris",
+        )
+        .await;
+    let r = wrote(env, &r, "rs add without displayName", &format!("{RS}/vac")).await;
+    assert_eq!(r.json["displayName"], "vac");
+    assert_eq!(r.json["enableVacationMessage"], true);
+    assert_eq!(r.json["vacationMessage"], "Away");
+    assert_eq!(
+        r.json["emailForwardingAddressList"],
+        json!(["a@x.com", "b@x.com"])
+    );
+    assert_eq!(r.json["contactInfo"]["homeCity"], "Paris");
 }
 both_backends!(create_answer_is_the_stored_mailbox);

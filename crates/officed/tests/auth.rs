@@ -58,11 +58,7 @@ async fn signatures(kind: &str) {
         get("/customers/me/domains", "Other Agent", Some(vector)),
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "vector with another agent"
-    );
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "vector with another agent");
     old.finish().await;
 
     let env = Env::open(kind).await.unwrap();
@@ -130,7 +126,7 @@ async fn signatures(kind: &str) {
     ];
     for (what, req, detail) in cases {
         let r = raw(&env.app, req).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.json);
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.json);
         assert_eq!(r.message(), messages::AUTHENTICATION_FAILED, "{what}");
         assert!(
             r.json["unauthorizedFault"]["details"]
@@ -152,7 +148,7 @@ async fn signatures(kind: &str) {
         raw(&env.app, get("/customers/me/domains", UA, Some(&fresh)))
             .await
             .status,
-        StatusCode::UNAUTHORIZED
+        StatusCode::FORBIDDEN
     );
     // The OpenAPI document needs no key; the health check neither.
     assert_eq!(

@@ -32,7 +32,7 @@ async fn same_address_64(env: &Env) {
                     "/customers/me/domains/example.com/rs/mailboxes/shared",
                     (
                         "application/x-www-form-urlencoded",
-                        "displayName=S".to_string(),
+                        "displayName=S&password=Rs-Passw0rd%21&size=2048".to_string(),
                     ),
                 ),
                 2 => (
