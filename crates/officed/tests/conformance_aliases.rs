@@ -11,9 +11,13 @@ use wire::*;
 
 async fn mailboxes(w: &Wire, names: &[&str]) {
     for n in names {
-        w.form("POST", &format!("{RS}/{n}"), "password=Secret-Pass-1&size=1024")
-            .await
-            .ok_empty("add target mailbox");
+        w.form(
+            "POST",
+            &format!("{RS}/{n}"),
+            "password=Secret-Pass-1&size=1024",
+        )
+        .await
+        .ok_empty("add target mailbox");
     }
 }
 
@@ -28,9 +32,13 @@ conformance!(alias_add_documented, |w| {
     )
     .await
     .ok_empty("add alias1");
-    w.form("POST", &format!("{AL}/solo"), "aliasEmails=jane.doe%40example.com")
-        .await
-        .ok_empty("add solo");
+    w.form(
+        "POST",
+        &format!("{AL}/solo"),
+        "aliasEmails=jane.doe%40example.com",
+    )
+    .await
+    .ok_empty("add solo");
     let p = w.get(&format!("{AL}/")).await;
     p.ok("index with trailing slash");
     let p = p.json();
@@ -96,7 +104,9 @@ conformance!(alias_documented_errors, |w| {
         r.message(),
         "An alias must point to a valid email address. The following email addresses do not exist: a@example.com"
     );
-    let r = w.form("POST", &format!("{AL}/alias1"), "aliasEmails=").await;
+    let r = w
+        .form("POST", &format!("{AL}/alias1"), "aliasEmails=")
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.message(), "An alias must point to a valid email address.");
     let r = w
@@ -107,23 +117,38 @@ conformance!(alias_documented_errors, |w| {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.message(), "Max number of non-local email recipients reached.");
+    assert_eq!(
+        r.message(),
+        "Max number of non-local email recipients reached."
+    );
     assert_eq!(
         r.header("x-error-message"),
         Some("Max number of non-local email recipients reached.")
     );
-    assert_eq!(w.get(&format!("{AL}/alias1")).await.status, 404, "nothing added");
+    assert_eq!(
+        w.get(&format!("{AL}/alias1")).await.status,
+        404,
+        "nothing added"
+    );
 });
 
 // "Bulk Modify Alias List": PUT replaces the addresses; the same limits.
 conformance!(alias_bulk_modify, |w| {
     mailboxes(w, &["a", "b", "c"]).await;
-    w.form("POST", &format!("{AL}/team"), "aliasEmails=a%40example.com%2Cb%40example.com")
-        .await
-        .ok_empty("add");
-    w.form("PUT", &format!("{AL}/team"), "aliasEmails=c%40example.com%2Cx%40ext.example")
-        .await
-        .ok_empty("replace");
+    w.form(
+        "POST",
+        &format!("{AL}/team"),
+        "aliasEmails=a%40example.com%2Cb%40example.com",
+    )
+    .await
+    .ok_empty("add");
+    w.form(
+        "PUT",
+        &format!("{AL}/team"),
+        "aliasEmails=c%40example.com%2Cx%40ext.example",
+    )
+    .await
+    .ok_empty("replace");
     let j = w.get(&format!("{AL}/team")).await.json();
     assert_eq!(
         j["emailAddressList"]["emailAddress"],
@@ -131,7 +156,13 @@ conformance!(alias_bulk_modify, |w| {
     );
     let r = w.form("PUT", &format!("{AL}/team"), "aliasEmails=").await;
     assert_eq!(r.status, 400, "at least one address: {}", r.body);
-    let r = w.form("PUT", &format!("{AL}/nosuch"), "aliasEmails=a%40example.com").await;
+    let r = w
+        .form(
+            "PUT",
+            &format!("{AL}/nosuch"),
+            "aliasEmails=a%40example.com",
+        )
+        .await;
     let f = r.fault(404, "itemNotFoundFault", None, "edit a missing alias");
     assert_eq!(f["resourceType"], "Alias");
 });
@@ -139,9 +170,13 @@ conformance!(alias_bulk_modify, |w| {
 // Adding and removing one address of an alias, with the same checks.
 conformance!(alias_one_address, |w| {
     mailboxes(w, &["jane.doe", "joe"]).await;
-    w.form("POST", &format!("{AL}/alias1"), "aliasEmails=jane.doe%40example.com")
-        .await
-        .ok_empty("add");
+    w.form(
+        "POST",
+        &format!("{AL}/alias1"),
+        "aliasEmails=jane.doe%40example.com",
+    )
+    .await
+    .ok_empty("add");
     w.bare("POST", &format!("{AL}/alias1/joe@example.com"))
         .await
         .ok_empty("add one address");
@@ -150,20 +185,32 @@ conformance!(alias_one_address, |w| {
         j["emailAddressList"]["emailAddress"],
         json!(["jane.doe@example.com", "joe@example.com"])
     );
-    let r = w.bare("POST", &format!("{AL}/alias1/ghost@example.com")).await;
+    let r = w
+        .bare("POST", &format!("{AL}/alias1/ghost@example.com"))
+        .await;
     assert_eq!(r.status, 400, "target must exist: {}", r.body);
-    for e in ["e1@a.example", "e2@a.example", "e3@a.example", "e4@a.example"] {
+    for e in [
+        "e1@a.example",
+        "e2@a.example",
+        "e3@a.example",
+        "e4@a.example",
+    ] {
         w.bare("POST", &format!("{AL}/alias1/{e}"))
             .await
             .ok_empty("external address");
     }
     let r = w.bare("POST", &format!("{AL}/alias1/e5@a.example")).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.message(), "Max number of non-local email recipients reached.");
+    assert_eq!(
+        r.message(),
+        "Max number of non-local email recipients reached."
+    );
     w.bare("DELETE", &format!("{AL}/alias1/jane.doe@example.com"))
         .await
         .ok_empty("remove one address");
-    let r = w.bare("DELETE", &format!("{AL}/alias1/jane.doe@example.com")).await;
+    let r = w
+        .bare("DELETE", &format!("{AL}/alias1/jane.doe@example.com"))
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(
         r.message(),
@@ -174,10 +221,16 @@ conformance!(alias_one_address, |w| {
 // Delete, then 404 Alias; JSON bodies are accepted like forms.
 conformance!(alias_delete_and_json, |w| {
     mailboxes(w, &["a"]).await;
-    w.json("POST", &format!("{AL}/j"), json!({"aliasEmails": "a@example.com"}))
+    w.json(
+        "POST",
+        &format!("{AL}/j"),
+        json!({"aliasEmails": "a@example.com"}),
+    )
+    .await
+    .ok_empty("JSON add");
+    w.bare("DELETE", &format!("{AL}/j"))
         .await
-        .ok_empty("JSON add");
-    w.bare("DELETE", &format!("{AL}/j")).await.ok_empty("delete");
+        .ok_empty("delete");
     let r = w.get(&format!("{AL}/j")).await;
     let f = r.fault(404, "itemNotFoundFault", None, "deleted alias");
     assert_eq!(f["resourceType"], "Alias");

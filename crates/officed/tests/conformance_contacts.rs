@@ -45,9 +45,13 @@ conformance!(contact_add_documented_fields, |w| {
         assert_eq!(c["contactInfo"][k], v, "contactInfo.{k}: {c}");
     }
     // The page spells it `businessnumber`; accepted too.
-    w.form("PUT", &format!("{CT}/alex.smith"), "businessnumber=555-0199")
-        .await
-        .ok_empty("edit businessnumber");
+    w.form(
+        "PUT",
+        &format!("{CT}/alex.smith"),
+        "businessnumber=555-0199",
+    )
+    .await
+    .ok_empty("edit businessnumber");
     assert_eq!(
         w.get(&format!("{CT}/alex.smith")).await.json()["contactInfo"]["businessNumber"],
         "555-0199"
@@ -59,9 +63,19 @@ conformance!(contact_validation, |w| {
     let r = w
         .form("POST", &format!("{CT}/x"), "externalEmail=x%40p.example")
         .await;
-    r.fault(400, "badRequestFault", Some("Missing required field: displayName"), "no displayName");
+    r.fault(
+        400,
+        "badRequestFault",
+        Some("Missing required field: displayName"),
+        "no displayName",
+    );
     let r = w.form("POST", &format!("{CT}/x"), "displayName=X").await;
-    r.fault(400, "badRequestFault", Some("Missing required field: externalEmail"), "no externalEmail");
+    r.fault(
+        400,
+        "badRequestFault",
+        Some("Missing required field: externalEmail"),
+        "no externalEmail",
+    );
     let r = w
         .form(
             "POST",
@@ -72,7 +86,11 @@ conformance!(contact_validation, |w| {
     r.fault(400, "validationFault", None, "unknown field");
     assert!(r.message().contains("favouriteColour"), "{}", r.message());
     let r = w
-        .form("POST", &format!("{CT}/x"), "displayName=X&externalEmail=not-an-address")
+        .form(
+            "POST",
+            &format!("{CT}/x"),
+            "displayName=X&externalEmail=not-an-address",
+        )
         .await;
     assert_eq!(r.status, 400, "bad address: {}", r.body);
 });
@@ -102,14 +120,26 @@ conformance!(contact_index, |w| {
                {"name": "c2", "displayName": "Mary Vendor"}])
     );
     let c = w.get(&format!("{CT}?contains=vendor.example")).await.json();
-    assert_eq!(names(&c, "contacts"), ["c2"], "contains searches externalEmail");
+    assert_eq!(
+        names(&c, "contacts"),
+        ["c2"],
+        "contains searches externalEmail"
+    );
     let c = w.get(&format!("{CT}?contains=john")).await.json();
-    assert_eq!(names(&c, "contacts"), ["c1"], "contains searches displayName");
+    assert_eq!(
+        names(&c, "contacts"),
+        ["c1"],
+        "contains searches displayName"
+    );
     let x = w.get_xml(CT).await;
     x.ok("xml");
     let n = x.xml();
     assert_eq!(n.name, "contactList");
-    assert!(n.ns().is_some_and(|s| s.starts_with("urn:xml:")), "{:?}", n.ns());
+    assert!(
+        n.ns().is_some_and(|s| s.starts_with("urn:xml:")),
+        "{:?}",
+        n.ns()
+    );
     assert_eq!(n.text_of("total"), "2");
     let items = &n.at(&["contacts"]).children;
     assert_eq!(items[0].name, "contact");
@@ -126,7 +156,10 @@ conformance!(contact_edit_delete_json, |w| {
     )
     .await
     .ok_empty("JSON add");
-    assert_eq!(w.get(&format!("{CT}/j.contact")).await.json()["isHidden"], true);
+    assert_eq!(
+        w.get(&format!("{CT}/j.contact")).await.json()["isHidden"],
+        true
+    );
     w.form(
         "PUT",
         &format!("{CT}/j.contact"),

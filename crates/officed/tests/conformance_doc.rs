@@ -21,7 +21,9 @@ struct Table {
 
 impl Table {
     fn col(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h.eq_ignore_ascii_case(name))
+        self.header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -99,7 +101,7 @@ fn shape(path: &str) -> String {
 }
 
 /// The cases of the conformance suite: `file -> {case}` from
-/// `conformance!(case, ...)` and plain `fn case(` test functions.
+/// `conformance!(case, ...)` and plain `#[test]` / `#[tokio::test]` functions.
 fn suite() -> BTreeMap<String, BTreeSet<String>> {
     let dir = root().join("crates/officed/tests");
     let mut out = BTreeMap::new();
@@ -119,7 +121,10 @@ fn suite() -> BTreeMap<String, BTreeSet<String>> {
                 .collect();
             cases.insert(name);
         }
-        for (i, _) in src.match_indices("#[test]") {
+        for (i, _) in src
+            .match_indices("#[test]")
+            .chain(src.match_indices("#[tokio::test]"))
+        {
             if let Some(f) = src[i..].find("fn ") {
                 let name: String = src[i + f + 3..]
                     .chars()
@@ -148,17 +153,27 @@ fn conformance_document_matches_routes_openapi_and_suite() {
     let mut named: BTreeSet<String> = BTreeSet::new();
     let mut documented_routes: BTreeSet<(String, String)> = BTreeSet::new();
     let all = tables(&doc);
-    assert!(all.len() >= 10, "the document's tables were read ({})", all.len());
+    assert!(
+        all.len() >= 10,
+        "the document's tables were read ({})",
+        all.len()
+    );
     for t in &all {
         let (Some(sc), tc) = (t.col("Status"), t.col("Tests")) else {
             continue;
         };
         let ops = t.col("Method").zip(t.col("Path"));
         for row in &t.rows {
-            let what = format!("{} / {}", t.heading, row.first().cloned().unwrap_or_default());
+            let what = format!(
+                "{} / {}",
+                t.heading,
+                row.first().cloned().unwrap_or_default()
+            );
             let status = row.get(sc).map(String::as_str).unwrap_or_default();
             if !STATUSES.contains(&status) {
-                problems.push(format!("{what}: status {status:?} is not one of {STATUSES:?}"));
+                problems.push(format!(
+                    "{what}: status {status:?} is not one of {STATUSES:?}"
+                ));
             }
             let tests = tc
                 .and_then(|c| row.get(c))

@@ -103,14 +103,28 @@ conformance!(domain_spam_settings, |w| {
         "spamFolderNumLimit",
         "spamForwardingAddress",
     ] {
-        assert!(s["rsEmailSettings"].get(k).is_some(), "rsEmailSettings.{k}: {s}");
+        assert!(
+            s["rsEmailSettings"].get(k).is_some(),
+            "rsEmailSettings.{k}: {s}"
+        );
     }
-    for k in ["forwardToDomainQuarantine", "quarantineOwner", "defaultQuarantineOwner"] {
-        assert!(s["exchangeSettings"].get(k).is_some(), "exchangeSettings.{k}: {s}");
+    for k in [
+        "forwardToDomainQuarantine",
+        "quarantineOwner",
+        "defaultQuarantineOwner",
+    ] {
+        assert!(
+            s["exchangeSettings"].get(k).is_some(),
+            "exchangeSettings.{k}: {s}"
+        );
     }
-    w.form("PUT", &p, "filterLevel=exclusive&overrideUserSettings=false")
-        .await
-        .ok_empty("edit");
+    w.form(
+        "PUT",
+        &p,
+        "filterLevel=exclusive&overrideUserSettings=false",
+    )
+    .await
+    .ok_empty("edit");
     assert_eq!(w.get(&p).await.json()["filterLevel"], "exclusive");
     let r = w.form("PUT", &p, "overrideUserSettings=true").await;
     assert_eq!(r.status, 400, "filterLevel is required: {}", r.body);
@@ -127,9 +141,13 @@ conformance!(domain_spam_settings, |w| {
 
 // Rackspace Mailbox Spam page: settings and a list (blocklist).
 conformance!(mailbox_spam, |w| {
-    w.json("POST", &format!("{RS}/alex.smith"), json!({"password": "Secret-Pass-1"}))
-        .await
-        .ok_empty("add");
+    w.json(
+        "POST",
+        &format!("{RS}/alex.smith"),
+        json!({"password": "Secret-Pass-1"}),
+    )
+    .await
+    .ok_empty("add");
     let p = format!("{RS}/alex.smith/spam/settings");
     let s = w.get(&p).await;
     s.ok("show");
@@ -145,7 +163,10 @@ conformance!(mailbox_spam, |w| {
     .ok_empty("edit");
     let s = w.get(&p).await.json();
     assert_eq!(s["rsEmailSettings"]["spamHandling"], "toAddress");
-    assert_eq!(s["rsEmailSettings"]["spamForwardingAddress"], "spam@example.com");
+    assert_eq!(
+        s["rsEmailSettings"]["spamForwardingAddress"],
+        "spam@example.com"
+    );
     let x = w.get_xml(&p).await.xml();
     assert_eq!(x.name, "rsMailboxSpamSetting");
     assert_eq!(x.ns(), Some("urn:xml:RSMailboxSpamSetting"));

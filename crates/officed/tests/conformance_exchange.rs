@@ -35,7 +35,10 @@ conformance!(ex_add_documented_form, |w| {
     assert_eq!(m["displayName"], "John Smith");
     assert_eq!(m["size"], 2048);
     assert_eq!(m["enabled"], true);
-    assert!(m.get("password").is_none(), "the password is never answered");
+    assert!(
+        m.get("password").is_none(),
+        "the password is never answered"
+    );
 });
 
 // The C# client's full add (form, .NET booleans) and its Mailbox type:
@@ -129,7 +132,11 @@ conformance!(ex_add_json, |w| {
 // Required fields on add, and unknown fields, are refused naming the field.
 conformance!(ex_add_validation, |w| {
     let r = w
-        .form("POST", &format!("{MB}/no.password"), "displayName=X&size=1024")
+        .form(
+            "POST",
+            &format!("{MB}/no.password"),
+            "displayName=X&size=1024",
+        )
         .await;
     r.fault(
         400,
@@ -158,7 +165,11 @@ conformance!(ex_add_validation, |w| {
         )
         .await;
     r.fault(400, "validationFault", None, "unknown field");
-    assert!(r.message().contains("bogusField"), "names the field: {}", r.message());
+    assert!(
+        r.message().contains("bogusField"),
+        "names the field: {}",
+        r.message()
+    );
     let r = w
         .form(
             "POST",
@@ -167,19 +178,33 @@ conformance!(ex_add_validation, |w| {
         )
         .await;
     r.fault(400, "validationFault", None, "bad boolean");
-    assert!(r.message().contains("isHidden"), "names the field: {}", r.message());
-    assert_eq!(w.get(&format!("{MB}/odd.field")).await.status, 404, "nothing added");
+    assert!(
+        r.message().contains("isHidden"),
+        "names the field: {}",
+        r.message()
+    );
+    assert_eq!(
+        w.get(&format!("{MB}/odd.field")).await.status,
+        404,
+        "nothing added"
+    );
 });
 
 // Exchange Mailbox page "Index" and "Custom Fields": by default name and
 // displayName only; fields= adds size, currentUsage,
 // hasBlackBerryMobileService, hasActiveSyncMobileService; enabled= filters.
 conformance!(ex_index_summary_and_fields, |w| {
-    for (n, d) in [("apiexmailbox55", "API Test"), ("apiexmailbox6", "API Test")] {
+    for (n, d) in [
+        ("apiexmailbox55", "API Test"),
+        ("apiexmailbox6", "API Test"),
+    ] {
         w.form(
             "POST",
             &format!("{MB}/{n}"),
-            &format!("displayName={}&password=Secret-Pass-1&size=2048&firstName=F&city=C", d.replace(' ', "+")),
+            &format!(
+                "displayName={}&password=Secret-Pass-1&size=2048&firstName=F&city=C",
+                d.replace(' ', "+")
+            ),
         )
         .await
         .ok_empty("add");
@@ -210,7 +235,12 @@ conformance!(ex_index_summary_and_fields, |w| {
         .json();
     assert_eq!(
         keys(&f["mailboxes"][0]),
-        ["displayName", "hasActiveSyncMobileService", "hasBlackBerryMobileService", "name"]
+        [
+            "displayName",
+            "hasActiveSyncMobileService",
+            "hasBlackBerryMobileService",
+            "name"
+        ]
     );
     let bad = w.get(&format!("{MB}?fields=size,password")).await;
     bad.fault(400, "validationFault", None, "unknown fields= name");
@@ -251,7 +281,11 @@ conformance!(ex_xml, |w| {
     s.ok("xml show");
     let m = s.xml();
     assert_eq!(m.name, "mailbox");
-    assert!(m.ns().is_some_and(|ns| ns.starts_with("urn:xml:")), "namespace {:?}", m.ns());
+    assert!(
+        m.ns().is_some_and(|ns| ns.starts_with("urn:xml:")),
+        "namespace {:?}",
+        m.ns()
+    );
     assert_eq!(m.text_of("name"), "apiexmailbox55");
     assert_eq!(m.text_of("size"), "2048");
     let addrs = m.at(&["emailAddressList"]);
@@ -259,7 +293,8 @@ conformance!(ex_xml, |w| {
         addrs
             .children
             .iter()
-            .any(|a| a.name == "emailAddress" && a.text_of("address") == "apiexmailbox55@example.com"),
+            .any(|a| a.name == "emailAddress"
+                && a.text_of("address") == "apiexmailbox55@example.com"),
         "primary address in emailAddressList: {addrs:?}"
     );
 });
@@ -311,8 +346,16 @@ conformance!(ex_add_existing, |w| {
         .await
         .ok_empty("first add");
     let r = w.form("POST", &format!("{MB}/twice"), body).await;
-    assert!(r.status == 400 || r.status == 409, "second add: {} {}", r.status, r.body);
-    assert_eq!(r.json().as_object().unwrap().keys().next().unwrap(), "appsFault");
+    assert!(
+        r.status == 400 || r.status == 409,
+        "second add: {} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(
+        r.json().as_object().unwrap().keys().next().unwrap(),
+        "appsFault"
+    );
     assert!(r.header("x-error-message").is_some());
 });
 
@@ -338,7 +381,10 @@ conformance!(ex_alternate_addresses, |w| {
     let idx = w.get(&base).await;
     idx.ok("index of addresses");
     let body = idx.body.clone();
-    assert!(body.contains("second@example.com") && body.contains("third@example.org"), "{body}");
+    assert!(
+        body.contains("second@example.com") && body.contains("third@example.org"),
+        "{body}"
+    );
     let m = w.get(&format!("{MB}/alt.user")).await.json();
     let list: Vec<&str> = m["emailAddressList"]
         .as_array()
@@ -348,12 +394,21 @@ conformance!(ex_alternate_addresses, |w| {
         .collect();
     assert!(list.contains(&"alt.user@example.com"), "{list:?}");
     assert!(list.contains(&"second@example.com"), "{list:?}");
-    assert!(list.contains(&"alt.user@example.net"), "domain alias entry: {list:?}");
+    assert!(
+        list.contains(&"alt.user@example.net"),
+        "domain alias entry: {list:?}"
+    );
     w.bare("DELETE", &format!("{base}/second@example.com"))
         .await
         .ok_empty("remove alternate");
     let m = w.get(&format!("{MB}/alt.user")).await.body;
     assert!(!m.contains("second@example.com"), "{m}");
-    let r = w.bare("DELETE", &format!("{base}/alt.user@example.com")).await;
-    assert!(r.status >= 400, "the primary address cannot be removed: {}", r.body);
+    let r = w
+        .bare("DELETE", &format!("{base}/alt.user@example.com"))
+        .await;
+    assert!(
+        r.status >= 400,
+        "the primary address cannot be removed: {}",
+        r.body
+    );
 });

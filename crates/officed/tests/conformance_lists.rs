@@ -55,15 +55,24 @@ conformance!(dl_create_read, |w| {
     assert_eq!(l["Description"], "Everyone in sales");
     assert_eq!(l["MemberCount"], 2);
     assert_eq!(l["PrimarySmtpAddress"], "sales@example.com");
-    assert_eq!(values(&l["Members"]), ["ann@example.com", "ben@example.com"]);
+    assert_eq!(
+        values(&l["Members"]),
+        ["ann@example.com", "ben@example.com"]
+    );
     assert_eq!(values(&l["AcceptMessagesOnlyFrom"]), ["ann@example.com"]);
     let addrs = l["EmailAddresses"].as_array().unwrap();
-    let primary: Vec<&Value> = addrs.iter().filter(|a| a["AddressPrimary"] == true).collect();
+    let primary: Vec<&Value> = addrs
+        .iter()
+        .filter(|a| a["AddressPrimary"] == true)
+        .collect();
     assert_eq!(primary.len(), 1, "one primary: {l}");
     assert_eq!(primary[0]["Value"], "sales@example.com");
     assert_eq!(primary[0]["AddressProtocol"], "smtp");
     let all = values(&l["EmailAddresses"]);
-    assert!(all.contains(&"sales-team@example.com".to_string()), "{all:?}");
+    assert!(
+        all.contains(&"sales-team@example.com".to_string()),
+        "{all:?}"
+    );
     assert!(
         all.contains(&"sales-team@example.net".to_string()),
         "a primary-domain address gets its domain-alias twin: {all:?}"
@@ -97,7 +106,10 @@ conformance!(dl_update_actions, |w| {
     .ok_empty("update");
     let l = w.get(&format!("{DL}/team")).await.json();
     assert_eq!(l["DisplayName"], "The Team");
-    assert_eq!(values(&l["Members"]), ["ben@example.com", "cat@example.com"]);
+    assert_eq!(
+        values(&l["Members"]),
+        ["ben@example.com", "cat@example.com"]
+    );
     assert_eq!(l["MemberCount"], 2);
     assert!(values(&l["EmailAddresses"]).contains(&"crew@example.org".to_string()));
     w.json(
@@ -134,7 +146,11 @@ conformance!(dl_update_actions, |w| {
             json!({"Members": [{"Action": "Frobnicate", "Value": "ben@example.com"}]}),
         )
         .await;
-    assert_eq!(r.status, 400, "Action must be Add, Update or Remove: {}", r.body);
+    assert_eq!(
+        r.status, 400,
+        "Action must be Add, Update or Remove: {}",
+        r.body
+    );
 });
 
 // v1: "The v0 method of submitting data via form URL-encoded variables is
@@ -143,7 +159,12 @@ conformance!(dl_bodies, |w| {
     let r = w
         .form("POST", &format!("{DL}/formed"), "DisplayName=Formed")
         .await;
-    assert!(r.status == 400 || r.status == 415, "form body: {} {}", r.status, r.body);
+    assert!(
+        r.status == 400 || r.status == 415,
+        "form body: {} {}",
+        r.status,
+        r.body
+    );
     assert!(r.header("x-error-message").is_some());
     let r = w
         .json(
@@ -246,6 +267,11 @@ conformance!(dl_member_checks, |w| {
             json!({"Members": [{"Action": "Add", "Value": "ghost@example.com"}]}),
         )
         .await;
-    assert!(r.status == 400 || r.status == 404, "missing member: {} {}", r.status, r.body);
+    assert!(
+        r.status == 400 || r.status == 404,
+        "missing member: {} {}",
+        r.status,
+        r.body
+    );
     assert_eq!(w.get(&format!("{DL}/mixed")).await.json()["MemberCount"], 2);
 });

@@ -11,7 +11,12 @@ use wire::*;
 
 // Errors page, "400 Bad Request": a Rackspace Email add without a password.
 conformance!(rs_add_without_password, |w| {
-    let r = w.bare("POST", "/customers/me/domains/example.com/rs/mailboxes/user.1").await;
+    let r = w
+        .bare(
+            "POST",
+            "/customers/me/domains/example.com/rs/mailboxes/user.1",
+        )
+        .await;
     r.fault(
         400,
         "badRequestFault",
@@ -50,38 +55,64 @@ conformance!(rs_add_rackmail_password_only, |w| {
     assert!(m["size"].as_u64().unwrap_or(0) > 0, "a default size: {m}");
     assert_eq!(m["enabled"], true);
     // PowerShell README: password and size (25*1024) only, as a form.
-    w.form("POST", &format!("{RS}/jane.doe"), "password=Password%211&size=25600")
-        .await
-        .ok_empty("PowerShell add");
+    w.form(
+        "POST",
+        &format!("{RS}/jane.doe"),
+        "password=Password%211&size=25600",
+    )
+    .await
+    .ok_empty("PowerShell add");
     assert_eq!(w.get(&format!("{RS}/jane.doe")).await.json()["size"], 25600);
 });
 
 // rackmail enableuser/disableuser/setpassword/set: PUT with JSON bodies and
 // JSON booleans; deleteuser: DELETE with a JSON body.
 conformance!(rs_edit_rackmail, |w| {
-    w.json("POST", &format!("{RS}/rm.user"), json!({"password": "Secret-Pass-1"}))
-        .await
-        .ok_empty("add");
+    w.json(
+        "POST",
+        &format!("{RS}/rm.user"),
+        json!({"password": "Secret-Pass-1"}),
+    )
+    .await
+    .ok_empty("add");
     w.json("PUT", &format!("{RS}/rm.user"), json!({"enabled": false}))
         .await
         .ok_empty("disableuser");
-    assert_eq!(w.get(&format!("{RS}/rm.user")).await.json()["enabled"], false);
+    assert_eq!(
+        w.get(&format!("{RS}/rm.user")).await.json()["enabled"],
+        false
+    );
     w.json("PUT", &format!("{RS}/rm.user"), json!({"enabled": true}))
         .await
         .ok_empty("enableuser");
-    assert_eq!(w.get(&format!("{RS}/rm.user")).await.json()["enabled"], true);
-    w.json("PUT", &format!("{RS}/rm.user"), json!({"password": "N3w-Pass-word"}))
-        .await
-        .ok_empty("setpassword");
-    w.json("PUT", &format!("{RS}/rm.user"), json!({"displayName": "Rack Mail"}))
-        .await
-        .ok_empty("set displayName");
+    assert_eq!(
+        w.get(&format!("{RS}/rm.user")).await.json()["enabled"],
+        true
+    );
+    w.json(
+        "PUT",
+        &format!("{RS}/rm.user"),
+        json!({"password": "N3w-Pass-word"}),
+    )
+    .await
+    .ok_empty("setpassword");
+    w.json(
+        "PUT",
+        &format!("{RS}/rm.user"),
+        json!({"displayName": "Rack Mail"}),
+    )
+    .await
+    .ok_empty("set displayName");
     assert_eq!(
         w.get(&format!("{RS}/rm.user")).await.json()["displayName"],
         "Rack Mail"
     );
     let r = w
-        .json("PUT", &format!("{RS}/rm.user"), json!({"BusinessUnit": "WaffleOps"}))
+        .json(
+            "PUT",
+            &format!("{RS}/rm.user"),
+            json!({"BusinessUnit": "WaffleOps"}),
+        )
         .await;
     r.fault(400, "validationFault", None, "undocumented property");
     assert!(r.message().contains("BusinessUnit"), "{}", r.message());
@@ -103,15 +134,22 @@ conformance!(rs_edit_rackmail, |w| {
 // the enabled= filter.
 conformance!(rs_index, |w| {
     for n in ["apirsmailbox37", "apirsmailbox91"] {
-        w.form("POST", &format!("{RS}/{n}"), "password=Secret-Pass-1&size=10240")
-            .await
-            .ok_empty("add");
+        w.form(
+            "POST",
+            &format!("{RS}/{n}"),
+            "password=Secret-Pass-1&size=10240",
+        )
+        .await
+        .ok_empty("add");
     }
     let p = w.get(RS).await.json();
     assert_eq!(p["offset"], 0);
     assert_eq!(p["size"], 50);
     assert_eq!(p["total"], 2);
-    assert_eq!(names(&p, "rsMailboxes"), ["apirsmailbox37", "apirsmailbox91"]);
+    assert_eq!(
+        names(&p, "rsMailboxes"),
+        ["apirsmailbox37", "apirsmailbox91"]
+    );
     for it in p["rsMailboxes"].as_array().unwrap() {
         for k in keys(it) {
             assert!(
@@ -121,11 +159,19 @@ conformance!(rs_index, |w| {
         }
     }
     let f = w
-        .get(&format!("{RS}?fields=size,currentUsage,enabled,createdDate,lastLogin"))
+        .get(&format!(
+            "{RS}?fields=size,currentUsage,enabled,createdDate,lastLogin"
+        ))
         .await
         .json();
     let it = &f["rsMailboxes"][0];
-    for k in ["size", "currentUsage", "enabled", "createdDate", "lastLogin"] {
+    for k in [
+        "size",
+        "currentUsage",
+        "enabled",
+        "createdDate",
+        "lastLogin",
+    ] {
         assert!(it.get(k).is_some(), "fields= adds {k}: {it}");
     }
     assert_eq!(it["size"], 10240);
@@ -139,9 +185,13 @@ conformance!(rs_index, |w| {
     assert_eq!(items.len(), 2);
     assert_eq!(items[0].name, "rsMailbox");
     assert_eq!(items[0].text_of("name"), "apirsmailbox37");
-    w.json("PUT", &format!("{RS}/apirsmailbox91"), json!({"enabled": false}))
-        .await
-        .ok_empty("disable");
+    w.json(
+        "PUT",
+        &format!("{RS}/apirsmailbox91"),
+        json!({"enabled": false}),
+    )
+    .await
+    .ok_empty("disable");
     let on = w.get(&format!("{RS}?enabled=true")).await.json();
     assert_eq!(names(&on, "rsMailboxes"), ["apirsmailbox37"]);
     let off = w.get(&format!("{RS}?enabled=false")).await.json();
@@ -204,9 +254,13 @@ conformance!(rs_show_documented, |w| {
 // Login tokens: POST .../rs/mailboxes/{name}/loginToken (Ruby) and
 // .../logintoken (rackmail) answer 200 with a JSON `token`.
 conformance!(rs_login_token, |w| {
-    w.json("POST", &format!("{RS}/token.user"), json!({"password": "Secret-Pass-1"}))
-        .await
-        .ok_empty("add");
+    w.json(
+        "POST",
+        &format!("{RS}/token.user"),
+        json!({"password": "Secret-Pass-1"}),
+    )
+    .await
+    .ok_empty("add");
     for word in ["loginToken", "logintoken"] {
         let r = w.bare("POST", &format!("{RS}/token.user/{word}")).await;
         r.ok(word);
@@ -215,7 +269,12 @@ conformance!(rs_login_token, |w| {
         assert!(token.len() >= 16, "{word}: a token: {t}");
     }
     let r = w.bare("POST", &format!("{RS}/nobody/loginToken")).await;
-    r.fault(404, "itemNotFoundFault", None, "token for a missing mailbox");
+    r.fault(
+        404,
+        "itemNotFoundFault",
+        None,
+        "token for a missing mailbox",
+    );
 });
 
 // A Rackspace Email mailbox cannot be added in an Exchange-only domain, and
@@ -228,7 +287,11 @@ conformance!(rs_service_and_licences, |w| {
             "password=Secret-Pass-1&size=1024",
         )
         .await;
-    assert!(r.status >= 400 && r.status < 500, "exchange-only domain: {}", r.body);
+    assert!(
+        r.status >= 400 && r.status < 500,
+        "exchange-only domain: {}",
+        r.body
+    );
     for i in 0..5 {
         w.form(
             "POST",
@@ -245,5 +308,10 @@ conformance!(rs_service_and_licences, |w| {
             "password=Secret-Pass-1&size=1024",
         )
         .await;
-    r.fault(400, "appsFault", Some("Mailbox limit exceeded."), "sixth of five");
+    r.fault(
+        400,
+        "appsFault",
+        Some("Mailbox limit exceeded."),
+        "sixth of five",
+    );
 });

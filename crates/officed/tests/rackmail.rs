@@ -41,7 +41,10 @@ impl Run<'_> {
     fn cmd(&self, args: &[&str]) -> Value {
         // rackmail takes the X-Api-Signature value itself from the
         // environment, signed for its User-Agent "rackmailcli".
-        let sig = self.officed.sign_header("rackmailcli").expect("officed sign");
+        let sig = self
+            .officed
+            .sign_header("rackmailcli")
+            .expect("officed sign");
         let out = Command::new(self.python)
             .arg(scripts().join("drive.py"))
             .args(args)
@@ -60,7 +63,9 @@ impl Run<'_> {
             String::from_utf8_lossy(&out.stderr)
         );
         // create_login_token prints the webmail URL setting first.
-        let start = stdout.find('{').unwrap_or_else(|| panic!("rackmail {args:?}: {stdout}"));
+        let start = stdout
+            .find('{')
+            .unwrap_or_else(|| panic!("rackmail {args:?}: {stdout}"));
         serde_json::from_str(&stdout[start..])
             .unwrap_or_else(|e| panic!("rackmail {args:?} printed no result ({e}): {stdout}"))
     }
@@ -79,7 +84,10 @@ fn python_minor(python: &Path) -> u32 {
         .args(["-c", "import sys; print(sys.version_info[1])"])
         .output()
         .expect("python runs");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
 }
 
 #[test]
@@ -110,7 +118,9 @@ fn rackmail_0_6_0_runs_against_officed() {
     {
         use std::io::BufRead;
         let stdout = child.stdout.take().unwrap();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
     }
     let _redirect = Redirect(child);
     let (port, ca) = line
@@ -132,16 +142,28 @@ fn rackmail_0_6_0_runs_against_officed() {
     assert_eq!(m["Text"]["enabled"], true, "{m}");
     run.expect(&["setpassword", e, d, "password=Other-Pass-456"], 200);
     run.expect(&["disableuser", e, d], 200);
-    assert_eq!(run.expect(&["getmailbox", e, d], 200)["Text"]["enabled"], false);
+    assert_eq!(
+        run.expect(&["getmailbox", e, d], 200)["Text"]["enabled"],
+        false
+    );
     run.expect(&["enableuser", e, d], 200);
-    assert_eq!(run.expect(&["getmailbox", e, d], 200)["Text"]["enabled"], true);
-    run.expect(&["set", e, d, "property=displayName", "value=Jo Smith"], 200);
+    assert_eq!(
+        run.expect(&["getmailbox", e, d], 200)["Text"]["enabled"],
+        true
+    );
+    run.expect(
+        &["set", e, d, "property=displayName", "value=Jo Smith"],
+        200,
+    );
     assert_eq!(
         run.expect(&["getmailbox", e, d], 200)["Text"]["displayName"],
         "Jo Smith"
     );
     // A property the API does not document: refused, naming it.
-    let v = run.expect(&["set", e, d, "property=BusinessUnit", "value=WaffleOps"], 400);
+    let v = run.expect(
+        &["set", e, d, "property=BusinessUnit", "value=WaffleOps"],
+        400,
+    );
     assert!(v["Text"].to_string().contains("BusinessUnit"), "{v}");
     run.expect(&["createuser", "email=second", d], 200);
 
@@ -159,7 +181,10 @@ fn rackmail_0_6_0_runs_against_officed() {
     let items = l["Text"]["rsMailboxes"].as_array().expect("rsMailboxes");
     assert_eq!(items.len(), 2, "{l}");
     assert_eq!(items[0]["name"], "jo.smith");
-    assert!(items[0].get("size").is_some() && items[0].get("createdDate").is_some(), "{l}");
+    assert!(
+        items[0].get("size").is_some() && items[0].get("createdDate").is_some(),
+        "{l}"
+    );
     let file = work.path().join("all.json");
     let out = format!("output={}", file.display());
     run.expect(&["listall", d, &out], 200);
@@ -168,8 +193,14 @@ fn rackmail_0_6_0_runs_against_officed() {
 
     // createlogintoken needs Python 3.12 syntax (rackmail's own code).
     if python_minor(&python) >= 12 {
-        let t = run.expect(&["createlogintoken", e, d, "webmail_url=mail.example.com"], 200);
-        assert!(t["Text"]["token"].as_str().is_some_and(|s| !s.is_empty()), "{t}");
+        let t = run.expect(
+            &["createlogintoken", e, d, "webmail_url=mail.example.com"],
+            200,
+        );
+        assert!(
+            t["Text"]["token"].as_str().is_some_and(|s| !s.is_empty()),
+            "{t}"
+        );
     } else {
         eprintln!("Python < 3.12: rackmail's createlogintoken cannot be loaded; skipped");
     }

@@ -62,7 +62,8 @@ pub struct R {
 /// Email, 5).
 pub fn fixture() -> OfficedOptions {
     let mut o = OfficedOptions::default();
-    o.domains.push(DomainSpec::new("rsonly.com", "rsemail", 0, 5));
+    o.domains
+        .push(DomainSpec::new("rsonly.com", "rsemail", 0, 5));
     o
 }
 
@@ -219,22 +220,31 @@ impl Wire {
 impl R {
     /// The body as JSON (panics with the body when it is not JSON).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): status {} body {:?}", self.status, self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): status {} body {:?}",
+                self.status, self.body
+            )
+        })
     }
 
     /// The body as an XML tree.
     pub fn xml(&self) -> xml::Node {
-        xml::parse(&self.body)
-            .unwrap_or_else(|e| panic!("not XML ({e}): status {} body {:?}", self.status, self.body))
+        xml::parse(&self.body).unwrap_or_else(|e| {
+            panic!("not XML ({e}): status {} body {:?}", self.status, self.body)
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok())
+        self.headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
     }
 
     pub fn content_type(&self) -> String {
-        self.header("content-type").unwrap_or_default().to_ascii_lowercase()
+        self.header("content-type")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
     }
 
     /// Asserts 200.
@@ -295,6 +305,16 @@ impl R {
             .and_then(|i| i["message"].as_str())
             .unwrap_or_default()
             .to_string()
+    }
+}
+
+/// Waits, if needed, so that at least 15 seconds of the current clock
+/// minute remain: throttle counters are per minute, and a burst that
+/// straddles a minute boundary would be counted in two windows.
+pub async fn start_of_minute_window() {
+    let sec = time::OffsetDateTime::now_utc().second() as u64;
+    if sec >= 45 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - sec)).await;
     }
 }
 

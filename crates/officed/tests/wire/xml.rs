@@ -71,7 +71,9 @@ pub fn parse(doc: &str) -> Result<Node, String> {
         if let Some(after) = rest.strip_prefix('<') {
             if after.starts_with('?') || after.starts_with("!--") {
                 let end = if after.starts_with('?') { "?>" } else { "-->" };
-                let i = after.find(end).ok_or("unterminated declaration or comment")?;
+                let i = after
+                    .find(end)
+                    .ok_or("unterminated declaration or comment")?;
                 rest = &after[i + end.len()..];
                 continue;
             }
