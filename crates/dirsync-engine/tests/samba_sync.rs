@@ -90,7 +90,7 @@ async fn samba_to_officed_seed_errors_and_incremental() {
     c.send_form(
         Method::POST,
         &paths::ex_mailbox(&cu, "example.com", "taken"),
-        &form(&[("displayName", "Taken")]),
+        &form(&[("password", "Passw0rd!x"), ("displayName", "Taken")]),
     )
     .await
     .unwrap();

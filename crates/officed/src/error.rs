@@ -60,6 +60,11 @@ impl Error {
             details,
         )
     }
+    /// 400 appsFault: the object or address already exists (the documented
+    /// `appsFault` covers such conflicts; the message is the seed text).
+    pub fn exists(message: impl Into<String>, details: impl Into<String>) -> Self {
+        Self::fault(FaultKind::Apps, 400, message, details)
+    }
     /// 400 validationFault: a field of the body is unknown or invalid; the
     /// message names it.
     pub fn validation(message: impl Into<String>, details: impl Into<String>) -> Self {

@@ -1046,7 +1046,7 @@ pub async fn mailbox_create(
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, svc.kind(), &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::user_exists_in_another_service(name, svc.label()),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
@@ -1157,7 +1157,7 @@ async fn mailbox_recover(
         )
         .await?
         {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::user_exists_in_another_service(&m.name, svc.label()),
                 format!("The address '{a}' was taken after the mailbox was deleted."),
             ));
@@ -1383,7 +1383,7 @@ pub async fn mailbox_rename(
             )
             .await?
             {
-                return Err(Error::bad_request(
+                return Err(Error::exists(
                     messages::user_exists_in_another_service(new_name, svc.label()),
                     format!("The address '{new_primary}' is already used."),
                 ));
@@ -1463,7 +1463,7 @@ pub async fn mailbox_address_add(
             domain_id_by_name(&mut tx, &dom.customer_id, &addr_domain).await?
         };
         if !insert_address(&mut tx, &dom.customer_id, address, &did, Svc::Ex.kind(), &m.id, false).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::address_in_use(address),
                 "Another mailbox, alias, contact or distribution list of this account already has this address.",
             ));
@@ -1672,7 +1672,7 @@ pub async fn alias_create(
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "rs_alias", &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::object_exists_in_another_service("alias", name, messages::RSEMAIL_ALIASES),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
@@ -1923,7 +1923,7 @@ pub async fn contact_create(
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_contact", &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::object_exists_in_another_service("contact", name, messages::EXCHANGE_CONTACTS),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
@@ -2238,7 +2238,7 @@ pub async fn list_create(
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_list", &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::group_exists_in_another_service(name),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
@@ -2256,7 +2256,7 @@ pub async fn list_create(
         for (a, d) in &alternates {
             let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
             if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
-                return Err(Error::bad_request(
+                return Err(Error::exists(
                     messages::address_in_use(a),
                     "Another mailbox, alias, contact or distribution list of this account already has this address.",
                 ));
@@ -2314,7 +2314,7 @@ pub async fn list_edit(
             for (a, d) in &alternates {
                 let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
                 if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
-                    return Err(Error::bad_request(
+                    return Err(Error::exists(
                         messages::address_in_use(a),
                         "Another mailbox, alias, contact or distribution list of this account already has this address.",
                     ));

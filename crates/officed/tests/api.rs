@@ -174,8 +174,12 @@ async fn endpoints(env: &Env) {
     // Paging.
     for n in ["a1", "a2"] {
         ok(
-            &env.form("POST", &format!("{MB}/{n}"), "displayName=X")
-                .await,
+            &env.form(
+                "POST",
+                &format!("{MB}/{n}"),
+                "displayName=X&password=Passw0rd%21",
+            )
+            .await,
             "add",
         );
     }
@@ -475,12 +479,22 @@ both_backends!(endpoints);
 async fn rule_licences(env: &Env) {
     for n in ["m1", "m2", "m3"] {
         ok(
-            &env.form("POST", &format!("{MB}/{n}"), "displayName=M")
-                .await,
+            &env.form(
+                "POST",
+                &format!("{MB}/{n}"),
+                "displayName=M&password=Passw0rd%21",
+            )
+            .await,
             n,
         );
     }
-    let r = env.form("POST", &format!("{MB}/m4"), "displayName=M").await;
+    let r = env
+        .form(
+            "POST",
+            &format!("{MB}/m4"),
+            "displayName=M&password=Passw0rd%21",
+        )
+        .await;
     fault(&r, 400, MAILBOX_LIMIT_EXCEEDED, "4th of 3");
     assert_eq!(r.fault_kind(), "badRequestFault");
     assert_eq!(
@@ -493,7 +507,12 @@ async fn rule_licences(env: &Env) {
         "disable",
     );
     fault(
-        &env.form("POST", &format!("{MB}/m4"), "displayName=M").await,
+        &env.form(
+            "POST",
+            &format!("{MB}/m4"),
+            "displayName=M&password=Passw0rd%21",
+        )
+        .await,
         400,
         MAILBOX_LIMIT_EXCEEDED,
         "disabled counts",
@@ -533,7 +552,12 @@ async fn rule_licences(env: &Env) {
         .await
         .unwrap();
     ok(
-        &env.form("POST", &format!("{MB}/m4"), "displayName=M").await,
+        &env.form(
+            "POST",
+            &format!("{MB}/m4"),
+            "displayName=M&password=Passw0rd%21",
+        )
+        .await,
         "after licence change",
     );
     let d = env
@@ -573,8 +597,12 @@ async fn counters_match_the_mailboxes(env: &Env) {
 
 async fn rule_unique_across_services(env: &Env) {
     ok(
-        &env.form("POST", &format!("{MB}/jdoe"), "displayName=J")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/jdoe"),
+            "displayName=J&password=Passw0rd%21",
+        )
+        .await,
         "ex jdoe",
     );
     let r = env
@@ -595,8 +623,12 @@ async fn rule_unique_across_services(env: &Env) {
         Some(RuleViolation::UserExistsInAnotherService)
     );
     fault(
-        &env.form("POST", &format!("{MB}/jdoe"), "displayName=J")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/jdoe"),
+            "displayName=J&password=Passw0rd%21",
+        )
+        .await,
         400,
         &user_exists_in_another_service("jdoe", EXCHANGE_MAILBOXES),
         "same service twice",
@@ -635,7 +667,7 @@ async fn rule_unique_across_services(env: &Env) {
         &env.form(
             "POST",
             "/customers/me/domains/example.org/ex/mailboxes/john",
-            "displayName=J",
+            "displayName=J&password=Passw0rd%21",
         )
         .await,
         400,
@@ -643,8 +675,12 @@ async fn rule_unique_across_services(env: &Env) {
         "primary equal to another's alternate",
     );
     ok(
-        &env.form("POST", &format!("{MB}/other"), "displayName=O")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/other"),
+            "displayName=O&password=Passw0rd%21",
+        )
+        .await,
         "other",
     );
     let r = env
@@ -688,8 +724,12 @@ both_backends!(rule_unique_across_services);
 
 async fn rule_alternate_domains(env: &Env) {
     ok(
-        &env.form("POST", &format!("{MB}/amy"), "displayName=Amy")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/amy"),
+            "displayName=Amy&password=Passw0rd%21",
+        )
+        .await,
         "amy",
     );
     let r = env
@@ -779,14 +819,14 @@ async fn rule_not_authorized_and_isolation(env: &Env) {
         .form(
             "POST",
             "/customers/me/domains/other.com/ex/mailboxes/x",
-            "displayName=X",
+            "displayName=X&password=Passw0rd%21",
         )
         .await;
     let none = env
         .form(
             "POST",
             "/customers/me/domains/nowhere.com/ex/mailboxes/x",
-            "displayName=X",
+            "displayName=X&password=Passw0rd%21",
         )
         .await;
     fault(
@@ -819,7 +859,7 @@ async fn rule_not_authorized_and_isolation(env: &Env) {
         &env.form(
             "POST",
             "/customers/me/domains/rsonly.com/ex/mailboxes/x",
-            "displayName=X",
+            "displayName=X&password=Passw0rd%21",
         )
         .await,
         403,
@@ -842,8 +882,12 @@ both_backends!(rule_not_authorized_and_isolation);
 
 async fn rule_service_id_and_rename(env: &Env) {
     ok(
-        &env.form("POST", &format!("{MB}/userA"), "displayName=User+A")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/userA"),
+            "displayName=User+A&password=Passw0rd%21",
+        )
+        .await,
         "userA",
     );
     ok(
@@ -900,8 +944,12 @@ async fn rule_service_id_and_rename(env: &Env) {
         StatusCode::NOT_FOUND
     );
     ok(
-        &env.form("POST", &format!("{MB}/userA"), "displayName=New+A")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/userA"),
+            "displayName=New+A&password=Passw0rd%21",
+        )
+        .await,
         "old name free again",
     );
     let log = officed::admin::audit_log(&env.db, 50).await.unwrap();
@@ -942,8 +990,12 @@ async fn rule_api_rename(env: &Env) {
         }
     };
     ok(
-        &env.form("POST", &format!("{MB}/userA"), "displayName=User+A")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/userA"),
+            "displayName=User+A&password=Passw0rd%21",
+        )
+        .await,
         "userA",
     );
     ok(
@@ -1094,8 +1146,12 @@ both_backends!(rule_api_rename);
 
 async fn rule_soft_delete(env: &Env) {
     ok(
-        &env.form("POST", &format!("{MB}/gone"), "displayName=Gone&size=512")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/gone"),
+            "displayName=Gone&size=512&password=Passw0rd%21",
+        )
+        .await,
         "create",
     );
     ok(
@@ -1143,8 +1199,12 @@ async fn rule_soft_delete(env: &Env) {
         "delete again",
     );
     ok(
-        &env.form("POST", &format!("{MB}/gone"), "displayName=New+Gone")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{MB}/gone"),
+            "displayName=New+Gone&password=Passw0rd%21",
+        )
+        .await,
         "new owner of the name",
     );
     fault(
@@ -1161,8 +1221,12 @@ async fn rule_soft_delete(env: &Env) {
     );
     for n in ["f1", "f2", "f3"] {
         ok(
-            &env.form("POST", &format!("{MB}/{n}"), "displayName=F")
-                .await,
+            &env.form(
+                "POST",
+                &format!("{MB}/{n}"),
+                "displayName=F&password=Passw0rd%21",
+            )
+            .await,
             n,
         );
     }
@@ -1351,12 +1415,20 @@ async fn malformed_requests(env: &Env) {
     }
     // Body fields: an unknown one, or a bad value, is a validationFault naming it.
     let r = env
-        .form("POST", &format!("{MB}/x"), "displayName=X&bogus=1")
+        .form(
+            "POST",
+            &format!("{MB}/x"),
+            "displayName=X&bogus=1&password=Passw0rd%21",
+        )
         .await;
     assert_eq!(r.fault_kind(), "validationFault", "{}", r.json);
     assert_eq!(r.message(), "Unknown field: bogus");
     let r = env
-        .form("POST", &format!("{MB}/x"), "displayName=X&enabled=maybe")
+        .form(
+            "POST",
+            &format!("{MB}/x"),
+            "displayName=X&enabled=maybe&password=Passw0rd%21",
+        )
         .await;
     assert_eq!(r.fault_kind(), "validationFault", "{}", r.json);
     assert_eq!(r.message(), "Invalid value for field: enabled");
@@ -1370,7 +1442,11 @@ async fn malformed_requests(env: &Env) {
     assert_eq!(r.fault_kind(), "validationFault", "{}", r.json);
     assert_eq!(r.message(), "Invalid value for field: isHidden");
     let r = env
-        .form("POST", &format!("{MB}/j%C3%A9r%C3%B4me"), "displayName=J")
+        .form(
+            "POST",
+            &format!("{MB}/j%C3%A9r%C3%B4me"),
+            "displayName=J&password=Passw0rd%21",
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.message(), "The mailbox name 'jérôme' is invalid.");

@@ -215,7 +215,7 @@ async fn throttling_preset_and_custom() {
             .form(
                 "POST",
                 &format!("/customers/me/domains/example.com/ex/mailboxes/t{i}"),
-                "displayName=T",
+                "displayName=T&password=Passw0rd%21",
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -224,7 +224,7 @@ async fn throttling_preset_and_custom() {
         .form(
             "POST",
             "/customers/me/domains/example.com/ex/mailboxes/t9",
-            "displayName=T",
+            "displayName=T&password=Passw0rd%21",
         )
         .await;
     assert_eq!(r.message(), messages::EXCEEDED_REQUEST_LIMITS);
@@ -329,7 +329,7 @@ async fn throttling_is_shared_by_instances_on_postgres() {
             &format!("/customers/me/domains/example.com/ex/mailboxes/s{i}"),
             Some((
                 "application/x-www-form-urlencoded",
-                "displayName=S".to_string(),
+                "displayName=S&password=Passw0rd%21".to_string(),
             )),
         )
         .await;
@@ -343,7 +343,7 @@ async fn throttling_is_shared_by_instances_on_postgres() {
         "/customers/me/domains/example.com/ex/mailboxes/s9",
         Some((
             "application/x-www-form-urlencoded",
-            "displayName=S".to_string(),
+            "displayName=S&password=Passw0rd%21".to_string(),
         )),
     )
     .await;

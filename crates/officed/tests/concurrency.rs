@@ -25,7 +25,7 @@ async fn same_address_64(env: &Env) {
                     "/customers/me/domains/example.com/ex/mailboxes/Shared",
                     (
                         "application/x-www-form-urlencoded",
-                        "displayName=S".to_string(),
+                        "displayName=S&password=Passw0rd%21".to_string(),
                     ),
                 ),
                 1 => (
@@ -102,7 +102,10 @@ async fn licences_hold(env: &Env) {
                 &secret,
                 "POST",
                 &path,
-                Some(("application/x-www-form-urlencoded", "displayName=U".into())),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    "displayName=U&password=Passw0rd%21".into(),
+                )),
             )
             .await
         }));
