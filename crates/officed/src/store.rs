@@ -999,19 +999,13 @@ pub async fn mailbox_create(
     if input.recover_deleted {
         return retry(|| mailbox_recover(db, actor, dom, svc, name)).await;
     }
-    if svc == Svc::Rs {
-        // Rackspace Email documents password and size as required.
-        for (f, missing) in [
-            ("password", input.password.is_none()),
-            ("size", input.size.is_none()),
-        ] {
-            if missing {
-                return Err(Error::bad_request(
-                    format!("Missing required field: {f}"),
-                    "A Rackspace Email mailbox is added with a password and a size (MB).",
-                ));
-            }
-        }
+    // The documented add needs a password (checked, never stored); size
+    // defaults to 25600 MB when absent.
+    if input.password.as_deref().unwrap_or("").is_empty() {
+        return Err(Error::bad_request(
+            "Missing required field: password",
+            "A mailbox is added with a password (officed requires it and never stores it).",
+        ));
     }
     let display = match (&input.display_name, svc) {
         (Some(d), _) => d.clone(),
@@ -1908,10 +1902,12 @@ pub async fn contact_create(
             "Give the contact's external address.",
         )
     })?;
-    let display = form
-        .display_name
-        .clone()
-        .unwrap_or_else(|| name.to_string());
+    let display = form.display_name.clone().ok_or_else(|| {
+        Error::bad_request(
+            "Missing required field: displayName",
+            "Give the contact a display name (required on add, as documented).",
+        )
+    })?;
     let mut info = ContactInfo::default();
     info.apply(&form.contact_info());
     let mut passive = serde_json::Map::new();

@@ -641,8 +641,12 @@ async fn rule_unique_across_services(env: &Env) {
         "alias",
     );
     fault(
-        &env.form("POST", &format!("{CT}/jdoe"), "externalEmail=x%40y.com")
-            .await,
+        &env.form(
+            "POST",
+            &format!("{CT}/jdoe"),
+            "displayName=J&externalEmail=x%40y.com",
+        )
+        .await,
         400,
         &object_exists_in_another_service("contact", "jdoe", EXCHANGE_CONTACTS),
         "contact",
@@ -714,7 +718,7 @@ async fn rule_unique_across_services(env: &Env) {
         &env.req_b(
             "POST",
             "/customers/me/domains/other.com/ex/mailboxes/jdoe",
-            Some(("application/x-www-form-urlencoded", "displayName=J".into())),
+            Some(("application/x-www-form-urlencoded", "displayName=J&password=Passw0rd%21".into())),
         )
         .await,
         "B's own jdoe",
@@ -1470,10 +1474,10 @@ async fn create_answer_is_the_stored_mailbox(env: &Env) {
     for (base, form) in [
         (
             MB,
-            "displayName=Ann+Example&firstName=Ann&lastName=Example&initials=A&size=2048&isHidden=true&enabled=false&title=Boss&company=Acme&businessCity=Paris&mobileNumber=%2B33+1",
+            "displayName=Ann+Example&firstName=Ann&lastName=Example&initials=A&size=2048&isHidden=true&enabled=false&title=Boss&company=Acme&businessCity=Paris&mobileNumber=%2B33+1&password=Passw0rd%21",
         ),
         (RS, "displayName=Rob&firstName=Rob&lastName=&size=1024&department=Ops&password=Passw0rd%21"),
-        (MB, "displayName=Min"),
+        (MB, "displayName=Min&password=Passw0rd%21"),
     ] {
         let name = format!("created{}", form.len());
         let created = env.form("POST", &format!("{base}/{name}"), form).await;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod contacts;
 pub mod domains;
 pub mod extract;
+pub mod format;
 pub mod lists;
 pub mod mailboxes;
 
@@ -153,6 +154,7 @@ fn routes(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(format::negotiate))
         .route("/openapi.json", get(openapi));
     Router::new()
         .nest("/v1", v1)
