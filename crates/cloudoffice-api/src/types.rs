@@ -435,18 +435,70 @@ pub struct ListItem {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A Hosted Exchange distribution list.
+/// One address of a distribution list in the documented v1 model. On
+/// `PUT`, `Action` is `Add`, `Update` or `Remove`; `AddressProtocol` is
+/// `smtp` (or `x500`); `AddressPrimary` marks the one primary address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlAddress {
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(
+        rename = "AddressPrimary",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::opt_bool"
+    )]
+    pub address_primary: Option<bool>,
+    #[serde(
+        rename = "AddressProtocol",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address_protocol: Option<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// A member or allowed sender of a distribution list (v1 model); `Action`
+/// (`Add`, `Remove`) on `PUT`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlMember {
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// A Hosted Exchange distribution list as `GET .../ex/distributionlists/{name}`
+/// answers it (the documented v1 model).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DistributionList {
+    #[serde(rename = "Name")]
     pub name: String,
+    #[serde(rename = "DisplayName")]
     pub display_name: String,
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub description: Option<String>,
+    #[serde(rename = "IsHidden", default)]
     pub is_hidden: bool,
-    #[serde(default)]
-    pub email_address_list: Vec<EmailAddressEntry>,
-    /// Member addresses (lower case).
-    #[serde(default)]
-    pub members: Vec<String>,
+    #[serde(rename = "MemberCount", default)]
+    pub member_count: u32,
+    /// `name@domain`.
+    #[serde(rename = "PrimarySmtpAddress", default)]
+    pub primary_smtp_address: String,
+    /// Every address: the primary, domain-alias and alternate ones.
+    #[serde(rename = "EmailAddresses", default)]
+    pub email_addresses: Vec<DlAddress>,
+    #[serde(rename = "Members", default)]
+    pub members: Vec<DlMember>,
+    #[serde(rename = "AcceptMessagesOnlyFrom", default)]
+    pub accept_messages_only_from: Vec<DlMember>,
 }
 
 macro_rules! page {
@@ -483,10 +535,16 @@ page!(
     /// `GET .../ex/contacts`: `{"contacts": [...], ...}`.
     ExchangeContactList, ListItem, contacts, "contacts"
 );
-page!(
-    /// `GET .../ex/distributionlists`: `{"distributionLists": [...], ...}`.
-    DistributionListList, ListItem, distribution_lists, "distributionLists"
-);
+/// `GET .../ex/distributionlists`: `{"distributionlists": [...], ...}`
+/// (the documented key is all lower case; `distributionLists` is read too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributionListList {
+    #[serde(rename = "distributionlists", alias = "distributionLists")]
+    pub distribution_lists: Vec<ListItem>,
+    pub offset: u32,
+    pub size: u32,
+    pub total: u32,
+}
 
 /// `GET .../ex/mailboxes/{name}/emailaddresses`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -544,24 +602,46 @@ pub struct MailboxRenameForm {
     pub new_name: String,
 }
 
-/// Add (`POST`) or edit (`PUT`) a distribution list, as JSON.
-///
-/// `emailAddresses` are alternate addresses (replacing the current ones on
-/// edit); `members` replaces the member list on edit. Members are addresses
-/// of objects of the same customer.
+/// Add (`POST`) or edit (`PUT`) a distribution list: the documented v1
+/// JSON model. On add, `DisplayName` is required and the arrays give the
+/// initial sets; on edit, each array entry has an `Action` (`Add`,
+/// `Update`, `Remove`; an entry without one is an `Add`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct DistributionListBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DisplayName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub description: Option<String>,
+    #[serde(
+        rename = "IsHidden",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::opt_bool"
+    )]
     pub is_hidden: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_addresses: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<String>>,
+    #[serde(
+        rename = "EmailAddresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email_addresses: Option<Vec<DlAddress>>,
+    #[serde(rename = "Members", default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<DlMember>>,
+    #[serde(
+        rename = "AcceptMessagesOnlyFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub accept_messages_only_from: Option<Vec<DlMember>>,
 }
 
 /// Health check answer (`GET /healthz`).
@@ -631,7 +711,7 @@ mod tests {
         };
         assert!(serde_json::to_string(&l)
             .unwrap()
-            .contains("distributionLists"));
+            .contains("\"distributionlists\""));
     }
 
     #[test]

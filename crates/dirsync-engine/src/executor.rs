@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use cloudoffice_api::client::{Client, ClientError};
-use cloudoffice_api::{paths, DistributionListBody, EmailAddressList, MemberList, RuleViolation};
+use cloudoffice_api::{
+    paths, DistributionListBody, DlMember, EmailAddressList, MemberList, RuleViolation,
+};
 use dirsync_model::{Code, EmailAddress, Finding, Guid};
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
@@ -194,7 +196,10 @@ impl Executor<'_> {
                                 op.members
                                     .iter()
                                     .filter(|m| !missing.contains(&m.to_ascii_lowercase()))
-                                    .cloned()
+                                    .map(|m| DlMember {
+                                        action: None,
+                                        value: m.clone(),
+                                    })
                                     .collect(),
                             ),
                             ..Default::default()

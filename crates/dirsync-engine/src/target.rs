@@ -108,8 +108,16 @@ pub fn list(l: &api::DistributionList, domain: &DomainName) -> Option<TargetList
     Some(TargetList {
         address: addr(&l.name, domain)?,
         display_name: l.display_name.clone(),
-        addresses: addresses(&l.email_address_list),
-        members: l.members.iter().map(|m| m.to_ascii_lowercase()).collect(),
+        addresses: l
+            .email_addresses
+            .iter()
+            .filter_map(|e| EmailAddress::parse(&e.value).ok())
+            .collect(),
+        members: l
+            .members
+            .iter()
+            .map(|m| m.value.to_ascii_lowercase())
+            .collect(),
     })
 }
 

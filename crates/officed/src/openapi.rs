@@ -226,18 +226,32 @@ fn schemas() -> Value {
         "ExchangeContactForm": form(ExchangeContactForm::FIELDS, ExchangeContactForm::PASSIVE, &[
             ("externalEmail", "required on add"),
         ]),
+        "DlAddress": {
+            "type": "object", "additionalProperties": false, "required": ["Value"],
+            "properties": {
+                "Action": {"type": "string", "enum": ["Add", "Update", "Remove"], "description": "PUT only"},
+                "AddressPrimary": b(), "AddressProtocol": {"type": "string", "enum": ["smtp"]}, "Value": s()
+            }
+        },
+        "DlMember": {
+            "type": "object", "additionalProperties": false, "required": ["Value"],
+            "properties": {"Action": {"type": "string", "enum": ["Add", "Remove"], "description": "PUT only"}, "Value": s()}
+        },
         "DistributionList": object(
-            &["name", "displayName", "isHidden", "emailAddressList", "members"],
-            vec![("name", s()), ("displayName", s()), ("isHidden", b()), ("emailAddressList", arr(r("EmailAddressEntry"))), ("members", arr(s()))],
+            &["Name", "DisplayName", "IsHidden", "MemberCount", "PrimarySmtpAddress", "EmailAddresses", "Members", "AcceptMessagesOnlyFrom"],
+            vec![("Name", s()), ("DisplayName", s()), ("Description", s()), ("IsHidden", b()), ("MemberCount", i()), ("PrimarySmtpAddress", s()),
+                 ("EmailAddresses", arr(r("DlAddress"))), ("Members", arr(r("DlMember"))), ("AcceptMessagesOnlyFrom", arr(r("DlMember")))],
         ),
-        "DistributionListList": page("distributionLists", "ListItem"),
+        "DistributionListList": page("distributionlists", "ListItem"),
         "DistributionListBody": {
             "type": "object",
             "additionalProperties": false,
+            "description": "The documented v1 model, JSON only. On POST, DisplayName is required and the arrays give the initial sets; on PUT, array entries carry an Action.",
             "properties": {
-                "name": s(), "displayName": s(), "isHidden": b(),
-                "emailAddresses": {"type": "array", "items": {"type": "string"}, "description": "alternate addresses (replace on edit)"},
-                "members": {"type": "array", "items": {"type": "string"}, "description": "member addresses (replace on edit)"}
+                "DisplayName": s(), "Description": s(), "IsHidden": b(),
+                "EmailAddresses": arr(r("DlAddress")),
+                "Members": arr(r("DlMember")),
+                "AcceptMessagesOnlyFrom": arr(r("DlMember"))
             }
         },
         "MemberList": object(&["members"], vec![("members", arr(s()))]),
@@ -425,11 +439,12 @@ mod tests {
         };
         declared("Domain", &serde_json::to_value(&d).unwrap());
         let l = DistributionListBody {
-            name: Some("x".into()),
             display_name: Some("x".into()),
+            description: Some("d".into()),
             is_hidden: Some(true),
             email_addresses: Some(vec![]),
             members: Some(vec![]),
+            accept_messages_only_from: Some(vec![]),
         };
         declared("DistributionListBody", &serde_json::to_value(&l).unwrap());
         declared(

@@ -2062,12 +2062,64 @@ async fn remove_member_everywhere(
 
 // ---------------------------------------------------------------- Exchange distribution lists
 
+/// Settings of a list kept without acting on them (`extra` column).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ListExtra {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    accept_from: Vec<String>,
+}
+
+/// A distribution list as stored, with its addresses and members.
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub name: String,
+    pub display_name: String,
+    pub hidden: bool,
+    extra: ListExtra,
+    /// Stored addresses (primary and alternates; alias twins are derived).
+    stored: Vec<(String, bool)>,
+    pub addresses: Vec<EmailAddressEntry>,
+    pub members: Vec<String>,
+}
+
+impl ListRow {
+    /// The documented v1 shape.
+    pub fn wire(&self, dom: &DomainRow) -> DistributionList {
+        let member = |v: &String| DlMember {
+            action: None,
+            value: v.clone(),
+        };
+        DistributionList {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            description: self.extra.description.clone(),
+            is_hidden: self.hidden,
+            member_count: self.members.len() as u32,
+            primary_smtp_address: format!("{}@{}", self.name, dom.name),
+            email_addresses: self
+                .addresses
+                .iter()
+                .map(|a| DlAddress {
+                    action: None,
+                    address_primary: Some(a.reply_to),
+                    address_protocol: Some("smtp".into()),
+                    value: a.address.clone(),
+                })
+                .collect(),
+            members: self.members.iter().map(member).collect(),
+            accept_messages_only_from: self.extra.accept_from.iter().map(member).collect(),
+        }
+    }
+}
+
 async fn find_list(
     c: &mut AnyConnection,
     dom: &DomainRow,
     name: &str,
-) -> Result<(String, DistributionList)> {
-    let row = sqlx::query("SELECT id, name, display_name, hidden FROM ex_lists WHERE domain_id = $1 AND name_key = $2")
+) -> Result<(String, ListRow)> {
+    let row = sqlx::query("SELECT id, name, display_name, hidden, extra FROM ex_lists WHERE domain_id = $1 AND name_key = $2")
         .bind(dom.id.clone())
         .bind(validate::key(name))
         .fetch_optional(&mut *c)
@@ -2084,15 +2136,34 @@ async fn find_list(
     };
     let id: String = r.try_get("id")?;
     let lname: String = r.try_get("name")?;
-    let addrs = owner_addresses(c, &id).await?;
+    let extra: String = r.try_get("extra")?;
+    let stored = owner_addresses(c, &id).await?;
     let members = list_members(c, &id).await?;
+    // "Each email address entry using the primary domain will result in a
+    // corresponding entry for each domain alias" (v1 list model).
+    let mut addresses = address_list(dom, &lname, &stored);
+    for (a, _) in stored.iter().filter(|(_, p)| !*p) {
+        if let Some((local, d)) = a.rsplit_once('@') {
+            if d.eq_ignore_ascii_case(&dom.name) {
+                for alias in &dom.aliases {
+                    addresses.push(EmailAddressEntry {
+                        address: format!("{local}@{alias}"),
+                        reply_to: false,
+                    });
+                }
+            }
+        }
+    }
     Ok((
         id,
-        DistributionList {
-            email_address_list: address_list(dom, &lname, &addrs),
+        ListRow {
+            addresses,
+            stored,
             name: lname,
             display_name: r.try_get("display_name")?,
-            is_hidden: r.try_get::<i64, _>("hidden")? != 0,
+            hidden: r.try_get::<i64, _>("hidden")? != 0,
+            extra: serde_json::from_str(&extra)
+                .map_err(|e| internal(format!("list extra: {e}")))?,
             members,
         },
     ))
@@ -2148,7 +2219,7 @@ pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<Distribu
 }
 
 /// `GET .../ex/distributionlists/{name}`.
-pub async fn list_get(db: &Db, dom: &DomainRow, name: &str) -> Result<DistributionList> {
+pub async fn list_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ListRow> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     Ok(find_list(&mut c, dom, name).await?.1)
@@ -2196,9 +2267,71 @@ async fn add_member(
     Ok(n == 1)
 }
 
+/// What an edit asks for one entry: add or remove (`Update` of an entry
+/// keeps it, adding it when missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListAction {
+    Add,
+    Remove,
+}
+
+fn list_action(a: Option<&str>) -> Result<ListAction> {
+    match a.map(|a| a.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("add") | Some("update") => Ok(ListAction::Add),
+        Some("remove") => Ok(ListAction::Remove),
+        Some(other) => Err(Error::validation(
+            "Invalid value for field: Action",
+            format!(
+                "Action must be 'Add', 'Update' or 'Remove', not '{}'.",
+                validate::printable(other)
+            ),
+        )),
+    }
+}
+
+/// Applies `Add`/`Remove` entries to a set of addresses (case-insensitive).
+fn apply_actions(
+    set: &mut Vec<String>,
+    entries: &[(Option<&str>, &str)],
+    what: &str,
+) -> Result<()> {
+    for (action, value) in entries {
+        validate::address(value)?;
+        let key = validate::key(value);
+        let pos = set.iter().position(|s| validate::key(s) == key);
+        match (list_action(*action)?, pos) {
+            (ListAction::Add, None) => set.push((*value).to_string()),
+            (ListAction::Add, Some(_)) => {}
+            (ListAction::Remove, Some(i)) => {
+                set.remove(i);
+            }
+            (ListAction::Remove, None) => {
+                return Err(Error::not_found(
+                    format!("{what} not found."),
+                    format!("'{}' is not in the list.", validate::printable(value)),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_list_body(body: &DistributionListBody) -> Result<()> {
     if let Some(d) = &body.display_name {
         validate::display_name(d)?;
+    }
+    if let Some(d) = &body.description {
+        validate::text_field("Description", d)?;
+    }
+    for a in body.email_addresses.iter().flatten() {
+        if let Some(p) = &a.address_protocol {
+            if !p.eq_ignore_ascii_case("smtp") {
+                return Err(Error::validation(
+                    "Invalid value for field: AddressProtocol",
+                    "officed keeps smtp addresses only.",
+                ));
+            }
+        }
     }
     if body.members.as_ref().is_some_and(|m| m.len() > 10_000) {
         return Err(Error::bad_request(
@@ -2206,40 +2339,85 @@ fn check_list_body(body: &DistributionListBody) -> Result<()> {
             "A list has at most 10000 members.",
         ));
     }
+    for m in body.accept_messages_only_from.iter().flatten() {
+        validate::address(&m.value)?;
+    }
     Ok(())
 }
 
-/// `POST .../ex/distributionlists/{name}` (JSON body).
+/// Replaces a list's alternate addresses with `alternates` (checked).
+async fn set_list_alternates(
+    tx: &mut AnyConnection,
+    dom: &DomainRow,
+    id: &str,
+    alternates: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM addresses WHERE owner_id = $1 AND is_primary = 0")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    for a in alternates {
+        let d = check_alternate(dom, a)?;
+        let did = domain_id_by_name(&mut *tx, &dom.customer_id, &d).await?;
+        if !insert_address(&mut *tx, &dom.customer_id, a, &did, "ex_list", id, false).await? {
+            return Err(Error::exists(
+                messages::address_in_use(a),
+                "Another mailbox, alias, contact or distribution list of this account already has this address.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST .../ex/distributionlists/{name}` (v1 JSON body).
 pub async fn list_create(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
     name: &str,
     body: &DistributionListBody,
-) -> Result<DistributionList> {
+) -> Result<ListRow> {
     Svc::Ex.check_domain(dom)?;
     validate::local_part("distribution list", name)?;
     check_list_body(body)?;
-    let mut alternates = Vec::new();
-    for a in body.email_addresses.iter().flatten() {
-        alternates.push((a.clone(), check_alternate(dom, a)?));
+    let display = body.display_name.clone().ok_or_else(|| {
+        Error::bad_request(
+            "Missing required field: DisplayName",
+            "A distribution list is created with a DisplayName.",
+        )
+    })?;
+    let primary = format!("{name}@{}", dom.name);
+    let alternates: Vec<String> = body
+        .email_addresses
+        .iter()
+        .flatten()
+        .map(|a| a.value.trim().to_string())
+        .filter(|a| !a.eq_ignore_ascii_case(&primary))
+        .collect();
+    for a in &alternates {
+        check_alternate(dom, a)?;
     }
-    let display = body
-        .display_name
-        .clone()
-        .unwrap_or_else(|| name.to_string());
+    let extra = ListExtra {
+        description: body.description.clone().filter(|d| !d.is_empty()),
+        accept_from: body
+            .accept_messages_only_from
+            .iter()
+            .flatten()
+            .map(|m| m.value.clone())
+            .collect(),
+    };
+    let extra_json = serde_json::to_string(&extra).map_err(|e| internal(e.to_string()))?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
-        let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_list", &id, true).await? {
             return Err(Error::exists(
                 messages::group_exists_in_another_service(name),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
         }
-        sqlx::query("INSERT INTO ex_lists (id, domain_id, name, name_key, display_name, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO ex_lists (id, domain_id, name, name_key, display_name, hidden, created_at, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(id.clone())
             .bind(dom.id.clone())
             .bind(name.to_string())
@@ -2247,19 +2425,12 @@ pub async fn list_create(
             .bind(display.clone())
             .bind(i64::from(body.is_hidden.unwrap_or(false)))
             .bind(now_ms())
+            .bind(extra_json.clone())
             .execute(&mut *tx)
             .await?;
-        for (a, d) in &alternates {
-            let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
-            if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
-                return Err(Error::exists(
-                    messages::address_in_use(a),
-                    "Another mailbox, alias, contact or distribution list of this account already has this address.",
-                ));
-            }
-        }
+        set_list_alternates(&mut tx, dom, &id, &alternates).await?;
         for m in body.members.iter().flatten() {
-            add_member(&mut tx, dom, &id, name, m).await?;
+            add_member(&mut tx, dom, &id, name, &m.value).await?;
         }
         audit(&mut tx, Some(&dom.customer_id), actor, "ex_list.create", &primary, serde_json::to_value(body).unwrap_or_default())
             .await?;
@@ -2270,56 +2441,62 @@ pub async fn list_create(
     .await
 }
 
-/// `PUT .../ex/distributionlists/{name}` (JSON body). `emailAddresses` and
-/// `members`, when present, replace the current sets.
+/// `PUT .../ex/distributionlists/{name}` (v1 JSON body): scalar fields
+/// replace; array entries add or remove one address, member or sender.
+/// The primary address and the domain-alias twins cannot be added or
+/// removed.
 pub async fn list_edit(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
     name: &str,
     body: &DistributionListBody,
-) -> Result<DistributionList> {
+) -> Result<ListRow> {
     Svc::Ex.check_domain(dom)?;
-    keep_service_id(
-        name,
-        body.name.as_deref(),
-        "An edit cannot rename a distribution list.",
-    )?;
     check_list_body(body)?;
-    let mut alternates = Vec::new();
-    if let Some(list) = &body.email_addresses {
-        for a in list {
-            alternates.push((a.clone(), check_alternate(dom, a)?));
-        }
-    }
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
-        sqlx::query("UPDATE ex_lists SET display_name = $1, hidden = $2 WHERE id = $3")
+        let primary = format!("{}@{}", l.name, dom.name);
+        let mut extra = l.extra.clone();
+        if let Some(d) = &body.description {
+            extra.description = Some(d.clone()).filter(|d| !d.is_empty());
+        }
+        if let Some(entries) = &body.accept_messages_only_from {
+            let e: Vec<(Option<&str>, &str)> = entries.iter().map(|m| (m.action.as_deref(), m.value.as_str())).collect();
+            apply_actions(&mut extra.accept_from, &e, "Sender")?;
+        }
+        sqlx::query("UPDATE ex_lists SET display_name = $1, hidden = $2, extra = $3 WHERE id = $4")
             .bind(body.display_name.clone().unwrap_or(l.display_name.clone()))
-            .bind(i64::from(body.is_hidden.unwrap_or(l.is_hidden)))
+            .bind(i64::from(body.is_hidden.unwrap_or(l.hidden)))
+            .bind(serde_json::to_string(&extra).map_err(|e| internal(e.to_string()))?)
             .bind(id.clone())
             .execute(&mut *tx)
             .await?;
-        if body.email_addresses.is_some() {
-            sqlx::query("DELETE FROM addresses WHERE owner_id = $1 AND is_primary = 0")
-                .bind(id.clone())
-                .execute(&mut *tx)
-                .await?;
-            for (a, d) in &alternates {
-                let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
-                if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
-                    return Err(Error::exists(
-                        messages::address_in_use(a),
-                        "Another mailbox, alias, contact or distribution list of this account already has this address.",
+        if let Some(entries) = &body.email_addresses {
+            let mut alternates: Vec<String> = l.stored.iter().filter(|(_, p)| !p).map(|(a, _)| a.clone()).collect();
+            for a in entries {
+                let v = a.value.trim();
+                let derived = l.addresses.iter().any(|e| e.address.eq_ignore_ascii_case(v))
+                    && !alternates.iter().any(|x| x.eq_ignore_ascii_case(v));
+                if v.eq_ignore_ascii_case(&primary) || derived {
+                    return Err(Error::bad_request(
+                        "The address cannot be changed.",
+                        format!("'{}' is the list's primary address or one of its domain-alias addresses: those follow the list and cannot be added or removed.", validate::printable(v)),
                     ));
                 }
             }
+            let e: Vec<(Option<&str>, &str)> = entries.iter().map(|a| (a.action.as_deref(), a.value.trim())).collect();
+            apply_actions(&mut alternates, &e, "Email address")?;
+            set_list_alternates(&mut tx, dom, &id, &alternates).await?;
         }
-        if let Some(members) = &body.members {
+        if let Some(entries) = &body.members {
+            let mut members = l.members.clone();
+            let e: Vec<(Option<&str>, &str)> = entries.iter().map(|m| (m.action.as_deref(), m.value.as_str())).collect();
+            apply_actions(&mut members, &e, "Member")?;
             sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1").bind(id.clone()).execute(&mut *tx).await?;
-            for m in members {
+            for m in &members {
                 add_member(&mut tx, dom, &id, name, m).await?;
             }
         }
@@ -2328,7 +2505,7 @@ pub async fn list_edit(
             Some(&dom.customer_id),
             actor,
             "ex_list.edit",
-            &format!("{}@{}", l.name, dom.name),
+            &primary,
             serde_json::to_value(body).unwrap_or_default(),
         )
         .await?;
@@ -2346,7 +2523,7 @@ pub async fn list_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) ->
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
-        for a in &l.email_address_list {
+        for a in &l.addresses {
             remove_member_everywhere(&mut tx, &dom.customer_id, &a.address).await?;
         }
         sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1")

@@ -367,16 +367,18 @@ async fn endpoints(env: &Env) {
 
     // Distribution lists (JSON).
     let r = env
-        .json("POST", &format!("{DL}/sales"), json!({"displayName": "Sales", "members": ["jane.doe@example.com", "ext.partner@example.com"], "emailAddresses": ["sales@example.org"]}))
+        .json("POST", &format!("{DL}/sales"), json!({"DisplayName": "Sales", "Members": [{"Value": "jane.doe@example.com"}, {"Value": "ext.partner@example.com"}], "EmailAddresses": [{"Value": "sales@example.org"}]}))
         .await;
     let r = wrote(env, &r, "add list", &format!("{DL}/sales")).await;
     assert_eq!(
-        r.json["members"],
-        json!(["ext.partner@example.com", "jane.doe@example.com"])
+        r.json["Members"],
+        json!([{"Value": "ext.partner@example.com"}, {"Value": "jane.doe@example.com"}])
     );
+    assert_eq!(r.json["MemberCount"], 2);
+    assert_eq!(r.json["PrimarySmtpAddress"], "sales@example.com");
     assert_eq!(
-        r.json["emailAddressList"][2]["address"],
-        "sales@example.org"
+        r.json["EmailAddresses"][2],
+        json!({"AddressPrimary": false, "AddressProtocol": "smtp", "Value": "sales@example.org"})
     );
     let r = env
         .req("POST", &format!("{DL}/sales/members/a1@example.com"), None)
@@ -419,19 +421,19 @@ async fn endpoints(env: &Env) {
         r.json["members"],
         json!(["a1@example.com", "jane.doe@example.com"])
     );
-    let r = env.json("PUT", &format!("{DL}/sales"), json!({"displayName": "Sales Team", "members": ["a1@example.com"], "emailAddresses": []})).await;
+    let r = env.json("PUT", &format!("{DL}/sales"), json!({"DisplayName": "Sales Team", "Members": [{"Action": "Remove", "Value": "jane.doe@example.com"}], "EmailAddresses": [{"Action": "Remove", "Value": "sales@example.org"}]})).await;
     let r = wrote(env, &r, "edit list", &format!("{DL}/sales")).await;
-    assert_eq!(r.json["members"], json!(["a1@example.com"]));
-    assert_eq!(r.json["emailAddressList"].as_array().unwrap().len(), 2);
+    assert_eq!(r.json["Members"], json!([{"Value": "a1@example.com"}]));
+    assert_eq!(r.json["EmailAddresses"].as_array().unwrap().len(), 2);
     let r = env.req("GET", DL, None).await;
-    assert_eq!(r.json["distributionLists"][0]["displayName"], "Sales Team");
+    assert_eq!(r.json["distributionlists"][0]["displayName"], "Sales Team");
     // Deleting a mailbox removes its memberships.
     ok(
         &env.req("DELETE", &format!("{MB}/a1"), None).await,
         "delete member mailbox",
     );
     assert_eq!(
-        env.req("GET", &format!("{DL}/sales"), None).await.json["members"],
+        env.req("GET", &format!("{DL}/sales"), None).await.json["Members"],
         json!([])
     );
     ok(
@@ -651,7 +653,9 @@ async fn rule_unique_across_services(env: &Env) {
         &object_exists_in_another_service("contact", "jdoe", EXCHANGE_CONTACTS),
         "contact",
     );
-    let r = env.json("POST", &format!("{DL}/jdoe"), json!({})).await;
+    let r = env
+        .json("POST", &format!("{DL}/jdoe"), json!({"DisplayName": "J"}))
+        .await;
     fault(&r, 400, &group_exists_in_another_service("jdoe"), "list");
     assert_eq!(
         RuleViolation::classify(&r.message()),
@@ -704,7 +708,7 @@ async fn rule_unique_across_services(env: &Env) {
         .json(
             "POST",
             &format!("{DL}/team"),
-            json!({"emailAddresses": ["jdoe@example.com"]}),
+            json!({"DisplayName": "Team", "EmailAddresses": [{"Value": "jdoe@example.com"}]}),
         )
         .await;
     fault(
@@ -718,7 +722,10 @@ async fn rule_unique_across_services(env: &Env) {
         &env.req_b(
             "POST",
             "/customers/me/domains/other.com/ex/mailboxes/jdoe",
-            Some(("application/x-www-form-urlencoded", "displayName=J&password=Passw0rd%21".into())),
+            Some((
+                "application/x-www-form-urlencoded",
+                "displayName=J&password=Passw0rd%21".into(),
+            )),
         )
         .await,
         "B's own jdoe",
@@ -785,7 +792,7 @@ async fn rule_alternate_domains(env: &Env) {
         .json(
             "POST",
             &format!("{DL}/l1"),
-            json!({"emailAddresses": ["l1@example.net"]}),
+            json!({"DisplayName": "L1", "EmailAddresses": [{"Value": "l1@example.net"}]}),
         )
         .await;
     fault(
@@ -1015,7 +1022,7 @@ async fn rule_api_rename(env: &Env) {
         &env.json(
             "POST",
             &format!("{DL}/sales"),
-            json!({"displayName": "Sales", "members": ["userA@example.com"]}),
+            json!({"DisplayName": "Sales", "Members": [{"Value": "userA@example.com"}]}),
         )
         .await,
         "list",
@@ -1362,7 +1369,7 @@ async fn malformed_requests(env: &Env) {
         (
             "POST",
             format!("{DL}/l"),
-            Some(("application/json", "{\"members\": \"a\"}".into())),
+            Some(("application/json", "{\"Members\": \"a\"}".into())),
         ),
         (
             "POST",
@@ -1374,7 +1381,7 @@ async fn malformed_requests(env: &Env) {
             format!("{DL}/l"),
             Some((
                 "application/json",
-                "{\"members\": [\"not an address\"]}".into(),
+                "{\"DisplayName\": \"L\", \"Members\": [{\"Value\": \"not an address\"}]}".into(),
             )),
         ),
         (

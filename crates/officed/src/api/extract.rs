@@ -52,21 +52,44 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
-/// A JSON body.
+/// A JSON body (distribution lists: "The v0 method of submitting data via
+/// form URL-encoded variables is NOT supported" in v1). A form body is 415;
+/// unknown fields and bad values are `validationFault`s naming the field.
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Error;
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             Error::bad_request("The request body could not be read.", e.body_text())
         })?;
-        serde_json::from_slice(&bytes).map(Json).map_err(|e| {
+        if ct.contains("x-www-form-urlencoded") {
+            return Err(Error::fault(
+                cloudoffice_api::FaultKind::BadRequest,
+                415,
+                "Unsupported media type.",
+                "Send this resource as JSON (application/json); form bodies are not supported for it.",
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::bad_request(
                 "The request body is invalid.",
                 format!("Expected a JSON body: {e}"),
             )
-        })
+        })?;
+        let serde_json::Value::Object(m) = v else {
+            return Err(Error::bad_request(
+                "The request body is invalid.",
+                "Expected a JSON object of fields.",
+            ));
+        };
+        decode_body(m).map(Json)
     }
 }
 

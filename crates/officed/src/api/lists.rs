@@ -112,7 +112,9 @@ async fn show(
     Path((c, d, n)): P3,
 ) -> Result<Out<DistributionList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(store::list_get(&st.db, &dom, &n).await?))
+    Ok(axum::Json(
+        store::list_get(&st.db, &dom, &n).await?.wire(&dom),
+    ))
 }
 
 async fn add(
