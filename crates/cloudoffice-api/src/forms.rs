@@ -876,6 +876,7 @@ pub struct ExchangeContactForm {
     #[serde(
         default,
         rename = "businessNumber",
+        alias = "businessnumber",
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::lenient::opt_string"
     )]
@@ -992,7 +993,7 @@ impl ExchangeContactForm {
         ("company", "string", &[]),
         ("department", "string", &[]),
         ("office", "string", &[]),
-        ("businessNumber", "string", &[]),
+        ("businessNumber", "string", &["businessnumber"]),
         ("mobileNumber", "string", &[]),
         ("faxNumber", "string", &[]),
         ("pagerNumber", "string", &[]),

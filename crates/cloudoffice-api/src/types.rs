@@ -399,13 +399,48 @@ pub struct RsMailbox {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A list of addresses in the documented nesting `{"emailAddress": [...]}`
+/// (XML `<emailAddressList><emailAddress>...</emailAddress></emailAddressList>`).
+/// A plain array is read too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AddressList {
+    #[serde(rename = "emailAddress")]
+    pub email_address: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for AddressList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Wrapped {
+                #[serde(rename = "emailAddress", default)]
+                email_address: Vec<String>,
+            },
+            Plain(Vec<String>),
+        }
+        Ok(AddressList {
+            email_address: match Either::deserialize(d)? {
+                Either::Wrapped { email_address } => email_address,
+                Either::Plain(v) => v,
+            },
+        })
+    }
+}
+
+impl From<Vec<String>> for AddressList {
+    fn from(email_address: Vec<String>) -> Self {
+        AddressList { email_address }
+    }
+}
+
 /// A Rackspace Email alias: `name@domain` forwarding to the listed addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsAlias {
     pub name: String,
     #[serde(default)]
-    pub email_address_list: Vec<String>,
+    pub email_address_list: AddressList,
 }
 
 /// A Hosted Exchange contact: `name@domain` in the address book, mail goes to `externalEmail`.

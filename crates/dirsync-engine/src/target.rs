@@ -127,6 +127,7 @@ pub fn alias(a: &api::RsAlias, domain: &DomainName) -> Option<TargetAlias> {
         address: addr(&a.name, domain)?,
         targets: a
             .email_address_list
+            .email_address
             .iter()
             .map(|t| t.trim().to_ascii_lowercase())
             .collect(),

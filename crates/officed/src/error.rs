@@ -91,7 +91,12 @@ impl Error {
     }
     /// 400 "Mailbox limit exceeded."
     pub fn mailbox_limit(details: impl Into<String>) -> Self {
-        Self::bad_request(messages::MAILBOX_LIMIT_EXCEEDED, details)
+        Self::fault(
+            FaultKind::Apps,
+            400,
+            messages::MAILBOX_LIMIT_EXCEEDED,
+            details,
+        )
     }
     /// 400 alternate address outside the primary/accepted domains.
     pub fn alternate_domain(details: impl Into<String>) -> Self {

@@ -801,7 +801,14 @@ impl MailboxView {
                 &m.contact,
             ),
             email_address_list: self.addresses.clone(),
-            extra: m.passive.clone(),
+            extra: {
+                // officed has no mobile services: the documented flags are false.
+                let mut e = m.passive.clone();
+                for f in ["hasBlackBerryMobileService", "hasActiveSyncMobileService"] {
+                    e.entry(f).or_insert(serde_json::Value::Bool(false));
+                }
+                e
+            },
         }
     }
 
@@ -857,9 +864,8 @@ pub fn summarize<T: serde::Serialize>(
                 format!("fields= accepts: {}.", allowed.join(", ")),
             ));
         }
-        if let Some(x) = get(f) {
-            extra.insert(f.clone(), x);
-        }
+        // A documented field officed has no value for is answered as null.
+        extra.insert(f.clone(), get(f).unwrap_or(serde_json::Value::Null));
     }
     Ok(ListItem {
         name,
@@ -1586,8 +1592,9 @@ async fn find_alias(
         r.try_get("id")?,
         RsAlias {
             name: r.try_get("name")?,
-            email_address_list: serde_json::from_str(&targets)
-                .map_err(|e| internal(e.to_string()))?,
+            email_address_list: serde_json::from_str::<Vec<String>>(&targets)
+                .map_err(|e| internal(e.to_string()))?
+                .into(),
         },
     ))
 }
@@ -1684,7 +1691,7 @@ pub async fn alias_create(
         tx.commit().await?;
         Ok(RsAlias {
             name: name.to_string(),
-            email_address_list: targets.clone(),
+            email_address_list: targets.clone().into(),
         })
     })
     .await
@@ -1715,11 +1722,11 @@ pub async fn alias_edit(
             actor,
             "rs_alias.edit",
             &format!("{}@{}", alias.name, dom.name),
-            json!({"from": alias.email_address_list, "to": targets}),
+            json!({"from": alias.email_address_list.email_address, "to": targets}),
         )
         .await?;
         tx.commit().await?;
-        alias.email_address_list = targets.clone();
+        alias.email_address_list = targets.clone().into();
         Ok(alias)
     })
     .await
@@ -1746,7 +1753,7 @@ pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -
             actor,
             "rs_alias.delete",
             &format!("{}@{}", alias.name, dom.name),
-            json!({"aliasEmails": alias.email_address_list}),
+            json!({"aliasEmails": alias.email_address_list.email_address}),
         )
         .await?;
         tx.commit().await?;

@@ -300,7 +300,7 @@ async fn endpoints(env: &Env) {
     let r = wrote(env, &r, "add alias", &format!("{AL}/info")).await;
     assert_eq!(
         r.json["emailAddressList"],
-        json!(["jane.doe@example.com", "a1@example.com"])
+        json!({"emailAddress": ["jane.doe@example.com", "a1@example.com"]})
     );
     let r = env
         .form("PUT", &format!("{AL}/info"), "aliasEmails=a1%40example.com")
@@ -498,7 +498,7 @@ async fn rule_licences(env: &Env) {
         )
         .await;
     fault(&r, 400, MAILBOX_LIMIT_EXCEEDED, "4th of 3");
-    assert_eq!(r.fault_kind(), "badRequestFault");
+    assert_eq!(r.fault_kind(), "appsFault");
     assert_eq!(
         RuleViolation::classify(&r.message()),
         Some(RuleViolation::MailboxLimitExceeded)

@@ -92,6 +92,49 @@ fn page_names(key: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Element names of array items: an array under one of these keys is a
+/// list of repeated elements already.
+const ITEM_NAMES: &[&str] = &[
+    "emailAddress",
+    "member",
+    "EmailAddress",
+    "Member",
+    "Sender",
+    "domain",
+    "alias",
+];
+
+/// Serializes entries as a map in the given order (quick-xml writes
+/// elements in map order; the documented XML puts paging first).
+struct Ordered(Vec<(String, Value)>);
+
+impl serde::Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// The order of a root's children: paging first, then `name` and
+/// `displayName`, then the rest by name.
+fn rank(k: &str) -> u8 {
+    match k {
+        "offset" => 0,
+        "size" => 1,
+        "total" => 2,
+        "name" | "Name" => 3,
+        "displayName" | "DisplayName" => 4,
+        "message" => 5,
+        "details" => 6,
+        "code" => 7,
+        _ => 8,
+    }
+}
+
 /// The element name of one item of an array field.
 fn item_name(field: &str) -> &'static str {
     match field {
@@ -112,6 +155,11 @@ fn item_name(field: &str) -> &'static str {
 /// elements of named items, nulls are left out.
 fn reshape(v: Value, field: &str) -> Value {
     match v {
+        // Already the documented nesting (`{"emailAddress": [...]}`): the
+        // items repeat as elements of that name.
+        Value::Array(items) if ITEM_NAMES.contains(&field) => {
+            Value::Array(items.into_iter().map(|i| reshape(i, "")).collect())
+        }
         Value::Array(items) => {
             let mut m = Map::new();
             m.insert(
@@ -167,23 +215,24 @@ pub fn to_xml(path: &str, json: Value) -> Result<String, String> {
             (root.to_string(), ns.to_string(), Value::Object(o))
         }
     };
-    let mut doc = Map::new();
-    doc.insert(
-        "@xmlns:xsi".into(),
-        Value::String("http://www.w3.org/2001/XMLSchema-instance".into()),
-    );
-    doc.insert(
-        "@xmlns:xsd".into(),
-        Value::String("http://www.w3.org/2001/XMLSchema".into()),
-    );
-    doc.insert("@xmlns".into(), Value::String(ns));
+    let mut doc: Vec<(String, Value)> = vec![
+        (
+            "@xmlns:xsi".into(),
+            Value::String("http://www.w3.org/2001/XMLSchema-instance".into()),
+        ),
+        (
+            "@xmlns:xsd".into(),
+            Value::String("http://www.w3.org/2001/XMLSchema".into()),
+        ),
+        ("@xmlns".into(), Value::String(ns)),
+    ];
     if let Value::Object(o) = reshape(body, "") {
-        for (k, v) in o {
-            doc.insert(k, v);
-        }
+        let mut rest: Vec<(String, Value)> = o.into_iter().collect();
+        rest.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+        doc.extend(rest);
     }
-    let text = quick_xml::se::to_string_with_root(&root, &Value::Object(doc))
-        .map_err(|e| e.to_string())?;
+    let text =
+        quick_xml::se::to_string_with_root(&root, &Ordered(doc)).map_err(|e| e.to_string())?;
     Ok(format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{text}"
     ))
@@ -284,10 +333,10 @@ mod tests {
             "{x}"
         );
         assert!(x.contains("xmlns=\"urn:xml:mailboxList\""), "{x}");
-        assert!(x.contains("<mailboxes><mailbox><displayName>A</displayName><name>a</name></mailbox></mailboxes>"), "{x}");
+        assert!(x.contains("<offset>0</offset><size>50</size><total>1</total><mailboxes><mailbox><displayName>A</displayName><name>a</name></mailbox></mailboxes>"), "{x}");
         let x = to_xml(
             "/v1/customers/me/domains/example.com/rs/mailboxes/a",
-            json!({"name": "a&b", "emailForwardingAddressList": ["x@y.z"], "enabled": true, "lastLogin": null}),
+            json!({"name": "a&b", "emailForwardingAddressList": {"emailAddress": ["x@y.z"]}, "enabled": true, "lastLogin": null}),
         )
         .unwrap();
         assert!(x.contains("<rsMailbox "), "{x}");
