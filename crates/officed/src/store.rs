@@ -1552,8 +1552,8 @@ fn parse_targets(s: &str) -> Result<Vec<String>> {
     }
     if out.is_empty() {
         return Err(Error::bad_request(
-            "The field 'aliasEmails' is required.",
-            "Give one or more comma-separated addresses the alias forwards to.",
+            "An alias must point to a valid email address.",
+            "Give one or more comma-separated addresses in aliasEmails.",
         ));
     }
     if out.len() > 4000 {
@@ -1563,6 +1563,155 @@ fn parse_targets(s: &str) -> Result<Vec<String>> {
         ));
     }
     Ok(out)
+}
+
+/// External (non-local) targets an alias may have, as documented.
+pub const MAX_EXTERNAL_ALIAS_TARGETS: usize = 4;
+
+/// The Alias page's checks: a target in one of the customer's domains must
+/// exist there; at most four targets are outside them.
+async fn check_alias_targets(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    targets: &[String],
+) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut external = 0;
+    for t in targets {
+        let domain = t
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        let local = count_i64(
+            &mut *c,
+            "SELECT COUNT(*) FROM domains WHERE customer_id = $1 AND name = $2",
+            &[&dom.customer_id, &domain],
+        )
+        .await?
+            > 0;
+        if !local {
+            external += 1;
+            continue;
+        }
+        let exists = count_i64(
+            &mut *c,
+            "SELECT COUNT(*) FROM addresses WHERE customer_id = $1 AND address_key = $2",
+            &[&dom.customer_id, &validate::key(t)],
+        )
+        .await?
+            > 0;
+        if !exists {
+            missing.push(t.clone());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::bad_request(
+            format!(
+                "An alias must point to a valid email address. The following email addresses do not exist: {}",
+                missing.join(", ")
+            ),
+            "Targets in this account's domains must be existing mailboxes, contacts, lists or aliases.",
+        ));
+    }
+    if external > MAX_EXTERNAL_ALIAS_TARGETS {
+        return Err(Error::bad_request(
+            "Max number of non-local email recipients reached.",
+            format!("An alias forwards to at most {MAX_EXTERNAL_ALIAS_TARGETS} addresses outside this account's domains."),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST .../rs/aliases/{alias}/{address}`: adds one forwarding address,
+/// with the same checks as a whole list.
+pub async fn alias_address_add(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    address: &str,
+) -> Result<()> {
+    Svc::Rs.check_domain(dom)?;
+    validate::address(address)?;
+    retry(|| async {
+        let mut tx = db.writer.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, alias) = find_alias(&mut tx, dom, name).await?;
+        let mut targets = alias.email_address_list.email_address.clone();
+        if !targets.iter().any(|t| t.eq_ignore_ascii_case(address)) {
+            targets.push(address.to_string());
+        }
+        check_alias_targets(&mut tx, dom, &targets).await?;
+        sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "rs_alias.address.add",
+            &format!("{}@{}", alias.name, dom.name),
+            json!({"address": address}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `DELETE .../rs/aliases/{alias}/{address}`: removes one forwarding
+/// address (not the last one: an alias forwards somewhere).
+pub async fn alias_address_remove(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    address: &str,
+) -> Result<()> {
+    Svc::Rs.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.writer.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, alias) = find_alias(&mut tx, dom, name).await?;
+        let mut targets = alias.email_address_list.email_address.clone();
+        let Some(i) = targets.iter().position(|t| t.eq_ignore_ascii_case(address)) else {
+            return Err(Error::bad_request(
+                format!(
+                    "Email address {} does not exist in alias {}.",
+                    validate::printable(address),
+                    alias.name
+                ),
+                "Remove only an address the alias forwards to.",
+            ));
+        };
+        targets.remove(i);
+        if targets.is_empty() {
+            return Err(Error::bad_request(
+                "An alias must point to a valid email address.",
+                "This is the alias's last address: delete the alias instead.",
+            ));
+        }
+        sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "rs_alias.address.remove",
+            &format!("{}@{}", alias.name, dom.name),
+            json!({"address": address}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 async fn find_alias(
@@ -1678,6 +1827,7 @@ pub async fn alias_create(
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
         }
+        check_alias_targets(&mut tx, dom, &targets).await?;
         sqlx::query("INSERT INTO rs_aliases (id, domain_id, name, name_key, targets, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id)
             .bind(dom.id.clone())
@@ -1711,6 +1861,7 @@ pub async fn alias_edit(
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, mut alias) = find_alias(&mut tx, dom, name).await?;
+        check_alias_targets(&mut tx, dom, &targets).await?;
         sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
             .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
             .bind(id)

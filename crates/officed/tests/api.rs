@@ -319,7 +319,7 @@ async fn endpoints(env: &Env) {
         &env.form("POST", &format!("{AL}/empty"), "aliasEmails=")
             .await,
         400,
-        "The field 'aliasEmails' is required.",
+        "An alias must point to a valid email address.",
         "alias without targets",
     );
     ok(

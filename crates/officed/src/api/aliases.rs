@@ -59,6 +59,24 @@ pub fn routes() -> Vec<ApiRoute> {
             response: None,
             handler: delete(remove),
         },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_ALIAS_ADDRESS,
+            operation_id: "addRsAliasAddress",
+            summary: "Add one forwarding address (local targets must exist; at most 4 outside the account's domains)",
+            body: BodyDoc::None,
+            response: None,
+            handler: post(address_add),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::RS_ALIAS_ADDRESS,
+            operation_id: "removeRsAliasAddress",
+            summary: "Remove one forwarding address",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(address_remove),
+        },
     ]
 }
 
@@ -110,4 +128,24 @@ async fn edit(
 async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+}
+
+type P4 = Path<(String, String, String, String)>;
+
+async fn address_add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, a)): P4,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+}
+
+async fn address_remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, a)): P4,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::alias_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
 }
