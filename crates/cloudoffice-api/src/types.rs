@@ -613,6 +613,13 @@ pub struct PageQuery {
     pub startswith: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
+    /// Domain index: only these domains (comma-separated names).
+    #[serde(
+        default,
+        rename = "domainNames",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domain_names: Option<String>,
 }
 
 /// Add or edit a Rackspace Email alias, form-encoded: `aliasEmails` is a

@@ -273,7 +273,10 @@ fn path_params(path: &str) -> Vec<Value> {
                 ),
                 "d" => param("d", "domain name"),
                 "name" => param("name", "object name (the local part; the Service ID)"),
-                "address" => param("address", "email address (an alternate address, or an alias target)"),
+                "address" => param(
+                    "address",
+                    "email address (an alternate address, or an alias target)",
+                ),
                 "alias" => param("alias", "alias name (local part)"),
                 "member" => param("member", "member email address"),
                 other => param(other, other),

@@ -64,6 +64,8 @@ pub struct Page {
     pub enabled: Option<bool>,
     /// `startswith=` or `contains=`.
     pub search: Option<Search>,
+    /// Domain index `domainNames=`: only these (lower case).
+    pub names: Vec<String>,
 }
 
 /// The documented index search: one of `startswith=` or `contains=`.
@@ -126,12 +128,21 @@ impl Page {
             .filter(|f| !f.is_empty())
             .map(str::to_string)
             .collect();
+        let names = q
+            .domain_names
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|n| n.trim().to_ascii_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
         Ok(Page {
             size,
             offset: q.offset.unwrap_or(0),
             fields,
             enabled,
             search,
+            names,
         })
     }
 
@@ -633,15 +644,25 @@ pub fn domain_wire(d: &DomainRow) -> Domain {
 
 /// One page of the customer's domains.
 pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<DomainList> {
+    let (mut filter, mut binds) = page.filter_sql("d.name", &[], None, 2);
+    if !page.names.is_empty() {
+        let marks: Vec<String> = (0..page.names.len())
+            .map(|i| format!("${}", 2 + binds.len() + i))
+            .collect();
+        filter.push_str(&format!(" AND d.name IN ({})", marks.join(", ")));
+        binds.extend(page.names.iter().cloned());
+    }
     let rows = {
         let mut c = db.pool.acquire().await?;
-        sqlx::query(&format!(
-            "{DOMAIN_SELECT} WHERE d.customer_id = $1 ORDER BY d.name LIMIT {} OFFSET {}",
+        let sql = format!(
+            "{DOMAIN_SELECT} WHERE d.customer_id = $1{filter} ORDER BY d.name LIMIT {} OFFSET {}",
             page.size, page.offset
-        ))
-        .bind(customer_id.to_string())
-        .fetch_all(&mut *c)
-        .await?
+        );
+        let mut q = sqlx::query(&sql).bind(customer_id.to_string());
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        q.fetch_all(&mut *c).await?
     };
     let mut domains = Vec::new();
     for r in &rows {
@@ -651,10 +672,12 @@ pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<Doma
         domains.push(domain_wire(&d));
     }
     let mut c = db.pool.acquire().await?;
+    let mut args: Vec<&str> = vec![customer_id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM domains WHERE customer_id = $1",
-        &[customer_id],
+        &format!("SELECT COUNT(*) FROM domains d WHERE d.customer_id = $1{filter}"),
+        &args,
     )
     .await?;
     Ok(DomainList {
