@@ -297,6 +297,16 @@ fn fault_response() -> Value {
         "headers": {"x-error-message": {"schema": {"type": "string"}, "description": "the fault message"}}})
 }
 
+/// Operations officed adds to the documented Cloud Office API, marked
+/// `x-officed-extension: true` in the document.
+pub const EXTENSIONS: &[&str] = &[
+    "renameExchangeMailbox",
+    "renameRsMailbox",
+    "listDistributionListMembers",
+    "addDistributionListMember",
+    "removeDistributionListMember",
+];
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -309,6 +319,9 @@ pub fn document() -> Value {
             "summary": route.summary,
             "responses": fault_responses(),
         });
+        if EXTENSIONS.contains(&route.operation_id) {
+            op["x-officed-extension"] = json!(true);
+        }
         op["responses"]["200"] = match route.response {
             Some(schema) => {
                 json!({"description": "OK", "content": {"application/json": {"schema": r(schema)}}})
@@ -457,6 +470,14 @@ mod tests {
             })
             .unwrap(),
         );
+    }
+
+    #[test]
+    fn extensions_name_existing_operations() {
+        let ids: Vec<&str> = all_routes().iter().map(|r| r.operation_id).collect();
+        for e in EXTENSIONS {
+            assert!(ids.contains(e), "{e}");
+        }
     }
 
     #[test]

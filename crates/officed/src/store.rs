@@ -306,7 +306,7 @@ impl From<RsMailboxForm> for MailboxInput {
                 .collect();
             passive.top.insert(
                 "emailForwardingAddressList".into(),
-                serde_json::Value::Array(list),
+                serde_json::json!({ "emailAddress": list }),
             );
         }
         MailboxInput {
@@ -882,7 +882,7 @@ pub fn summarize<T: serde::Serialize>(
     let mut extra = serde_json::Map::new();
     for f in asked {
         if !allowed.contains(&f.as_str()) {
-            return Err(Error::bad_request(
+            return Err(Error::validation(
                 format!("Invalid field: {}", validate::printable(f)),
                 format!("fields= accepts: {}.", allowed.join(", ")),
             ));

@@ -1548,7 +1548,7 @@ async fn create_answer_is_the_stored_mailbox(env: &Env) {
     assert_eq!(r.json["vacationMessage"], "Away");
     assert_eq!(
         r.json["emailForwardingAddressList"],
-        json!(["a@x.com", "b@x.com"])
+        json!({"emailAddress": ["a@x.com", "b@x.com"]})
     );
     assert_eq!(r.json["contactInfo"]["homeCity"], "Paris");
 }

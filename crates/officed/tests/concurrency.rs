@@ -46,12 +46,12 @@ async fn same_address_64(env: &Env) {
                     "/customers/me/domains/example.com/ex/contacts/shared",
                     (
                         "application/x-www-form-urlencoded",
-                        "externalEmail=a%40b.com".to_string(),
+                        "displayName=S&externalEmail=a%40b.com".to_string(),
                     ),
                 ),
                 _ => (
                     "/customers/me/domains/example.com/ex/distributionlists/shared",
-                    ("application/json", "{}".to_string()),
+                    ("application/json", "{\"DisplayName\": \"S\"}".to_string()),
                 ),
             };
             common::send(&app, &key, &secret, "POST", path, Some(body)).await

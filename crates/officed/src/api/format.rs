@@ -104,21 +104,6 @@ const ITEM_NAMES: &[&str] = &[
     "alias",
 ];
 
-/// Serializes entries as a map in the given order (quick-xml writes
-/// elements in map order; the documented XML puts paging first).
-struct Ordered(Vec<(String, Value)>);
-
-impl serde::Serialize for Ordered {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
-
 /// The order of a root's children: paging first, then `name` and
 /// `displayName`, then the rest by name.
 fn rank(k: &str) -> u8 {
@@ -151,33 +136,64 @@ fn item_name(field: &str) -> &'static str {
     }
 }
 
+/// A value reshaped for the XML serializer, with object fields in the
+/// documented order.
+enum X {
+    V(Value),
+    O(Vec<(String, X)>),
+    A(Vec<X>),
+}
+
+impl serde::Serialize for X {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            X::V(v) => v.serialize(s),
+            X::O(fields) => {
+                let mut m = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+            X::A(items) => {
+                let mut q = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    q.serialize_element(i)?;
+                }
+                q.end()
+            }
+        }
+    }
+}
+
 /// Reshapes a JSON value for the XML serializer: arrays become wrapper
-/// elements of named items, nulls are left out.
-fn reshape(v: Value, field: &str) -> Value {
+/// elements of named items, nulls are left out, and fields come in the
+/// documented order (paging, name, displayName, then by name).
+fn reshape(v: Value, field: &str) -> X {
     match v {
         // Already the documented nesting (`{"emailAddress": [...]}`): the
         // items repeat as elements of that name.
         Value::Array(items) if ITEM_NAMES.contains(&field) => {
-            Value::Array(items.into_iter().map(|i| reshape(i, "")).collect())
+            X::A(items.into_iter().map(|i| reshape(i, "")).collect())
         }
-        Value::Array(items) => {
-            let mut m = Map::new();
-            m.insert(
-                item_name(field).to_string(),
-                Value::Array(items.into_iter().map(|i| reshape(i, "")).collect()),
-            );
-            Value::Object(m)
-        }
-        Value::Object(o) => Value::Object(
-            o.into_iter()
+        Value::Array(items) => X::O(vec![(
+            item_name(field).to_string(),
+            X::A(items.into_iter().map(|i| reshape(i, "")).collect()),
+        )]),
+        Value::Object(o) => {
+            let mut fields: Vec<(String, X)> = o
+                .into_iter()
                 .filter(|(_, v)| !v.is_null())
                 .map(|(k, v)| {
                     let r = reshape(v, &k);
                     (k, r)
                 })
-                .collect(),
-        ),
-        other => other,
+                .collect();
+            fields.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+            X::O(fields)
+        }
+        other => X::V(other),
     }
 }
 
@@ -215,24 +231,23 @@ pub fn to_xml(path: &str, json: Value) -> Result<String, String> {
             (root.to_string(), ns.to_string(), Value::Object(o))
         }
     };
-    let mut doc: Vec<(String, Value)> = vec![
+    let mut doc: Vec<(String, X)> = vec![
         (
             "@xmlns:xsi".into(),
-            Value::String("http://www.w3.org/2001/XMLSchema-instance".into()),
+            X::V(Value::String(
+                "http://www.w3.org/2001/XMLSchema-instance".into(),
+            )),
         ),
         (
             "@xmlns:xsd".into(),
-            Value::String("http://www.w3.org/2001/XMLSchema".into()),
+            X::V(Value::String("http://www.w3.org/2001/XMLSchema".into())),
         ),
-        ("@xmlns".into(), Value::String(ns)),
+        ("@xmlns".into(), X::V(Value::String(ns))),
     ];
-    if let Value::Object(o) = reshape(body, "") {
-        let mut rest: Vec<(String, Value)> = o.into_iter().collect();
-        rest.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then_with(|| a.0.cmp(&b.0)));
+    if let X::O(rest) = reshape(body, "") {
         doc.extend(rest);
     }
-    let text =
-        quick_xml::se::to_string_with_root(&root, &Ordered(doc)).map_err(|e| e.to_string())?;
+    let text = quick_xml::se::to_string_with_root(&root, &X::O(doc)).map_err(|e| e.to_string())?;
     Ok(format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n{text}"
     ))
@@ -333,7 +348,7 @@ mod tests {
             "{x}"
         );
         assert!(x.contains("xmlns=\"urn:xml:mailboxList\""), "{x}");
-        assert!(x.contains("<offset>0</offset><size>50</size><total>1</total><mailboxes><mailbox><displayName>A</displayName><name>a</name></mailbox></mailboxes>"), "{x}");
+        assert!(x.contains("<offset>0</offset><size>50</size><total>1</total><mailboxes><mailbox><name>a</name><displayName>A</displayName></mailbox></mailboxes>"), "{x}");
         let x = to_xml(
             "/v1/customers/me/domains/example.com/rs/mailboxes/a",
             json!({"name": "a&b", "emailForwardingAddressList": {"emailAddress": ["x@y.z"]}, "enabled": true, "lastLogin": null}),
