@@ -1,9 +1,12 @@
 //! Fault bodies and the stable fault messages of each rule.
 //!
 //! Every error response is a JSON object with exactly one key naming the
-//! fault kind (`badRequestFault`, `itemNotFoundFault`, `unauthorizedFault`,
-//! `appsFault`), whose value has `message`, `details` and `code` (the HTTP
-//! status). The same message is repeated in the `x-error-message` header.
+//! fault kind (`badRequestFault`, `validationFault`, `itemNotFoundFault`,
+//! `unauthorizedFault`, `appsFault`), whose value has `message`, `details`
+//! and `code` (the HTTP status); an `itemNotFoundFault` also names the
+//! `resourceType` that was not found (Domain, Mailbox, ...), as the public
+//! "Errors" page documents. The same message is repeated in the
+//! `x-error-message` header.
 //!
 //! Clients map faults to their own error catalogue by message: the texts in
 //! [`messages`] are a public contract (taken from the wording users know) and
@@ -14,11 +17,15 @@ use serde::{Deserialize, Serialize};
 /// The response header that repeats a fault's message.
 pub const ERROR_MESSAGE_HEADER: &str = "x-error-message";
 
-/// The four fault kinds.
+/// The fault kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FaultKind {
     #[serde(rename = "badRequestFault")]
     BadRequest,
+    /// A field of the request body that is unknown or has an invalid value
+    /// (400): the message names the field.
+    #[serde(rename = "validationFault")]
+    Validation,
     #[serde(rename = "itemNotFoundFault")]
     ItemNotFound,
     #[serde(rename = "unauthorizedFault")]
@@ -32,6 +39,7 @@ impl FaultKind {
     pub fn key(self) -> &'static str {
         match self {
             FaultKind::BadRequest => "badRequestFault",
+            FaultKind::Validation => "validationFault",
             FaultKind::ItemNotFound => "itemNotFoundFault",
             FaultKind::Unauthorized => "unauthorizedFault",
             FaultKind::Apps => "appsFault",
@@ -42,6 +50,7 @@ impl FaultKind {
     pub fn from_key(key: &str) -> Option<Self> {
         Some(match key {
             "badRequestFault" => FaultKind::BadRequest,
+            "validationFault" => FaultKind::Validation,
             "itemNotFoundFault" => FaultKind::ItemNotFound,
             "unauthorizedFault" => FaultKind::Unauthorized,
             "appsFault" => FaultKind::Apps,
@@ -57,6 +66,13 @@ pub struct FaultDetail {
     #[serde(default)]
     pub details: String,
     pub code: u16,
+    /// `itemNotFoundFault` only: what was not found (`Domain`, `Mailbox`, ...).
+    #[serde(
+        default,
+        rename = "resourceType",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_type: Option<String>,
 }
 
 /// A fault as sent on the wire: `{"<kind>": {"message", "details", "code"}}`.
@@ -79,8 +95,15 @@ impl Fault {
                 message: message.into(),
                 details: details.into(),
                 code,
+                resource_type: None,
             },
         }
+    }
+
+    /// The same fault naming the resource type that was not found.
+    pub fn with_resource_type(mut self, resource_type: impl Into<String>) -> Self {
+        self.detail.resource_type = Some(resource_type.into());
+        self
     }
 
     /// Parses a fault body. Returns `None` when the body is not exactly one
@@ -141,7 +164,7 @@ pub mod messages {
     pub const SERVICE_ID_TAIL: &str = "cannot change the Service ID for an object.";
     /// Authentication failed (missing, malformed, stale or wrong signature,
     /// unknown or revoked key). Details say which, never the secret.
-    pub const AUTHENTICATION_FAILED: &str = "Authentication failed";
+    pub const AUTHENTICATION_FAILED: &str = "Authentication failed.";
     /// A stable prefix for the "address already in use" texts.
     pub const ADDRESS_IN_USE_PREFIX: &str = "The email address";
     /// The stable tail of the "address already in use" texts.
@@ -220,10 +243,13 @@ impl RuleViolation {
     /// Recognises a fault message (case-insensitively, ignoring surrounding space).
     pub fn classify(message: &str) -> Option<Self> {
         use messages::*;
-        let m = message.trim().to_ascii_lowercase();
-        let has = |s: &str| m.contains(&s.to_ascii_lowercase());
+        // Exact texts are compared without a final full stop, so
+        // "Authentication failed" and "Authentication failed." are one rule.
+        let m = message.trim().trim_end_matches('.').to_ascii_lowercase();
+        let exact = |s: &str| m == s.trim_end_matches('.').to_ascii_lowercase();
+        let has = |s: &str| m.contains(&s.trim_end_matches('.').to_ascii_lowercase());
         Some(
-            if m == MAILBOX_LIMIT_EXCEEDED.to_ascii_lowercase() || has("mailbox limit exceeded") {
+            if exact(MAILBOX_LIMIT_EXCEEDED) || has("mailbox limit exceeded") {
                 RuleViolation::MailboxLimitExceeded
             } else if has(ANOTHER_SERVICE_TAIL)
                 && m.starts_with("error occurred when provisioning group")
@@ -231,7 +257,7 @@ impl RuleViolation {
                 RuleViolation::GroupExistsInAnotherService
             } else if has(ANOTHER_SERVICE_TAIL) {
                 RuleViolation::UserExistsInAnotherService
-            } else if m == NOT_AUTHORIZED.to_ascii_lowercase() {
+            } else if exact(NOT_AUTHORIZED) {
                 RuleViolation::NotAuthorized
             } else if has(ALTERNATE_ADDRESS_DOMAIN) {
                 RuleViolation::AlternateAddressDomain
@@ -239,9 +265,9 @@ impl RuleViolation {
                 RuleViolation::ServiceIdCannotChange
             } else if has(ADDRESS_IN_USE_TAIL) {
                 RuleViolation::AddressInUse
-            } else if m == EXCEEDED_REQUEST_LIMITS.to_ascii_lowercase() {
+            } else if exact(EXCEEDED_REQUEST_LIMITS) {
                 RuleViolation::ExceededRequestLimits
-            } else if m == AUTHENTICATION_FAILED.to_ascii_lowercase() {
+            } else if exact(AUTHENTICATION_FAILED) {
                 RuleViolation::AuthenticationFailed
             } else {
                 return None;
@@ -317,6 +343,10 @@ mod tests {
             assert_eq!(RuleViolation::classify(&m), Some(want), "{m}");
         }
         assert_eq!(RuleViolation::classify("something else"), None);
+        assert_eq!(
+            RuleViolation::classify("Authentication failed"),
+            Some(RuleViolation::AuthenticationFailed)
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The Cloud Office API shape shared by officed (server) and dirsync (client).
 //!
 //! - [`types`]: wire types with the API's field names.
+//! - [`forms`]: request bodies of add and edit operations (form or JSON).
 //! - [`fault`]: fault bodies and the stable fault messages of each rule.
 //! - [`paths`]: route templates and path builders.
 //! - [`signing`]: the `X-Api-Signature` header (sign and verify).
@@ -8,6 +9,8 @@
 
 pub mod client;
 pub mod fault;
+pub mod forms;
+pub mod lenient;
 pub mod observe;
 pub mod paths;
 pub mod secret;
@@ -15,6 +18,7 @@ pub mod signing;
 pub mod types;
 
 pub use fault::{messages, Fault, FaultDetail, FaultKind, RuleViolation, ERROR_MESSAGE_HEADER};
+pub use forms::*;
 pub use secret::Secret;
 pub use signing::{SignatureError, SignatureHeader, SIGNATURE_HEADER};
 pub use types::*;

@@ -31,6 +31,8 @@ pub mod routes {
     pub const RS_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}/rename";
     pub const RS_ALIASES: &str = "/customers/{c}/domains/{d}/rs/aliases";
     pub const RS_ALIAS: &str = "/customers/{c}/domains/{d}/rs/aliases/{alias}";
+    /// One forwarding address of an alias (`POST` adds, `DELETE` removes).
+    pub const RS_ALIAS_ADDRESS: &str = "/customers/{c}/domains/{d}/rs/aliases/{alias}/{address}";
     pub const EX_CONTACTS: &str = "/customers/{c}/domains/{d}/ex/contacts";
     pub const EX_CONTACT: &str = "/customers/{c}/domains/{d}/ex/contacts/{name}";
     pub const EX_LISTS: &str = "/customers/{c}/domains/{d}/ex/distributionlists";

@@ -110,6 +110,10 @@ pub struct ContactInfo {
     pub employee_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// Documented contact fields officed stores and answers without acting
+    /// on them (home address, user ID, ...), by wire name.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The contact-info field names, in wire spelling (form keys and
@@ -205,18 +209,157 @@ pub struct EmailAddressEntry {
     pub reply_to: bool,
 }
 
-/// A Hosted Exchange mailbox. `name` is the local part (the Service ID).
+/// Exchange's contact information (`contactInfo` of Exchange mailboxes and
+/// contacts), with Exchange's documented names (`jobTitle`, `addressLine1`,
+/// `city`, `state`, `zip`, `country`); Rackspace Email's names are accepted
+/// as aliases when reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExContactInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initials: Option<String>,
+    #[serde(default, alias = "title", skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mobile_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fax_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pager_number: Option<String>,
+    #[serde(
+        default,
+        rename = "addressLine1",
+        alias = "businessStreet",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address_line1: Option<String>,
+    #[serde(
+        default,
+        alias = "businessCity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub city: Option<String>,
+    #[serde(
+        default,
+        alias = "businessState",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub state: Option<String>,
+    #[serde(
+        default,
+        alias = "businessPostalCode",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub zip: Option<String>,
+    #[serde(
+        default,
+        alias = "businessCountry",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub country: Option<String>,
+    #[serde(default, rename = "customID", skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl ExContactInfo {
+    /// Exchange's shape of names plus the shared contact fields.
+    pub fn from_common(
+        first_name: Option<String>,
+        last_name: Option<String>,
+        initials: Option<String>,
+        c: &ContactInfo,
+    ) -> Self {
+        ExContactInfo {
+            first_name,
+            last_name,
+            initials,
+            job_title: c.title.clone(),
+            company: c.company.clone(),
+            department: c.department.clone(),
+            office: c.office.clone(),
+            business_number: c.business_number.clone(),
+            home_number: c.home_number.clone(),
+            mobile_number: c.mobile_number.clone(),
+            fax_number: c.fax_number.clone(),
+            pager_number: c.pager_number.clone(),
+            address_line1: c.business_street.clone(),
+            city: c.business_city.clone(),
+            state: c.business_state.clone(),
+            zip: c.business_postal_code.clone(),
+            country: c.business_country.clone(),
+            custom_id: c.custom_id.clone(),
+            employee_type: c.employee_type.clone(),
+            notes: c.notes.clone(),
+        }
+    }
+
+    /// The shared contact fields (names excluded), in the common spelling.
+    pub fn common(&self) -> ContactInfo {
+        ContactInfo {
+            title: self.job_title.clone(),
+            company: self.company.clone(),
+            department: self.department.clone(),
+            office: self.office.clone(),
+            business_number: self.business_number.clone(),
+            mobile_number: self.mobile_number.clone(),
+            fax_number: self.fax_number.clone(),
+            pager_number: self.pager_number.clone(),
+            home_number: self.home_number.clone(),
+            business_street: self.address_line1.clone(),
+            business_city: self.city.clone(),
+            business_state: self.state.clone(),
+            business_postal_code: self.zip.clone(),
+            business_country: self.country.clone(),
+            custom_id: self.custom_id.clone(),
+            employee_type: self.employee_type.clone(),
+            notes: self.notes.clone(),
+            extra: Default::default(),
+        }
+    }
+}
+
+/// Rackspace Email's contact information: the names plus the shared fields
+/// in Rackspace Email's spelling.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RsContactInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initials: Option<String>,
+    #[serde(flatten)]
+    pub info: ContactInfo,
+}
+
+/// A Hosted Exchange mailbox as `GET .../ex/mailboxes/{name}` answers it.
+/// `name` is the local part (the Service ID). Documented settings officed
+/// keeps without acting on them (`isPublicFolderAdmin`,
+/// `emailForwardingAddress`, visibility flags) are in `extra`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeMailbox {
     pub name: String,
     pub display_name: String,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
-    #[serde(default)]
-    pub initials: Option<String>,
     pub enabled: bool,
     pub is_hidden: bool,
     /// Quota in MB.
@@ -226,30 +369,69 @@ pub struct ExchangeMailbox {
     /// RFC 3339.
     pub created_date: String,
     #[serde(default)]
-    pub contact_info: ContactInfo,
+    pub contact_info: ExContactInfo,
     /// Primary, domain-alias and alternate addresses.
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
+    /// Other documented fields, by wire name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A Rackspace Email mailbox.
+/// A Rackspace Email mailbox as `GET .../rs/mailboxes/{name}` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsMailbox {
     pub name: String,
     pub display_name: String,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
     pub enabled: bool,
     pub size: u32,
     pub current_usage: u32,
     pub created_date: String,
     #[serde(default)]
-    pub contact_info: ContactInfo,
+    pub contact_info: RsContactInfo,
+    /// Primary, domain-alias and alternate addresses (an officed extension:
+    /// Rackspace Email documents no alternate addresses on mailboxes).
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
+    /// Other documented fields (vacation, forwarding, visibility), by wire name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A list of addresses in the documented nesting `{"emailAddress": [...]}`
+/// (XML `<emailAddressList><emailAddress>...</emailAddress></emailAddressList>`).
+/// A plain array is read too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AddressList {
+    #[serde(rename = "emailAddress")]
+    pub email_address: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for AddressList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Wrapped {
+                #[serde(rename = "emailAddress", default)]
+                email_address: Vec<String>,
+            },
+            Plain(Vec<String>),
+        }
+        Ok(AddressList {
+            email_address: match Either::deserialize(d)? {
+                Either::Wrapped { email_address } => email_address,
+                Either::Plain(v) => v,
+            },
+        })
+    }
+}
+
+impl From<Vec<String>> for AddressList {
+    fn from(email_address: Vec<String>) -> Self {
+        AddressList { email_address }
+    }
 }
 
 /// A Rackspace Email alias: `name@domain` forwarding to the listed addresses.
@@ -258,7 +440,7 @@ pub struct RsMailbox {
 pub struct RsAlias {
     pub name: String,
     #[serde(default)]
-    pub email_address_list: Vec<String>,
+    pub email_address_list: AddressList,
 }
 
 /// A Hosted Exchange contact: `name@domain` in the address book, mail goes to `externalEmail`.
@@ -267,28 +449,91 @@ pub struct RsAlias {
 pub struct ExchangeContact {
     pub name: String,
     pub display_name: String,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
     pub external_email: String,
     pub is_hidden: bool,
     #[serde(default)]
-    pub contact_info: ContactInfo,
+    pub contact_info: ExContactInfo,
+    /// Other documented fields, by wire name.
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// A Hosted Exchange distribution list.
+/// One item of a list page: the documented summary (`name`, `displayName`)
+/// plus the `fields=` extras asked for, by wire name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DistributionList {
+pub struct ListItem {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(flatten, default)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One address of a distribution list in the documented v1 model. On
+/// `PUT`, `Action` is `Add`, `Update` or `Remove`; `AddressProtocol` is
+/// `smtp` (or `x500`); `AddressPrimary` marks the one primary address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlAddress {
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(
+        rename = "AddressPrimary",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::opt_bool"
+    )]
+    pub address_primary: Option<bool>,
+    #[serde(
+        rename = "AddressProtocol",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address_protocol: Option<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// A member or allowed sender of a distribution list (v1 model); `Action`
+/// (`Add`, `Remove`) on `PUT`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DlMember {
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// A Hosted Exchange distribution list as `GET .../ex/distributionlists/{name}`
+/// answers it (the documented v1 model).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributionList {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "DisplayName")]
     pub display_name: String,
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub description: Option<String>,
+    #[serde(rename = "IsHidden", default)]
     pub is_hidden: bool,
-    #[serde(default)]
-    pub email_address_list: Vec<EmailAddressEntry>,
-    /// Member addresses (lower case).
-    #[serde(default)]
-    pub members: Vec<String>,
+    #[serde(rename = "MemberCount", default)]
+    pub member_count: u32,
+    /// `name@domain`.
+    #[serde(rename = "PrimarySmtpAddress", default)]
+    pub primary_smtp_address: String,
+    /// Every address: the primary, domain-alias and alternate ones.
+    #[serde(rename = "EmailAddresses", default)]
+    pub email_addresses: Vec<DlAddress>,
+    #[serde(rename = "Members", default)]
+    pub members: Vec<DlMember>,
+    #[serde(rename = "AcceptMessagesOnlyFrom", default)]
+    pub accept_messages_only_from: Vec<DlMember>,
 }
 
 macro_rules! page {
@@ -311,24 +556,30 @@ page!(
 );
 page!(
     /// `GET .../ex/mailboxes`: `{"mailboxes": [...], ...}`.
-    ExchangeMailboxList, ExchangeMailbox, mailboxes, "mailboxes"
+    ExchangeMailboxList, ListItem, mailboxes, "mailboxes"
 );
 page!(
     /// `GET .../rs/mailboxes`: `{"rsMailboxes": [...], ...}`.
-    RsMailboxList, RsMailbox, rs_mailboxes, "rsMailboxes"
+    RsMailboxList, ListItem, rs_mailboxes, "rsMailboxes"
 );
 page!(
     /// `GET .../rs/aliases`: `{"aliases": [...], ...}`.
-    RsAliasList, RsAlias, aliases, "aliases"
+    RsAliasList, ListItem, aliases, "aliases"
 );
 page!(
     /// `GET .../ex/contacts`: `{"contacts": [...], ...}`.
-    ExchangeContactList, ExchangeContact, contacts, "contacts"
+    ExchangeContactList, ListItem, contacts, "contacts"
 );
-page!(
-    /// `GET .../ex/distributionlists`: `{"distributionLists": [...], ...}`.
-    DistributionListList, DistributionList, distribution_lists, "distributionLists"
-);
+/// `GET .../ex/distributionlists`: `{"distributionlists": [...], ...}`
+/// (the documented key is all lower case; `distributionLists` is read too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributionListList {
+    #[serde(rename = "distributionlists", alias = "distributionLists")]
+    pub distribution_lists: Vec<ListItem>,
+    pub offset: u32,
+    pub size: u32,
+    pub total: u32,
+}
 
 /// `GET .../ex/mailboxes/{name}/emailaddresses`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -343,138 +594,32 @@ pub struct MemberList {
     pub members: Vec<String>,
 }
 
-/// Paging query for list calls: `?size=&offset=`. `size` at most 250.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Query of list calls: paging (`size` default 50, at most 250; `offset`),
+/// `fields=` (comma-separated documented extras), and the documented
+/// filters `enabled=`, `startswith=` or `contains=` (not both of the last
+/// two).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
-}
-
-macro_rules! contact_form_fields {
-    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $f:ident : $t:ty,)* }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        pub struct $name {
-            $($(#[$fm])* #[serde(default, skip_serializing_if = "Option::is_none")] pub $f: $t,)*
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub title: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub company: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub department: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub office: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub mobile_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub fax_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub pager_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub home_number: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_street: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_city: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_state: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_postal_code: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub business_country: Option<String>,
-            #[serde(default, rename = "customID", skip_serializing_if = "Option::is_none")] pub custom_id: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub employee_type: Option<String>,
-            #[serde(default, skip_serializing_if = "Option::is_none")] pub notes: Option<String>,
-        }
-
-        impl $name {
-            /// The contact-info part of the form (fields as given; `Some("")` means clear).
-            pub fn contact_info(&self) -> ContactInfo {
-                ContactInfo {
-                    title: self.title.clone(),
-                    company: self.company.clone(),
-                    department: self.department.clone(),
-                    office: self.office.clone(),
-                    business_number: self.business_number.clone(),
-                    mobile_number: self.mobile_number.clone(),
-                    fax_number: self.fax_number.clone(),
-                    pager_number: self.pager_number.clone(),
-                    home_number: self.home_number.clone(),
-                    business_street: self.business_street.clone(),
-                    business_city: self.business_city.clone(),
-                    business_state: self.business_state.clone(),
-                    business_postal_code: self.business_postal_code.clone(),
-                    business_country: self.business_country.clone(),
-                    custom_id: self.custom_id.clone(),
-                    employee_type: self.employee_type.clone(),
-                    notes: self.notes.clone(),
-                }
-            }
-
-            /// Sets the contact-info fields of the form from `info`.
-            pub fn set_contact_info(&mut self, info: &ContactInfo) {
-                self.title = info.title.clone();
-                self.company = info.company.clone();
-                self.department = info.department.clone();
-                self.office = info.office.clone();
-                self.business_number = info.business_number.clone();
-                self.mobile_number = info.mobile_number.clone();
-                self.fax_number = info.fax_number.clone();
-                self.pager_number = info.pager_number.clone();
-                self.home_number = info.home_number.clone();
-                self.business_street = info.business_street.clone();
-                self.business_city = info.business_city.clone();
-                self.business_state = info.business_state.clone();
-                self.business_postal_code = info.business_postal_code.clone();
-                self.business_country = info.business_country.clone();
-                self.custom_id = info.custom_id.clone();
-                self.employee_type = info.employee_type.clone();
-                self.notes = info.notes.clone();
-            }
-        }
-    };
-}
-
-contact_form_fields! {
-    /// Add (`POST`) or edit (`PUT`) an Exchange mailbox, form-encoded.
-    ///
-    /// On add, `displayName` is required. On edit, only the fields present
-    /// change; `name`, if present, must equal the current name (the Service
-    /// ID cannot change through an edit). `password` is accepted for
-    /// compatibility and never stored or echoed. `recoverDeleted=true` on add
-    /// brings back a mailbox deleted in the last 14 days.
-    pub struct ExchangeMailboxForm {
-        pub name: Option<String>,
-        pub display_name: Option<String>,
-        pub first_name: Option<String>,
-        pub last_name: Option<String>,
-        pub initials: Option<String>,
-        pub enabled: Option<bool>,
-        pub is_hidden: Option<bool>,
-        pub size: Option<u32>,
-        pub password: Option<String>,
-        pub recover_deleted: Option<bool>,
-    }
-}
-
-contact_form_fields! {
-    /// Add or edit a Rackspace Email mailbox, form-encoded (same rules as
-    /// [`ExchangeMailboxForm`]).
-    pub struct RsMailboxForm {
-        pub name: Option<String>,
-        pub display_name: Option<String>,
-        pub first_name: Option<String>,
-        pub last_name: Option<String>,
-        pub enabled: Option<bool>,
-        pub size: Option<u32>,
-        pub password: Option<String>,
-        pub recover_deleted: Option<bool>,
-    }
-}
-
-contact_form_fields! {
-    /// Add or edit an Exchange contact, form-encoded. `externalEmail` is
-    /// required on add.
-    pub struct ExchangeContactForm {
-        pub name: Option<String>,
-        pub display_name: Option<String>,
-        pub first_name: Option<String>,
-        pub last_name: Option<String>,
-        pub external_email: Option<String>,
-        pub is_hidden: Option<bool>,
-    }
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub startswith: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// Domain index: only these domains (comma-separated names).
+    #[serde(
+        default,
+        rename = "domainNames",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domain_names: Option<String>,
 }
 
 /// Add or edit a Rackspace Email alias, form-encoded: `aliasEmails` is a
@@ -499,24 +644,46 @@ pub struct MailboxRenameForm {
     pub new_name: String,
 }
 
-/// Add (`POST`) or edit (`PUT`) a distribution list, as JSON.
-///
-/// `emailAddresses` are alternate addresses (replacing the current ones on
-/// edit); `members` replaces the member list on edit. Members are addresses
-/// of objects of the same customer.
+/// Add (`POST`) or edit (`PUT`) a distribution list: the documented v1
+/// JSON model. On add, `DisplayName` is required and the arrays give the
+/// initial sets; on edit, each array entry has an `Action` (`Add`,
+/// `Update`, `Remove`; an entry without one is an `Add`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct DistributionListBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "DisplayName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub description: Option<String>,
+    #[serde(
+        rename = "IsHidden",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::opt_bool"
+    )]
     pub is_hidden: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email_addresses: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<String>>,
+    #[serde(
+        rename = "EmailAddresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email_addresses: Option<Vec<DlAddress>>,
+    #[serde(rename = "Members", default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<DlMember>>,
+    #[serde(
+        rename = "AcceptMessagesOnlyFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub accept_messages_only_from: Option<Vec<DlMember>>,
 }
 
 /// Health check answer (`GET /healthz`).
@@ -529,6 +696,7 @@ pub struct Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forms::*;
 
     #[test]
     fn form_roundtrip_with_bools_and_contact_info() {
@@ -546,10 +714,21 @@ mod tests {
         let enc = serde_urlencoded::to_string(&f).unwrap();
         assert_eq!(
             enc,
-            "displayName=Jane+Doe&enabled=false&size=2048&businessCity=Blacksburg&customID=E42"
+            "displayName=Jane+Doe&size=2048&enabled=false&city=Blacksburg&customID=E42"
         );
         let back: ExchangeMailboxForm = serde_urlencoded::from_str(&enc).unwrap();
         assert_eq!(back, f);
+        // Rackspace Email's spelling is accepted for Exchange too; .NET booleans.
+        let alias: ExchangeMailboxForm = serde_urlencoded::from_str(
+            "businessCity=Blacksburg&enabled=False&isPublicFolderAdmin=True",
+        )
+        .unwrap();
+        assert_eq!(alias.business_city.as_deref(), Some("Blacksburg"));
+        assert_eq!(alias.enabled, Some(false));
+        assert_eq!(
+            alias.passive().top.get("isPublicFolderAdmin"),
+            Some(&serde_json::Value::Bool(true))
+        );
         assert!(serde_urlencoded::from_str::<ExchangeMailboxForm>("bogus=1").is_err());
         assert!(serde_urlencoded::from_str::<ExchangeMailboxForm>("enabled=maybe").is_err());
     }
@@ -574,7 +753,7 @@ mod tests {
         };
         assert!(serde_json::to_string(&l)
             .unwrap()
-            .contains("distributionLists"));
+            .contains("\"distributionlists\""));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use cloudoffice_api::client::{Client, ClientError};
-use cloudoffice_api::{paths, DistributionListBody, EmailAddressList, MemberList, RuleViolation};
+use cloudoffice_api::{
+    paths, DistributionListBody, DlMember, EmailAddressList, MemberList, RuleViolation,
+};
 use dirsync_model::{Code, EmailAddress, Finding, Guid};
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
@@ -194,12 +196,19 @@ impl Executor<'_> {
                                 op.members
                                     .iter()
                                     .filter(|m| !missing.contains(&m.to_ascii_lowercase()))
-                                    .cloned()
+                                    .map(|m| DlMember {
+                                        action: None,
+                                        value: m.clone(),
+                                    })
                                     .collect(),
                             ),
                             ..Default::default()
                         };
                         c.send_json(Method::POST, &path, &body).await
+                    }
+                    TargetKind::Mailbox => {
+                        c.send_form(Method::POST, &path, &mailbox_add_fields(&op.fields))
+                            .await
                     }
                     _ => c.send_form(Method::POST, &path, &op.fields).await,
                 };
@@ -465,4 +474,34 @@ impl Executor<'_> {
             tracing::error!(error = %e, "could not record an anchor; the next run will match the object by address");
         }
     }
+}
+
+/// Default quota of a mailbox dirsync adds, MB (when the mapping sets none).
+pub const DEFAULT_MAILBOX_SIZE_MB: u32 = 25_600;
+
+/// The fields of a mailbox add: the mapped fields plus what the documented
+/// API requires on add, `password` and `size`. The password is random and
+/// used once: users sign in through the provider's own password reset or
+/// single sign-on, and dirsync never stores, logs or shows it.
+fn mailbox_add_fields(fields: &crate::types::Fields) -> crate::types::Fields {
+    use rand::Rng;
+    let mut f = fields.clone();
+    f.entry("size".into())
+        .or_insert_with(|| DEFAULT_MAILBOX_SIZE_MB.to_string());
+    if !f.contains_key("password") {
+        const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+-=?";
+        let mut rng = rand::thread_rng();
+        // Upper, lower, digit and symbol, then 20 more of any.
+        let mut pw: Vec<u8> = vec![
+            CHARS[rng.gen_range(0..24)],
+            CHARS[24 + rng.gen_range(0..25)],
+            CHARS[49 + rng.gen_range(0..8)],
+            CHARS[57 + rng.gen_range(0..7)],
+        ];
+        for _ in 0..20 {
+            pw.push(CHARS[rng.gen_range(0..CHARS.len())]);
+        }
+        f.insert("password".into(), String::from_utf8_lossy(&pw).into_owned());
+    }
+    f
 }

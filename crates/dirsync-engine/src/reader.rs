@@ -221,7 +221,13 @@ impl TargetReader for ClientReader<'_> {
                 })
                 .await?
                 .iter()
-                .filter_map(|m| summary(&m.name, domain, &m.display_name))
+                .filter_map(|m| {
+                    summary(
+                        &m.name,
+                        domain,
+                        m.display_name.as_deref().unwrap_or_default(),
+                    )
+                })
                 .collect(),
             Listing::RsMailboxes => self
                 .pages(&paths::rs_mailboxes(c, d), |p: api::RsMailboxList| {
@@ -229,7 +235,13 @@ impl TargetReader for ClientReader<'_> {
                 })
                 .await?
                 .iter()
-                .filter_map(|m| summary(&m.name, domain, &m.display_name))
+                .filter_map(|m| {
+                    summary(
+                        &m.name,
+                        domain,
+                        m.display_name.as_deref().unwrap_or_default(),
+                    )
+                })
                 .collect(),
             Listing::ExContacts => self
                 .pages(&paths::ex_contacts(c, d), |p: api::ExchangeContactList| {
@@ -237,7 +249,13 @@ impl TargetReader for ClientReader<'_> {
                 })
                 .await?
                 .iter()
-                .filter_map(|m| summary(&m.name, domain, &m.display_name))
+                .filter_map(|m| {
+                    summary(
+                        &m.name,
+                        domain,
+                        m.display_name.as_deref().unwrap_or_default(),
+                    )
+                })
                 .collect(),
             Listing::ExLists => self
                 .pages(&paths::ex_lists(c, d), |p: api::DistributionListList| {
@@ -245,7 +263,13 @@ impl TargetReader for ClientReader<'_> {
                 })
                 .await?
                 .iter()
-                .filter_map(|m| summary(&m.name, domain, &m.display_name))
+                .filter_map(|m| {
+                    summary(
+                        &m.name,
+                        domain,
+                        m.display_name.as_deref().unwrap_or_default(),
+                    )
+                })
                 .collect(),
             Listing::RsAliases => self
                 .pages(&paths::rs_aliases(c, d), |p: api::RsAliasList| {
@@ -256,9 +280,17 @@ impl TargetReader for ClientReader<'_> {
                 .filter_map(|a| {
                     // numberOfMembers and singleMemberName, as documented.
                     let mut s = summary(&a.name, domain, "")?;
-                    s.members = a.email_address_list.len() as u32;
-                    if let [one] = a.email_address_list.as_slice() {
-                        s.single_member = Some(one.trim().to_ascii_lowercase());
+                    s.members = a
+                        .extra
+                        .get("numberOfMembers")
+                        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                        .unwrap_or(0) as u32;
+                    if s.members == 1 {
+                        s.single_member = a
+                            .extra
+                            .get("singleMemberName")
+                            .and_then(|v| v.as_str())
+                            .map(|one| one.trim().to_ascii_lowercase());
                     }
                     Some(s)
                 })

@@ -60,10 +60,10 @@ pub fn domain(d: &api::Domain) -> Option<TargetDomain> {
 pub fn exchange_mailbox(m: &api::ExchangeMailbox, domain: &DomainName) -> Option<TargetMailbox> {
     let mut fields = Fields::new();
     fields.insert("displayName".into(), m.display_name.clone());
-    put(&mut fields, "firstName", &m.first_name);
-    put(&mut fields, "lastName", &m.last_name);
-    put(&mut fields, "initials", &m.initials);
-    info_fields(&mut fields, &m.contact_info);
+    put(&mut fields, "firstName", &m.contact_info.first_name);
+    put(&mut fields, "lastName", &m.contact_info.last_name);
+    put(&mut fields, "initials", &m.contact_info.initials);
+    info_fields(&mut fields, &m.contact_info.common());
     Some(TargetMailbox {
         service: Service::Exchange,
         address: addr(&m.name, domain)?,
@@ -77,9 +77,9 @@ pub fn exchange_mailbox(m: &api::ExchangeMailbox, domain: &DomainName) -> Option
 pub fn rs_mailbox(m: &api::RsMailbox, domain: &DomainName) -> Option<TargetMailbox> {
     let mut fields = Fields::new();
     fields.insert("displayName".into(), m.display_name.clone());
-    put(&mut fields, "firstName", &m.first_name);
-    put(&mut fields, "lastName", &m.last_name);
-    info_fields(&mut fields, &m.contact_info);
+    put(&mut fields, "firstName", &m.contact_info.first_name);
+    put(&mut fields, "lastName", &m.contact_info.last_name);
+    info_fields(&mut fields, &m.contact_info.info);
     Some(TargetMailbox {
         service: Service::RsEmail,
         address: addr(&m.name, domain)?,
@@ -93,9 +93,9 @@ pub fn rs_mailbox(m: &api::RsMailbox, domain: &DomainName) -> Option<TargetMailb
 pub fn contact(c: &api::ExchangeContact, domain: &DomainName) -> Option<TargetContact> {
     let mut fields = Fields::new();
     fields.insert("displayName".into(), c.display_name.clone());
-    put(&mut fields, "firstName", &c.first_name);
-    put(&mut fields, "lastName", &c.last_name);
-    info_fields(&mut fields, &c.contact_info);
+    put(&mut fields, "firstName", &c.contact_info.first_name);
+    put(&mut fields, "lastName", &c.contact_info.last_name);
+    info_fields(&mut fields, &c.contact_info.common());
     Some(TargetContact {
         address: addr(&c.name, domain)?,
         external: c.external_email.clone(),
@@ -108,8 +108,16 @@ pub fn list(l: &api::DistributionList, domain: &DomainName) -> Option<TargetList
     Some(TargetList {
         address: addr(&l.name, domain)?,
         display_name: l.display_name.clone(),
-        addresses: addresses(&l.email_address_list),
-        members: l.members.iter().map(|m| m.to_ascii_lowercase()).collect(),
+        addresses: l
+            .email_addresses
+            .iter()
+            .filter_map(|e| EmailAddress::parse(&e.value).ok())
+            .collect(),
+        members: l
+            .members
+            .iter()
+            .map(|m| m.value.to_ascii_lowercase())
+            .collect(),
     })
 }
 
@@ -119,6 +127,7 @@ pub fn alias(a: &api::RsAlias, domain: &DomainName) -> Option<TargetAlias> {
         address: addr(&a.name, domain)?,
         targets: a
             .email_address_list
+            .email_address
             .iter()
             .map(|t| t.trim().to_ascii_lowercase())
             .collect(),

@@ -33,14 +33,18 @@ async fn seed_errors_exactly_where_expected() {
     c.send_form(
         Method::POST,
         &paths::rs_mailbox(&cu, "example.com", "pat"),
-        &form(&[("displayName", "Pat")]),
+        &form(&[
+            ("displayName", "Pat"),
+            ("password", "Rs-Passw0rd!"),
+            ("size", "2048"),
+        ]),
     )
     .await
     .unwrap();
     c.send_form(
         Method::POST,
         &paths::ex_mailbox(&cu, "example.com", "taken"),
-        &form(&[("displayName", "Taken")]),
+        &form(&[("password", "Passw0rd!x"), ("displayName", "Taken")]),
     )
     .await
     .unwrap();
@@ -273,14 +277,18 @@ async fn api_faults_map_to_catalogue_codes() {
     c.send_form(
         Method::POST,
         &paths::rs_mailbox(&cu, "example.com", "pat"),
-        &form(&[("displayName", "Pat")]),
+        &form(&[
+            ("displayName", "Pat"),
+            ("password", "Rs-Passw0rd!"),
+            ("size", "2048"),
+        ]),
     )
     .await
     .unwrap();
     c.send_form(
         Method::POST,
         &paths::ex_mailbox(&cu, "example.com", "ann"),
-        &form(&[("displayName", "Ann")]),
+        &form(&[("password", "Passw0rd!x"), ("displayName", "Ann")]),
     )
     .await
     .unwrap();
@@ -288,7 +296,7 @@ async fn api_faults_map_to_catalogue_codes() {
         c.send_form(
             Method::POST,
             &paths::ex_mailbox(&cu, "example.org", &format!("u{i}")),
-            &form(&[("displayName", "U")]),
+            &form(&[("password", "Passw0rd!x"), ("displayName", "U")]),
         )
         .await
         .unwrap();
@@ -318,7 +326,7 @@ async fn api_faults_map_to_catalogue_codes() {
             c.send_form(
                 Method::POST,
                 &paths::ex_mailbox(&cu, "example.org", "u5"),
-                &form(&[("displayName", "U")]),
+                &form(&[("password", "Passw0rd!x"), ("displayName", "U")]),
             )
             .await,
             "DS002",
@@ -328,7 +336,7 @@ async fn api_faults_map_to_catalogue_codes() {
             c.send_form(
                 Method::POST,
                 &paths::ex_mailbox(&cu, "example.com", "pat"),
-                &form(&[("displayName", "P")]),
+                &form(&[("password", "Passw0rd!x"), ("displayName", "P")]),
             )
             .await,
             "DS003",
@@ -338,7 +346,7 @@ async fn api_faults_map_to_catalogue_codes() {
             c.send_form(
                 Method::POST,
                 &paths::ex_mailbox(&cu, "notmine.test", "x"),
-                &form(&[("displayName", "X")]),
+                &form(&[("password", "Passw0rd!x"), ("displayName", "X")]),
             )
             .await,
             "DS004",
@@ -382,7 +390,7 @@ async fn api_faults_map_to_catalogue_codes() {
             c.send_form(
                 Method::PUT,
                 &paths::ex_mailbox(&cu, "example.com", "ann"),
-                &form(&[("name", "anne")]),
+                &form(&[("password", "Passw0rd!x"), ("name", "anne")]),
             )
             .await,
             "DS008",
@@ -798,7 +806,10 @@ async fn list_reads_of_many_pages_return_every_object_once() {
                 c.send_form(
                     Method::POST,
                     &paths::ex_mailbox(cu, "example.com", &format!("m{i:04}")),
-                    &form(&[("displayName", &format!("M {i}"))]),
+                    &form(&[
+                        ("password", "Passw0rd!x"),
+                        ("displayName", &format!("M {i}")),
+                    ]),
                 )
                 .await
                 .unwrap();

@@ -79,14 +79,18 @@ async fn samba_to_officed_seed_errors_and_incremental() {
     c.send_form(
         Method::POST,
         &paths::rs_mailbox(&cu, "example.com", "pat"),
-        &form(&[("displayName", "Pat")]),
+        &form(&[
+            ("displayName", "Pat"),
+            ("password", "Rs-Passw0rd!"),
+            ("size", "2048"),
+        ]),
     )
     .await
     .unwrap();
     c.send_form(
         Method::POST,
         &paths::ex_mailbox(&cu, "example.com", "taken"),
-        &form(&[("displayName", "Taken")]),
+        &form(&[("password", "Passw0rd!x"), ("displayName", "Taken")]),
     )
     .await
     .unwrap();

@@ -738,7 +738,13 @@ fn api_failure_fix(e: &dirsync_engine::EngineError, account: &str) -> Option<Str
     };
     Some(match c {
         ClientError::Transport { .. } => "nothing answered at api.url: check the address and port, and that this machine can reach it (firewall, proxy)".into(),
-        ClientError::Fault { status: 401, .. } => "the API refused the key: check api.user_key, the secret key (api_secret_key in the secrets file, or DIRSYNC_API_SECRET_KEY), and this machine's clock, since signatures carry the time".into(),
+        // The documented answer is 403 "Authentication failed."; some
+        // implementations answer 401.
+        ClientError::Fault { status: 401, .. }
+        | ClientError::Fault {
+            rule: Some(cloudoffice_api::RuleViolation::AuthenticationFailed),
+            ..
+        } => "the API refused the key: check api.user_key, the secret key (api_secret_key in the secrets file, or DIRSYNC_API_SECRET_KEY), and this machine's clock, since signatures carry the time".into(),
         ClientError::Fault { status: 403, .. } => format!("this API key may not reach account {account}: check api.account (a key reaches only its own customer's account)"),
         ClientError::Fault { status: 404, .. } => format!("no such API path: check that api.url ends with the version prefix (e.g. https://api.emailsrvr.com/v1) and that account {account} exists"),
         ClientError::Fault { status, .. } if *status >= 500 => "the control panel failed after the retries; try again later, or ask its operator".into(),
@@ -807,6 +813,18 @@ mod tests {
         for (e, want) in [
             (transport, Some("nothing answered at api.url")),
             (fault(401), Some("check api.user_key, the secret key")),
+            (
+                EngineError::Client(ClientError::Fault {
+                    method: "GET".into(),
+                    path: "/customers/42/domains".into(),
+                    status: 403,
+                    message: "Authentication failed.".into(),
+                    details: String::new(),
+                    rule: Some(cloudoffice_api::RuleViolation::AuthenticationFailed),
+                    attempts: 1,
+                }),
+                Some("check api.user_key, the secret key"),
+            ),
             (
                 fault(403),
                 Some("may not reach account 42: check api.account"),

@@ -218,7 +218,7 @@ fn check_plan_sync_history_and_exit_codes() {
     assert!(out(&r).contains("FAILED"), "{}", out(&r));
     assert!(
         out(&r).contains(
-            "HTTP 401: Authentication failed; the API refused the key: check api.user_key"
+            "HTTP 403: Authentication failed; the API refused the key: check api.user_key"
         ),
         "{}",
         out(&r)

@@ -131,7 +131,7 @@ async fn main() {
             .send(
                 reqwest::Method::POST,
                 &format!("{mb}/warm{i}"),
-                Some("displayName=W"),
+                Some("displayName=W&password=Passw0rd%21"),
             )
             .await;
     }
@@ -141,7 +141,7 @@ async fn main() {
             c.send(
                 reqwest::Method::POST,
                 &format!("{mb}/s{i}"),
-                Some("displayName=Seq+User&size=2048"),
+                Some("displayName=Seq+User&size=2048&password=Passw0rd%21"),
             )
             .await
         }
@@ -153,7 +153,7 @@ async fn main() {
             c.send(
                 reqwest::Method::POST,
                 &format!("{mb}/u{i}"),
-                Some("displayName=Bench+User&size=2048&title=Engineer"),
+                Some("displayName=Bench+User&size=2048&title=Engineer&password=Passw0rd%21"),
             )
             .await
         }

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "licence counters and an index of live mailboxes",
         include_str!("../migrations/0004_licence_counters.sql"),
     ),
+    (
+        5,
+        "distribution list settings",
+        include_str!("../migrations/0005_list_settings.sql"),
+    ),
 ];
 
 /// The connection pools plus their backend.

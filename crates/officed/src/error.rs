@@ -60,11 +60,22 @@ impl Error {
             details,
         )
     }
-    /// 401 unauthorizedFault "Authentication failed".
+    /// 400 appsFault: the object or address already exists (the documented
+    /// `appsFault` covers such conflicts; the message is the seed text).
+    pub fn exists(message: impl Into<String>, details: impl Into<String>) -> Self {
+        Self::fault(FaultKind::Apps, 400, message, details)
+    }
+    /// 400 validationFault: a field of the body is unknown or invalid; the
+    /// message names it.
+    pub fn validation(message: impl Into<String>, details: impl Into<String>) -> Self {
+        Self::fault(FaultKind::Validation, 400, message, details)
+    }
+    /// 403 unauthorizedFault "Authentication failed." (the documented status
+    /// of a failed authentication).
     pub fn authentication(details: impl Into<String>) -> Self {
         Self::fault(
             FaultKind::Unauthorized,
-            401,
+            403,
             messages::AUTHENTICATION_FAILED,
             details,
         )
@@ -80,7 +91,12 @@ impl Error {
     }
     /// 400 "Mailbox limit exceeded."
     pub fn mailbox_limit(details: impl Into<String>) -> Self {
-        Self::bad_request(messages::MAILBOX_LIMIT_EXCEEDED, details)
+        Self::fault(
+            FaultKind::Apps,
+            400,
+            messages::MAILBOX_LIMIT_EXCEEDED,
+            details,
+        )
     }
     /// 400 alternate address outside the primary/accepted domains.
     pub fn alternate_domain(details: impl Into<String>) -> Self {
@@ -112,7 +128,14 @@ impl Error {
                 status,
                 message,
                 details,
-            } => Fault::new(*kind, *status, message.clone(), details.clone()),
+            } => {
+                let f = Fault::new(*kind, *status, message.clone(), details.clone());
+                if *kind == FaultKind::ItemNotFound {
+                    f.with_resource_type(resource_type(message))
+                } else {
+                    f
+                }
+            }
             Error::Db(_) | Error::Internal(_) => Fault::new(
                 FaultKind::Apps,
                 500,
@@ -120,6 +143,18 @@ impl Error {
                 "The failure was logged by the service.",
             ),
         }
+    }
+}
+
+/// The documented `resourceType` of an `itemNotFoundFault`, from officed's
+/// "<Resource> not found." messages: `Mailbox`, `Domain`, `Alias`, ...
+fn resource_type(message: &str) -> String {
+    let head = message.split(" not found").next().unwrap_or(message).trim();
+    match head {
+        "Distribution list" => "DistributionList".to_string(),
+        "Email address" => "EmailAddress".to_string(),
+        "Resource" => "Resource".to_string(),
+        other => other.replace(' ', ""),
     }
 }
 

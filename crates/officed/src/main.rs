@@ -599,7 +599,7 @@ async fn demo(port: u16) -> anyhow::Result<()> {
     );
     println!("  curl -s -A '{ua}' -H 'X-Api-Signature: {header}' {base}/customers/me/domains");
     println!(
-        "  curl -s -A '{ua}' -H 'X-Api-Signature: {header}' -d 'displayName=Jane Doe' {base}/customers/me/domains/{}/ex/mailboxes/jane.doe",
+        "  curl -s -A '{ua}' -H 'X-Api-Signature: {header}' -d 'displayName=Jane Doe&password=Choose-a-Passw0rd' {base}/customers/me/domains/{}/ex/mailboxes/jane.doe",
         s.primary_domain
     );
     println!(

@@ -5,6 +5,8 @@
 
 use serde_json::{json, Map, Value};
 
+use cloudoffice_api::{ExchangeContactForm, ExchangeMailboxForm, RsMailboxForm};
+
 use crate::api::{all_routes, BodyDoc};
 
 fn s() -> Value {
@@ -50,31 +52,55 @@ fn page(key: &str, item: &str) -> Value {
     )
 }
 
-fn form(extra: Vec<(&'static str, Value)>) -> Value {
-    let mut props = extra;
-    props.extend(contact_props());
-    let mut v = object(&[], props);
-    v["additionalProperties"] = json!(false);
-    v
+/// A request body schema from a form type's field table (form or JSON;
+/// other accepted spellings are listed in `x-aliases`).
+fn form(fields: &[(&str, &str, &[&str])], passive: &[&str], notes: &[(&str, &str)]) -> Value {
+    let mut props = Map::new();
+    for (name, kind, aliases) in fields {
+        let mut p = json!({"type": kind});
+        if !aliases.is_empty() {
+            p["x-aliases"] = json!(aliases);
+        }
+        if passive.contains(name) {
+            p["description"] = json!("stored and returned; officed does not act on it");
+        }
+        if let Some((_, n)) = notes.iter().find(|(k, _)| k == name) {
+            p["description"] = json!(n);
+        }
+        props.insert(name.to_string(), p);
+    }
+    json!({"type": "object", "additionalProperties": false, "properties": props,
+        "description": "Form-encoded (documented) or JSON. Booleans true/false in any case; numbers may be strings. An unknown field is a validationFault naming it."})
 }
 
 fn schemas() -> Value {
     let fault_detail = object(
         &["message", "details", "code"],
-        vec![("message", s()), ("details", s()), ("code", i())],
+        vec![
+            ("message", s()),
+            ("details", s()),
+            ("code", i()),
+            (
+                "resourceType",
+                json!({"type": "string", "description": "itemNotFoundFault only: what was not found (Domain, Mailbox, ...)"}),
+            ),
+        ],
     );
     let mailbox_common = |rs: bool| {
-        let mut p = vec![
-            ("name", s()),
-            ("displayName", s()),
-            ("firstName", s()),
-            ("lastName", s()),
-        ];
+        let mut p = vec![("name", s()), ("displayName", s())];
         if !rs {
-            p.push(("initials", s()));
             p.push(("isHidden", b()));
+            p.push(("isPublicFolderAdmin", b()));
+            p.push(("emailForwardingAddress", s()));
+        } else {
+            p.push(("enableVacationMessage", b()));
+            p.push(("vacationMessage", s()));
+            p.push(("emailForwardingAddressList", arr(s())));
+            p.push(("saveForwardedEmail", b()));
         }
         p.extend([
+            ("visibleInExchangeGAL", b()),
+            ("visibleInRackspaceEmailCompanyDirectory", b()),
             ("enabled", b()),
             (
                 "size",
@@ -85,11 +111,44 @@ fn schemas() -> Value {
                 "createdDate",
                 json!({"type": "string", "format": "date-time"}),
             ),
-            ("contactInfo", r("ContactInfo")),
+            (
+                "contactInfo",
+                r(if rs { "RsContactInfo" } else { "ExContactInfo" }),
+            ),
             ("emailAddressList", arr(r("EmailAddressEntry"))),
         ]);
         p
     };
+    let mut rs_contact = contact_props();
+    rs_contact.extend([("firstName", s()), ("lastName", s()), ("initials", s())]);
+    for f in RsMailboxForm::PASSIVE_CONTACT {
+        rs_contact.push((f, s()));
+    }
+    let ex_contact_props: Vec<(&str, Value)> = [
+        "firstName",
+        "lastName",
+        "initials",
+        "jobTitle",
+        "company",
+        "department",
+        "office",
+        "businessNumber",
+        "homeNumber",
+        "mobileNumber",
+        "faxNumber",
+        "pagerNumber",
+        "addressLine1",
+        "city",
+        "state",
+        "zip",
+        "country",
+        "customID",
+        "employeeType",
+        "notes",
+    ]
+    .into_iter()
+    .map(|f| (f, s()))
+    .collect();
     json!({
         "Fault": {
             "type": "object",
@@ -98,6 +157,7 @@ fn schemas() -> Value {
             "maxProperties": 1,
             "properties": {
                 "badRequestFault": fault_detail,
+                "validationFault": fault_detail,
                 "itemNotFoundFault": fault_detail,
                 "unauthorizedFault": fault_detail,
                 "appsFault": fault_detail,
@@ -120,25 +180,30 @@ fn schemas() -> Value {
         ),
         "DomainList": page("domains", "Domain"),
         "ContactInfo": object(&[], contact_props()),
+        "RsContactInfo": object(&[], rs_contact),
+        "ExContactInfo": object(&[], ex_contact_props),
+        "ListItem": {
+            "type": "object",
+            "required": ["name"],
+            "description": "A list item: the documented summary, plus the extras asked for with fields= (aliases: numberOfMembers and singleMemberName).",
+            "properties": {"name": s(), "displayName": s(), "numberOfMembers": i(), "singleMemberName": s()},
+            "additionalProperties": true
+        },
         "EmailAddressEntry": object(&["address"], vec![("address", s()), ("replyTo", b())]),
         "EmailAddressList": object(&["emailAddressList"], vec![("emailAddressList", arr(r("EmailAddressEntry")))]),
         "ExchangeMailbox": object(&["name", "displayName", "enabled", "isHidden", "size", "currentUsage", "createdDate"], mailbox_common(false)),
-        "ExchangeMailboxList": page("mailboxes", "ExchangeMailbox"),
-        "ExchangeMailboxForm": form(vec![
-            ("name", json!({"type": "string", "description": "edit: must equal the current name (the Service ID cannot change)"})),
-            ("displayName", json!({"type": "string", "description": "required on add"})),
-            ("firstName", s()), ("lastName", s()), ("initials", s()),
-            ("enabled", b()), ("isHidden", b()),
-            ("size", json!({"type": "integer", "minimum": 1, "maximum": 102400})),
-            ("password", json!({"type": "string", "description": "accepted, never stored"})),
-            ("recoverDeleted", json!({"type": "boolean", "description": "add: recover a mailbox deleted in the last 14 days"})),
+        "ExchangeMailboxList": page("mailboxes", "ListItem"),
+        "ExchangeMailboxForm": form(ExchangeMailboxForm::FIELDS, ExchangeMailboxForm::PASSIVE, &[
+            ("name", "edit: must equal the current name (the Service ID cannot change)"),
+            ("displayName", "required on add"),
+            ("password", "accepted, never stored"),
+            ("recoverDeleted", "add: recover a mailbox deleted in the last 14 days"),
         ]),
         "RsMailbox": object(&["name", "displayName", "enabled", "size", "currentUsage", "createdDate"], mailbox_common(true)),
-        "RsMailboxList": page("rsMailboxes", "RsMailbox"),
-        "RsMailboxForm": form(vec![
-            ("name", s()), ("displayName", s()), ("firstName", s()), ("lastName", s()),
-            ("enabled", b()), ("size", json!({"type": "integer", "minimum": 1, "maximum": 102400})),
-            ("password", s()), ("recoverDeleted", b()),
+        "RsMailboxList": page("rsMailboxes", "ListItem"),
+        "RsMailboxForm": form(RsMailboxForm::FIELDS, &[RsMailboxForm::PASSIVE, RsMailboxForm::PASSIVE_CONTACT].concat(), &[
+            ("password", "required on add; never stored"),
+            ("size", "required on add (MB)"),
         ]),
         "MailboxRenameForm": {
             "type": "object",
@@ -147,7 +212,7 @@ fn schemas() -> Value {
             "properties": {"newName": {"type": "string", "description": "the new name: the local part of the new primary address (must be free across the customer and both services)"}}
         },
         "RsAlias": object(&["name", "emailAddressList"], vec![("name", s()), ("emailAddressList", arr(s()))]),
-        "RsAliasList": page("aliases", "RsAlias"),
+        "RsAliasList": page("aliases", "ListItem"),
         "RsAliasForm": {
             "type": "object",
             "additionalProperties": false,
@@ -155,25 +220,38 @@ fn schemas() -> Value {
         },
         "ExchangeContact": object(
             &["name", "displayName", "externalEmail", "isHidden"],
-            vec![("name", s()), ("displayName", s()), ("firstName", s()), ("lastName", s()), ("externalEmail", s()), ("isHidden", b()), ("contactInfo", r("ContactInfo"))],
+            vec![("name", s()), ("displayName", s()), ("externalEmail", s()), ("isHidden", b()), ("contactInfo", r("ExContactInfo"))],
         ),
-        "ExchangeContactList": page("contacts", "ExchangeContact"),
-        "ExchangeContactForm": form(vec![
-            ("name", s()), ("displayName", s()), ("firstName", s()), ("lastName", s()),
-            ("externalEmail", json!({"type": "string", "description": "required on add"})), ("isHidden", b()),
+        "ExchangeContactList": page("contacts", "ListItem"),
+        "ExchangeContactForm": form(ExchangeContactForm::FIELDS, ExchangeContactForm::PASSIVE, &[
+            ("externalEmail", "required on add"),
         ]),
+        "DlAddress": {
+            "type": "object", "additionalProperties": false, "required": ["Value"],
+            "properties": {
+                "Action": {"type": "string", "enum": ["Add", "Update", "Remove"], "description": "PUT only"},
+                "AddressPrimary": b(), "AddressProtocol": {"type": "string", "enum": ["smtp"]}, "Value": s()
+            }
+        },
+        "DlMember": {
+            "type": "object", "additionalProperties": false, "required": ["Value"],
+            "properties": {"Action": {"type": "string", "enum": ["Add", "Remove"], "description": "PUT only"}, "Value": s()}
+        },
         "DistributionList": object(
-            &["name", "displayName", "isHidden", "emailAddressList", "members"],
-            vec![("name", s()), ("displayName", s()), ("isHidden", b()), ("emailAddressList", arr(r("EmailAddressEntry"))), ("members", arr(s()))],
+            &["Name", "DisplayName", "IsHidden", "MemberCount", "PrimarySmtpAddress", "EmailAddresses", "Members", "AcceptMessagesOnlyFrom"],
+            vec![("Name", s()), ("DisplayName", s()), ("Description", s()), ("IsHidden", b()), ("MemberCount", i()), ("PrimarySmtpAddress", s()),
+                 ("EmailAddresses", arr(r("DlAddress"))), ("Members", arr(r("DlMember"))), ("AcceptMessagesOnlyFrom", arr(r("DlMember")))],
         ),
-        "DistributionListList": page("distributionLists", "DistributionList"),
+        "DistributionListList": page("distributionlists", "ListItem"),
         "DistributionListBody": {
             "type": "object",
             "additionalProperties": false,
+            "description": "The documented v1 model, JSON only. On POST, DisplayName is required and the arrays give the initial sets; on PUT, array entries carry an Action.",
             "properties": {
-                "name": s(), "displayName": s(), "isHidden": b(),
-                "emailAddresses": {"type": "array", "items": {"type": "string"}, "description": "alternate addresses (replace on edit)"},
-                "members": {"type": "array", "items": {"type": "string"}, "description": "member addresses (replace on edit)"}
+                "DisplayName": s(), "Description": s(), "IsHidden": b(),
+                "EmailAddresses": arr(r("DlAddress")),
+                "Members": arr(r("DlMember")),
+                "AcceptMessagesOnlyFrom": arr(r("DlMember"))
             }
         },
         "MemberList": object(&["members"], vec![("members", arr(s()))]),
@@ -195,7 +273,10 @@ fn path_params(path: &str) -> Vec<Value> {
                 ),
                 "d" => param("d", "domain name"),
                 "name" => param("name", "object name (the local part; the Service ID)"),
-                "address" => param("address", "alternate email address"),
+                "address" => param(
+                    "address",
+                    "email address (an alternate address, or an alias target)",
+                ),
                 "alias" => param("alias", "alias name (local part)"),
                 "member" => param("member", "member email address"),
                 other => param(other, other),
@@ -207,7 +288,7 @@ fn path_params(path: &str) -> Vec<Value> {
 
 fn fault_responses() -> Value {
     let f = json!({"$ref": "#/components/responses/Fault"});
-    json!({"400": f, "401": f, "403": f, "404": f, "500": f})
+    json!({"400": f, "403": f, "404": f, "500": f})
 }
 
 fn fault_response() -> Value {
@@ -215,6 +296,16 @@ fn fault_response() -> Value {
         "content": {"application/json": {"schema": r("Fault")}},
         "headers": {"x-error-message": {"schema": {"type": "string"}, "description": "the fault message"}}})
 }
+
+/// Operations officed adds to the documented Cloud Office API, marked
+/// `x-officed-extension: true` in the document.
+pub const EXTENSIONS: &[&str] = &[
+    "renameExchangeMailbox",
+    "renameRsMailbox",
+    "listDistributionListMembers",
+    "addDistributionListMember",
+    "removeDistributionListMember",
+];
 
 /// The document.
 pub fn document() -> Value {
@@ -228,6 +319,9 @@ pub fn document() -> Value {
             "summary": route.summary,
             "responses": fault_responses(),
         });
+        if EXTENSIONS.contains(&route.operation_id) {
+            op["x-officed-extension"] = json!(true);
+        }
         op["responses"]["200"] = match route.response {
             Some(schema) => {
                 json!({"description": "OK", "content": {"application/json": {"schema": r(schema)}}})
@@ -241,7 +335,11 @@ pub fn document() -> Value {
         {
             op["parameters"] = json!([
                 {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 250, "default": 50}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {"name": "fields", "in": "query", "schema": {"type": "string"}, "description": "comma-separated documented extras"},
+                {"name": "enabled", "in": "query", "schema": {"type": "boolean"}, "description": "mailboxes: only enabled or disabled ones"},
+                {"name": "startswith", "in": "query", "schema": {"type": "string"}, "description": "name (or display name) starts with; 0-9 means a digit; not with contains"},
+                {"name": "contains", "in": "query", "schema": {"type": "string"}, "description": "name (or display name, external address) contains; not with startswith"}
             ]);
         }
         match route.body {
@@ -260,7 +358,7 @@ pub fn document() -> Value {
         "info": {
             "title": "officed",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The hosted-email control panel API, shaped like the Cloud Office API. Every operation needs the X-Api-Signature header: <userKey>:<yyyyMMddHHmmss>:<base64(SHA1(userKey + User-Agent + timestamp + secret))>, timestamp in UTC within 10 minutes. Add and edit take form-encoded bodies, distribution lists JSON. Errors are fault bodies with the message repeated in x-error-message."
+            "description": "The hosted-email control panel API, shaped like the Cloud Office API. Every operation needs the X-Api-Signature header: <userKey>:<yyyyMMddHHmmss>:<base64(SHA1(userKey + User-Agent + timestamp + secret))>, timestamp in UTC within 10 minutes. A failed authentication is 403 \"Authentication failed.\". Add and edit take form-encoded or JSON bodies (distribution lists JSON) and answer 200 with an empty body. Lists carry the documented summary fields; fields= adds the documented extras. Errors are fault bodies with the message repeated in x-error-message."
         },
         "servers": [{"url": "/v1"}],
         "security": [{"apiSignature": []}],
@@ -307,24 +405,24 @@ mod tests {
             ..Default::default()
         };
         declared("ContactInfo", &serde_json::to_value(&ci).unwrap());
+        let mut extra = serde_json::Map::new();
+        extra.insert("isPublicFolderAdmin".into(), json!(true));
         let mb = ExchangeMailbox {
             name: "a".into(),
             display_name: "A".into(),
-            first_name: None,
-            last_name: None,
-            initials: None,
             enabled: true,
             is_hidden: false,
             size: 1,
             current_usage: 0,
             created_date: String::new(),
-            contact_info: ci,
+            contact_info: ExContactInfo::from_common(Some("a".into()), None, None, &ci),
             email_address_list: vec![],
+            extra,
         };
         declared("ExchangeMailbox", &serde_json::to_value(&mb).unwrap());
         declared(
-            "RsMailbox",
-            &serde_json::to_value(crate::store::exchange_to_rs(mb)).unwrap(),
+            "ExContactInfo",
+            &serde_json::to_value(&mb.contact_info).unwrap(),
         );
         let mut f = ExchangeMailboxForm {
             name: Some("a".into()),
@@ -357,11 +455,12 @@ mod tests {
         };
         declared("Domain", &serde_json::to_value(&d).unwrap());
         let l = DistributionListBody {
-            name: Some("x".into()),
             display_name: Some("x".into()),
+            description: Some("d".into()),
             is_hidden: Some(true),
             email_addresses: Some(vec![]),
             members: Some(vec![]),
+            accept_messages_only_from: Some(vec![]),
         };
         declared("DistributionListBody", &serde_json::to_value(&l).unwrap());
         declared(
@@ -371,6 +470,14 @@ mod tests {
             })
             .unwrap(),
         );
+    }
+
+    #[test]
+    fn extensions_name_existing_operations() {
+        let ids: Vec<&str> = all_routes().iter().map(|r| r.operation_id).collect();
+        for e in EXTENSIONS {
+            assert!(ids.contains(e), "{e}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `(customer_id, address_key)`, inserted with `ON CONFLICT DO NOTHING`:
 //! exactly one of two racing inserts wins, the other gets the rule's fault.
 
+use cloudoffice_api::forms::*;
 use cloudoffice_api::types::*;
 use cloudoffice_api::{messages, paths};
 use serde_json::json;
@@ -52,15 +53,44 @@ impl Actor {
     }
 }
 
-/// Paging parameters, already validated (size 1..=250).
-#[derive(Debug, Clone, Copy)]
+/// Paging and filter parameters of a list call, already validated.
+#[derive(Debug, Clone, Default)]
 pub struct Page {
     pub size: u32,
     pub offset: u32,
+    /// `fields=`: documented extras asked for, by wire name.
+    pub fields: Vec<String>,
+    /// `enabled=true|false` (mailboxes).
+    pub enabled: Option<bool>,
+    /// `startswith=` or `contains=`.
+    pub search: Option<Search>,
+    /// Domain index `domainNames=`: only these (lower case).
+    pub names: Vec<String>,
+}
+
+/// The documented index search: one of `startswith=` or `contains=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// `startswith=`; `0-9` means "starts with a digit".
+    StartsWith(String),
+    Contains(String),
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 impl Page {
-    /// Validates a query: size 1..=250 (default 50), offset >= 0.
+    /// Validates a query: size 1..=250 (default 50), offset >= 0, at most
+    /// one of `startswith`/`contains`, `enabled` a boolean.
     pub fn from_query(q: PageQuery) -> Result<Page> {
         let size = q.size.unwrap_or(paths::DEFAULT_PAGE_SIZE);
         if size == 0 || size > paths::MAX_PAGE_SIZE {
@@ -69,10 +99,87 @@ impl Page {
                 format!("size must be between 1 and {}.", paths::MAX_PAGE_SIZE),
             ));
         }
+        let search = match (q.startswith, q.contains) {
+            (Some(_), Some(_)) => {
+                return Err(Error::bad_request(
+                    "Only one of startswith and contains may be given.",
+                    "The index search takes either ?startswith=xx or ?contains=xx, not both.",
+                ))
+            }
+            (Some(s), None) => Some(Search::StartsWith(s)),
+            (None, Some(c)) => Some(Search::Contains(c)),
+            (None, None) => None,
+        };
+        let enabled = match q.enabled.as_deref() {
+            None => None,
+            Some(v) => Some(cloudoffice_api::lenient::parse_bool(v).ok_or_else(|| {
+                Error::bad_request(
+                    format!("Invalid value for enabled: {}", validate::printable(v)),
+                    "enabled= takes true or false.",
+                )
+            })?),
+        };
+        let fields = q
+            .fields
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+        let names = q
+            .domain_names
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|n| n.trim().to_ascii_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
         Ok(Page {
             size,
             offset: q.offset.unwrap_or(0),
+            fields,
+            enabled,
+            search,
+            names,
         })
+    }
+
+    /// The filter as SQL conditions (each starting with ` AND `), with
+    /// placeholders from `$next` on, and their values. `name_col` holds
+    /// lower-case keys; `search_cols` are also searched (case-insensitively).
+    pub fn filter_sql(
+        &self,
+        name_col: &str,
+        search_cols: &[&str],
+        enabled_col: Option<&str>,
+        next: usize,
+    ) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut binds = Vec::new();
+        if let (Some(e), Some(col)) = (self.enabled, enabled_col) {
+            sql.push_str(&format!(" AND {col} = {}", i64::from(e)));
+        }
+        match &self.search {
+            Some(Search::StartsWith(s)) if s == "0-9" => {
+                sql.push_str(&format!(" AND {name_col} >= '0' AND {name_col} < ':'"));
+            }
+            Some(search) => {
+                let pattern = match search {
+                    Search::StartsWith(w) => format!("{}%", like_escape(&w.to_lowercase())),
+                    Search::Contains(w) => format!("%{}%", like_escape(&w.to_lowercase())),
+                };
+                let mut ors = vec![format!("{name_col} LIKE ${} ESCAPE '\\'", next)];
+                for c in search_cols {
+                    ors.push(format!("LOWER({c}) LIKE ${} ESCAPE '\\'", next));
+                }
+                sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
+                binds.push(pattern);
+            }
+            None => {}
+        }
+        (sql, binds)
     }
 }
 
@@ -160,10 +267,15 @@ pub struct MailboxInput {
     pub size: Option<u32>,
     pub contact: ContactInfo,
     pub recover_deleted: bool,
+    /// Documented settings kept without acting on them (see `Passive`).
+    pub passive: Passive,
+    /// Given on add (required for Rackspace Email, as documented); never stored.
+    pub password: Option<String>,
 }
 
 impl From<ExchangeMailboxForm> for MailboxInput {
     fn from(f: ExchangeMailboxForm) -> Self {
+        let passive = f.passive();
         MailboxInput {
             contact: f.contact_info(),
             name: f.name,
@@ -175,23 +287,93 @@ impl From<ExchangeMailboxForm> for MailboxInput {
             hidden: f.is_hidden,
             size: f.size,
             recover_deleted: f.recover_deleted.unwrap_or(false),
+            passive,
+            password: f.password,
         }
     }
 }
 
 impl From<RsMailboxForm> for MailboxInput {
     fn from(f: RsMailboxForm) -> Self {
+        let mut passive = f.passive();
+        // Forwarding addresses are answered as the documented list.
+        if let Some(serde_json::Value::String(v)) = passive.top.remove("emailForwardingAddresses") {
+            let list: Vec<serde_json::Value> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| serde_json::Value::String(a.to_string()))
+                .collect();
+            passive.top.insert(
+                "emailForwardingAddressList".into(),
+                serde_json::json!({ "emailAddress": list }),
+            );
+        }
         MailboxInput {
             contact: f.contact_info(),
             name: f.name,
             display_name: f.display_name,
             first_name: f.first_name,
             last_name: f.last_name,
-            initials: None,
+            initials: f.initials,
             enabled: f.enabled,
             hidden: None,
             size: f.size,
             recover_deleted: f.recover_deleted.unwrap_or(false),
+            passive,
+            password: f.password,
+        }
+    }
+}
+
+/// The `contact_info` column: the shared contact fields (passive contact
+/// fields in their `extra`) and, under `_passive`, the passive top-level
+/// fields. Rows written before passive fields existed have no `_passive`.
+fn stored_split(json: &str) -> Result<(ContactInfo, serde_json::Map<String, serde_json::Value>)> {
+    let mut v: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| internal(format!("contact_info: {e}")))?;
+    let passive = match v.remove(PASSIVE_KEY) {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => Default::default(),
+    };
+    let info = serde_json::from_value(serde_json::Value::Object(v))
+        .map_err(|e| internal(format!("contact_info: {e}")))?;
+    Ok((info, passive))
+}
+
+const PASSIVE_KEY: &str = "_passive";
+
+fn stored_join(
+    info: &ContactInfo,
+    passive: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String> {
+    let mut v = match serde_json::to_value(info).map_err(|e| internal(e.to_string()))? {
+        serde_json::Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    if !passive.is_empty() {
+        v.insert(
+            PASSIVE_KEY.into(),
+            serde_json::Value::Object(passive.clone()),
+        );
+    }
+    serde_json::to_string(&v).map_err(|e| internal(e.to_string()))
+}
+
+/// Applies passive fields of an add or edit to the stored ones (an empty
+/// string clears a field).
+fn apply_passive(
+    info: &mut ContactInfo,
+    top: &mut serde_json::Map<String, serde_json::Value>,
+    p: &Passive,
+) {
+    for (dst, src) in [(&mut info.extra, &p.contact), (top, &p.top)] {
+        for (k, v) in src {
+            if v.as_str() == Some("") {
+                dst.remove(k);
+            } else {
+                dst.insert(k.clone(), v.clone());
+            }
         }
     }
 }
@@ -462,15 +644,25 @@ pub fn domain_wire(d: &DomainRow) -> Domain {
 
 /// One page of the customer's domains.
 pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<DomainList> {
+    let (mut filter, mut binds) = page.filter_sql("d.name", &[], None, 2);
+    if !page.names.is_empty() {
+        let marks: Vec<String> = (0..page.names.len())
+            .map(|i| format!("${}", 2 + binds.len() + i))
+            .collect();
+        filter.push_str(&format!(" AND d.name IN ({})", marks.join(", ")));
+        binds.extend(page.names.iter().cloned());
+    }
     let rows = {
         let mut c = db.pool.acquire().await?;
-        sqlx::query(&format!(
-            "{DOMAIN_SELECT} WHERE d.customer_id = $1 ORDER BY d.name LIMIT {} OFFSET {}",
+        let sql = format!(
+            "{DOMAIN_SELECT} WHERE d.customer_id = $1{filter} ORDER BY d.name LIMIT {} OFFSET {}",
             page.size, page.offset
-        ))
-        .bind(customer_id.to_string())
-        .fetch_all(&mut *c)
-        .await?
+        );
+        let mut q = sqlx::query(&sql).bind(customer_id.to_string());
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        q.fetch_all(&mut *c).await?
     };
     let mut domains = Vec::new();
     for r in &rows {
@@ -480,10 +672,12 @@ pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<Doma
         domains.push(domain_wire(&d));
     }
     let mut c = db.pool.acquire().await?;
+    let mut args: Vec<&str> = vec![customer_id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM domains WHERE customer_id = $1",
-        &[customer_id],
+        &format!("SELECT COUNT(*) FROM domains d WHERE d.customer_id = $1{filter}"),
+        &args,
     )
     .await?;
     Ok(DomainList {
@@ -511,6 +705,7 @@ struct MailboxRow {
     size_mb: i64,
     usage_mb: i64,
     contact: ContactInfo,
+    passive: serde_json::Map<String, serde_json::Value>,
     created_at: i64,
     deleted_at: Option<i64>,
     deleted_addresses: Option<String>,
@@ -518,6 +713,7 @@ struct MailboxRow {
 
 fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
     let ci: String = r.try_get("contact_info")?;
+    let (contact, passive) = stored_split(&ci)?;
     Ok(MailboxRow {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
@@ -529,7 +725,8 @@ fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
         hidden: r.try_get::<i64, _>("hidden")? != 0,
         size_mb: r.try_get("size_mb")?,
         usage_mb: r.try_get("usage_mb")?,
-        contact: serde_json::from_str(&ci).map_err(|e| internal(format!("contact_info: {e}")))?,
+        contact,
+        passive,
         created_at: r.try_get("created_at")?,
         deleted_at: r.try_get("deleted_at")?,
         deleted_addresses: r.try_get("deleted_addresses")?,
@@ -595,121 +792,156 @@ async fn mailbox_wire(
     c: &mut AnyConnection,
     dom: &DomainRow,
     m: &MailboxRow,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     let addrs = owner_addresses(c, &m.id).await?;
     Ok(mailbox_answer(dom, m, &addrs))
 }
 
-/// The wire form of a mailbox row with its stored addresses.
-fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> ExchangeMailbox {
-    ExchangeMailbox {
-        name: m.name.clone(),
-        display_name: m.display_name.clone(),
-        first_name: m.first_name.clone(),
-        last_name: m.last_name.clone(),
-        initials: m.initials.clone(),
-        enabled: m.enabled,
-        is_hidden: m.hidden,
-        size: m.size_mb as u32,
-        current_usage: m.usage_mb as u32,
-        created_date: rfc3339(m.created_at),
-        contact_info: m.contact.clone(),
-        email_address_list: address_list(dom, &m.name, addrs),
+/// A mailbox as stored, with its addresses, answered in the shape of
+/// either service.
+#[derive(Debug, Clone)]
+pub struct MailboxView {
+    row: MailboxRow,
+    addresses: Vec<EmailAddressEntry>,
+}
+
+impl MailboxView {
+    /// The Exchange shape (`GET .../ex/mailboxes/{name}`).
+    pub fn exchange(&self) -> ExchangeMailbox {
+        let m = &self.row;
+        ExchangeMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            enabled: m.enabled,
+            is_hidden: m.hidden,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: ExContactInfo::from_common(
+                m.first_name.clone(),
+                m.last_name.clone(),
+                m.initials.clone(),
+                &m.contact,
+            ),
+            email_address_list: self.addresses.clone(),
+            extra: {
+                // officed has no mobile services: the documented flags are false.
+                let mut e = m.passive.clone();
+                for f in ["hasBlackBerryMobileService", "hasActiveSyncMobileService"] {
+                    e.entry(f).or_insert(serde_json::Value::Bool(false));
+                }
+                e
+            },
+        }
+    }
+
+    /// The Rackspace Email shape (`GET .../rs/mailboxes/{name}`).
+    pub fn rs(&self) -> RsMailbox {
+        let m = &self.row;
+        RsMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            enabled: m.enabled,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: RsContactInfo {
+                first_name: m.first_name.clone(),
+                last_name: m.last_name.clone(),
+                initials: m.initials.clone(),
+                info: m.contact.clone(),
+            },
+            email_address_list: self.addresses.clone(),
+            extra: m.passive.clone(),
+        }
     }
 }
 
-fn to_rs(m: ExchangeMailbox) -> RsMailbox {
-    RsMailbox {
-        name: m.name,
-        display_name: m.display_name,
-        first_name: m.first_name,
-        last_name: m.last_name,
-        enabled: m.enabled,
-        size: m.size,
-        current_usage: m.current_usage,
-        created_date: m.created_date,
-        contact_info: m.contact_info,
-        email_address_list: m.email_address_list,
+/// The view of a mailbox row with its stored addresses.
+fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> MailboxView {
+    MailboxView {
+        row: m.clone(),
+        addresses: address_list(dom, &m.name, addrs),
     }
 }
 
-/// Converts the shared mailbox shape to the Rackspace Email one.
-pub fn exchange_to_rs(m: ExchangeMailbox) -> RsMailbox {
-    to_rs(m)
+/// Builds a list item from an object's full answer: `name`,
+/// `displayName` (when the resource has one) and the asked `fields=`
+/// extras, which must be among `allowed`.
+pub fn summarize<T: serde::Serialize>(
+    full: &T,
+    allowed: &[&str],
+    asked: &[String],
+) -> Result<ListItem> {
+    let v = serde_json::to_value(full).map_err(|e| internal(e.to_string()))?;
+    let get = |k: &str| v.get(k).cloned();
+    let name = get("name")
+        .and_then(|n| n.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let display_name = get("displayName").and_then(|n| n.as_str().map(str::to_string));
+    let mut extra = serde_json::Map::new();
+    for f in asked {
+        if !allowed.contains(&f.as_str()) {
+            return Err(Error::validation(
+                format!("Invalid field: {}", validate::printable(f)),
+                format!("fields= accepts: {}.", allowed.join(", ")),
+            ));
+        }
+        // A documented field officed has no value for is answered as null.
+        extra.insert(f.clone(), get(f).unwrap_or(serde_json::Value::Null));
+    }
+    Ok(ListItem {
+        name,
+        display_name,
+        extra,
+    })
 }
 
-/// `GET .../{ex,rs}/mailboxes/{name}` (Exchange shape; see [`exchange_to_rs`]).
-pub async fn mailbox_get(
-    db: &Db,
-    dom: &DomainRow,
-    svc: Svc,
-    name: &str,
-) -> Result<ExchangeMailbox> {
+/// `GET .../{ex,rs}/mailboxes/{name}`.
+pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     let m = require_mailbox(&mut c, dom, svc, name).await?;
     mailbox_wire(&mut c, dom, &m).await
 }
 
-/// One page of mailboxes (live ones), with their addresses.
+/// One page of live mailboxes, filtered, without their addresses (list
+/// items carry no addresses), and the filtered total.
 pub async fn mailbox_list(
     db: &Db,
     dom: &DomainRow,
     svc: Svc,
-    page: Page,
-) -> Result<(Vec<ExchangeMailbox>, u32)> {
+    page: &Page,
+) -> Result<(Vec<MailboxView>, u32)> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &["display_name"], Some("enabled"), 3);
+    let sql = format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    let boxes: Vec<MailboxRow> = rows.iter().map(mailbox_from_row).collect::<Result<_>>()?;
-    // Addresses of the whole page in one query.
-    let arows = sqlx::query(&format!(
-        "SELECT owner_id, address, is_primary FROM addresses WHERE owner_id IN (SELECT id FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL ORDER BY name_key LIMIT {} OFFSET {}) ORDER BY is_primary DESC, address_key",
-        page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    let mut by_owner: std::collections::HashMap<String, Vec<(String, bool)>> = Default::default();
-    for r in &arows {
-        by_owner.entry(r.try_get("owner_id")?).or_default().push((
-            r.try_get("address")?,
-            r.try_get::<i64, _>("is_primary")? != 0,
-        ));
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(dom.id.clone())
+        .bind(svc.code().to_string());
+    for b in &binds {
+        q = q.bind(b.clone());
     }
-    let out = boxes
+    let rows = q.fetch_all(&mut *c).await?;
+    let out = rows
         .iter()
-        .map(|m| ExchangeMailbox {
-            name: m.name.clone(),
-            display_name: m.display_name.clone(),
-            first_name: m.first_name.clone(),
-            last_name: m.last_name.clone(),
-            initials: m.initials.clone(),
-            enabled: m.enabled,
-            is_hidden: m.hidden,
-            size: m.size_mb as u32,
-            current_usage: m.usage_mb as u32,
-            created_date: rfc3339(m.created_at),
-            contact_info: m.contact.clone(),
-            email_address_list: address_list(
-                dom,
-                &m.name,
-                by_owner.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
-            ),
+        .map(|r| {
+            mailbox_from_row(r).map(|row| MailboxView {
+                row,
+                addresses: Vec::new(),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
+    let mut args: Vec<&str> = vec![&dom.id, svc.code()];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL",
-        &[&dom.id, svc.code()],
+        &format!("SELECT COUNT(*) FROM mailboxes WHERE domain_id = $1 AND service = $2 AND deleted_at IS NULL{filter}"),
+        &args,
     )
     .await?;
     Ok((out, total as u32))
@@ -779,7 +1011,7 @@ pub async fn mailbox_create(
     svc: Svc,
     name: &str,
     input: &MailboxInput,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     validate::local_part("mailbox", name)?;
     if let Some(n) = &input.name {
@@ -796,12 +1028,25 @@ pub async fn mailbox_create(
     if input.recover_deleted {
         return retry(|| mailbox_recover(db, actor, dom, svc, name)).await;
     }
-    let display = input.display_name.clone().ok_or_else(|| {
-        Error::bad_request(
-            "The field 'displayName' is required.",
-            "Give the mailbox a display name.",
-        )
-    })?;
+    // The documented add needs a password (checked, never stored); size
+    // defaults to 25600 MB when absent.
+    if input.password.as_deref().unwrap_or("").is_empty() {
+        return Err(Error::bad_request(
+            "Missing required field: password",
+            "A mailbox is added with a password (officed requires it and never stores it).",
+        ));
+    }
+    let display = match (&input.display_name, svc) {
+        (Some(d), _) => d.clone(),
+        // Rackspace Email does not require a display name: the name serves.
+        (None, Svc::Rs) => name.to_string(),
+        (None, Svc::Ex) => {
+            return Err(Error::bad_request(
+                "Missing required field: displayName",
+                "Give the mailbox a display name.",
+            ))
+        }
+    };
     validate::display_name(&display)?;
     let size = input.size.unwrap_or(25_600);
     validate::size_mb(size)?;
@@ -815,14 +1060,16 @@ pub async fn mailbox_create(
     )?;
     let mut contact = ContactInfo::default();
     contact.apply(&input.contact);
-    let contact_json = serde_json::to_string(&contact).map_err(|e| internal(e.to_string()))?;
+    let mut passive = serde_json::Map::new();
+    apply_passive(&mut contact, &mut passive, &input.passive);
+    let contact_json = stored_join(&contact, &passive)?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, svc.kind(), &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::user_exists_in_another_service(name, svc.label()),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
@@ -842,6 +1089,7 @@ pub async fn mailbox_create(
             size_mb: i64::from(size),
             usage_mb: 0,
             contact: contact.clone(),
+            passive: passive.clone(),
             created_at: now_ms(),
             deleted_at: None,
             deleted_addresses: None,
@@ -887,7 +1135,7 @@ async fn mailbox_recover(
     dom: &DomainRow,
     svc: Svc,
     name: &str,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     let mut tx = db.writer.begin().await?;
     lock_domain(&mut tx, &dom.id).await?;
     let row = sqlx::query(&format!(
@@ -932,7 +1180,7 @@ async fn mailbox_recover(
         )
         .await?
         {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::user_exists_in_another_service(&m.name, svc.label()),
                 format!("The address '{a}' was taken after the mailbox was deleted."),
             ));
@@ -980,7 +1228,7 @@ pub async fn mailbox_edit(
     svc: Svc,
     name: &str,
     input: &MailboxInput,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     keep_service_id(name, input.name.as_deref(), "An edit cannot rename a mailbox; an administrator renames it with 'officed rename-mailbox' or POST .../mailboxes/NAME/rename with a key that has the rename permission.")?;
     if let Some(d) = &input.display_name {
@@ -1034,6 +1282,10 @@ pub async fn mailbox_edit(
             }
         }
         m.contact.apply(&input.contact);
+        apply_passive(&mut m.contact, &mut m.passive, &input.passive);
+        for (k, v) in input.passive.top.iter().chain(input.passive.contact.iter()) {
+            changed.insert(k.clone(), v.clone());
+        }
         sqlx::query(
             "UPDATE mailboxes SET display_name = $1, first_name = $2, last_name = $3, initials = $4, enabled = $5, hidden = $6, size_mb = $7, contact_info = $8 WHERE id = $9",
         )
@@ -1044,7 +1296,7 @@ pub async fn mailbox_edit(
         .bind(i64::from(m.enabled))
         .bind(i64::from(m.hidden))
         .bind(m.size_mb)
-        .bind(serde_json::to_string(&m.contact).map_err(|e| internal(e.to_string()))?)
+        .bind(stored_join(&m.contact, &m.passive)?)
         .bind(m.id.clone())
         .execute(&mut *tx)
         .await?;
@@ -1133,7 +1385,7 @@ pub async fn mailbox_rename(
     svc: Svc,
     name: &str,
     new_name: &str,
-) -> Result<ExchangeMailbox> {
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     validate::local_part("mailbox", new_name)?;
     retry(|| async {
@@ -1154,7 +1406,7 @@ pub async fn mailbox_rename(
             )
             .await?
             {
-                return Err(Error::bad_request(
+                return Err(Error::exists(
                     messages::user_exists_in_another_service(new_name, svc.label()),
                     format!("The address '{new_primary}' is already used."),
                 ));
@@ -1209,7 +1461,7 @@ pub async fn mailbox_rename(
 pub async fn mailbox_addresses(db: &Db, dom: &DomainRow, name: &str) -> Result<EmailAddressList> {
     let m = mailbox_get(db, dom, Svc::Ex, name).await?;
     Ok(EmailAddressList {
-        email_address_list: m.email_address_list,
+        email_address_list: m.addresses,
     })
 }
 
@@ -1234,7 +1486,7 @@ pub async fn mailbox_address_add(
             domain_id_by_name(&mut tx, &dom.customer_id, &addr_domain).await?
         };
         if !insert_address(&mut tx, &dom.customer_id, address, &did, Svc::Ex.kind(), &m.id, false).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::address_in_use(address),
                 "Another mailbox, alias, contact or distribution list of this account already has this address.",
             ));
@@ -1323,8 +1575,8 @@ fn parse_targets(s: &str) -> Result<Vec<String>> {
     }
     if out.is_empty() {
         return Err(Error::bad_request(
-            "The field 'aliasEmails' is required.",
-            "Give one or more comma-separated addresses the alias forwards to.",
+            "An alias must point to a valid email address.",
+            "Give one or more comma-separated addresses in aliasEmails.",
         ));
     }
     if out.len() > 4000 {
@@ -1334,6 +1586,155 @@ fn parse_targets(s: &str) -> Result<Vec<String>> {
         ));
     }
     Ok(out)
+}
+
+/// External (non-local) targets an alias may have, as documented.
+pub const MAX_EXTERNAL_ALIAS_TARGETS: usize = 4;
+
+/// The Alias page's checks: a target in one of the customer's domains must
+/// exist there; at most four targets are outside them.
+async fn check_alias_targets(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    targets: &[String],
+) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut external = 0;
+    for t in targets {
+        let domain = t
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        let local = count_i64(
+            &mut *c,
+            "SELECT COUNT(*) FROM domains WHERE customer_id = $1 AND name = $2",
+            &[&dom.customer_id, &domain],
+        )
+        .await?
+            > 0;
+        if !local {
+            external += 1;
+            continue;
+        }
+        let exists = count_i64(
+            &mut *c,
+            "SELECT COUNT(*) FROM addresses WHERE customer_id = $1 AND address_key = $2",
+            &[&dom.customer_id, &validate::key(t)],
+        )
+        .await?
+            > 0;
+        if !exists {
+            missing.push(t.clone());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::bad_request(
+            format!(
+                "An alias must point to a valid email address. The following email addresses do not exist: {}",
+                missing.join(", ")
+            ),
+            "Targets in this account's domains must be existing mailboxes, contacts, lists or aliases.",
+        ));
+    }
+    if external > MAX_EXTERNAL_ALIAS_TARGETS {
+        return Err(Error::bad_request(
+            "Max number of non-local email recipients reached.",
+            format!("An alias forwards to at most {MAX_EXTERNAL_ALIAS_TARGETS} addresses outside this account's domains."),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST .../rs/aliases/{alias}/{address}`: adds one forwarding address,
+/// with the same checks as a whole list.
+pub async fn alias_address_add(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    address: &str,
+) -> Result<()> {
+    Svc::Rs.check_domain(dom)?;
+    validate::address(address)?;
+    retry(|| async {
+        let mut tx = db.writer.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, alias) = find_alias(&mut tx, dom, name).await?;
+        let mut targets = alias.email_address_list.email_address.clone();
+        if !targets.iter().any(|t| t.eq_ignore_ascii_case(address)) {
+            targets.push(address.to_string());
+        }
+        check_alias_targets(&mut tx, dom, &targets).await?;
+        sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "rs_alias.address.add",
+            &format!("{}@{}", alias.name, dom.name),
+            json!({"address": address}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `DELETE .../rs/aliases/{alias}/{address}`: removes one forwarding
+/// address (not the last one: an alias forwards somewhere).
+pub async fn alias_address_remove(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    name: &str,
+    address: &str,
+) -> Result<()> {
+    Svc::Rs.check_domain(dom)?;
+    retry(|| async {
+        let mut tx = db.writer.begin().await?;
+        lock_domain(&mut tx, &dom.id).await?;
+        let (id, alias) = find_alias(&mut tx, dom, name).await?;
+        let mut targets = alias.email_address_list.email_address.clone();
+        let Some(i) = targets.iter().position(|t| t.eq_ignore_ascii_case(address)) else {
+            return Err(Error::bad_request(
+                format!(
+                    "Email address {} does not exist in alias {}.",
+                    validate::printable(address),
+                    alias.name
+                ),
+                "Remove only an address the alias forwards to.",
+            ));
+        };
+        targets.remove(i);
+        if targets.is_empty() {
+            return Err(Error::bad_request(
+                "An alias must point to a valid email address.",
+                "This is the alias's last address: delete the alias instead.",
+            ));
+        }
+        sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            Some(&dom.customer_id),
+            actor,
+            "rs_alias.address.remove",
+            &format!("{}@{}", alias.name, dom.name),
+            json!({"address": address}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 async fn find_alias(
@@ -1363,38 +1764,53 @@ async fn find_alias(
         r.try_get("id")?,
         RsAlias {
             name: r.try_get("name")?,
-            email_address_list: serde_json::from_str(&targets)
-                .map_err(|e| internal(e.to_string()))?,
+            email_address_list: serde_json::from_str::<Vec<String>>(&targets)
+                .map_err(|e| internal(e.to_string()))?
+                .into(),
         },
     ))
 }
 
 /// `GET .../rs/aliases`.
-pub async fn alias_list(db: &Db, dom: &DomainRow, page: Page) -> Result<RsAliasList> {
+pub async fn alias_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<RsAliasList> {
     Svc::Rs.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT name, targets FROM rs_aliases WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &[], None, 2);
+    let sql = format!(
+        "SELECT name, targets FROM rs_aliases WHERE domain_id = $1{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .fetch_all(&mut *c)
-    .await?;
+    );
+    let mut q = sqlx::query(&sql).bind(dom.id.clone());
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let rows = q.fetch_all(&mut *c).await?;
     let aliases = rows
         .iter()
         .map(|r| {
             let t: String = r.try_get("targets")?;
-            Ok(RsAlias {
+            let targets: Vec<String> =
+                serde_json::from_str(&t).map_err(|e| internal(e.to_string()))?;
+            // The documented list item: the number of members, and the
+            // member's address when there is exactly one.
+            let mut extra = serde_json::Map::new();
+            extra.insert("numberOfMembers".into(), json!(targets.len()));
+            if let [only] = targets.as_slice() {
+                extra.insert("singleMemberName".into(), json!(only));
+            }
+            Ok(ListItem {
                 name: r.try_get("name")?,
-                email_address_list: serde_json::from_str(&t)
-                    .map_err(|e| internal(e.to_string()))?,
+                display_name: None,
+                extra,
             })
         })
         .collect::<Result<_>>()?;
+    let mut args: Vec<&str> = vec![&dom.id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM rs_aliases WHERE domain_id = $1",
-        &[&dom.id],
+        &format!("SELECT COUNT(*) FROM rs_aliases WHERE domain_id = $1{filter}"),
+        &args,
     )
     .await?;
     Ok(RsAliasList {
@@ -1429,11 +1845,12 @@ pub async fn alias_create(
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "rs_alias", &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::object_exists_in_another_service("alias", name, messages::RSEMAIL_ALIASES),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
         }
+        check_alias_targets(&mut tx, dom, &targets).await?;
         sqlx::query("INSERT INTO rs_aliases (id, domain_id, name, name_key, targets, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(id)
             .bind(dom.id.clone())
@@ -1447,7 +1864,7 @@ pub async fn alias_create(
         tx.commit().await?;
         Ok(RsAlias {
             name: name.to_string(),
-            email_address_list: targets.clone(),
+            email_address_list: targets.clone().into(),
         })
     })
     .await
@@ -1467,6 +1884,7 @@ pub async fn alias_edit(
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, mut alias) = find_alias(&mut tx, dom, name).await?;
+        check_alias_targets(&mut tx, dom, &targets).await?;
         sqlx::query("UPDATE rs_aliases SET targets = $1 WHERE id = $2")
             .bind(serde_json::to_string(&targets).map_err(|e| internal(e.to_string()))?)
             .bind(id)
@@ -1478,11 +1896,11 @@ pub async fn alias_edit(
             actor,
             "rs_alias.edit",
             &format!("{}@{}", alias.name, dom.name),
-            json!({"from": alias.email_address_list, "to": targets}),
+            json!({"from": alias.email_address_list.email_address, "to": targets}),
         )
         .await?;
         tx.commit().await?;
-        alias.email_address_list = targets.clone();
+        alias.email_address_list = targets.clone().into();
         Ok(alias)
     })
     .await
@@ -1509,7 +1927,7 @@ pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -
             actor,
             "rs_alias.delete",
             &format!("{}@{}", alias.name, dom.name),
-            json!({"aliasEmails": alias.email_address_list}),
+            json!({"aliasEmails": alias.email_address_list.email_address}),
         )
         .await?;
         tx.commit().await?;
@@ -1520,30 +1938,64 @@ pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -
 
 // ---------------------------------------------------------------- Exchange contacts
 
-fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<(String, ExchangeContact)> {
-    let ci: String = r.try_get("contact_info")?;
-    Ok((
-        r.try_get("id")?,
+/// A contact as stored.
+#[derive(Debug, Clone)]
+pub struct ContactRow {
+    id: String,
+    name: String,
+    display_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    external_email: String,
+    hidden: bool,
+    info: ContactInfo,
+    passive: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ContactRow {
+    /// The documented shape (`GET .../ex/contacts/{name}`).
+    pub fn wire(&self) -> ExchangeContact {
+        let mut extra = self.passive.clone();
+        let initials = match extra.remove("initials") {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
         ExchangeContact {
-            name: r.try_get("name")?,
-            display_name: r.try_get("display_name")?,
-            first_name: r.try_get("first_name")?,
-            last_name: r.try_get("last_name")?,
-            external_email: r.try_get("external_email")?,
-            is_hidden: r.try_get::<i64, _>("hidden")? != 0,
-            contact_info: serde_json::from_str(&ci).map_err(|e| internal(e.to_string()))?,
-        },
-    ))
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            external_email: self.external_email.clone(),
+            is_hidden: self.hidden,
+            contact_info: ExContactInfo::from_common(
+                self.first_name.clone(),
+                self.last_name.clone(),
+                initials,
+                &self.info,
+            ),
+            extra,
+        }
+    }
+}
+
+fn contact_from_row(r: &sqlx::any::AnyRow) -> Result<ContactRow> {
+    let ci: String = r.try_get("contact_info")?;
+    let (info, passive) = stored_split(&ci)?;
+    Ok(ContactRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        display_name: r.try_get("display_name")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        external_email: r.try_get("external_email")?,
+        hidden: r.try_get::<i64, _>("hidden")? != 0,
+        info,
+        passive,
+    })
 }
 
 const CONTACT_COLS: &str =
     "id, name, display_name, first_name, last_name, external_email, hidden, contact_info";
 
-async fn find_contact(
-    c: &mut AnyConnection,
-    dom: &DomainRow,
-    name: &str,
-) -> Result<(String, ExchangeContact)> {
+async fn find_contact(c: &mut AnyConnection, dom: &DomainRow, name: &str) -> Result<ContactRow> {
     let row = sqlx::query(&format!(
         "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1 AND name_key = $2"
     ))
@@ -1564,40 +2016,37 @@ async fn find_contact(
     }
 }
 
-/// `GET .../ex/contacts`.
-pub async fn contact_list(db: &Db, dom: &DomainRow, page: Page) -> Result<ExchangeContactList> {
+/// `GET .../ex/contacts`: one filtered page and the filtered total.
+pub async fn contact_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<(Vec<ContactRow>, u32)> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &["display_name", "external_email"], None, 2);
+    let sql = format!(
+        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .fetch_all(&mut *c)
-    .await?;
-    let contacts = rows
-        .iter()
-        .map(|r| contact_from_row(r).map(|x| x.1))
-        .collect::<Result<_>>()?;
+    );
+    let mut q = sqlx::query(&sql).bind(dom.id.clone());
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let rows = q.fetch_all(&mut *c).await?;
+    let contacts = rows.iter().map(contact_from_row).collect::<Result<_>>()?;
+    let mut args: Vec<&str> = vec![&dom.id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM ex_contacts WHERE domain_id = $1",
-        &[&dom.id],
+        &format!("SELECT COUNT(*) FROM ex_contacts WHERE domain_id = $1{filter}"),
+        &args,
     )
     .await?;
-    Ok(ExchangeContactList {
-        contacts,
-        offset: page.offset,
-        size: page.size,
-        total: total as u32,
-    })
+    Ok((contacts, total as u32))
 }
 
 /// `GET .../ex/contacts/{name}`.
-pub async fn contact_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ExchangeContact> {
+pub async fn contact_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ContactRow> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    Ok(find_contact(&mut c, dom, name).await?.1)
+    find_contact(&mut c, dom, name).await
 }
 
 fn contact_texts(form: &ExchangeContactForm) -> Result<()> {
@@ -1624,29 +2073,34 @@ pub async fn contact_create(
     dom: &DomainRow,
     name: &str,
     form: &ExchangeContactForm,
-) -> Result<ExchangeContact> {
+) -> Result<ContactRow> {
     Svc::Ex.check_domain(dom)?;
     validate::local_part("contact", name)?;
     contact_texts(form)?;
     let external = form.external_email.clone().ok_or_else(|| {
         Error::bad_request(
-            "The field 'externalEmail' is required.",
+            "Missing required field: externalEmail",
             "Give the contact's external address.",
         )
     })?;
-    let display = form
-        .display_name
-        .clone()
-        .unwrap_or_else(|| name.to_string());
+    let display = form.display_name.clone().ok_or_else(|| {
+        Error::bad_request(
+            "Missing required field: displayName",
+            "Give the contact a display name (required on add, as documented).",
+        )
+    })?;
     let mut info = ContactInfo::default();
     info.apply(&form.contact_info());
+    let mut passive = serde_json::Map::new();
+    apply_passive(&mut info, &mut passive, &form.passive());
+    let stored = stored_join(&info, &passive)?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_contact", &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::object_exists_in_another_service("contact", name, messages::EXCHANGE_CONTACTS),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
@@ -1661,7 +2115,7 @@ pub async fn contact_create(
         .bind(empty_none(&form.last_name))
         .bind(external.clone())
         .bind(i64::from(form.is_hidden.unwrap_or(false)))
-        .bind(serde_json::to_string(&info).map_err(|e| internal(e.to_string()))?)
+        .bind(stored.clone())
         .bind(dom.id.clone())
         .bind(validate::key(name))
         .bind(now_ms())
@@ -1676,7 +2130,7 @@ pub async fn contact_create(
             json!({"displayName": display, "externalEmail": external}),
         )
         .await?;
-        let (_, contact) = find_contact(&mut tx, dom, name).await?;
+        let contact = find_contact(&mut tx, dom, name).await?;
         tx.commit().await?;
         Ok(contact)
     })
@@ -1690,7 +2144,7 @@ pub async fn contact_edit(
     dom: &DomainRow,
     name: &str,
     form: &ExchangeContactForm,
-) -> Result<ExchangeContact> {
+) -> Result<ContactRow> {
     Svc::Ex.check_domain(dom)?;
     keep_service_id(
         name,
@@ -1701,7 +2155,7 @@ pub async fn contact_edit(
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
-        let (id, mut ct) = find_contact(&mut tx, dom, name).await?;
+        let mut ct = find_contact(&mut tx, dom, name).await?;
         if let Some(v) = &form.display_name {
             ct.display_name = v.clone();
         }
@@ -1715,9 +2169,10 @@ pub async fn contact_edit(
             ct.external_email = v.clone();
         }
         if let Some(v) = form.is_hidden {
-            ct.is_hidden = v;
+            ct.hidden = v;
         }
-        ct.contact_info.apply(&form.contact_info());
+        ct.info.apply(&form.contact_info());
+        apply_passive(&mut ct.info, &mut ct.passive, &form.passive());
         sqlx::query(
             "UPDATE ex_contacts SET display_name = $1, first_name = $2, last_name = $3, external_email = $4, hidden = $5, contact_info = $6 WHERE id = $7",
         )
@@ -1725,9 +2180,9 @@ pub async fn contact_edit(
         .bind(ct.first_name.clone())
         .bind(ct.last_name.clone())
         .bind(ct.external_email.clone())
-        .bind(i64::from(ct.is_hidden))
-        .bind(serde_json::to_string(&ct.contact_info).map_err(|e| internal(e.to_string()))?)
-        .bind(id)
+        .bind(i64::from(ct.hidden))
+        .bind(stored_join(&ct.info, &ct.passive)?)
+        .bind(ct.id.clone())
         .execute(&mut *tx)
         .await?;
         let detail = serde_json::to_value(form).unwrap_or_default();
@@ -1744,7 +2199,8 @@ pub async fn contact_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str)
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
-        let (id, ct) = find_contact(&mut tx, dom, name).await?;
+        let ct = find_contact(&mut tx, dom, name).await?;
+        let id = ct.id.clone();
         let primary = format!("{}@{}", ct.name, dom.name);
         remove_member_everywhere(&mut tx, &dom.customer_id, &primary).await?;
         sqlx::query("DELETE FROM addresses WHERE owner_id = $1")
@@ -1787,12 +2243,64 @@ async fn remove_member_everywhere(
 
 // ---------------------------------------------------------------- Exchange distribution lists
 
+/// Settings of a list kept without acting on them (`extra` column).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ListExtra {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    accept_from: Vec<String>,
+}
+
+/// A distribution list as stored, with its addresses and members.
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub name: String,
+    pub display_name: String,
+    pub hidden: bool,
+    extra: ListExtra,
+    /// Stored addresses (primary and alternates; alias twins are derived).
+    stored: Vec<(String, bool)>,
+    pub addresses: Vec<EmailAddressEntry>,
+    pub members: Vec<String>,
+}
+
+impl ListRow {
+    /// The documented v1 shape.
+    pub fn wire(&self, dom: &DomainRow) -> DistributionList {
+        let member = |v: &String| DlMember {
+            action: None,
+            value: v.clone(),
+        };
+        DistributionList {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            description: self.extra.description.clone(),
+            is_hidden: self.hidden,
+            member_count: self.members.len() as u32,
+            primary_smtp_address: format!("{}@{}", self.name, dom.name),
+            email_addresses: self
+                .addresses
+                .iter()
+                .map(|a| DlAddress {
+                    action: None,
+                    address_primary: Some(a.reply_to),
+                    address_protocol: Some("smtp".into()),
+                    value: a.address.clone(),
+                })
+                .collect(),
+            members: self.members.iter().map(member).collect(),
+            accept_messages_only_from: self.extra.accept_from.iter().map(member).collect(),
+        }
+    }
+}
+
 async fn find_list(
     c: &mut AnyConnection,
     dom: &DomainRow,
     name: &str,
-) -> Result<(String, DistributionList)> {
-    let row = sqlx::query("SELECT id, name, display_name, hidden FROM ex_lists WHERE domain_id = $1 AND name_key = $2")
+) -> Result<(String, ListRow)> {
+    let row = sqlx::query("SELECT id, name, display_name, hidden, extra FROM ex_lists WHERE domain_id = $1 AND name_key = $2")
         .bind(dom.id.clone())
         .bind(validate::key(name))
         .fetch_optional(&mut *c)
@@ -1809,15 +2317,34 @@ async fn find_list(
     };
     let id: String = r.try_get("id")?;
     let lname: String = r.try_get("name")?;
-    let addrs = owner_addresses(c, &id).await?;
+    let extra: String = r.try_get("extra")?;
+    let stored = owner_addresses(c, &id).await?;
     let members = list_members(c, &id).await?;
+    // "Each email address entry using the primary domain will result in a
+    // corresponding entry for each domain alias" (v1 list model).
+    let mut addresses = address_list(dom, &lname, &stored);
+    for (a, _) in stored.iter().filter(|(_, p)| !*p) {
+        if let Some((local, d)) = a.rsplit_once('@') {
+            if d.eq_ignore_ascii_case(&dom.name) {
+                for alias in &dom.aliases {
+                    addresses.push(EmailAddressEntry {
+                        address: format!("{local}@{alias}"),
+                        reply_to: false,
+                    });
+                }
+            }
+        }
+    }
     Ok((
         id,
-        DistributionList {
-            email_address_list: address_list(dom, &lname, &addrs),
+        ListRow {
+            addresses,
+            stored,
             name: lname,
             display_name: r.try_get("display_name")?,
-            is_hidden: r.try_get::<i64, _>("hidden")? != 0,
+            hidden: r.try_get::<i64, _>("hidden")? != 0,
+            extra: serde_json::from_str(&extra)
+                .map_err(|e| internal(format!("list extra: {e}")))?,
             members,
         },
     ))
@@ -1833,25 +2360,35 @@ async fn list_members(c: &mut AnyConnection, list_id: &str) -> Result<Vec<String
 }
 
 /// `GET .../ex/distributionlists`.
-pub async fn list_list(db: &Db, dom: &DomainRow, page: Page) -> Result<DistributionListList> {
+pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<DistributionListList> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT name FROM ex_lists WHERE domain_id = $1 ORDER BY name_key LIMIT {} OFFSET {}",
+    let (filter, binds) = page.filter_sql("name_key", &["display_name"], None, 2);
+    let sql = format!(
+        "SELECT name, display_name FROM ex_lists WHERE domain_id = $1{filter} ORDER BY name_key LIMIT {} OFFSET {}",
         page.size, page.offset
-    ))
-    .bind(dom.id.clone())
-    .fetch_all(&mut *c)
-    .await?;
-    let mut lists = Vec::new();
-    for r in &rows {
-        let n: String = r.try_get("name")?;
-        lists.push(find_list(&mut c, dom, &n).await?.1);
+    );
+    let mut q = sqlx::query(&sql).bind(dom.id.clone());
+    for b in &binds {
+        q = q.bind(b.clone());
     }
+    let rows = q.fetch_all(&mut *c).await?;
+    let lists = rows
+        .iter()
+        .map(|r| {
+            Ok(ListItem {
+                name: r.try_get("name")?,
+                display_name: Some(r.try_get("display_name")?),
+                extra: Default::default(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut args: Vec<&str> = vec![&dom.id];
+    args.extend(binds.iter().map(String::as_str));
     let total = count_i64(
         &mut c,
-        "SELECT COUNT(*) FROM ex_lists WHERE domain_id = $1",
-        &[&dom.id],
+        &format!("SELECT COUNT(*) FROM ex_lists WHERE domain_id = $1{filter}"),
+        &args,
     )
     .await?;
     Ok(DistributionListList {
@@ -1863,7 +2400,7 @@ pub async fn list_list(db: &Db, dom: &DomainRow, page: Page) -> Result<Distribut
 }
 
 /// `GET .../ex/distributionlists/{name}`.
-pub async fn list_get(db: &Db, dom: &DomainRow, name: &str) -> Result<DistributionList> {
+pub async fn list_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ListRow> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     Ok(find_list(&mut c, dom, name).await?.1)
@@ -1911,9 +2448,71 @@ async fn add_member(
     Ok(n == 1)
 }
 
+/// What an edit asks for one entry: add or remove (`Update` of an entry
+/// keeps it, adding it when missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListAction {
+    Add,
+    Remove,
+}
+
+fn list_action(a: Option<&str>) -> Result<ListAction> {
+    match a.map(|a| a.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("add") | Some("update") => Ok(ListAction::Add),
+        Some("remove") => Ok(ListAction::Remove),
+        Some(other) => Err(Error::validation(
+            "Invalid value for field: Action",
+            format!(
+                "Action must be 'Add', 'Update' or 'Remove', not '{}'.",
+                validate::printable(other)
+            ),
+        )),
+    }
+}
+
+/// Applies `Add`/`Remove` entries to a set of addresses (case-insensitive).
+fn apply_actions(
+    set: &mut Vec<String>,
+    entries: &[(Option<&str>, &str)],
+    what: &str,
+) -> Result<()> {
+    for (action, value) in entries {
+        validate::address(value)?;
+        let key = validate::key(value);
+        let pos = set.iter().position(|s| validate::key(s) == key);
+        match (list_action(*action)?, pos) {
+            (ListAction::Add, None) => set.push((*value).to_string()),
+            (ListAction::Add, Some(_)) => {}
+            (ListAction::Remove, Some(i)) => {
+                set.remove(i);
+            }
+            (ListAction::Remove, None) => {
+                return Err(Error::not_found(
+                    format!("{what} not found."),
+                    format!("'{}' is not in the list.", validate::printable(value)),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_list_body(body: &DistributionListBody) -> Result<()> {
     if let Some(d) = &body.display_name {
         validate::display_name(d)?;
+    }
+    if let Some(d) = &body.description {
+        validate::text_field("Description", d)?;
+    }
+    for a in body.email_addresses.iter().flatten() {
+        if let Some(p) = &a.address_protocol {
+            if !p.eq_ignore_ascii_case("smtp") {
+                return Err(Error::validation(
+                    "Invalid value for field: AddressProtocol",
+                    "officed keeps smtp addresses only.",
+                ));
+            }
+        }
     }
     if body.members.as_ref().is_some_and(|m| m.len() > 10_000) {
         return Err(Error::bad_request(
@@ -1921,40 +2520,85 @@ fn check_list_body(body: &DistributionListBody) -> Result<()> {
             "A list has at most 10000 members.",
         ));
     }
+    for m in body.accept_messages_only_from.iter().flatten() {
+        validate::address(&m.value)?;
+    }
     Ok(())
 }
 
-/// `POST .../ex/distributionlists/{name}` (JSON body).
+/// Replaces a list's alternate addresses with `alternates` (checked).
+async fn set_list_alternates(
+    tx: &mut AnyConnection,
+    dom: &DomainRow,
+    id: &str,
+    alternates: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM addresses WHERE owner_id = $1 AND is_primary = 0")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    for a in alternates {
+        let d = check_alternate(dom, a)?;
+        let did = domain_id_by_name(&mut *tx, &dom.customer_id, &d).await?;
+        if !insert_address(&mut *tx, &dom.customer_id, a, &did, "ex_list", id, false).await? {
+            return Err(Error::exists(
+                messages::address_in_use(a),
+                "Another mailbox, alias, contact or distribution list of this account already has this address.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST .../ex/distributionlists/{name}` (v1 JSON body).
 pub async fn list_create(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
     name: &str,
     body: &DistributionListBody,
-) -> Result<DistributionList> {
+) -> Result<ListRow> {
     Svc::Ex.check_domain(dom)?;
     validate::local_part("distribution list", name)?;
     check_list_body(body)?;
-    let mut alternates = Vec::new();
-    for a in body.email_addresses.iter().flatten() {
-        alternates.push((a.clone(), check_alternate(dom, a)?));
+    let display = body.display_name.clone().ok_or_else(|| {
+        Error::bad_request(
+            "Missing required field: DisplayName",
+            "A distribution list is created with a DisplayName.",
+        )
+    })?;
+    let primary = format!("{name}@{}", dom.name);
+    let alternates: Vec<String> = body
+        .email_addresses
+        .iter()
+        .flatten()
+        .map(|a| a.value.trim().to_string())
+        .filter(|a| !a.eq_ignore_ascii_case(&primary))
+        .collect();
+    for a in &alternates {
+        check_alternate(dom, a)?;
     }
-    let display = body
-        .display_name
-        .clone()
-        .unwrap_or_else(|| name.to_string());
+    let extra = ListExtra {
+        description: body.description.clone().filter(|d| !d.is_empty()),
+        accept_from: body
+            .accept_messages_only_from
+            .iter()
+            .flatten()
+            .map(|m| m.value.clone())
+            .collect(),
+    };
+    let extra_json = serde_json::to_string(&extra).map_err(|e| internal(e.to_string()))?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let id = new_id();
-        let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, "ex_list", &id, true).await? {
-            return Err(Error::bad_request(
+            return Err(Error::exists(
                 messages::group_exists_in_another_service(name),
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
         }
-        sqlx::query("INSERT INTO ex_lists (id, domain_id, name, name_key, display_name, hidden, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO ex_lists (id, domain_id, name, name_key, display_name, hidden, created_at, extra) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(id.clone())
             .bind(dom.id.clone())
             .bind(name.to_string())
@@ -1962,19 +2606,12 @@ pub async fn list_create(
             .bind(display.clone())
             .bind(i64::from(body.is_hidden.unwrap_or(false)))
             .bind(now_ms())
+            .bind(extra_json.clone())
             .execute(&mut *tx)
             .await?;
-        for (a, d) in &alternates {
-            let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
-            if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
-                return Err(Error::bad_request(
-                    messages::address_in_use(a),
-                    "Another mailbox, alias, contact or distribution list of this account already has this address.",
-                ));
-            }
-        }
+        set_list_alternates(&mut tx, dom, &id, &alternates).await?;
         for m in body.members.iter().flatten() {
-            add_member(&mut tx, dom, &id, name, m).await?;
+            add_member(&mut tx, dom, &id, name, &m.value).await?;
         }
         audit(&mut tx, Some(&dom.customer_id), actor, "ex_list.create", &primary, serde_json::to_value(body).unwrap_or_default())
             .await?;
@@ -1985,56 +2622,62 @@ pub async fn list_create(
     .await
 }
 
-/// `PUT .../ex/distributionlists/{name}` (JSON body). `emailAddresses` and
-/// `members`, when present, replace the current sets.
+/// `PUT .../ex/distributionlists/{name}` (v1 JSON body): scalar fields
+/// replace; array entries add or remove one address, member or sender.
+/// The primary address and the domain-alias twins cannot be added or
+/// removed.
 pub async fn list_edit(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
     name: &str,
     body: &DistributionListBody,
-) -> Result<DistributionList> {
+) -> Result<ListRow> {
     Svc::Ex.check_domain(dom)?;
-    keep_service_id(
-        name,
-        body.name.as_deref(),
-        "An edit cannot rename a distribution list.",
-    )?;
     check_list_body(body)?;
-    let mut alternates = Vec::new();
-    if let Some(list) = &body.email_addresses {
-        for a in list {
-            alternates.push((a.clone(), check_alternate(dom, a)?));
-        }
-    }
     retry(|| async {
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
-        sqlx::query("UPDATE ex_lists SET display_name = $1, hidden = $2 WHERE id = $3")
+        let primary = format!("{}@{}", l.name, dom.name);
+        let mut extra = l.extra.clone();
+        if let Some(d) = &body.description {
+            extra.description = Some(d.clone()).filter(|d| !d.is_empty());
+        }
+        if let Some(entries) = &body.accept_messages_only_from {
+            let e: Vec<(Option<&str>, &str)> = entries.iter().map(|m| (m.action.as_deref(), m.value.as_str())).collect();
+            apply_actions(&mut extra.accept_from, &e, "Sender")?;
+        }
+        sqlx::query("UPDATE ex_lists SET display_name = $1, hidden = $2, extra = $3 WHERE id = $4")
             .bind(body.display_name.clone().unwrap_or(l.display_name.clone()))
-            .bind(i64::from(body.is_hidden.unwrap_or(l.is_hidden)))
+            .bind(i64::from(body.is_hidden.unwrap_or(l.hidden)))
+            .bind(serde_json::to_string(&extra).map_err(|e| internal(e.to_string()))?)
             .bind(id.clone())
             .execute(&mut *tx)
             .await?;
-        if body.email_addresses.is_some() {
-            sqlx::query("DELETE FROM addresses WHERE owner_id = $1 AND is_primary = 0")
-                .bind(id.clone())
-                .execute(&mut *tx)
-                .await?;
-            for (a, d) in &alternates {
-                let did = domain_id_by_name(&mut tx, &dom.customer_id, d).await?;
-                if !insert_address(&mut tx, &dom.customer_id, a, &did, "ex_list", &id, false).await? {
+        if let Some(entries) = &body.email_addresses {
+            let mut alternates: Vec<String> = l.stored.iter().filter(|(_, p)| !p).map(|(a, _)| a.clone()).collect();
+            for a in entries {
+                let v = a.value.trim();
+                let derived = l.addresses.iter().any(|e| e.address.eq_ignore_ascii_case(v))
+                    && !alternates.iter().any(|x| x.eq_ignore_ascii_case(v));
+                if v.eq_ignore_ascii_case(&primary) || derived {
                     return Err(Error::bad_request(
-                        messages::address_in_use(a),
-                        "Another mailbox, alias, contact or distribution list of this account already has this address.",
+                        "The address cannot be changed.",
+                        format!("'{}' is the list's primary address or one of its domain-alias addresses: those follow the list and cannot be added or removed.", validate::printable(v)),
                     ));
                 }
             }
+            let e: Vec<(Option<&str>, &str)> = entries.iter().map(|a| (a.action.as_deref(), a.value.trim())).collect();
+            apply_actions(&mut alternates, &e, "Email address")?;
+            set_list_alternates(&mut tx, dom, &id, &alternates).await?;
         }
-        if let Some(members) = &body.members {
+        if let Some(entries) = &body.members {
+            let mut members = l.members.clone();
+            let e: Vec<(Option<&str>, &str)> = entries.iter().map(|m| (m.action.as_deref(), m.value.as_str())).collect();
+            apply_actions(&mut members, &e, "Member")?;
             sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1").bind(id.clone()).execute(&mut *tx).await?;
-            for m in members {
+            for m in &members {
                 add_member(&mut tx, dom, &id, name, m).await?;
             }
         }
@@ -2043,7 +2686,7 @@ pub async fn list_edit(
             Some(&dom.customer_id),
             actor,
             "ex_list.edit",
-            &format!("{}@{}", l.name, dom.name),
+            &primary,
             serde_json::to_value(body).unwrap_or_default(),
         )
         .await?;
@@ -2061,7 +2704,7 @@ pub async fn list_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) ->
         let mut tx = db.writer.begin().await?;
         lock_domain(&mut tx, &dom.id).await?;
         let (id, l) = find_list(&mut tx, dom, name).await?;
-        for a in &l.email_address_list {
+        for a in &l.addresses {
             remove_member_everywhere(&mut tx, &dom.customer_id, &a.address).await?;
         }
         sqlx::query("DELETE FROM ex_list_members WHERE list_id = $1")

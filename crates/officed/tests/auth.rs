@@ -58,11 +58,7 @@ async fn signatures(kind: &str) {
         get("/customers/me/domains", "Other Agent", Some(vector)),
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::UNAUTHORIZED,
-        "vector with another agent"
-    );
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "vector with another agent");
     old.finish().await;
 
     let env = Env::open(kind).await.unwrap();
@@ -130,7 +126,7 @@ async fn signatures(kind: &str) {
     ];
     for (what, req, detail) in cases {
         let r = raw(&env.app, req).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.json);
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{what}: {}", r.json);
         assert_eq!(r.message(), messages::AUTHENTICATION_FAILED, "{what}");
         assert!(
             r.json["unauthorizedFault"]["details"]
@@ -152,7 +148,7 @@ async fn signatures(kind: &str) {
         raw(&env.app, get("/customers/me/domains", UA, Some(&fresh)))
             .await
             .status,
-        StatusCode::UNAUTHORIZED
+        StatusCode::FORBIDDEN
     );
     // The OpenAPI document needs no key; the health check neither.
     assert_eq!(
@@ -219,7 +215,7 @@ async fn throttling_preset_and_custom() {
             .form(
                 "POST",
                 &format!("/customers/me/domains/example.com/ex/mailboxes/t{i}"),
-                "displayName=T",
+                "displayName=T&password=Passw0rd%21",
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -228,7 +224,7 @@ async fn throttling_preset_and_custom() {
         .form(
             "POST",
             "/customers/me/domains/example.com/ex/mailboxes/t9",
-            "displayName=T",
+            "displayName=T&password=Passw0rd%21",
         )
         .await;
     assert_eq!(r.message(), messages::EXCEEDED_REQUEST_LIMITS);
@@ -333,7 +329,7 @@ async fn throttling_is_shared_by_instances_on_postgres() {
             &format!("/customers/me/domains/example.com/ex/mailboxes/s{i}"),
             Some((
                 "application/x-www-form-urlencoded",
-                "displayName=S".to_string(),
+                "displayName=S&password=Passw0rd%21".to_string(),
             )),
         )
         .await;
@@ -347,7 +343,7 @@ async fn throttling_is_shared_by_instances_on_postgres() {
         "/customers/me/domains/example.com/ex/mailboxes/s9",
         Some((
             "application/x-www-form-urlencoded",
-            "displayName=S".to_string(),
+            "displayName=S&password=Passw0rd%21".to_string(),
         )),
     )
     .await;

@@ -266,7 +266,7 @@ fn exercise(o: &Officed) {
             .header("user-agent", ua)
             .header("x-api-signature", &sig)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body("displayName=Jane")
+            .body("displayName=Jane&password=Passw0rd%21")
             .send()
             .await
             .unwrap();
@@ -287,7 +287,7 @@ fn exercise(o: &Officed) {
             ))
             .header("user-agent", ua)
             .header("x-api-signature", o.sign_header(ua).unwrap())
-            .body("displayName=John")
+            .body("displayName=John&password=Passw0rd%21")
             .send()
             .await
             .unwrap();

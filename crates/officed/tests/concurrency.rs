@@ -25,14 +25,14 @@ async fn same_address_64(env: &Env) {
                     "/customers/me/domains/example.com/ex/mailboxes/Shared",
                     (
                         "application/x-www-form-urlencoded",
-                        "displayName=S".to_string(),
+                        "displayName=S&password=Passw0rd%21".to_string(),
                     ),
                 ),
                 1 => (
                     "/customers/me/domains/example.com/rs/mailboxes/shared",
                     (
                         "application/x-www-form-urlencoded",
-                        "displayName=S".to_string(),
+                        "displayName=S&password=Rs-Passw0rd%21&size=2048".to_string(),
                     ),
                 ),
                 2 => (
@@ -46,12 +46,12 @@ async fn same_address_64(env: &Env) {
                     "/customers/me/domains/example.com/ex/contacts/shared",
                     (
                         "application/x-www-form-urlencoded",
-                        "externalEmail=a%40b.com".to_string(),
+                        "displayName=S&externalEmail=a%40b.com".to_string(),
                     ),
                 ),
                 _ => (
                     "/customers/me/domains/example.com/ex/distributionlists/shared",
-                    ("application/json", "{}".to_string()),
+                    ("application/json", "{\"DisplayName\": \"S\"}".to_string()),
                 ),
             };
             common::send(&app, &key, &secret, "POST", path, Some(body)).await
@@ -102,7 +102,10 @@ async fn licences_hold(env: &Env) {
                 &secret,
                 "POST",
                 &path,
-                Some(("application/x-www-form-urlencoded", "displayName=U".into())),
+                Some((
+                    "application/x-www-form-urlencoded",
+                    "displayName=U&password=Passw0rd%21".into(),
+                )),
             )
             .await
         }));

@@ -7,7 +7,7 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{PageQuery, RsAlias, RsAliasForm, RsAliasList};
 
-use super::extract::{Form, Path, Query};
+use super::extract::{Body, Path, Query};
 use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
 use crate::error::Result;
 use crate::store::{self, Actor, Page};
@@ -38,7 +38,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addRsAlias",
             summary: "Add an alias (aliasEmails: comma-separated forwarding addresses)",
             body: BodyDoc::Form("RsAliasForm"),
-            response: Some("RsAlias"),
+            response: None,
             handler: post(add),
         },
         ApiRoute {
@@ -47,7 +47,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "editRsAlias",
             summary: "Replace an alias's forwarding addresses",
             body: BodyDoc::Form("RsAliasForm"),
-            response: Some("RsAlias"),
+            response: None,
             handler: put(edit),
         },
         ApiRoute {
@@ -58,6 +58,24 @@ pub fn routes() -> Vec<ApiRoute> {
             body: BodyDoc::None,
             response: None,
             handler: delete(remove),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_ALIAS_ADDRESS,
+            operation_id: "addRsAliasAddress",
+            summary: "Add one forwarding address (local targets must exist; at most 4 outside the account's domains)",
+            body: BodyDoc::None,
+            response: None,
+            handler: post(address_add),
+        },
+        ApiRoute {
+            method: Method::DELETE,
+            path: r::RS_ALIAS_ADDRESS,
+            operation_id: "removeRsAliasAddress",
+            summary: "Remove one forwarding address",
+            body: BodyDoc::None,
+            response: None,
+            handler: delete(address_remove),
         },
     ]
 }
@@ -72,7 +90,7 @@ async fn list(
 ) -> Result<Json<RsAliasList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
-        store::alias_list(&st.db, &dom, Page::from_query(q)?).await?,
+        store::alias_list(&st.db, &dom, &Page::from_query(q)?).await?,
     ))
 }
 
@@ -89,27 +107,45 @@ async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<RsAliasForm>,
-) -> Result<Json<RsAlias>> {
+    Body(f): Body<RsAliasForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::alias_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
-    ))
+    store::alias_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    Ok(())
 }
 
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<RsAliasForm>,
-) -> Result<Json<RsAlias>> {
+    Body(f): Body<RsAliasForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::alias_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
-    ))
+    store::alias_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    Ok(())
 }
 
 async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+}
+
+type P4 = Path<(String, String, String, String)>;
+
+async fn address_add(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, a)): P4,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+}
+
+async fn address_remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n, a)): P4,
+) -> Result<()> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    store::alias_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
 }

@@ -7,10 +7,10 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{ExchangeContact, ExchangeContactForm, ExchangeContactList, PageQuery};
 
-use super::extract::{Form, Path, Query};
+use super::extract::{Body, Path, Query};
 use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
 use crate::error::Result;
-use crate::store::{self, Actor, Page};
+use crate::store::{self, summarize, Actor, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -38,7 +38,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addExchangeContact",
             summary: "Add a contact (externalEmail required)",
             body: BodyDoc::Form("ExchangeContactForm"),
-            response: Some("ExchangeContact"),
+            response: None,
             handler: post(add),
         },
         ApiRoute {
@@ -47,7 +47,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "editExchangeContact",
             summary: "Edit a contact (the name cannot change)",
             body: BodyDoc::Form("ExchangeContactForm"),
-            response: Some("ExchangeContact"),
+            response: None,
             handler: put(edit),
         },
         ApiRoute {
@@ -71,9 +71,18 @@ async fn list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<ExchangeContactList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::contact_list(&st.db, &dom, Page::from_query(q)?).await?,
-    ))
+    let page = Page::from_query(q)?;
+    let (rows, total) = store::contact_list(&st.db, &dom, &page).await?;
+    let contacts = rows
+        .iter()
+        .map(|r| summarize(&r.wire(), &[], &page.fields))
+        .collect::<Result<_>>()?;
+    Ok(Json(ExchangeContactList {
+        contacts,
+        offset: page.offset,
+        size: page.size,
+        total,
+    }))
 }
 
 async fn show(
@@ -82,31 +91,29 @@ async fn show(
     Path((c, d, n)): P3,
 ) -> Result<Json<ExchangeContact>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::contact_get(&st.db, &dom, &n).await?))
+    Ok(Json(store::contact_get(&st.db, &dom, &n).await?.wire()))
 }
 
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<ExchangeContactForm>,
-) -> Result<Json<ExchangeContact>> {
+    Body(f): Body<ExchangeContactForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::contact_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
-    ))
+    store::contact_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    Ok(())
 }
 
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<ExchangeContactForm>,
-) -> Result<Json<ExchangeContact>> {
+    Body(f): Body<ExchangeContactForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::contact_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?,
-    ))
+    store::contact_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    Ok(())
 }
 
 async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {

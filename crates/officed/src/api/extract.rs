@@ -1,5 +1,5 @@
 //! Extractors whose rejections are fault bodies (400), never axum's plain
-//! text: path, query, form and JSON.
+//! text: path, query, form, JSON, and [`Body`] (form or JSON).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -121,19 +121,151 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
-/// A JSON body.
+/// A JSON body (distribution lists: "The v0 method of submitting data via
+/// form URL-encoded variables is NOT supported" in v1). A form body is 415;
+/// unknown fields and bad values are `validationFault`s naming the field.
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Error;
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let bytes = body(req, state).await?;
-        serde_json::from_slice(&bytes).map(Json).map_err(|e| {
+        if ct.contains("x-www-form-urlencoded") {
+            return Err(Error::fault(
+                cloudoffice_api::FaultKind::BadRequest,
+                415,
+                "Unsupported media type.",
+                "Send this resource as JSON (application/json); form bodies are not supported for it.",
+            ));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             Error::bad_request(
                 "The request body is invalid.",
                 format!("Expected a JSON body: {e}"),
             )
-        })
+        })?;
+        let serde_json::Value::Object(m) = v else {
+            return Err(Error::bad_request(
+                "The request body is invalid.",
+                "Expected a JSON object of fields.",
+            ));
+        };
+        decode_body(m).map(Json)
+    }
+}
+
+/// A request body sent either form-encoded (as documented) or as JSON (as
+/// the official PowerShell module and other clients send it).
+///
+/// Both are read into one JSON object first: a form's values stay strings
+/// (the lenient field decoders of `cloudoffice_api::lenient` turn
+/// `True`/`false`/`"2048"` into booleans and numbers), and a JSON
+/// `contactInfo` object is flattened into the top level, so the nested shape
+/// of an answer can be sent back as is. A repeated form key keeps its last
+/// value. An unknown field, or a value of the wrong type, is a
+/// `validationFault` whose message names the field.
+pub struct Body<T>(pub T);
+
+/// Reads a form or JSON body into one flat JSON object.
+pub fn body_object(
+    content_type: &str,
+    bytes: &[u8],
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let looks_json = trimmed.map(|i| bytes[i] == b'{').unwrap_or(false);
+    let ct = content_type.to_ascii_lowercase();
+    if ct.contains("json") || (looks_json && !ct.contains("x-www-form-urlencoded")) {
+        let v: serde_json::Value = if trimmed.is_none() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_slice(bytes).map_err(|e| {
+                Error::bad_request(
+                    "The request body is invalid.",
+                    format!("Expected a JSON object: {e}"),
+                )
+            })?
+        };
+        let serde_json::Value::Object(mut m) = v else {
+            return Err(Error::bad_request(
+                "The request body is invalid.",
+                "Expected a JSON object of fields.",
+            ));
+        };
+        if let Some(serde_json::Value::Object(inner)) = m.remove("contactInfo") {
+            for (k, v) in inner {
+                m.entry(k).or_insert(v);
+            }
+        }
+        Ok(m)
+    } else {
+        form_is_utf8(bytes)?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+            Error::bad_request(
+                "The request body is invalid.",
+                format!(
+                    "Expected a form-encoded body (application/x-www-form-urlencoded) or JSON: {e}"
+                ),
+            )
+        })?;
+        Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect())
+    }
+}
+
+/// Decodes a flat JSON object into a body type, naming the field at fault.
+pub fn decode_body<T: DeserializeOwned>(
+    m: serde_json::Map<String, serde_json::Value>,
+) -> Result<T, Error> {
+    let single: Vec<(String, serde_json::Value)> =
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| {
+        let text = e.to_string();
+        if let Some(rest) = text.strip_prefix("unknown field `") {
+            let field = rest.split('`').next().unwrap_or("");
+            return Error::validation(
+                format!("Unknown field: {}", crate::validate::printable(field)),
+                "Send only the documented fields of this resource (see /v1/openapi.json).",
+            );
+        }
+        // serde_json does not say which field held a bad value: decode the
+        // fields one at a time (every body field is optional) to find it.
+        let field = single.into_iter().find_map(|(k, v)| {
+            let mut one = serde_json::Map::new();
+            one.insert(k.clone(), v);
+            serde_json::from_value::<T>(serde_json::Value::Object(one))
+                .err()
+                .map(|_| k)
+        });
+        let detail = text.split(" at line").next().unwrap_or(&text).to_string();
+        match field {
+            Some(f) => Error::validation(
+                format!("Invalid value for field: {}", crate::validate::printable(&f)),
+                format!("{detail}. Booleans are true or false (any case); numbers are whole numbers, as digits or a string of digits."),
+            ),
+            None => Error::validation("Invalid request body.", detail),
+        }
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = body(req, state).await?;
+        decode_body(body_object(&ct, &bytes)?).map(Body)
     }
 }
 

@@ -39,7 +39,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addDistributionList",
             summary: "Add a distribution list (JSON)",
             body: BodyDoc::Json("DistributionListBody"),
-            response: Some("DistributionList"),
+            response: None,
             handler: post(add),
         },
         ApiRoute {
@@ -48,7 +48,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "editDistributionList",
             summary: "Edit a distribution list (JSON; emailAddresses and members replace the current sets)",
             body: BodyDoc::Json("DistributionListBody"),
-            response: Some("DistributionList"),
+            response: None,
             handler: put(edit),
         },
         ApiRoute {
@@ -75,7 +75,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addDistributionListMember",
             summary: "Add a member (an address of this account)",
             body: BodyDoc::None,
-            response: Some("MemberList"),
+            response: None,
             handler: post(member_add),
         },
         ApiRoute {
@@ -102,7 +102,7 @@ async fn list(
 ) -> Result<Out<DistributionListList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(
-        store::list_list(&st.db, &dom, Page::from_query(q)?).await?,
+        store::list_list(&st.db, &dom, &Page::from_query(q)?).await?,
     ))
 }
 
@@ -112,7 +112,9 @@ async fn show(
     Path((c, d, n)): P3,
 ) -> Result<Out<DistributionList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(store::list_get(&st.db, &dom, &n).await?))
+    Ok(axum::Json(
+        store::list_get(&st.db, &dom, &n).await?.wire(&dom),
+    ))
 }
 
 async fn add(
@@ -120,11 +122,10 @@ async fn add(
     caller: CallerExt,
     Path((c, d, n)): P3,
     Json(b): Json<DistributionListBody>,
-) -> Result<Out<DistributionList>> {
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(
-        store::list_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?,
-    ))
+    store::list_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?;
+    Ok(())
 }
 
 async fn edit(
@@ -132,11 +133,10 @@ async fn edit(
     caller: CallerExt,
     Path((c, d, n)): P3,
     Json(b): Json<DistributionListBody>,
-) -> Result<Out<DistributionList>> {
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(
-        store::list_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?,
-    ))
+    store::list_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?;
+    Ok(())
 }
 
 async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
@@ -157,11 +157,10 @@ async fn member_add(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n, m)): P4,
-) -> Result<Out<MemberList>> {
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(
-        store::member_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await?,
-    ))
+    store::member_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await?;
+    Ok(())
 }
 
 async fn member_remove(

@@ -10,10 +10,26 @@ use cloudoffice_api::{
     PageQuery, RsMailbox, RsMailboxForm, RsMailboxList,
 };
 
-use super::extract::{Form, Path, Query};
+use super::extract::{Body, Form, Path, Query};
 use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
 use crate::error::{Error, Result};
-use crate::store::{self, exchange_to_rs, Actor, MailboxInput, Page, Svc};
+use crate::store::{self, summarize, Actor, MailboxInput, Page, Svc};
+
+/// The documented `fields=` extras of the Exchange mailbox list.
+pub const EX_LIST_FIELDS: &[&str] = &[
+    "size",
+    "currentUsage",
+    "hasBlackBerryMobileService",
+    "hasActiveSyncMobileService",
+];
+/// The documented `fields=` extras of the Rackspace Email mailbox list.
+pub const RS_LIST_FIELDS: &[&str] = &[
+    "size",
+    "currentUsage",
+    "enabled",
+    "createdDate",
+    "lastLogin",
+];
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -41,7 +57,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addExchangeMailbox",
             summary: "Add an Exchange mailbox (licences, address uniqueness; recoverDeleted=true recovers one deleted in the last 14 days)",
             body: BodyDoc::Form("ExchangeMailboxForm"),
-            response: Some("ExchangeMailbox"),
+            response: None,
             handler: post(ex_add),
         },
         ApiRoute {
@@ -50,7 +66,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "editExchangeMailbox",
             summary: "Edit an Exchange mailbox (the name cannot change)",
             body: BodyDoc::Form("ExchangeMailboxForm"),
-            response: Some("ExchangeMailbox"),
+            response: None,
             handler: put(ex_edit),
         },
         ApiRoute {
@@ -68,7 +84,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "renameExchangeMailbox",
             summary: "Rename an Exchange mailbox (changes its Service ID; keeps alternate addresses and list memberships; audited). Only for API keys with the rename permission: others get 403 Not authorized",
             body: BodyDoc::Form("MailboxRenameForm"),
-            response: Some("ExchangeMailbox"),
+            response: None,
             handler: post(ex_rename),
         },
         ApiRoute {
@@ -86,7 +102,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addExchangeMailboxAddress",
             summary: "Add an alternate address (primary or accepted domain only)",
             body: BodyDoc::None,
-            response: Some("EmailAddressList"),
+            response: None,
             handler: post(addr_add),
         },
         ApiRoute {
@@ -122,7 +138,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "addRsMailbox",
             summary: "Add a Rackspace Email mailbox",
             body: BodyDoc::Form("RsMailboxForm"),
-            response: Some("RsMailbox"),
+            response: None,
             handler: post(rs_add),
         },
         ApiRoute {
@@ -131,7 +147,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "editRsMailbox",
             summary: "Edit a Rackspace Email mailbox (the name cannot change)",
             body: BodyDoc::Form("RsMailboxForm"),
-            response: Some("RsMailbox"),
+            response: None,
             handler: put(rs_edit),
         },
         ApiRoute {
@@ -140,7 +156,7 @@ pub fn routes() -> Vec<ApiRoute> {
             operation_id: "renameRsMailbox",
             summary: "Rename a Rackspace Email mailbox (changes its Service ID and primary address; audited). Only for API keys with the rename permission: others get 403 Not authorized",
             body: BodyDoc::Form("MailboxRenameForm"),
-            response: Some("RsMailbox"),
+            response: None,
             handler: post(rs_rename),
         },
         ApiRoute {
@@ -165,7 +181,11 @@ async fn ex_list(
 ) -> Result<Json<ExchangeMailboxList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let page = Page::from_query(q)?;
-    let (mailboxes, total) = store::mailbox_list(&st.db, &dom, Svc::Ex, page).await?;
+    let (boxes, total) = store::mailbox_list(&st.db, &dom, Svc::Ex, &page).await?;
+    let mailboxes = boxes
+        .iter()
+        .map(|m| summarize(&m.exchange(), EX_LIST_FIELDS, &page.fields))
+        .collect::<Result<_>>()?;
     Ok(Json(ExchangeMailboxList {
         mailboxes,
         offset: page.offset,
@@ -180,49 +200,51 @@ async fn ex_show(
     Path((c, d, n)): P3,
 ) -> Result<Json<ExchangeMailbox>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::mailbox_get(&st.db, &dom, Svc::Ex, &n).await?))
+    Ok(Json(
+        store::mailbox_get(&st.db, &dom, Svc::Ex, &n)
+            .await?
+            .exchange(),
+    ))
 }
 
 async fn ex_add(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<ExchangeMailboxForm>,
-) -> Result<Json<ExchangeMailbox>> {
+    Body(f): Body<ExchangeMailboxForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    Ok(Json(
-        store::mailbox_create(
-            &st.db,
-            &Actor::key(&caller.user_key),
-            &dom,
-            Svc::Ex,
-            &n,
-            &input,
-        )
-        .await?,
-    ))
+    store::mailbox_create(
+        &st.db,
+        &Actor::key(&caller.user_key),
+        &dom,
+        Svc::Ex,
+        &n,
+        &input,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn ex_edit(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<ExchangeMailboxForm>,
-) -> Result<Json<ExchangeMailbox>> {
+    Body(f): Body<ExchangeMailboxForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    Ok(Json(
-        store::mailbox_edit(
-            &st.db,
-            &Actor::key(&caller.user_key),
-            &dom,
-            Svc::Ex,
-            &n,
-            &input,
-        )
-        .await?,
-    ))
+    store::mailbox_edit(
+        &st.db,
+        &Actor::key(&caller.user_key),
+        &dom,
+        Svc::Ex,
+        &n,
+        &input,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Refuses keys without the rename permission, before anything else is
@@ -238,25 +260,34 @@ fn check_rename_permission(caller: &CallerExt) -> Result<()> {
     }
 }
 
+async fn rename(
+    st: &AppState,
+    caller: &CallerExt,
+    (c, d, n): (String, String, String),
+    svc: Svc,
+    new_name: &str,
+) -> Result<()> {
+    check_rename_permission(caller)?;
+    let dom = domain_for(st, caller, &c, &d).await?;
+    store::mailbox_rename(
+        &st.db,
+        &Actor::key(&caller.user_key),
+        &dom,
+        svc,
+        &n,
+        new_name,
+    )
+    .await?;
+    Ok(())
+}
+
 async fn ex_rename(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path(p): P3,
     Form(f): Form<MailboxRenameForm>,
-) -> Result<Json<ExchangeMailbox>> {
-    check_rename_permission(&caller)?;
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::mailbox_rename(
-            &st.db,
-            &Actor::key(&caller.user_key),
-            &dom,
-            Svc::Ex,
-            &n,
-            &f.new_name,
-        )
-        .await?,
-    ))
+) -> Result<()> {
+    rename(&st, &caller, p, Svc::Ex, &f.new_name).await
 }
 
 async fn ex_delete(
@@ -281,11 +312,10 @@ async fn addr_add(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n, a)): Path<(String, String, String, String)>,
-) -> Result<Json<EmailAddressList>> {
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(
-        store::mailbox_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await?,
-    ))
+    store::mailbox_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await?;
+    Ok(())
 }
 
 async fn addr_remove(
@@ -305,9 +335,13 @@ async fn rs_list(
 ) -> Result<Json<RsMailboxList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let page = Page::from_query(q)?;
-    let (boxes, total) = store::mailbox_list(&st.db, &dom, Svc::Rs, page).await?;
+    let (boxes, total) = store::mailbox_list(&st.db, &dom, Svc::Rs, &page).await?;
+    let rs_mailboxes = boxes
+        .iter()
+        .map(|m| summarize(&m.rs(), RS_LIST_FIELDS, &page.fields))
+        .collect::<Result<_>>()?;
     Ok(Json(RsMailboxList {
-        rs_mailboxes: boxes.into_iter().map(exchange_to_rs).collect(),
+        rs_mailboxes,
         offset: page.offset,
         size: page.size,
         total,
@@ -320,72 +354,58 @@ async fn rs_show(
     Path((c, d, n)): P3,
 ) -> Result<Json<RsMailbox>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(exchange_to_rs(
-        store::mailbox_get(&st.db, &dom, Svc::Rs, &n).await?,
-    )))
+    Ok(Json(
+        store::mailbox_get(&st.db, &dom, Svc::Rs, &n).await?.rs(),
+    ))
 }
 
 async fn rs_add(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<RsMailboxForm>,
-) -> Result<Json<RsMailbox>> {
+    Body(f): Body<RsMailboxForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    Ok(Json(exchange_to_rs(
-        store::mailbox_create(
-            &st.db,
-            &Actor::key(&caller.user_key),
-            &dom,
-            Svc::Rs,
-            &n,
-            &input,
-        )
-        .await?,
-    )))
+    store::mailbox_create(
+        &st.db,
+        &Actor::key(&caller.user_key),
+        &dom,
+        Svc::Rs,
+        &n,
+        &input,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn rs_edit(
     State(st): State<AppState>,
     caller: CallerExt,
     Path((c, d, n)): P3,
-    Form(f): Form<RsMailboxForm>,
-) -> Result<Json<RsMailbox>> {
+    Body(f): Body<RsMailboxForm>,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    Ok(Json(exchange_to_rs(
-        store::mailbox_edit(
-            &st.db,
-            &Actor::key(&caller.user_key),
-            &dom,
-            Svc::Rs,
-            &n,
-            &input,
-        )
-        .await?,
-    )))
+    store::mailbox_edit(
+        &st.db,
+        &Actor::key(&caller.user_key),
+        &dom,
+        Svc::Rs,
+        &n,
+        &input,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn rs_rename(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path(p): P3,
     Form(f): Form<MailboxRenameForm>,
-) -> Result<Json<RsMailbox>> {
-    check_rename_permission(&caller)?;
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(exchange_to_rs(
-        store::mailbox_rename(
-            &st.db,
-            &Actor::key(&caller.user_key),
-            &dom,
-            Svc::Rs,
-            &n,
-            &f.new_name,
-        )
-        .await?,
-    )))
+) -> Result<()> {
+    rename(&st, &caller, p, Svc::Rs, &f.new_name).await
 }
 
 async fn rs_delete(

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod contacts;
 pub mod domains;
 pub mod extract;
+pub mod format;
 pub mod lists;
 pub mod mailboxes;
 
@@ -99,8 +100,51 @@ pub fn all_routes() -> Vec<ApiRoute> {
     v
 }
 
+/// Rewrites a request's path to the canonical route before routing: an
+/// index URL written with a trailing slash (the alias page writes
+/// `.../rs/aliases/`) loses it, and the documented short form
+/// `/v1/domains...` is `/v1/customers/me/domains...`.
+pub fn canonical_path(path: &str) -> Option<String> {
+    let mut p = path.to_string();
+    if p.len() > 1 && p.ends_with('/') {
+        p = p.trim_end_matches('/').to_string();
+        if p.is_empty() {
+            p = "/".into();
+        }
+    }
+    if let Some(rest) = p.strip_prefix("/v1/domains") {
+        if rest.is_empty() || rest.starts_with('/') {
+            p = format!("/v1/customers/me/domains{rest}");
+        }
+    }
+    (p != path).then_some(p)
+}
+
+fn normalize(mut req: axum::extract::Request) -> axum::extract::Request {
+    if let Some(p) = canonical_path(req.uri().path()) {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{p}?{q}"),
+            None => p,
+        };
+        if let Ok(pq) = axum::http::uri::PathAndQuery::try_from(pq) {
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
 /// The whole service as a router (testable with `oneshot`).
 pub fn app(state: AppState) -> Router {
+    // Paths are made canonical before the inner router matches them.
+    let inner = routes(state);
+    Router::new().fallback_service(tower::ServiceExt::map_request(inner, normalize))
+}
+
+fn routes(state: AppState) -> Router {
     let mut v1 = Router::new();
     for r in all_routes() {
         v1 = v1.route(r.path, r.handler);
@@ -110,6 +154,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(format::negotiate))
         .route("/openapi.json", get(openapi));
     Router::new()
         .nest("/v1", v1)
@@ -186,3 +231,31 @@ pub type CallerExt = Extension<Caller>;
 
 /// The header name, re-exported for tests.
 pub const SIGNATURE: &str = SIGNATURE_HEADER;
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_path;
+
+    #[test]
+    fn canonical_paths() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "/v1/customers/me/domains/x.com/rs/aliases/",
+                Some("/v1/customers/me/domains/x.com/rs/aliases"),
+            ),
+            ("/v1/domains", Some("/v1/customers/me/domains")),
+            ("/v1/domains/", Some("/v1/customers/me/domains")),
+            (
+                "/v1/domains/x.com/ex/mailboxes",
+                Some("/v1/customers/me/domains/x.com/ex/mailboxes"),
+            ),
+            ("/v1/domainsx", None),
+            ("/v1/customers/me/domains", None),
+            ("/", None),
+            ("/healthz", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(canonical_path(path).as_deref(), *want, "{path}");
+        }
+    }
+}
