@@ -339,7 +339,9 @@ conformance!(ex_edit_delete, |w| {
     assert_eq!(w.get(MB).await.json()["total"], 0, "gone from the index");
 });
 
-// Adding a mailbox that exists is a conflict (appsFault).
+// Adding a mailbox that exists is refused with a fault that says why
+// (docs/cloud-office-api.md section 6; the element is not pinned down by
+// the docs for this case).
 conformance!(ex_add_existing, |w| {
     let body = "displayName=Twice&password=Secret-Pass-1&size=1024";
     w.form("POST", &format!("{MB}/twice"), body)
@@ -352,11 +354,10 @@ conformance!(ex_add_existing, |w| {
         r.status,
         r.body
     );
-    assert_eq!(
-        r.json().as_object().unwrap().keys().next().unwrap(),
-        "appsFault"
-    );
+    let kind = r.json().as_object().unwrap().keys().next().unwrap().clone();
+    assert!(kind == "appsFault" || kind == "badRequestFault", "{kind}");
     assert!(r.header("x-error-message").is_some());
+    assert_eq!(w.get(MB).await.json()["total"], 1, "still one mailbox");
 });
 
 // Alternate addresses: index, add and remove one address; they appear in
