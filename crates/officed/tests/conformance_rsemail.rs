@@ -243,12 +243,13 @@ conformance!(rs_show_documented, |w| {
     let j = w.get(&format!("{RS}/apirsmailbox37")).await.json();
     assert_eq!(j["vacationMessage"], "My Test Vacation Message");
     assert_eq!(j["enableVacationMessage"], true);
-    assert_eq!(
-        j["emailForwardingAddressList"]["emailAddress"],
-        json!(["notreal0@apidomain.net", "notreal1@apidomain.net"])
-    );
     assert_eq!(j["contactInfo"]["firstName"], "Testfirst");
     assert_eq!(j["displayName"], "API RS");
+    assert_eq!(
+        j["emailForwardingAddressList"]["emailAddress"],
+        json!(["notreal0@apidomain.net", "notreal1@apidomain.net"]),
+        "JSON nests the list as the XML does"
+    );
 });
 
 // Login tokens: POST .../rs/mailboxes/{name}/loginToken (Ruby) and
