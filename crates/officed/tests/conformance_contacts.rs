@@ -180,6 +180,10 @@ conformance!(contact_edit_delete_json, |w| {
     let f = r.fault(404, "itemNotFoundFault", None, "deleted");
     assert_eq!(f["resourceType"], "Contact");
     let r = w.get("/customers/me/domains/abc.com/ex/contacts").await;
-    let f = r.fault(404, "itemNotFoundFault", None, "domain not found");
-    assert_eq!(f["resourceType"], "Domain");
+    r.fault(
+        403,
+        "unauthorizedFault",
+        Some("Not authorized"),
+        "a domain not of this account",
+    );
 });
