@@ -69,6 +69,15 @@ fn dirsync_exe(bin: &Path, dir: &Path, args: &[&str]) -> Output {
     run(c)
 }
 
+/// Kills a Wine program when a test ends, passed or not.
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn out(o: &Output) -> String {
     format!(
         "{}\n--- stderr ---\n{}",
@@ -118,12 +127,14 @@ fn officed_exe_demo_answers_a_signed_request() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let log = dir.path().join("demo.out");
-    let mut child = wine(&bin, "officed.exe", dir.path())
+    let child = wine(&bin, "officed.exe", dir.path())
         .args(["demo", "--port", &port.to_string()])
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::fs::File::create(dir.path().join("demo.err")).unwrap())
         .spawn()
         .expect("start wine");
+    let mut guard = KillOnDrop(child);
+    let child = &mut guard.0;
     // The demo prints a ready-to-run curl command with a fresh signature.
     let deadline = Instant::now() + Duration::from_secs(120);
     let (printed, curl) = loop {
@@ -171,8 +182,6 @@ fn officed_exe_demo_answers_a_signed_request() {
     // Unsigned: refused.
     let (status, _) = get(url, &[("User-Agent", "officed-demo")]);
     assert_eq!(status, 401);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn sample() -> String {
@@ -353,12 +362,14 @@ fn dirsync_exe_serve_stops_gracefully_on_ctrl_c() {
         0o600,
     );
     let err = dir.path().join("serve.err");
-    let mut child = wine(&bin, "dirsync.exe", dir.path())
+    let child = wine(&bin, "dirsync.exe", dir.path())
         .arg("serve")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()
         .expect("start wine");
+    let mut guard = KillOnDrop(child);
+    let child = &mut guard.0;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
