@@ -64,6 +64,7 @@ pub mod known;
 pub mod mapping;
 pub mod plan;
 pub mod reader;
+pub mod replica_diff;
 pub mod report;
 pub mod settings;
 pub mod store;

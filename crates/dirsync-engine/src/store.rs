@@ -229,6 +229,37 @@ impl Store {
         Ok(self.state("replica_full_at").await?.is_some())
     }
 
+    /// The service groups of the committed replica (Exchange, Rackspace Email).
+    pub async fn replica_groups(&self) -> Result<(Option<Guid>, Option<Guid>), StoreError> {
+        let parse_guid = |v: Option<String>| -> Result<Option<Guid>, StoreError> {
+            v.filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|e| corrupt("service group guid", e)))
+                .transpose()
+        };
+        Ok((
+            parse_guid(self.state("exchange_group").await?)?,
+            parse_guid(self.state("rsemail_group").await?)?,
+        ))
+    }
+
+    /// Up to `limit` replica rows (GUID text, object JSON) with a GUID
+    /// after `after`, in GUID order: the replica read a page at a time.
+    pub async fn replica_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT guid, object FROM replica WHERE guid > ? ORDER BY guid LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("guid")?, r.try_get("object")?)))
+            .collect()
+    }
+
     /// The replica as a snapshot (service groups and objects).
     pub async fn replica(&self) -> Result<dirsync_model::DirectorySnapshot, StoreError> {
         let parse_guid = |v: Option<String>| -> Result<Option<Guid>, StoreError> {

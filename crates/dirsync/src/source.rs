@@ -4,11 +4,16 @@
 //! module turns the configuration into a `dirsync-directory` reader, reads
 //! incrementally with the engine's stored cookie when it can, and falls back
 //! to a full read on the first run, when asked, when the cookie is refused or
-//! stale, and always for LDIF files (which have no change tracking).
+//! stale. LDIF files have no change tracking: a file with the fingerprint
+//! of the last committed run's is "no change" without being parsed, and
+//! another one is read whole (and compared with the replica by the caller,
+//! see `engine_glue`).
 
 use anyhow::{Context, Result};
 use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
-use dirsync_model::{DirectoryChanges, DirectorySnapshot};
+use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
+
+use crate::ldif_fingerprint;
 
 use crate::config::{parse_duration, Loaded, SourceKind};
 
@@ -109,16 +114,36 @@ pub async fn read(loaded: &Loaded, cookie: Option<&[u8]>, full: bool) -> Result<
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
-            let snapshot = read_ldif(loaded, &scope)?;
+            let path = loaded
+                .ldif_path()
+                .context("directory.ldif_path is not set")?;
+            // The same file as the committed run's: nothing changed.
+            if let Some(c) = cookie.filter(|_| !full) {
+                if ldif_fingerprint::unchanged(&path, c)? {
+                    return Ok(DirectoryRead::Changes(DirectoryChanges {
+                        changes: Vec::new(),
+                        cookie: c.to_vec(),
+                        method: ChangeTracking::LdifDiff,
+                    }));
+                }
+            }
+            let (text, fingerprint) =
+                ldif_fingerprint::read_with_fingerprint(&path).context("directory.ldif_path")?;
+            let snapshot = dirsync_directory::read_snapshot(&text, &scope)
+                .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
             Ok(DirectoryRead::Full {
                 snapshot,
-                cookie: None,
-                reason: "LDIF source: every run reads the whole file".into(),
+                cookie: Some(fingerprint),
+                reason:
+                    "LDIF source: the file changed since the last run, or a full sync was asked for"
+                        .into(),
             })
         }
         SourceKind::Ldap => {
             let mut src = LdapSource::connect(ldap_config(loaded)).await?;
-            let cookie = if full { None } else { cookie };
+            // An LDIF fingerprint (the source was switched) is no position.
+            let cookie =
+                if full { None } else { cookie }.filter(|c| !ldif_fingerprint::is_fingerprint(c));
             let out = src.incremental(&scope, cookie).await;
             src.unbind().await;
             Ok(match out? {
