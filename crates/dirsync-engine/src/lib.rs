@@ -60,6 +60,7 @@
 
 pub mod engine;
 pub mod executor;
+mod history;
 pub mod known;
 pub mod mapping;
 pub mod plan;
