@@ -100,7 +100,7 @@ class LdifDirsync(b.Dirsync):
         self.cfg = os.path.join(self.dir, "dirsync.toml")
         self.ui_port = b.free_port()
         lines = [
-            "[directory]", 'source = "ldif"', f'ldif_path = "{ldif_path}"',
+            "[directory]", 'source = "ldif"', f'ldif_path = "{ldif_path}"', 'ldif_settle = "0s"',
             'exchange_group = "CN=Exchange Users,OU=Groups,DC=example,DC=com"',
             "", "[api]", f'url = "{officed.base}/v1"', f'user_key = "{officed.user_key}"',
             f'account = "{b.ACCOUNT}"',

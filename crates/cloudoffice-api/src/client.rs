@@ -236,6 +236,8 @@ pub struct ClientStats {
     pub requests: AtomicU64,
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
+    /// Times each HTTP attempt for the caller (dirsync's API latency histogram).
+    pub observer: crate::observe::ObserverSlot,
 }
 
 /// The client. Cheap to clone (shared connection pool, limiter and stats).
@@ -335,6 +337,7 @@ impl Client {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(j.clone()),
             };
+            let sent = Instant::now();
             let (err, retry_after): (ClientError, Option<u64>) = match rb.send().await {
                 Ok(resp) => {
                     let status = resp.status();
@@ -349,7 +352,11 @@ impl Client {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|s| s.trim().parse::<u64>().ok());
                     match resp.bytes().await {
-                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
+                        Ok(bytes) if status.is_success() => {
+                            let status = Some(status.as_u16());
+                            self.stats.observer.notify(method.as_str(), status, sent);
+                            return Ok(bytes.to_vec());
+                        }
                         Ok(bytes) => (
                             self.fault(&method, path, status, &bytes, header_msg, attempt),
                             retry_after,
@@ -359,6 +366,9 @@ impl Client {
                 }
                 Err(e) => (self.transport(&method, path, &e, attempt), None),
             };
+            self.stats
+                .observer
+                .notify(method.as_str(), err.status(), sent);
             if !err.is_transient() || attempt >= policy.max_attempts.max(1) {
                 return Err(err);
             }

@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod fault;
+pub mod observe;
 pub mod paths;
 pub mod secret;
 pub mod signing;

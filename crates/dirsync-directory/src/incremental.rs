@@ -502,10 +502,19 @@ impl LdapSource {
         let position = match self.dirsync(&[], Walk::Position).await {
             Ok(delta) => Position::DirSync(delta.cookie),
             Err(DirSyncFailure::Unavailable(why)) => {
+                let root = self
+                    .root_dse_attr("defaultNamingContext")
+                    .await
+                    .ok()
+                    .flatten();
                 tracing::warn!(
-                    "DirSync is not available to '{}' ({why}); falling back to uSNChanged high-water marks. \
-                     Grant the bind account 'Replicating Directory Changes' on the domain for reliable change tracking.",
-                    self.cfg.bind_dn
+                    "{}",
+                    dirsync_unavailable_advice(
+                        &self.cfg.bind_dn,
+                        &self.base_dn,
+                        root.as_deref(),
+                        &why
+                    )
                 );
                 Position::Usn(self.highest_usn().await?)
             }
@@ -982,8 +991,52 @@ fn record(delta: &mut DirSyncDelta, e: &RawEntry) {
     }
 }
 
+/// The warning for a DirSync refusal. DirSync reads only from the root of a
+/// naming context: with an OU as the base DN the server refuses it whatever
+/// the bind account's rights, so granting "Replicating Directory Changes"
+/// (the advice when the base is the root) would not help.
+pub(crate) fn dirsync_unavailable_advice(
+    bind_dn: &str,
+    base_dn: &str,
+    naming_context: Option<&str>,
+    why: &str,
+) -> String {
+    match naming_context {
+        Some(root) if dn_key(root) != dn_key(base_dn) => format!(
+            "DirSync is not available with the base DN '{base_dn}' ({why}): DirSync reads only from the root of a \
+             naming context such as the domain '{root}', not from an OU; falling back to uSNChanged high-water marks. \
+             Leave base_dn unset (or set it to '{root}') to use DirSync: the service groups define what is synced either way."
+        ),
+        _ => format!(
+            "DirSync is not available to '{bind_dn}' ({why}); falling back to uSNChanged high-water marks. \
+             Grant the bind account 'Replicating Directory Changes' on the domain for reliable change tracking."
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dirsync_advice_names_the_naming_context_for_an_ou_base() {
+        let bind = "CN=Administrator,CN=Users,DC=example,DC=com";
+        let ou = super::dirsync_unavailable_advice(
+            bind,
+            "OU=Staff,DC=example,DC=com",
+            Some("DC=example,DC=com"),
+            "insufficientAccessRights",
+        );
+        assert!(ou.contains("root of a naming context"), "{ou}");
+        assert!(ou.contains("set it to 'DC=example,DC=com'"), "{ou}");
+        assert!(!ou.contains("Replicating Directory Changes"), "{ou}");
+        for root in [Some("DC=example,DC=com"), None] {
+            let r = super::dirsync_unavailable_advice(bind, "dc=Example,dc=com", root, "x");
+            assert!(
+                r.contains("Grant the bind account 'Replicating Directory Changes'"),
+                "{r}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

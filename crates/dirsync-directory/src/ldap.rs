@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dirsync_model::{DirectoryObject, DirectorySnapshot, Guid, ObjectKind};
-use ldap3::controls::{Control, RawControl};
+use ldap3::controls::{Control, PagedResults, RawControl};
 use ldap3::{
     LdapConnAsync, LdapConnSettings, LdapError, ResultEntry, Scope as LdapScope, SearchEntry,
 };
 
 use crate::config::{LdapConfig, Transport};
-use crate::controls::ber::{self, Reader};
+use crate::controls::ber;
 use crate::entry::{dn_key, RawEntry, ATTRIBUTES};
 use crate::error::{bind_failure_reason, result_code_name, LdapSourceError};
 use crate::scope::{group_name_matches, GroupRef, Scope, ScopeError, Service};
@@ -658,23 +658,19 @@ fn to_raw_entry(re: ResultEntry) -> Option<RawEntry> {
 }
 
 fn paged_control(size: i64, cookie: &[u8]) -> RawControl {
-    let mut inner = Vec::new();
-    ber::tlv(&mut inner, ber::INTEGER, &ber::integer(size));
-    ber::tlv(&mut inner, ber::OCTET_STRING, cookie);
-    let mut val = Vec::new();
-    ber::tlv(&mut val, ber::SEQUENCE, &inner);
-    RawControl {
-        ctype: PAGED_RESULTS_OID.into(),
-        crit: false,
-        val: Some(val),
+    PagedResults {
+        size: size.clamp(0, i32::MAX as i64) as i32,
+        cookie: cookie.to_vec(),
     }
+    .into()
 }
 
+/// The cookie of a paged-results reply. ldap3's own `PagedResults` parser
+/// panics on a malformed value, so the reply is read with checks here.
 fn parse_paged_cookie(val: &[u8]) -> Result<Vec<u8>, ber::BerError> {
-    let seq = Reader::new(val).read(ber::SEQUENCE, "paged results SEQUENCE")?;
-    let mut r = Reader::new(seq);
+    let mut r = ber::read_sequence(val, "paged results SEQUENCE")?;
     r.read_integer("paged results size")?;
-    Ok(r.read(ber::OCTET_STRING, "paged results cookie")?.to_vec())
+    r.read_octets("paged results cookie")
 }
 
 /// `member;range=0-1499` → `Some(1499)`; `member;range=1500-*` → `None`.
@@ -782,6 +778,12 @@ mod tests {
             parse_paged_cookie(c.val.as_deref().unwrap()).unwrap(),
             b"abc"
         );
+        assert!(!c.crit);
+        assert_eq!(
+            c.val.as_deref().unwrap(),
+            &[0x30, 0x09, 0x02, 0x02, 0x03, 0xe8, 0x04, 0x03, b'a', b'b', b'c']
+        );
         assert!(parse_paged_cookie(&[0x30, 0x01]).is_err());
+        assert!(parse_paged_cookie(&[0x30, 0x03, 0x04, 0x01, 0x00]).is_err());
     }
 }

@@ -9,7 +9,11 @@
 use base64::Engine as _;
 use dirsync_model::DirectorySnapshot;
 
-use crate::entry::{EntryError, RawEntry};
+use std::collections::HashMap;
+
+use dirsync_model::{DirectoryObject, ObjectKind};
+
+use crate::entry::{dn_key, EntryError, RawEntry};
 use crate::scope::{scope_objects, Scope, ScopeError};
 
 /// Why an LDIF snapshot could not be read.
@@ -23,6 +27,11 @@ pub enum LdifError {
         #[source]
         source: EntryError,
     },
+    /// The export does not prove it is whole: its last record is cut short,
+    /// or a group in scope names a member the export does not hold. Taken
+    /// as it is, it would look like objects left the directory.
+    #[error("LDIF line {line}: {message}")]
+    Incomplete { line: usize, message: String },
     #[error(transparent)]
     Scope(#[from] ScopeError),
 }
@@ -37,16 +46,41 @@ impl LdifError {
     /// The 1-based line the error was found on, when it has one.
     pub fn line(&self) -> Option<usize> {
         match self {
-            LdifError::Syntax { line, .. } | LdifError::Entry { line, .. } => Some(*line),
+            LdifError::Syntax { line, .. }
+            | LdifError::Entry { line, .. }
+            | LdifError::Incomplete { line, .. } => Some(*line),
             LdifError::Scope(_) => None,
         }
     }
 }
 
 /// Reads an LDIF export and returns the objects in scope.
+///
+/// LDIF has no end marker, so the export must prove it is whole before it
+/// is taken as the directory: its last record ends with a blank line (as
+/// ldifde and `ldapsearch -LLL` write every record), and every member of
+/// the service groups and of the groups nested in them is an entry of the
+/// export. A file cut short, or still being written, fails here
+/// ([`LdifError::Incomplete`]) instead of reading as users who left.
 pub fn read_snapshot(text: &str, scope: &Scope) -> Result<DirectorySnapshot, LdifError> {
+    let entries = parse_entries(text)?;
+    if let Some((start, end, dn)) = unterminated_last_record(text) {
+        return Err(LdifError::Incomplete {
+            line: end,
+            message: format!(
+                "the last record ('dn: {}', from line {start}) does not end with a blank line, so the file may be cut short \
+                 or still being written; nothing is synced from it. ldifde and ldapsearch end every record with an empty line: \
+                 export the file again, or, if it is whole, end it with an empty line",
+                preview(&dn)
+            ),
+        });
+    }
+    // Every entry's DN (objects dirsync ignores, such as computers and OUs,
+    // included) with the line its record starts on.
+    let mut lines: HashMap<String, usize> = HashMap::with_capacity(entries.len());
     let mut objects = Vec::new();
-    for (line, entry) in parse_entries(text)? {
+    for (line, entry) in entries {
+        lines.entry(dn_key(&entry.dn)).or_insert(line);
         if let Some(o) = entry
             .to_object()
             .map_err(|source| LdifError::Entry { line, source })?
@@ -54,7 +88,87 @@ pub fn read_snapshot(text: &str, scope: &Scope) -> Result<DirectorySnapshot, Ldi
             objects.push(o);
         }
     }
-    Ok(scope_objects(objects, scope)?)
+    let snapshot = scope_objects(objects, scope)?;
+    check_members(&snapshot, &lines)?;
+    Ok(snapshot)
+}
+
+/// Fails when a service group, or a group nested in one, names a member
+/// that is no entry of the export.
+fn check_members(s: &DirectorySnapshot, lines: &HashMap<String, usize>) -> Result<(), LdifError> {
+    let by_dn: HashMap<String, &DirectoryObject> =
+        s.objects.iter().map(|o| (dn_key(&o.dn), o)).collect();
+    let service: Vec<&DirectoryObject> = s
+        .objects
+        .iter()
+        .filter(|o| Some(o.guid) == s.exchange_group || Some(o.guid) == s.rsemail_group)
+        .collect();
+    let mut groups: Vec<&DirectoryObject> = service.clone();
+    for g in &service {
+        for m in &g.members {
+            if let Some(n) = by_dn
+                .get(&dn_key(m))
+                .filter(|o| o.kind == ObjectKind::Group)
+            {
+                groups.push(n);
+            }
+        }
+    }
+    for g in groups {
+        for m in &g.members {
+            if !lines.contains_key(&dn_key(m)) {
+                return Err(LdifError::Incomplete {
+                    line: lines.get(&dn_key(&g.dn)).copied().unwrap_or(1),
+                    message: format!(
+                        "the group '{}' names the member '{}', which is not an entry of the export: the file is cut short \
+                         or still being written, or was exported without that object; nothing is synced from it. \
+                         Export the whole domain (ldifde -f, or ldapsearch -LLL from the domain root) with every member \
+                         of the service groups and of the groups nested in them",
+                        preview(&g.dn),
+                        preview(m)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Some((first line, last line, dn))` of the last record when no blank
+/// line follows it.
+fn unterminated_last_record(text: &str) -> Option<(usize, usize, String)> {
+    let lines = logical_lines(text).ok()?;
+    let mut last: Option<(usize, usize, &str)> = None;
+    let mut open = false;
+    for l in &lines {
+        if l.text.trim().is_empty() {
+            open = false;
+            continue;
+        }
+        if !open && !l.text.to_ascii_lowercase().starts_with("dn:") {
+            // `version: 1`, or a line parse_entries already refused.
+            continue;
+        }
+        match (&mut last, open) {
+            (Some(r), true) => r.1 = l.line,
+            _ => {
+                let dn = l
+                    .text
+                    .split_once(':')
+                    .map_or("", |(_, v)| v.trim_start_matches([':', ' ']));
+                last = Some((l.line, l.line, dn));
+                open = true;
+            }
+        }
+    }
+    let (start, _, dn) = last.filter(|_| open)?;
+    // The record ends at the file's last physical line.
+    let end = text
+        .trim_end_matches(['\n', '\r'])
+        .split('\n')
+        .count()
+        .max(start);
+    Some((start, end, dn.to_string()))
 }
 
 /// A logical line: its text (unfolded) and the physical line it started on.
@@ -67,9 +181,14 @@ fn logical_lines(text: &str) -> Result<Vec<Logical>, LdifError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out: Vec<Logical> = Vec::new();
     let mut in_comment = false;
+    let last = text.split('\n').count();
     for (i, raw) in text.split('\n').enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        if line == last && raw.is_empty() {
+            // What follows the final line end is no line.
+            break;
+        }
         if let Some(cont) = raw.strip_prefix(' ') {
             if in_comment {
                 continue;
@@ -402,11 +521,25 @@ mod tests {
                 "ranged retrieval",
             ),
             ("dn: CN=x,DC=y\ndn: CN=z,DC=y\n", 2, "second 'dn:'"),
-            ("\n\ndn: CN=x,DC=y\nobjectClass: user\n", 3, "no objectGUID"),
             (
-                "dn: CN=x,DC=y\nobjectClass: user\nobjectGUID:: AAEC\n",
+                "\n\ndn: CN=x,DC=y\nobjectClass: user\n\n",
+                3,
+                "no objectGUID",
+            ),
+            (
+                "dn: CN=x,DC=y\nobjectClass: user\nobjectGUID:: AAEC\n\n",
                 1,
                 "16 bytes",
+            ),
+            (
+                "dn: CN=x,DC=y\nobjectClass: user\nobjectGUID:: AAEC",
+                3,
+                "does not end with a blank line",
+            ),
+            (
+                "\ndn: CN=x,DC=y\nobjectClass: user\nmember: CN=a\n# end\n",
+                5,
+                "the last record ('dn: CN=x,DC=y', from line 2) does not end with a blank line",
             ),
         ] {
             let e = read_snapshot(text, &scope("g")).unwrap_err();
@@ -416,6 +549,76 @@ mod tests {
                 e.to_string().starts_with(&format!("LDIF line {line}: ")),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    fn a_member_missing_from_the_export_is_a_read_failure() {
+        let text = [
+            group(
+                1,
+                "Exchange",
+                &[
+                    "CN=a,OU=Staff,DC=example,DC=com",
+                    "CN=L1,OU=Groups,DC=example,DC=com",
+                ],
+            ),
+            group(2, "L1", &["CN=gone,OU=Staff,DC=example,DC=com"]),
+            user(5, "a"),
+        ]
+        .concat();
+        let e = read_snapshot(&text, &scope("Exchange")).unwrap_err();
+        assert!(matches!(e, LdifError::Incomplete { line: 8, .. }), "{e}");
+        assert!(
+            e.to_string().contains("the group 'CN=L1,OU=Groups,DC=example,DC=com' names the member 'CN=gone,OU=Staff,DC=example,DC=com', which is not an entry of the export"),
+            "{e}"
+        );
+    }
+
+    /// A file cut anywhere (inside a record, inside a line, or between
+    /// records) either fails to read or reads exactly as the whole file:
+    /// never as a directory with fewer members.
+    #[test]
+    fn a_cut_export_fails_or_reads_whole() {
+        let members: Vec<String> = (10..40)
+            .map(|i| format!("CN=u{i},OU=Staff,DC=example,DC=com"))
+            .collect();
+        let mut ex: Vec<&str> = members.iter().map(String::as_str).collect();
+        ex.push("CN=L1,OU=Groups,DC=example,DC=com");
+        let users: String = (10..40).map(|i| user(i, &format!("u{i}"))).collect();
+        let groups = [
+            group(1, "Exchange", &ex),
+            group(2, "L1", &ex[..5]),
+            user(3, "outsider"),
+        ]
+        .concat();
+        for text in [format!("{groups}{users}"), format!("{users}{groups}")] {
+            let sorted = |mut s: DirectorySnapshot| {
+                s.objects.sort_by_key(|o| o.guid);
+                s
+            };
+            let whole = sorted(read_snapshot(&text, &scope("Exchange")).unwrap());
+            let mut accepted = 0;
+            // After every line, and in the middle of every line.
+            let mut cuts = vec![0];
+            for (i, _) in text.match_indices('\n') {
+                let start = *cuts.last().unwrap();
+                cuts.push(start + (i + 1 - start) / 2);
+                cuts.push(i + 1);
+            }
+            for cut in cuts {
+                if let Ok(s) = read_snapshot(&text[..cut], &scope("Exchange")) {
+                    assert_eq!(
+                        sorted(s),
+                        whole,
+                        "cut at byte {cut}: {:?}",
+                        &text[cut.saturating_sub(40)..cut]
+                    );
+                    accepted += 1;
+                }
+            }
+            // Only cuts that lose nothing in scope (the trailing outsider) read.
+            assert!(accepted <= 80, "{accepted}");
         }
     }
 

@@ -13,10 +13,12 @@ use dirsync_model::{
 use tokio::sync::Mutex;
 
 use crate::executor::Executor;
+use crate::guard::{group_drops, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
 use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
+use crate::report::count;
 use crate::report::*;
 use crate::settings::{EngineSettings, SettingsError};
 use crate::store::{Commit, RunSummary, Store, StoreError};
@@ -90,8 +92,11 @@ pub struct Engine {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+    format_rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn format_rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
@@ -189,9 +194,24 @@ impl Engine {
         opts: RunOptions,
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<RunReport, EngineError> {
+        self.run_since(Instant::now(), input, opts, progress).await
+    }
+
+    /// [`Engine::run`] for a run that began at `started`, before the
+    /// directory read that produced `input`: the run's start time and
+    /// duration then include the read, which is most of a small run.
+    pub async fn run_since(
+        &self,
+        started: Instant,
+        input: DirectoryInput,
+        opts: RunOptions,
+        progress: impl Fn(Progress) + Send + Sync,
+    ) -> Result<RunReport, EngineError> {
         let _guard = self.running.lock().await;
-        let started = Instant::now();
-        let started_at = now_rfc3339();
+        let started_at = format_rfc3339(
+            time::OffsetDateTime::now_utc()
+                - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
+        );
         let full = input.is_full();
         let staging = self.settings.staging;
         let writes = opts.mode == Mode::Apply && !staging;
@@ -420,14 +440,24 @@ impl Engine {
         report: &mut RunReport,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        // 1. The directory: a full snapshot, or the replica with the changes applied.
+        // 1. The directory: a full snapshot, or the replica with the changes
+        // applied; and the groups' membership at the last sync.
+        let mut last_sync = None;
         let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
-            DirectoryInput::Full { snapshot, cookie } => (snapshot, DirCommit::Full { cookie }),
+            DirectoryInput::Full { snapshot, cookie } => {
+                if opts.mode == Mode::Apply && self.store.has_replica().await? {
+                    last_sync = Some(Membership::of(&self.store.replica().await?));
+                }
+                (snapshot, DirCommit::Full { cookie })
+            }
             DirectoryInput::Incremental(changes) => {
                 if !self.store.has_replica().await? {
                     return Err(EngineError::NeedFullSync);
                 }
                 let mut replica = self.store.replica().await?;
+                if opts.mode == Mode::Apply {
+                    last_sync = Some(Membership::of(&replica));
+                }
                 let (upserts, deletes) = apply_changes(&mut replica, &changes);
                 (
                     replica,
@@ -551,14 +581,23 @@ impl Engine {
         report.operations = the_plan.ops.iter().map(OpOutcome::planned).collect();
         report.counts.planned = the_plan.ops.len() as u64;
 
-        // 5. The safety threshold.
+        // 5. The safety limits, all reported when several hold: per group
+        // (DS204, whatever the directory's size), then the whole directory (DS201).
+        let mut stops: Vec<Finding> = match last_sync {
+            Some(before) if !opts.override_threshold => group_drops(
+                &before,
+                &Membership::of(&snapshot),
+                &self.settings.threshold,
+            ),
+            _ => Vec::new(),
+        };
         let destructive = the_plan.destructive();
         let t = self.settings.threshold;
         if t.exceeded(destructive, the_plan.synced)
             && !opts.override_threshold
             && opts.mode == Mode::Apply
         {
-            let f = Finding::new(
+            stops.push(Finding::new(
                 Code::ThresholdExceeded,
                 None,
                 None,
@@ -568,9 +607,13 @@ impl Engine {
                     ("percent", t.percent.to_string()),
                     ("min_count", t.min_count.to_string()),
                 ],
-            );
-            report.summary = f.message.clone();
-            report.findings.push((&f).into());
+            ));
+        }
+        if let Some(first) = stops.first() {
+            report.summary = first.message.clone();
+            report
+                .findings
+                .extend(stops.iter().map(ReportFinding::from));
             report.status = RunStatus::ThresholdStopped;
             count(report);
             return Ok(());
@@ -779,64 +822,6 @@ pub fn unsafe_read(
         );
     }
     None
-}
-
-fn count(report: &mut RunReport) {
-    let c = &mut report.counts;
-    for o in &report.operations {
-        match o.result {
-            OpResult::Done => match o.op {
-                OpKind::Create => c.created += 1,
-                OpKind::Update => c.updated += 1,
-                OpKind::Rename => c.renamed += 1,
-                OpKind::Enable => c.enabled += 1,
-                OpKind::Disable => c.disabled += 1,
-                OpKind::Delete => c.deleted += 1,
-                OpKind::AddAddress => c.addresses_added += 1,
-                OpKind::RemoveAddress => c.addresses_removed += 1,
-                OpKind::AddMember => c.members_added += 1,
-                OpKind::RemoveMember => c.members_removed += 1,
-            },
-            OpResult::Failed => c.failed += 1,
-            OpResult::Skipped => c.skipped += 1,
-            OpResult::Planned => {}
-        }
-    }
-    c.errors = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count() as u64
-        + c.failed;
-    c.warnings = report
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .count() as u64;
-    if report.status == RunStatus::Success && c.errors > 0 {
-        report.status = RunStatus::ObjectErrors;
-    }
-    if report.summary.is_empty() {
-        let verb = if report.mode == Mode::Apply && !report.staging {
-            "applied"
-        } else {
-            "planned"
-        };
-        report.summary = format!(
-            "{} operation(s) {verb}: {} created, {} updated, {} disabled, {} deleted; {} error(s), {} warning(s)",
-            c.planned,
-            if verb == "applied" { c.created } else { count_planned(&report.operations, OpKind::Create) },
-            if verb == "applied" { c.updated } else { count_planned(&report.operations, OpKind::Update) },
-            if verb == "applied" { c.disabled } else { count_planned(&report.operations, OpKind::Disable) },
-            if verb == "applied" { c.deleted } else { count_planned(&report.operations, OpKind::Delete) },
-            c.errors,
-            c.warnings
-        );
-    }
-}
-
-fn count_planned(ops: &[OpOutcome], k: OpKind) -> u64 {
-    ops.iter().filter(|o| o.op == k).count() as u64
 }
 
 pub(crate) fn trigger_str(t: Trigger) -> &'static str {

@@ -60,6 +60,7 @@
 
 pub mod engine;
 pub mod executor;
+pub mod guard;
 mod history;
 pub mod known;
 pub mod mapping;

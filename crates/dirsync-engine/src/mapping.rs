@@ -230,6 +230,11 @@ pub fn desired_state(snapshot: &DirectorySnapshot, settings: MappingSettings) ->
             match by_dn.get(&dn_key(m)) {
                 Some(mo) => {
                     members.insert(mo.guid);
+                    // The planner names members it leaves out (DS104) by DN
+                    // and display name, in scope or not.
+                    d.labels
+                        .entry(mo.guid)
+                        .or_insert_with(|| (mo.dn.clone(), mo.label().to_string()));
                     if mo.kind == ObjectKind::User
                         && !synced_users.contains(&mo.guid)
                         && nested_reported.insert(mo.guid)

@@ -447,6 +447,40 @@ fn plan_mailbox(ctx: &mut Ctx, m: &DesiredMailbox) {
                 ));
                 // The object stays anchored and in the list of synced addresses under its old address.
                 ctx.synced.insert(m.guid, a.address.lower().to_string());
+                // Its state still follows the directory under that address:
+                // a mailbox disabled when the user left the scope is enabled
+                // again when the user comes back, rename or not.
+                let mut after = Vec::new();
+                if let Some(tm) = tm.filter(|tm| tm.enabled != m.enabled) {
+                    let (k, why) = if m.enabled {
+                        (
+                            OpKind::Enable,
+                            "back in scope (or enabled in the directory)",
+                        )
+                    } else {
+                        (OpKind::Disable, "account disabled in the directory")
+                    };
+                    after.push(ctx.push(op(
+                        k,
+                        TargetKind::Mailbox,
+                        m.service,
+                        &tm.address,
+                        m.guid,
+                        &m.dn,
+                        label,
+                        phase::OBJECTS,
+                        format!("{why}; the mail attribute's change is not applied (DS008)"),
+                    )));
+                }
+                if a.disabled_at.is_some() {
+                    let mut na = a.clone();
+                    na.disabled_at = None;
+                    ctx.anchor_updates.push(AnchorUpdate {
+                        guid: m.guid,
+                        anchor: Some(na),
+                        after,
+                    });
+                }
                 return;
             }
         } else {
@@ -962,6 +996,12 @@ fn precheck_list(ctx: &mut Ctx, l: &DesiredList) -> bool {
     true
 }
 
+/// The value of a DN's first RDN (`CN=Jane Doe,OU=...` -> `Jane Doe`).
+fn rdn_value(dn: &str) -> &str {
+    let first = dn.split_once(',').map_or(dn, |(rdn, _)| rdn);
+    first.split_once('=').map_or(first, |(_, v)| v).trim()
+}
+
 fn plan_list(ctx: &mut Ctx, desired: &Desired, l: &DesiredList) {
     let anchor = ctx
         .anchors
@@ -979,17 +1019,22 @@ fn plan_list(ctx: &mut Ctx, desired: &Desired, l: &DesiredList) {
                 members.insert(addr.clone());
             }
             None => {
-                let (dn, mlabel) = desired
+                // The finding is about the member: its DN and name, not
+                // its objectGUID, tell the administrator who is meant.
+                let (dn, name) = desired
                     .labels
                     .get(g)
                     .cloned()
-                    .unwrap_or_else(|| (g.to_string(), g.to_string()));
-                let _ = mlabel;
+                    .unwrap_or_else(|| (format!("objectGUID {g}"), g.to_string()));
                 ctx.findings.push(Finding::new(
                     Code::ListMemberWithoutMailbox,
-                    Some(&l.dn),
-                    Some(l.guid),
-                    [("member", dn), ("group", label.to_string())],
+                    Some(&dn),
+                    Some(*g),
+                    [
+                        ("member", dn.clone()),
+                        ("name", name),
+                        ("group", label.to_string()),
+                    ],
                 ));
             }
         }
@@ -997,9 +1042,13 @@ fn plan_list(ctx: &mut Ctx, desired: &Desired, l: &DesiredList) {
     for dn in &l.unresolved_members {
         ctx.findings.push(Finding::new(
             Code::ListMemberWithoutMailbox,
-            Some(&l.dn),
-            Some(l.guid),
-            [("member", dn.clone()), ("group", label.to_string())],
+            Some(dn),
+            None,
+            [
+                ("member", dn.clone()),
+                ("name", rdn_value(dn).to_string()),
+                ("group", label.to_string()),
+            ],
         ));
     }
     let mut obj_ops = Vec::new();
@@ -1604,6 +1653,20 @@ mod tests {
                 codes: vec!["DS008"],
             },
             Case {
+                name: "rename refused, mailbox disabled as a leaver comes back enabled",
+                ex: vec![renamed.clone()],
+                rs: vec![],
+                target: {
+                    let mut t = with_jane(&[]);
+                    t.mailboxes[0].enabled = false;
+                    t
+                },
+                anchors: old_leaver.clone(),
+                settings: PlanSettings::default(),
+                ops: vec!["1:enable jane@example.com"],
+                codes: vec!["DS008"],
+            },
+            Case {
                 name: "rename allowed",
                 ex: vec![renamed],
                 rs: vec![],
@@ -1665,6 +1728,44 @@ mod tests {
     }
 
     #[test]
+    fn ds008_mailbox_back_in_scope_is_enabled_and_loses_its_leaver_date() {
+        // Steps of the report: mail renamed (DS008), user removed from the
+        // group (disabled), then added back.
+        let mut t = base_target();
+        t.mailboxes
+            .push(tmb(Service::Exchange, "jane@example.com", "Jane Doe", &[]));
+        t.mailboxes[0].enabled = false;
+        let mut a = anchor(
+            1,
+            TargetKind::Mailbox,
+            Service::Exchange,
+            "jane@example.com",
+            JANE_DN,
+        );
+        a.disabled_at = Some(1_000);
+        let p = run(
+            vec![user(1, "Jane Doe", Some("jane.doe@example.com"))],
+            vec![],
+            &t,
+            std::slice::from_ref(&a),
+            PlanSettings::default(),
+        );
+        assert_eq!(summary(&p), vec!["1:enable jane@example.com"]);
+        assert_eq!(codes(&p), vec!["DS008"]);
+        let u = &p.anchors[0];
+        let na = u.anchor.as_ref().unwrap();
+        assert_eq!(
+            (na.address.to_string(), na.disabled_at),
+            ("jane@example.com".into(), None)
+        );
+        assert_eq!(
+            u.after,
+            vec![0],
+            "the anchor changes once the enable is done"
+        );
+    }
+
+    #[test]
     fn rename_message_uses_seed_values() {
         let p = run(
             vec![user(1, "Jane Doe", Some("userB@example.com"))],
@@ -1705,6 +1806,16 @@ mod tests {
         );
         assert_eq!(p.ops[1].members, vec!["a@example.com"]);
         assert_eq!(codes(&p), vec!["DS001", "DS104"]);
+        // DS104 names the member (its DN and display name), not the list's DN or a GUID.
+        let ds104 = &p.findings[1];
+        assert_eq!(
+            ds104.dn.as_deref(),
+            Some("CN=Bad,OU=Staff,DC=example,DC=com")
+        );
+        assert_eq!(
+            ds104.message,
+            "Member 'CN=Bad,OU=Staff,DC=example,DC=com' (Bad) of distribution list 'Sales' has no synced mailbox or contact; it is left out of the list."
+        );
         let list_anchor = p.anchors.iter().find(|x| x.guid == guid(3)).unwrap();
         assert_eq!(list_anchor.after, vec![1]);
     }

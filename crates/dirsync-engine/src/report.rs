@@ -263,6 +263,59 @@ impl RunReport {
     }
 }
 
+/// Fills a report's counts from its operations and findings, sets the
+/// status for object errors, and writes the summary when none was set.
+pub(crate) fn count(report: &mut RunReport) {
+    // A run that writes nothing (check, plan, staging) counts what it
+    // planned per kind; an apply counts what it did.
+    let planned_only = report.mode != Mode::Apply || report.staging;
+    let c = &mut report.counts;
+    for o in &report.operations {
+        let result = match o.result {
+            OpResult::Planned if planned_only => OpResult::Done,
+            r => r,
+        };
+        match result {
+            OpResult::Done => match o.op {
+                OpKind::Create => c.created += 1,
+                OpKind::Update => c.updated += 1,
+                OpKind::Rename => c.renamed += 1,
+                OpKind::Enable => c.enabled += 1,
+                OpKind::Disable => c.disabled += 1,
+                OpKind::Delete => c.deleted += 1,
+                OpKind::AddAddress => c.addresses_added += 1,
+                OpKind::RemoveAddress => c.addresses_removed += 1,
+                OpKind::AddMember => c.members_added += 1,
+                OpKind::RemoveMember => c.members_removed += 1,
+            },
+            OpResult::Failed => c.failed += 1,
+            OpResult::Skipped => c.skipped += 1,
+            OpResult::Planned => {}
+        }
+    }
+    c.errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count() as u64
+        + c.failed;
+    c.warnings = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count() as u64;
+    if report.status == RunStatus::Success && c.errors > 0 {
+        report.status = RunStatus::ObjectErrors;
+    }
+    if report.summary.is_empty() {
+        let verb = if planned_only { "planned" } else { "applied" };
+        report.summary = format!(
+            "{} operation(s) {verb}: {} created, {} updated, {} disabled, {} deleted; {} error(s), {} warning(s)",
+            c.planned, c.created, c.updated, c.disabled, c.deleted, c.errors, c.warnings
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +576,107 @@ mod tests {
             g.keys().map(|c| c.as_str()).collect::<Vec<_>>(),
             vec!["DS001", "DS010", "DS201"]
         );
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::*;
+
+    fn op(seq: u32, k: OpKind, result: OpResult) -> OpOutcome {
+        OpOutcome {
+            seq,
+            phase: 1,
+            op: k,
+            kind: TargetKind::Mailbox,
+            service: Service::Exchange,
+            target: format!("u{seq}@example.com"),
+            dn: None,
+            guid: None,
+            label: String::new(),
+            reason: String::new(),
+            fields: vec![],
+            address: None,
+            result,
+            code: None,
+            message: None,
+            cause: None,
+            solution: None,
+            attempts: 0,
+        }
+    }
+
+    fn report(mode: Mode, staging: bool, result: OpResult) -> RunReport {
+        RunReport {
+            id: 1,
+            trigger: Trigger::Manual,
+            mode,
+            full: true,
+            staging,
+            started_at: String::new(),
+            finished_at: String::new(),
+            duration_ms: 0,
+            status: RunStatus::Success,
+            exit_code: 0,
+            summary: String::new(),
+            counts: Counts {
+                planned: 4,
+                ..Counts::default()
+            },
+            operations: vec![
+                op(0, OpKind::Create, result),
+                op(1, OpKind::Disable, result),
+                op(2, OpKind::Disable, result),
+                op(3, OpKind::Delete, result),
+            ],
+            findings: vec![],
+            cookie_committed: false,
+            api: ApiStats::default(),
+            verification: Default::default(),
+        }
+    }
+
+    /// `plan --json` used to show 0 in every per-kind count while its
+    /// summary said "2 disabled, 1 deleted".
+    #[test]
+    fn per_kind_counts_of_plans_and_applies() {
+        for (name, mode, staging, result, want, verb) in [
+            ("plan", Mode::Plan, false, OpResult::Planned, 1, "planned"),
+            ("check", Mode::Check, false, OpResult::Planned, 1, "planned"),
+            (
+                "staging",
+                Mode::Apply,
+                true,
+                OpResult::Planned,
+                1,
+                "planned",
+            ),
+            ("apply", Mode::Apply, false, OpResult::Done, 1, "applied"),
+            (
+                "apply stopped before writing",
+                Mode::Apply,
+                false,
+                OpResult::Planned,
+                0,
+                "applied",
+            ),
+        ] {
+            let mut r = report(mode, staging, result);
+            count(&mut r);
+            let c = &r.counts;
+            assert_eq!(
+                (c.created, c.disabled, c.deleted),
+                (want, 2 * want, want),
+                "{name}"
+            );
+            assert_eq!(
+                r.summary,
+                format!(
+                    "4 operation(s) {verb}: {want} created, 0 updated, {} disabled, {want} deleted; 0 error(s), 0 warning(s)",
+                    2 * want
+                ),
+                "{name}"
+            );
+        }
     }
 }

@@ -45,14 +45,23 @@ fn concurrency() -> usize {
     4
 }
 
-/// The disable/delete safety threshold: a run refuses when more than
-/// `percent`% of the synced objects, and at least `min_count` of them,
-/// would be disabled or deleted.
+/// The safety limits of an apply, overridden together for one run by
+/// `sync --override-threshold`.
+///
+/// - The disable/delete threshold: a run refuses when more than `percent`%
+///   of the synced objects, and at least `min_count` of them, would be
+///   disabled or deleted (DS201).
+/// - The group limits, which hold at any directory size: a run refuses when
+///   a service group or a distribution list that had members in the last
+///   sync reads as empty, or loses more than `group_percent`% of its
+///   members and at least `group_min_count` of them at once (DS204).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Threshold {
     pub percent: u32,
     pub min_count: u32,
+    pub group_percent: u32,
+    pub group_min_count: u32,
 }
 
 impl Default for Threshold {
@@ -60,11 +69,23 @@ impl Default for Threshold {
         Threshold {
             percent: 10,
             min_count: 25,
+            group_percent: 25,
+            group_min_count: 5,
         }
     }
 }
 
 impl Threshold {
+    /// True when a group that had `before` members, has `after` now and
+    /// lost `removed` of the former changed too much at once: emptied, or
+    /// over the group limits.
+    pub fn group_dropped(&self, before: usize, after: usize, removed: usize) -> bool {
+        (before > 0 && after == 0)
+            || (removed > 0
+                && removed >= self.group_min_count as usize
+                && (removed as u128) * 100 > (self.group_percent as u128) * (before as u128))
+    }
+
     /// True when `count` of `total` synced objects is too many.
     pub fn exceeded(&self, count: usize, total: usize) -> bool {
         count > 0
@@ -245,7 +266,9 @@ mod tests {
             s.threshold,
             Threshold {
                 percent: 10,
-                min_count: 25
+                min_count: 25,
+                group_percent: 25,
+                group_min_count: 5,
             }
         );
         assert_eq!(

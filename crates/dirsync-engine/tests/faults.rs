@@ -260,3 +260,44 @@ async fn rate_limiter_holds_the_target_limits() {
         started.elapsed()
     );
 }
+
+/// The client's observer (dirsync's API latency histogram) sees every HTTP
+/// attempt, retries included, with its status, or none when the connection
+/// was dropped; and it is set once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_observer_times_every_attempt() {
+    let o = officed(OfficedOptions::default());
+    let schedule: proxy::Schedule = Arc::new(|n, _line| match n {
+        0 => Fault::ServerError,
+        1 => Fault::Drop,
+        _ => Fault::Forward,
+    });
+    let px = proxy::start(&o.addr, schedule).await;
+    let c = client_to(&px.base_url, &o);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    assert!(c.stats().observer.set(Arc::new(move |t| {
+        s2.lock()
+            .unwrap()
+            .push((t.method.to_string(), t.status, t.elapsed))
+    })));
+    assert!(!c.stats().observer.set(Arc::new(|_| {})));
+    let domains = c.domains(&o.account_number).await.unwrap();
+    assert!(!domains.is_empty());
+    let seen = seen.lock().unwrap().clone();
+    let attempts: Vec<(&str, Option<u16>)> =
+        seen.iter().map(|(m, s, _)| (m.as_str(), *s)).collect();
+    assert_eq!(
+        attempts,
+        [("GET", Some(500)), ("GET", None), ("GET", Some(200))]
+    );
+    assert!(seen.iter().all(|(_, _, d)| *d < Duration::from_secs(5)));
+    // A clone shares the observer.
+    c.clone().domains(&o.account_number).await.unwrap();
+    assert_eq!(
+        c.stats()
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
+}

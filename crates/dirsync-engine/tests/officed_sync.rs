@@ -110,8 +110,8 @@ async fn seed_errors_exactly_where_expected() {
         ("DS007".to_string(), dn(&ext_two)),
         ("DS101".to_string(), dn(&nested)),
         ("DS102".to_string(), dn(&both)),
-        ("DS104".to_string(), dn(&sales)),
-        ("DS104".to_string(), dn(&sales)),
+        ("DS104".to_string(), dn(&empty)),
+        ("DS104".to_string(), dn(&nested)),
         ("DS105".to_string(), dn(&bob)),
     ];
     want.sort();

@@ -127,6 +127,7 @@ codes! {
     ThresholdExceeded = "DS201",
     UnsafeDirectoryRead = "DS202",
     TargetReadFailed = "DS203",
+    GroupMassChange = "DS204",
 }
 
 impl fmt::Display for Code {
@@ -409,7 +410,7 @@ pub static CATALOGUE: &[Definition] = &[
         code: Code::ListMemberWithoutMailbox,
         title: "Distribution list member without a mailbox",
         severity: Severity::Warning,
-        template: "Member '{member}' of distribution list '{group}' has no synced mailbox or contact; it is left out of the list.",
+        template: "Member '{member}' ({name}) of distribution list '{group}' has no synced mailbox or contact; it is left out of the list.",
         cause: "A distribution list's members must exist in the control panel. The member is not a synced mailbox or contact (it is outside the service group, has an error of its own, or is another group).",
         solution: &["Add the member to the Hosted Exchange security group (users and contacts) and fix its own errors, or remove it from the group."],
         retried: false,
@@ -467,6 +468,20 @@ pub static CATALOGUE: &[Definition] = &[
         solution: &["Check the API address, user key and secret, and the account number, with dirsync check; then run the sync again."],
         retried: true,
         predicted: false,
+    },
+    Definition {
+        code: Code::GroupMassChange,
+        title: "Stopped by the group safety limits",
+        severity: Severity::Error,
+        template: "The {kind} '{group}' had {before} member(s) at the last sync and has {after} now: {why}. Nothing was changed.",
+        cause: "A service security group or a distribution list that is emptied, or loses a large share of its members at once, is usually a mistake (a script, a wrong drag and drop, a group replaced by another) or a directory read that is not whole. Applied, it would disable the members' mailboxes, delete lists and contacts, or take the members off the list. This limit holds whatever the size of the directory.",
+        solution: &[
+            "Check the group's members in Active Directory and the plan (dirsync plan).",
+            "If the change is intended, rerun once with the safety limits overridden (dirsync sync --override-threshold).",
+            "The share of a group that may leave at once is set by engine.threshold.group_percent and group_min_count.",
+        ],
+        retried: false,
+        predicted: true,
     },
 ];
 

@@ -59,6 +59,11 @@ pub struct DirectoryConfig {
     pub ldif_path: Option<PathBuf>,
     /// LDAP request timeout.
     pub timeout: String,
+    /// An LDIF file modified less than this long ago may still be being
+    /// written (by `ldifde`, a copy, a scheduled export): the read waits
+    /// until it has been unchanged this long, and a file that changes in
+    /// the meantime, or while it is read, is left for the next run.
+    pub ldif_settle: String,
 }
 
 impl Default for DirectoryConfig {
@@ -73,6 +78,7 @@ impl Default for DirectoryConfig {
             rsemail_group: None,
             ldif_path: None,
             timeout: "30s".into(),
+            ldif_settle: "10s".into(),
         }
     }
 }
@@ -339,6 +345,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "LDIF file read when directory.source = \"ldif\"",
     ),
     ("directory.timeout", "LDAP operation timeout (e.g. 30s)"),
+    (
+        "directory.ldif_settle",
+        "an LDIF file changed less than this long ago is read once it has been unchanged this long (default 10s; 0s reads at once)",
+    ),
     (
         "api.url",
         "base URL of the Cloud Office API with its version prefix, e.g. https://api.emailsrvr.com/v1",
@@ -625,6 +635,52 @@ pub fn secrets_path(config: &Config, config_path: &Path) -> PathBuf {
     )
 }
 
+/// Parses the secrets file. Its errors name the line and the key, never a
+/// value: the parser's own messages quote what they found
+/// (`invalid type: integer 98765432101234`), which here is a secret.
+fn parse_secrets(text: &str) -> Result<Secrets, String> {
+    const KEYS: &str = "it holds only ldap_bind_password, api_secret_key and ui_admin_password, each as name = \"value\"";
+    let table: toml::Table = toml::from_str(text).map_err(|e: toml::de::Error| {
+        let at = e
+            .span()
+            .map(|s| {
+                format!(
+                    " at line {}",
+                    text[..s.start.min(text.len())].matches('\n').count() + 1
+                )
+            })
+            .unwrap_or_default();
+        format!("it is not valid TOML{at} (the line is not shown, as it may hold a secret); {KEYS}")
+    })?;
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map(|i| format!(" (line {})", i + 1))
+            .unwrap_or_default()
+    };
+    let mut out = Secrets::default();
+    for (key, value) in table {
+        let slot = match key.as_str() {
+            "ldap_bind_password" => &mut out.ldap_bind_password,
+            "api_secret_key" => &mut out.api_secret_key,
+            "ui_admin_password" => &mut out.ui_admin_password,
+            _ => return Err(format!("unknown key '{key}'{}; {KEYS}", line_of(&key))),
+        };
+        match value {
+            toml::Value::String(v) => *slot = Some(Secret::new(v)),
+            other => {
+                return Err(format!(
+                    "{key}{} must be a quoted string, but it is {} {}; write {key} = \"...\" (the value is not shown)",
+                    line_of(&key),
+                    if other.type_str().starts_with(['a', 'i']) { "an" } else { "a" },
+                    other.type_str()
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn load_secrets(
     config: &Config,
     config_path: &Path,
@@ -653,10 +709,10 @@ fn load_secrets(
                 format!("cannot read the secrets file {}: {e}", path.display()),
             )])
         })?;
-        secrets = toml::from_str(&text).map_err(|e: toml::de::Error| {
+        secrets = parse_secrets(&text).map_err(|why| {
             ConfigError(vec![problem(
                 "secrets_file",
-                format!("the secrets file {} is not valid: {}; it holds only ldap_bind_password, api_secret_key and ui_admin_password", path.display(), e.message()),
+                format!("the secrets file {} is not valid: {why}", path.display()),
             )])
         })?;
         for (name, v) in [
@@ -822,6 +878,15 @@ impl Loaded {
                 out.push(problem(
                     "directory.exchange_group",
                     format!("neither directory.exchange_group nor directory.rsemail_group is set, so nothing is in scope; set at least one to the DN of a security group in {file}"),
+                ));
+            }
+            if parse_duration(&d.ldif_settle).is_none() {
+                out.push(problem(
+                    "directory.ldif_settle",
+                    format!(
+                        "directory.ldif_settle {:?} is not a duration; write e.g. \"10s\" (or \"0s\" to read a file however recently it changed)",
+                        d.ldif_settle
+                    ),
                 ));
             }
             if parse_duration(&d.timeout).is_none_or(|t| t.is_zero()) {
@@ -1108,6 +1173,45 @@ mod tests {
         ] {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
+    }
+
+    /// Errors about the secrets file name the key and line, never the value
+    /// (an unquoted number was echoed: `invalid type: integer 98765432101234`).
+    #[test]
+    fn secrets_file_errors_never_echo_a_value() {
+        for (text, want) in [
+            (
+                "api_secret_key = 98765432101234\n",
+                "api_secret_key (line 1) must be a quoted string, but it is an integer",
+            ),
+            (
+                "# mine\nldap_bind_password = 98765432101234.5\n",
+                "ldap_bind_password (line 2) must be a quoted string, but it is a float",
+            ),
+            (
+                "ui_admin_password = [\"98765432101234\"]\n",
+                "must be a quoted string, but it is an array",
+            ),
+            (
+                "api_secret_key = 98765432101234x\n",
+                "not valid TOML at line 1",
+            ),
+            (
+                "api_secret_key = \"98765432101234\n",
+                "not valid TOML at line 1",
+            ),
+            ("98765432101234\n", "not valid TOML at line 1"),
+            (
+                "api_secret = \"98765432101234\"\n",
+                "unknown key 'api_secret' (line 1)",
+            ),
+        ] {
+            let e = parse_secrets(text).unwrap_err();
+            assert!(e.contains(want), "{text:?}: {e}");
+            assert!(!e.contains("98765432101234"), "{text:?} echoed: {e}");
+        }
+        let ok = parse_secrets("api_secret_key = \"98765432101234\"\n").unwrap();
+        assert_eq!(ok.api_secret_key.unwrap().expose(), "98765432101234");
     }
 
     #[test]

@@ -38,25 +38,21 @@ pub fn write_demo_files(
     std::fs::write(&ldif, SAMPLE_LDIF).with_context(|| format!("writing {}", ldif.display()))?;
     let conf = dir.join("dirsync.toml");
     let text = format!(
-        "# Written by `dirsync demo`.\n[directory]\nsource = \"ldif\"\nldif_path = \"sample.ldif\"\nexchange_group = \"Exchange Users\"\nrsemail_group = \"Rackspace Email Users\"\n\n\
+        "# Written by `dirsync demo`.\n[directory]\nsource = \"ldif\"\nldif_path = \"sample.ldif\"\n# The demo wrote the file itself: no need to wait for it to settle.\nldif_settle = \"0s\"\nexchange_group = \"Exchange Users\"\nrsemail_group = \"Rackspace Email Users\"\n\n\
 [api]\nurl = {}\nuser_key = {}\naccount = \"{DEMO_ACCOUNT}\"\n\n[state]\npath = \"state.db\"\n\n[ui]\nlisten = {}\n",
         toml::Value::String(api_url.into()),
         toml::Value::String(user_key.into()),
         toml::Value::String(listen.into()),
     );
-    std::fs::write(&conf, text).with_context(|| format!("writing {}", conf.display()))?;
+    crate::private_file::write(&conf, &text, 0o640)
+        .with_context(|| format!("writing {}", conf.display()))?;
     let secrets = dir.join("secrets.toml");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&secrets)
-            .with_context(|| format!("creating {}", secrets.display()))?;
-        writeln!(f, "api_secret_key = {}", toml::Value::String(secret.into()))?;
-    }
+    crate::private_file::write(
+        &secrets,
+        &format!("api_secret_key = {}\n", toml::Value::String(secret.into())),
+        0o600,
+    )
+    .with_context(|| format!("creating {}", secrets.display()))?;
     Ok(conf)
 }
 

@@ -189,8 +189,11 @@ fn scrub(loaded: &Loaded, text: &str) -> String {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
@@ -221,6 +224,12 @@ impl Agent {
                 )
             })?;
         }
+        crate::private_file::restrict_sqlite(&state).with_context(|| {
+            format!(
+                "making the state store {} private (mode 0600) (state.path)",
+                state.display()
+            )
+        })?;
         let settings = settings_for(&loaded)?;
         let engine = Engine::open(&state, settings)
             .await
@@ -231,6 +240,12 @@ impl Agent {
             engine: Some(Arc::new(engine)),
             store,
         })
+    }
+
+    /// The API client runs use (its clones share pacing, stats and observer),
+    /// so `/metrics` can time its requests; `None` for a history-only agent.
+    pub fn api_client(&self) -> Option<&cloudoffice_api::client::Client> {
+        self.engine.as_deref().map(|e| e.client())
     }
 
     /// Opens only the run history (for `dirsync history`, which needs no API settings).
@@ -366,6 +381,7 @@ impl Agent {
     /// A directory read that fails is recorded as a failed run (DS202) so the
     /// history and the UI show it like any other run.
     pub async fn run(&self, req: RunRequest, progress: ProgressFn) -> Result<RunReport> {
+        let started = std::time::Instant::now();
         let engine = self.engine()?;
         progress(&ProgressEvent {
             phase: "read_directory".into(),
@@ -376,7 +392,11 @@ impl Agent {
         let cookie = if full { None } else { engine.cookie().await? };
         let read = match source::read(&self.loaded, cookie.as_deref(), full).await {
             Ok(r) => r,
-            Err(e) => return self.record_read_failure(req, full, &format!("{e:#}")).await,
+            Err(e) => {
+                return self
+                    .record_read_failure(req, full, started, &format!("{e:#}"))
+                    .await
+            }
         };
         progress(&ProgressEvent {
             phase: "read_directory".into(),
@@ -405,7 +425,7 @@ impl Agent {
         };
         let p = progress.clone();
         let report = engine
-            .run(input, opts, move |e: Progress| {
+            .run_since(started, input, opts, move |e: Progress| {
                 p(&ProgressEvent {
                     phase: e.phase.to_string(),
                     done: e.done,
@@ -458,11 +478,15 @@ impl Agent {
         &self,
         req: RunRequest,
         full: bool,
+        started: std::time::Instant,
         detail: &str,
     ) -> Result<RunReport> {
         let detail = scrub(&self.loaded, detail);
         tracing::error!(error = %detail, "directory read failed");
-        let started_at = now_rfc3339();
+        let started_at = rfc3339(
+            time::OffsetDateTime::now_utc()
+                - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
+        );
         let id = if req.mode == Mode::Check {
             0
         } else {
@@ -484,7 +508,7 @@ impl Agent {
             staging: false,
             started_at: started_at.clone(),
             finished_at: now_rfc3339(),
-            duration_ms: 0,
+            duration_ms: started.elapsed().as_millis() as u64,
             status: RunStatus::Failed,
             exit_code: 2,
             summary: f.message.clone(),
@@ -647,6 +671,16 @@ fn blank(
     }
 }
 
+/// A run's duration for people: milliseconds below a second (a small run
+/// takes tens of them, which `0.0s` hid), seconds with a tenth above.
+pub fn fmt_duration(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{} ms", (secs.max(0.0) * 1000.0).round() as u64)
+    } else {
+        format!("{secs:.1}s")
+    }
+}
+
 /// The display summary of a full report.
 pub fn summary(r: &RunReport) -> Summary {
     let s = blank(
@@ -656,7 +690,7 @@ pub fn summary(r: &RunReport) -> Summary {
         word(&r.trigger),
         &word(&r.status),
         &r.started_at,
-        format!("{:.1}s", r.duration_ms as f64 / 1000.0),
+        fmt_duration(r.duration_ms as f64 / 1000.0),
     );
     fill(s, &r.counts)
 }
@@ -667,7 +701,7 @@ pub fn summary_of(r: &RunSummary) -> Summary {
         parse_time(&r.started_at),
         r.finished_at.as_deref().and_then(parse_time),
     ) {
-        (Some(a), Some(b)) => format!("{:.1}s", (b - a).as_seconds_f64()),
+        (Some(a), Some(b)) => fmt_duration((b - a).as_seconds_f64()),
         _ => "—".into(),
     };
     let s = blank(
@@ -767,6 +801,32 @@ mod tests {
             rule: None,
             attempts: 1,
         })
+    }
+
+    /// `history` showed 0.0 s for every run: runs of a small directory take
+    /// tens of milliseconds.
+    #[test]
+    fn durations_show_milliseconds() {
+        for (secs, want) in [
+            (0.0, "0 ms"),
+            (0.0424, "42 ms"),
+            (0.9994, "999 ms"),
+            (1.0, "1.0s"),
+            (75.25, "75.2s"),
+        ] {
+            assert_eq!(fmt_duration(secs), want, "{secs}");
+        }
+        let run = RunSummary {
+            id: 1,
+            started_at: "2026-12-07T01:00:00.1Z".into(),
+            finished_at: Some("2026-12-07T01:00:00.137Z".into()),
+            trigger: "manual".into(),
+            mode: "apply".into(),
+            full: true,
+            status: "success".into(),
+            counts: None,
+        };
+        assert_eq!(summary_of(&run).duration, "37 ms");
     }
 
     #[test]

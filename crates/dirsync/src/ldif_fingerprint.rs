@@ -31,7 +31,7 @@ pub fn is_fingerprint(cookie: &[u8]) -> bool {
 
 /// The size and modification time (nanoseconds since the epoch, 0 when the
 /// file system has none) of a file.
-fn stat(path: &Path) -> Result<(u64, u128)> {
+pub fn stat(path: &Path) -> Result<(u64, u128)> {
     let m = std::fs::metadata(path)
         .with_context(|| format!("cannot read the LDIF file {}", path.display()))?;
     let mtime = m

@@ -15,6 +15,8 @@ pub mod engine_glue;
 pub mod ldif_fingerprint;
 pub mod lock;
 pub mod logging;
+pub mod metrics;
+pub mod private_file;
 pub mod render;
 pub mod secret;
 pub mod service;

@@ -15,6 +15,27 @@ pub fn group_findings(report: &RunReport) -> BTreeMap<Code, crate::engine_glue::
     crate::engine_glue::by_code(report)
 }
 
+/// Text for a terminal: control characters other than line ends and tabs
+/// (ESC, BEL, carriage return, the C1 controls such as CSI, DEL) are shown
+/// escaped (`\x1b`), so directory data (a DN, a display name) cannot move
+/// the cursor, retitle the window or hide lines. JSON output escapes them
+/// itself.
+pub fn term(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Pads cells into aligned columns.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -195,6 +216,20 @@ pub fn check_json(c: &CheckOutcome) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_terminals() {
+        for (raw, want) in [
+            ("CN=Jane,DC=x\n", "CN=Jane,DC=x\n"),
+            ("a\tb", "a\tb"),
+            ("CN=\u{1b}]0;owned\u{7},DC=x", "CN=\\x1b]0;owned\\x07,DC=x"),
+            ("over\rwrite", "over\\x0dwrite"),
+            ("csi\u{9b}2J del\u{7f}", "csi\\x9b2J del\\x7f"),
+            ("Bób Ñ", "Bób Ñ"),
+        ] {
+            assert_eq!(term(raw), want, "{raw:?}");
+        }
+    }
 
     #[test]
     fn table_aligns_columns() {

@@ -5,8 +5,6 @@
 //! Inside the process a gate lets one run at a time; across processes the
 //! file lock ([`crate::lock`]) held for the service's whole life does.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::config::Loaded;
 use crate::engine_glue::{self, Agent, Mode, ProgressEvent, RunReport, RunRequest, Trigger};
+use crate::metrics::{Gauges, Metrics};
 use crate::Exit;
 
 /// What is running right now.
@@ -43,7 +42,6 @@ struct Live {
     last_changes: u64,
     last_errors: u64,
     last_warnings: u64,
-    runs_by_status: BTreeMap<String, u64>,
     next_incremental_unix: Option<i64>,
     next_full_unix: Option<i64>,
 }
@@ -76,11 +74,17 @@ pub struct Service {
     pub scheduled: bool,
     /// Bumped after every finished run, for anyone waiting on one.
     finished_tx: watch::Sender<u64>,
+    /// What `/metrics` exports.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Service {
     pub fn new(agent: Agent, loaded: Arc<Loaded>, scheduled: bool) -> Arc<Service> {
         let (finished_tx, _) = watch::channel(0);
+        let metrics = Arc::new(Metrics::new());
+        if let Some(client) = agent.api_client() {
+            metrics.observe_client(client);
+        }
         Arc::new(Service {
             agent,
             loaded,
@@ -89,6 +93,7 @@ impl Service {
             started: Instant::now(),
             scheduled,
             finished_tx,
+            metrics,
         })
     }
 
@@ -196,19 +201,18 @@ impl Service {
                     if exit == Exit::Success || exit == Exit::ObjectErrors {
                         l.last_success_unix = Some(now);
                     }
-                    *l.runs_by_status
-                        .entry(s.status_class.to_string())
-                        .or_default() += 1;
                     tracing::info!(run = s.id, status = s.status_class, changes = s.changes, errors = s.errors, warnings = s.warnings, duration = %s.duration, "sync finished");
                 }
                 Err(e) => {
                     l.last_error = Some(format!("{e:#}"));
                     l.last_exit = Some(Exit::Failure.code());
-                    *l.runs_by_status.entry("failed".into()).or_default() += 1;
                     tracing::error!(error = %format!("{e:#}"), "sync failed");
                 }
             }
         }
+        let took = t0.elapsed();
+        self.metrics
+            .run_finished(full, took, result.as_ref().map_err(|_| ()));
         self.finished_tx.send_modify(|n| *n += 1);
         result
     }
@@ -226,107 +230,25 @@ impl Service {
         self.agent.run(req, Arc::new(|_: &ProgressEvent| {})).await
     }
 
-    /// Prometheus text exposition.
+    /// The `/metrics` text (OpenMetrics; see [`crate::metrics`]).
     pub fn metrics_text(&self) -> String {
-        let l = self.live();
-        let mut o = String::new();
-        let mut g = |name: &str, help: &str, kind: &str, lines: Vec<(String, String)>| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, v) in lines {
-                let _ = writeln!(o, "{name}{labels} {v}");
+        let g = {
+            let l = self.live();
+            Gauges {
+                uptime: self.started.elapsed(),
+                in_progress: l.running.is_some(),
+                last_finished_unix: l.last_finished_unix,
+                last_success_unix: l.last_success_unix,
+                last_duration_secs: l.last_duration_secs,
+                last_exit: l.last_exit,
+                last_changes: l.last_changes,
+                last_errors: l.last_errors,
+                last_warnings: l.last_warnings,
+                next_incremental_unix: l.next_incremental_unix,
+                next_full_unix: l.next_full_unix,
             }
         };
-        g(
-            "dirsync_up",
-            "1 while the dirsync service runs.",
-            "gauge",
-            vec![(String::new(), "1".into())],
-        );
-        g(
-            "dirsync_uptime_seconds",
-            "Seconds since the service started.",
-            "gauge",
-            vec![(
-                String::new(),
-                format!("{:.0}", self.started.elapsed().as_secs_f64()),
-            )],
-        );
-        g(
-            "dirsync_sync_in_progress",
-            "1 while a sync runs.",
-            "gauge",
-            vec![(
-                String::new(),
-                if l.running.is_some() { "1" } else { "0" }.into(),
-            )],
-        );
-        let mut runs: Vec<(String, String)> = ["success", "errors", "failed", "threshold"]
-            .iter()
-            .map(|s| {
-                (
-                    format!("{{status=\"{s}\"}}"),
-                    l.runs_by_status.get(*s).copied().unwrap_or(0).to_string(),
-                )
-            })
-            .collect();
-        runs.sort();
-        g(
-            "dirsync_runs_total",
-            "Syncs finished by this process, by status.",
-            "counter",
-            runs,
-        );
-        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "0".into());
-        g(
-            "dirsync_last_run_timestamp_seconds",
-            "When the last sync finished (Unix time, 0 if none).",
-            "gauge",
-            vec![(String::new(), opt(l.last_finished_unix))],
-        );
-        g(
-            "dirsync_last_success_timestamp_seconds",
-            "When the last sync that reached the end finished (Unix time).",
-            "gauge",
-            vec![(String::new(), opt(l.last_success_unix))],
-        );
-        g(
-            "dirsync_last_run_duration_seconds",
-            "Duration of the last sync.",
-            "gauge",
-            vec![(String::new(), format!("{:.3}", l.last_duration_secs))],
-        );
-        g("dirsync_last_run_exit_code", "Exit code the last sync would have had (0 ok, 1 object errors, 2 failure, 3 threshold).", "gauge", vec![(String::new(), l.last_exit.map(|c| c.to_string()).unwrap_or_else(|| "0".into()))]);
-        g(
-            "dirsync_last_run_changes",
-            "Changes applied by the last sync.",
-            "gauge",
-            vec![(String::new(), l.last_changes.to_string())],
-        );
-        g(
-            "dirsync_last_run_errors",
-            "Object errors in the last sync.",
-            "gauge",
-            vec![(String::new(), l.last_errors.to_string())],
-        );
-        g(
-            "dirsync_last_run_warnings",
-            "Warnings in the last sync.",
-            "gauge",
-            vec![(String::new(), l.last_warnings.to_string())],
-        );
-        g(
-            "dirsync_next_sync_timestamp_seconds",
-            "When the next scheduled sync is due (Unix time).",
-            "gauge",
-            vec![
-                (
-                    "{kind=\"incremental\"}".into(),
-                    opt(l.next_incremental_unix),
-                ),
-                ("{kind=\"full\"}".into(), opt(l.next_full_unix)),
-            ],
-        );
-        o
+        self.metrics.encode(&g)
     }
 }
 

@@ -9,6 +9,9 @@
 //! another one is read whole (and compared with the replica by the caller,
 //! see `engine_glue`).
 
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
 use anyhow::{Context, Result};
 use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
 use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
@@ -71,18 +74,92 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
     cfg
 }
 
-fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<DirectorySnapshot> {
+/// Reads the LDIF file once it has settled, with the fingerprint of the text read.
+async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
-    let text = std::fs::read_to_string(&path).with_context(|| {
+    let settle =
+        parse_duration(&loaded.config.directory.ldif_settle).unwrap_or(Duration::from_secs(10));
+    let text = read_settled(&path, settle).await?;
+    // The size and time the settled read saw (a change since only makes the
+    // next run read the file again: the hash is of the text read).
+    let fingerprint = ldif_fingerprint::of_bytes(ldif_fingerprint::stat(&path)?, text.as_bytes());
+    let snapshot = dirsync_directory::read_snapshot(&text, scope)
+        .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    Ok((snapshot, fingerprint))
+}
+
+/// The longest a read waits for an LDIF file to settle before leaving it
+/// to the next run.
+const MAX_SETTLE_WAIT: Duration = Duration::from_secs(60);
+
+/// Reads a file another program may still be writing: one modified less
+/// than `settle` ago is read once it has been unchanged that long, and a
+/// file whose size or modification time changes before or during the read
+/// is refused (the next run reads it again) instead of being taken whole.
+async fn read_settled(path: &Path, settle: Duration) -> Result<String> {
+    let stat = || -> Result<(u64, Option<SystemTime>)> {
+        let m = std::fs::metadata(path).with_context(|| {
+            format!(
+                "cannot read the LDIF file {} (directory.ldif_path)",
+                path.display()
+            )
+        })?;
+        Ok((m.len(), m.modified().ok()))
+    };
+    let age = |t: Option<SystemTime>| {
+        t.map(|t| {
+            SystemTime::now()
+                .duration_since(t)
+                .unwrap_or(Duration::ZERO)
+        })
+        .unwrap_or(Duration::MAX)
+    };
+    let busy = |why: String| {
+        anyhow::anyhow!(
+            "the LDIF file {} is still being written ({why}); it is not applied, and the next run reads it again. \
+             Let the export finish before the sync (directory.ldif_settle is {})",
+            path.display(),
+            crate::config::format_duration(settle)
+        )
+    };
+    let mut before = stat()?;
+    let young = age(before.1);
+    if young < settle {
+        // One wait, never longer than a scheduled run should hang on it.
+        tokio::time::sleep((settle - young).min(MAX_SETTLE_WAIT)).await;
+        let again = stat()?;
+        if again != before || age(again.1) < settle {
+            return Err(busy(format!(
+                "it changed within the last {}",
+                crate::config::format_duration(settle)
+            )));
+        }
+        before = again;
+    }
+    let bytes = std::fs::read(path).with_context(|| {
         format!(
             "cannot read the LDIF file {} (directory.ldif_path)",
             path.display()
         )
     })?;
-    dirsync_directory::read_snapshot(&text, scope)
-        .with_context(|| format!("{} (directory.ldif_path)", path.display()))
+    let after = stat()?;
+    if after != before || bytes.len() as u64 != after.0 {
+        return Err(busy(format!(
+            "its size or modification time changed while it was read: {} bytes before, {} read, {} after",
+            before.0,
+            bytes.len(),
+            after.0
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "the LDIF file {} is not UTF-8 text (byte {}); export it as UTF-8 text (ldifde without -u, or ldapsearch)",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// Connects and binds (the preflight's directory test); returns a description.
@@ -90,7 +167,7 @@ pub async fn probe(loaded: &Loaded) -> Result<String> {
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
-            let snap = read_ldif(loaded, &scope)?;
+            let (snap, _) = read_ldif(loaded, &scope).await?;
             Ok(format!(
                 "read {} ({} objects in scope)",
                 loaded.ldif_path().unwrap_or_default().display(),
@@ -127,10 +204,7 @@ pub async fn read(loaded: &Loaded, cookie: Option<&[u8]>, full: bool) -> Result<
                     }));
                 }
             }
-            let (text, fingerprint) =
-                ldif_fingerprint::read_with_fingerprint(&path).context("directory.ldif_path")?;
-            let snapshot = dirsync_directory::read_snapshot(&text, &scope)
-                .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+            let (snapshot, fingerprint) = read_ldif(loaded, &scope).await?;
             Ok(DirectoryRead::Full {
                 snapshot,
                 cookie: Some(fingerprint),

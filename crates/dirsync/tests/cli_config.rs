@@ -174,6 +174,23 @@ fn unknown_keys_bad_toml_and_open_secrets_are_refused() {
         "{}",
         text(&o)
     );
+
+    // An unquoted number: the error names the key and line, never the value.
+    for secrets in [
+        "api_secret_key = 98765432101234\n",
+        "api_secret_key = 98765432101234zz\n",
+    ] {
+        std::fs::write(&sp, secrets).unwrap();
+        std::fs::set_permissions(&sp, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let o = dirsync(dir.path(), &["history"], &[]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o).contains("secrets.toml is not valid"),
+            "{}",
+            text(&o)
+        );
+        assert!(!text(&o).contains("98765432101234"), "{}", text(&o));
+    }
 }
 
 #[test]
@@ -421,10 +438,78 @@ fn progress_bar_on_a_terminal_plain_lines_otherwise() {
         shown.contains("\r\x1b[2Kread_directory [##############################] 1/1"),
         "{shown:?}"
     );
+    // indicatif's bar, with the rate and the ETA.
+    assert!(
+        shown.contains("read_directory [##############################] 1/1  ")
+            && shown.contains("/s  ETA 0s"),
+        "{shown:?}"
+    );
     let o = dirsync(dir.path(), &["sync"], &[("DIRSYNC_API_SECRET_KEY", "s")]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("read_directory: 1/1\n") && !err.contains('\r'),
         "{err:?}"
     );
+}
+
+/// Under umask 000, `init` wrote the config 0666 and `state.db` was 0644:
+/// the config is 0640, the secrets and the state store 0600, whatever the
+/// umask.
+#[test]
+fn init_files_and_the_state_store_are_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &str| {
+        std::fs::metadata(dir.path().join(p))
+            .unwrap_or_else(|e| panic!("{p}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let with_umask = |args: &[&str]| {
+        let mut c = Command::new("sh");
+        c.current_dir(dir.path())
+            .arg("-c")
+            .arg("umask 000 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_dirsync"))
+            .args(args)
+            .env_remove("DIRSYNC_CONFIG")
+            .env("DIRSYNC_API_SECRET_KEY", "api-secret-456");
+        c.output().unwrap()
+    };
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/sample.ldif");
+    let o = with_umask(&[
+        "--config",
+        "dirsync.toml",
+        "init",
+        "--non-interactive",
+        "--source",
+        "ldif",
+        "--ldif",
+        sample,
+        "--exchange-group",
+        "Exchange Users",
+        "--api-url",
+        "http://127.0.0.1:9/v1",
+        "--api-user-key",
+        "uk",
+        "--account",
+        "100001",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!((mode("dirsync.toml"), mode("secrets.toml")), (0o640, 0o600));
+    // A sync creates the state store (the control panel is unreachable: exit 2).
+    let o = with_umask(&[
+        "--config",
+        "dirsync.toml",
+        "--set",
+        "engine.retry.max_attempts=1",
+        "sync",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(mode("dirsync-state.db"), 0o600, "{}", text(&o));
+    for extra in ["dirsync-state.db-wal", "dirsync-state.db-shm"] {
+        if dir.path().join(extra).exists() {
+            assert_eq!(mode(extra), 0o600, "{extra}");
+        }
+    }
 }

@@ -50,7 +50,7 @@ fn ldif_config(dir: &Path, o: &Officed, ldif: &Path, groups: &str, extra: &str) 
     std::fs::write(
         dir.join("dirsync.toml"),
         format!(
-            "[directory]\nsource = \"ldif\"\nldif_path = \"{}\"\n{groups}\n\
+            "[directory]\nsource = \"ldif\"\nldif_path = \"{}\"\nldif_settle = \"0s\"\n{groups}\n\
 [api]\nurl = \"{}\"\nuser_key = \"{}\"\naccount = \"{}\"\n{ENGINE_FAST}{extra}",
             ldif.display(),
             o.base_url,
@@ -131,11 +131,20 @@ fn check_plan_sync_history_and_exit_codes() {
     );
     let v = json(&run(dir.path(), &o, &["plan", "--json"]));
     assert_eq!(v["mode"], "plan");
-    assert!(v["operations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|op| op["result"] == "planned"));
+    let ops = v["operations"].as_array().unwrap();
+    assert!(ops.iter().all(|op| op["result"] == "planned"));
+    // The per-kind counts are what the plan plans (they were all 0).
+    let creates = ops.iter().filter(|op| op["op"] == "create").count() as u64;
+    assert!(creates >= 10, "{v}");
+    assert_eq!(v["counts"]["created"], creates, "{}", v["counts"]);
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("planned: {creates} created")),
+        "{}",
+        v["summary"]
+    );
 
     // sync --json: the run report; object errors -> exit 1.
     let r = run(dir.path(), &o, &["sync", "--json"]);
@@ -176,6 +185,9 @@ fn check_plan_sync_history_and_exit_codes() {
         "{}",
         out(&r)
     );
+    // Durations include the directory read and show milliseconds, never 0.0s.
+    assert!(!out(&r).contains("0.0s"), "{}", out(&r));
+    assert!(out(&r).contains(" ms"), "{}", out(&r));
     let v = json(&run(dir.path(), &o, &["history", "--json"]));
     let runs = v.as_array().unwrap();
     assert!(runs.len() >= 5, "{v}");
@@ -225,6 +237,47 @@ fn check_plan_sync_history_and_exit_codes() {
     let r = run(dir.path(), &o, &["sync", "--json"]);
     assert_eq!(r.status.code(), Some(2), "{}", out(&r));
     assert_eq!(json(&r)["findings"][0]["code"], "DS202");
+
+    // A file modified moments ago may still be being written: the read
+    // waits until it has been unchanged for directory.ldif_settle; one that
+    // changes meanwhile is not applied (DS202, read again by the next run).
+    std::fs::write(&ldif, sample()).unwrap();
+    let writer = {
+        let ldif = ldif.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(700));
+            std::fs::write(&ldif, sample() + "\n").unwrap();
+        })
+    };
+    let r = run(
+        dir.path(),
+        &o,
+        &["--set", "directory.ldif_settle=2s", "sync", "--json"],
+    );
+    writer.join().unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", out(&r));
+    let v = json(&r);
+    assert_eq!(v["findings"][0]["code"], "DS202");
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("is still being written"),
+        "{}",
+        v["summary"]
+    );
+    // Left alone, the same file is read after the wait.
+    let started = Instant::now();
+    let r = run(
+        dir.path(),
+        &o,
+        &["--set", "directory.ldif_settle=3s", "plan", "--json"],
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the read did not wait for the file to settle"
+    );
+    assert_eq!(json(&r)["mode"], "plan", "{}", out(&r));
 }
 
 fn big_ldif(n: usize) -> String {
@@ -445,4 +498,44 @@ fn check_and_incremental_sync_against_samba_ad() {
         "{}",
         out(&r)
     );
+}
+
+/// Escape sequences in directory data (a DN and display name carrying
+/// ESC ] 0; ... BEL, which retitles a terminal) are printed escaped by
+/// plan, sync and history show.
+#[test]
+fn control_characters_in_directory_data_reach_the_terminal_escaped() {
+    let o = Officed::start(OfficedOptions::default()).expect("start officed");
+    let dir = tempfile::tempdir().unwrap();
+    let ldif = dir.path().join("ad.ldif");
+    let evil = "CN=Eve\u{1b}]0;pwned\u{7}\u{9b}2J,OU=Staff,DC=example,DC=com";
+    std::fs::write(
+        &ldif,
+        format!(
+            "dn: {evil}\nobjectClass: user\nobjectGUID:: {}\ndisplayName: Eve\u{1b}[31m\nmail: eve@example.com\n\n\
+             dn: CN=Exchange Users,OU=Groups,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\nmember: {evil}\n\n",
+            uuid_bytes(1),
+            uuid_bytes(2)
+        ),
+    )
+    .unwrap();
+    ldif_config(
+        dir.path(),
+        &o,
+        &ldif,
+        "exchange_group = \"Exchange Users\"",
+        "",
+    );
+    for args in [&["plan"][..], &["sync"], &["history", "show", "2"]] {
+        let r = run(dir.path(), &o, args);
+        let t = out(&r);
+        assert!(
+            !t.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+            "{args:?} printed a raw control character:\n{t:?}"
+        );
+        assert!(
+            t.contains(r"CN=Eve\x1b]0;pwned\x07\x9b2J"),
+            "{args:?}:\n{t}"
+        );
+    }
 }

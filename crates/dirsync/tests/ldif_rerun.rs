@@ -75,7 +75,7 @@ fn unchanged_ldif_reruns_make_no_call_and_changes_are_incremental() {
     std::fs::write(
         dir.path().join("dirsync.toml"),
         format!(
-            "[directory]\nsource = \"ldif\"\nldif_path = \"{}\"\nexchange_group = \"Exchange Users\"\n\
+            "[directory]\nsource = \"ldif\"\nldif_path = \"{}\"\nldif_settle = \"0s\"\nexchange_group = \"Exchange Users\"\n\
 [api]\nurl = \"{}\"\nuser_key = \"{}\"\naccount = \"{}\"\n\
 [engine]\nconcurrency = 4\n[engine.rate_limit]\ngets_per_min = 100000\nwrites_per_min = 100000\n\
 [engine.threshold]\npercent = 100\nmin_count = 1000\n",

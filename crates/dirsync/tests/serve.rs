@@ -113,7 +113,8 @@ async fn lock_health_metrics_and_graceful_shutdown() {
     loop {
         let (code, m) = get(&format!("http://{}/metrics", first.addr)).await;
         assert_eq!(code, 200);
-        assert!(m.contains("# TYPE dirsync_runs_total counter"), "{m}");
+        // OpenMetrics: the counter family is `dirsync_runs`, its sample `dirsync_runs_total`.
+        assert!(m.contains("# TYPE dirsync_runs counter"), "{m}");
         assert!(m.contains("dirsync_up 1"));
         let failed: u64 = m
             .lines()
@@ -123,6 +124,22 @@ async fn lock_health_metrics_and_graceful_shutdown() {
             .unwrap_or(0);
         if failed >= 2 {
             assert!(m.contains("dirsync_last_run_exit_code 2"), "{m}");
+            // Each failed run is timed, and so is each API attempt (no answer: `error`).
+            let value = |key: &str| -> u64 {
+                m.lines()
+                    .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            let runs = value("dirsync_run_duration_seconds_count{kind=\"full\"}")
+                + value("dirsync_run_duration_seconds_count{kind=\"incremental\"}");
+            assert!(runs >= 2, "{m}");
+            assert!(
+                value(
+                    "dirsync_api_request_duration_seconds_count{method=\"GET\",outcome=\"error\"}"
+                ) >= 2,
+                "{m}"
+            );
             assert!(!m.contains("not-a-real-secret"));
             break;
         }

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod openapi;
+pub mod serve;
 pub mod service;
 pub mod store;
 pub mod validate;

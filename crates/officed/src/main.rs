@@ -92,6 +92,12 @@ enum Command {
         /// Accepted X-Api-Signature clock difference, in seconds.
         #[arg(long, env = "OFFICED_SIGNATURE_WINDOW", default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86400))]
         signature_window: u32,
+        /// Connections open at once; at the cap the oldest connection without a complete request makes room, else the new one is refused (503).
+        #[arg(long, env = "OFFICED_MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        max_connections: u32,
+        /// Seconds a client has to send a complete request head before its connection is closed.
+        #[arg(long, env = "OFFICED_HEADER_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=3600))]
+        header_timeout: u32,
     },
     /// Start on 127.0.0.1 with a temporary database and a sample account; runs until Ctrl-C.
     Demo {
@@ -316,6 +322,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             storage,
             throttle,
             signature_window,
+            max_connections,
+            header_timeout,
         } => {
             let config = Config {
                 bind,
@@ -327,6 +335,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         Throttle::Off => None,
                         Throttle::On(l) => Some(l),
                     },
+                },
+                limits: officed::serve::Limits {
+                    max_connections: max_connections as usize,
+                    header_read_timeout: std::time::Duration::from_secs(header_timeout.into()),
+                    ..Default::default()
                 },
             };
             if !bind.ip().is_loopback() {

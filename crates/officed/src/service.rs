@@ -34,6 +34,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// API settings (signature window, throttling).
     pub api: ApiConfig,
+    /// Connection cap, header-read timeout and request-head limits.
+    pub limits: crate::serve::Limits,
 }
 
 impl Config {
@@ -44,6 +46,7 @@ impl Config {
             database_url: sqlite_url(&data_dir.join("officed.db")),
             data_dir: data_dir.to_path_buf(),
             api: ApiConfig::default(),
+            limits: crate::serve::Limits::default(),
         }
     }
 }
@@ -88,19 +91,16 @@ impl Service {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError(format!("cannot read the listening address: {e}")))?;
-        let router = app(AppState::new(
-            db.clone(),
-            master.clone(),
-            config.api.clone(),
-        ));
+        let router = crate::serve::outer_layers(
+            app(AppState::new(
+                db.clone(),
+                master.clone(),
+                config.api.clone(),
+            )),
+            config.limits.max_uri_bytes,
+        );
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(crate::serve::serve(listener, router, config.limits, rx));
         Ok(RunningService {
             addr,
             db,

@@ -6,7 +6,7 @@
 
 use ldap3::controls::RawControl;
 
-use super::ber::{self, BerError, Reader};
+use super::ber::{self, BerError};
 
 pub const DIRSYNC_OID: &str = "1.2.840.113556.1.4.841";
 
@@ -34,18 +34,12 @@ pub struct DirSyncRequest {
 impl DirSyncRequest {
     /// Encodes the control value.
     pub fn encode(&self) -> Vec<u8> {
-        let mut inner = Vec::with_capacity(self.cookie.len() + 16);
         // Flags is a 32-bit value on the wire; send it as AD does (signed).
-        ber::tlv(
-            &mut inner,
-            ber::INTEGER,
-            &ber::integer(self.flags as u32 as i32 as i64),
-        );
-        ber::tlv(&mut inner, ber::INTEGER, &ber::integer(self.max_bytes));
-        ber::tlv(&mut inner, ber::OCTET_STRING, &self.cookie);
-        let mut out = Vec::with_capacity(inner.len() + 6);
-        ber::tlv(&mut out, ber::SEQUENCE, &inner);
-        out
+        ber::sequence(vec![
+            ber::integer(self.flags as u32 as i32 as i64),
+            ber::integer(self.max_bytes),
+            ber::octets(self.cookie.clone()),
+        ])
     }
 }
 
@@ -71,12 +65,10 @@ pub struct DirSyncResponse {
 impl DirSyncResponse {
     /// Decodes a response control value.
     pub fn decode(val: &[u8]) -> Result<DirSyncResponse, BerError> {
-        let mut outer = Reader::new(val);
-        let seq = outer.read(ber::SEQUENCE, "DirSync response SEQUENCE")?;
-        let mut r = Reader::new(seq);
+        let mut r = ber::read_sequence(val, "DirSync response SEQUENCE")?;
         let more = r.read_integer("DirSync moreResults")?;
         let _unused = r.read_integer("DirSync unused")?;
-        let cookie = r.read(ber::OCTET_STRING, "DirSync cookie")?.to_vec();
+        let cookie = r.read_octets("DirSync cookie")?;
         Ok(DirSyncResponse {
             more_results: more != 0,
             cookie,
@@ -85,17 +77,11 @@ impl DirSyncResponse {
 
     /// Encodes (for tests and for replaying a server's reply).
     pub fn encode(&self) -> Vec<u8> {
-        let mut inner = Vec::new();
-        ber::tlv(
-            &mut inner,
-            ber::INTEGER,
-            &ber::integer(self.more_results as i64),
-        );
-        ber::tlv(&mut inner, ber::INTEGER, &ber::integer(0));
-        ber::tlv(&mut inner, ber::OCTET_STRING, &self.cookie);
-        let mut out = Vec::new();
-        ber::tlv(&mut out, ber::SEQUENCE, &inner);
-        out
+        ber::sequence(vec![
+            ber::integer(self.more_results as i64),
+            ber::integer(0),
+            ber::octets(self.cookie.clone()),
+        ])
     }
 }
 
@@ -144,6 +130,37 @@ mod tests {
             &[0x30, 0x03, 0x02, 0x01, 0x00][..],
         ] {
             assert!(DirSyncResponse::decode(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// lber mis-writes some negative INTEGERs (see `ber` tests); every flag
+    /// value dirsync can send must come back as the signed 32-bit AD reads.
+    #[test]
+    fn every_flag_combination_round_trips() {
+        let all = [
+            FLAG_OBJECT_SECURITY,
+            FLAG_ANCESTORS_FIRST_ORDER,
+            FLAG_PUBLIC_DATA_ONLY,
+            FLAG_INCREMENTAL_VALUES,
+        ];
+        for mask in 0..16u32 {
+            let flags: i64 = (0..4)
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| all[i])
+                .fold(0, |a, f| a | f);
+            let val = DirSyncRequest {
+                flags,
+                max_bytes: 1 << 20,
+                cookie: vec![],
+            }
+            .encode();
+            let mut r = ber::read_sequence(&val, "s").unwrap();
+            assert_eq!(
+                r.read_integer("flags"),
+                Ok(flags as u32 as i32 as i64),
+                "{flags:#x}"
+            );
+            assert_eq!(r.read_integer("max"), Ok(1 << 20));
         }
     }
 }

@@ -1,5 +1,6 @@
-//! LDAP controls dirsync sends, one per file (as ldap3 does), encoded with a
-//! small hand-written BER codec that never panics on a malformed reply.
+//! LDAP controls dirsync sends, one per file (as ldap3 does), encoded with
+//! ldap3's own ASN.1 support and decoded with checks that never panic on a
+//! malformed reply.
 
 pub mod ber;
 pub mod dirsync;

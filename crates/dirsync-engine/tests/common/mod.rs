@@ -46,8 +46,13 @@ pub fn settings(base_url: &str, o: &Officed) -> EngineSettings {
 
 /// A client straight to officed, for checking its state.
 pub fn direct_client(o: &Officed) -> Client {
+    client_to(&o.base_url, o)
+}
+
+/// A client with `o`'s credentials to `base_url` (officed or a proxy before it).
+pub fn client_to(base_url: &str, o: &Officed) -> Client {
     Client::new(ClientConfig {
-        base_url: o.base_url.clone(),
+        base_url: base_url.to_string(),
         user_key: o.user_key.clone(),
         secret: Secret::new(o.secret.clone()),
         user_agent: UA.into(),

@@ -10,6 +10,7 @@
 //! - every state-changing request is a POST carrying the session's CSRF
 //!   token; session cookies are `HttpOnly` and `SameSite=Strict`.
 
+mod login_limit;
 mod objects;
 mod pages;
 
@@ -63,6 +64,7 @@ pub struct WebState {
     admin_password: Option<Secret>,
     sessions: Mutex<HashMap<String, SessionData>>,
     preview: tokio::sync::Mutex<Option<CachedPreview>>,
+    login_limit: Mutex<login_limit::LoginLimit>,
 }
 
 impl WebState {
@@ -80,7 +82,12 @@ impl WebState {
             admin_password,
             sessions: Mutex::new(HashMap::new()),
             preview: tokio::sync::Mutex::new(None),
+            login_limit: Mutex::new(login_limit::LoginLimit::default()),
         })
+    }
+
+    fn login_limit(&self) -> std::sync::MutexGuard<'_, login_limit::LoginLimit> {
+        self.login_limit.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionData>> {
@@ -470,6 +477,73 @@ mod tests {
             html.contains("[redacted] (from env DIRSYNC_API_SECRET_KEY)"),
             "{html}"
         );
+    }
+
+    /// 50 parallel guessers used to make about 98 guesses a second: the
+    /// limit is global, so after MAX_FAILURES wrong passwords even the
+    /// right one is refused until the lockout ends.
+    #[tokio::test]
+    async fn parallel_guessers_hit_a_global_lockout() {
+        let (st, _dir) = state(Some("correct horse battery"), "192.0.2.10:8080").await;
+        let host = "192.0.2.10:8080";
+        let mut guesses = Vec::new();
+        for i in 0..50 {
+            let st = st.clone();
+            guesses.push(tokio::spawn(async move {
+                let r = app(st.clone())
+                    .oneshot(get("/login", host, None))
+                    .await
+                    .unwrap();
+                let cookie = cookie_of(&r);
+                let csrf = csrf_in(&body(r).await);
+                let r = app(st)
+                    .oneshot(post(
+                        "/login",
+                        host,
+                        &cookie,
+                        format!("csrf={csrf}&password=guess{i}"),
+                    ))
+                    .await
+                    .unwrap();
+                r.status()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for g in guesses {
+            statuses.push(g.await.unwrap());
+        }
+        let checked = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count();
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(
+            (checked, refused),
+            (login_limit::MAX_FAILURES, 50 - login_limit::MAX_FAILURES)
+        );
+        // The right password is refused too while the lockout lasts.
+        let r = app(st.clone())
+            .oneshot(get("/login", host, None))
+            .await
+            .unwrap();
+        let cookie = cookie_of(&r);
+        let csrf = csrf_in(&body(r).await);
+        let r = app(st)
+            .oneshot(post(
+                "/login",
+                host,
+                &cookie,
+                format!("csrf={csrf}&password=correct+horse+battery"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(body(r)
+            .await
+            .contains("Too many failed logins: login is locked for"));
     }
 
     #[tokio::test]

@@ -658,10 +658,7 @@ pub async fn healthz(State(state): State<Arc<WebState>>) -> Response {
 
 pub async fn metrics(State(state): State<Arc<WebState>>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.svc.metrics_text(),
     )
         .into_response()
@@ -730,11 +727,29 @@ pub async fn login(
             StatusCode::FORBIDDEN,
         );
     }
+    use super::login_limit::{Admit, LOCKOUT, MAX_FAILURES, WINDOW};
+    let admit = state.login_limit().attempt(std::time::Instant::now());
+    if let Admit::Locked(left) | Admit::LockedNow(left) = admit {
+        if admit == Admit::LockedNow(left) {
+            tracing::warn!(
+                failures = MAX_FAILURES,
+                window_secs = WINDOW.as_secs(),
+                lockout_secs = LOCKOUT.as_secs(),
+                "web UI: too many failed logins; every login is refused for the lockout"
+            );
+        }
+        let msg = format!(
+            "Too many failed logins: login is locked for {} more second(s). The lockout is logged.",
+            left.as_secs() + 1
+        );
+        return login_page(&sess, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+    }
     if !state.password_ok(f.password.as_deref().unwrap_or("")) {
         tokio::time::sleep(Duration::from_millis(500)).await;
         tracing::warn!("web UI: failed login");
         return login_page(&sess, Some("Wrong password."), StatusCode::UNAUTHORIZED);
     }
+    state.login_limit().succeeded();
     state.sessions().remove(&sess.id);
     let new = state.new_session(true);
     let mut resp = Redirect::to("/").into_response();

@@ -1,0 +1,234 @@
+//! The group safety limits (DS204): pure comparison of the service groups'
+//! and the distribution lists' membership between the last synced directory
+//! (the replica) and this run's read.
+//!
+//! The disable/delete threshold (DS201) counts objects against the whole
+//! directory, so it cannot see a small organisation's service group being
+//! emptied, nor a list losing half its members (member removals are not
+//! disables). These limits look at each group instead.
+
+use std::collections::{HashMap, HashSet};
+
+use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, ObjectKind};
+
+use crate::settings::Threshold;
+
+/// The groups whose membership drives a sync, with their members, as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Membership {
+    /// Group GUID -> (DN, label, service group?, members).
+    groups: HashMap<Guid, GroupMembers>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct GroupMembers {
+    label: String,
+    dn: String,
+    service: bool,
+    /// Each member as its objectGUID when the read holds it, else its DN
+    /// (lower case), so that a renamed or moved member is not counted as
+    /// one that left.
+    members: HashSet<String>,
+}
+
+fn key(dn: &str) -> String {
+    dn.trim().to_ascii_lowercase()
+}
+
+impl Membership {
+    /// The service groups and the groups that are their direct members
+    /// (distribution lists), each with its members.
+    pub fn of(s: &DirectorySnapshot) -> Membership {
+        let by_dn: HashMap<String, &DirectoryObject> =
+            s.objects.iter().map(|o| (key(&o.dn), o)).collect();
+        let by_guid: HashMap<Guid, &DirectoryObject> =
+            s.objects.iter().map(|o| (o.guid, o)).collect();
+        let member_set = |g: &DirectoryObject| -> HashSet<String> {
+            g.members
+                .iter()
+                .map(|m| match by_dn.get(&key(m)) {
+                    Some(o) => o.guid.to_string(),
+                    None => key(m),
+                })
+                .collect()
+        };
+        let mut groups = HashMap::new();
+        for sg in [s.exchange_group, s.rsemail_group].into_iter().flatten() {
+            let Some(g) = by_guid.get(&sg) else { continue };
+            groups.insert(
+                g.guid,
+                GroupMembers {
+                    label: g.label().to_string(),
+                    dn: g.dn.clone(),
+                    service: true,
+                    members: member_set(g),
+                },
+            );
+            for m in &g.members {
+                if let Some(n) = by_dn.get(&key(m)).filter(|o| o.kind == ObjectKind::Group) {
+                    groups.entry(n.guid).or_insert_with(|| GroupMembers {
+                        label: n.label().to_string(),
+                        dn: n.dn.clone(),
+                        service: false,
+                        members: member_set(n),
+                    });
+                }
+            }
+        }
+        Membership { groups }
+    }
+}
+
+/// The DS204 findings of a read against the last synced one: each group
+/// in both that was emptied, or lost more of its members at once than the
+/// limits allow. A group no longer in scope at all is not judged here (its
+/// list's deletion is counted by the disable/delete threshold, and a
+/// missing service group is refused as an unsafe read).
+pub fn group_drops(before: &Membership, now: &Membership, t: &Threshold) -> Vec<Finding> {
+    let mut out: Vec<(String, Finding)> = Vec::new();
+    for (guid, was) in &before.groups {
+        let Some(is) = now.groups.get(guid) else {
+            continue;
+        };
+        let removed = was.members.difference(&is.members).count();
+        let (b, a) = (was.members.len(), is.members.len());
+        if !t.group_dropped(b, a, removed) {
+            continue;
+        }
+        let why = if a == 0 {
+            "a group that had members reads as empty".to_string()
+        } else {
+            format!(
+                "{removed} of its members left at once, more than {}% of the group (and at least {})",
+                t.group_percent, t.group_min_count
+            )
+        };
+        let kind = if was.service || is.service {
+            "service group"
+        } else {
+            "distribution list"
+        };
+        out.push((
+            is.dn.clone(),
+            Finding::new(
+                Code::GroupMassChange,
+                Some(&is.dn),
+                Some(*guid),
+                [
+                    ("kind", kind.to_string()),
+                    ("group", is.label.clone()),
+                    ("before", b.to_string()),
+                    ("after", a.to_string()),
+                    ("why", why),
+                ],
+            ),
+        ));
+    }
+    out.sort_by(|x, y| x.0.cmp(&y.0));
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::tests::{group, snapshot, user};
+
+    fn users(from: u8, n: u8) -> Vec<DirectoryObject> {
+        (from..from + n)
+            .map(|i| user(i, &format!("U{i}"), Some(&format!("u{i}@example.com"))))
+            .collect()
+    }
+
+    /// (name, Exchange group's members before, after, groups flagged)
+    #[test]
+    fn group_limits_table() {
+        let t = Threshold::default();
+        let ten = users(1, 10);
+        let list = |m: &[DirectoryObject]| {
+            group(
+                100,
+                "Sales",
+                Some("sales@example.com"),
+                &m.iter().collect::<Vec<_>>(),
+            )
+        };
+        let with_list = |mut v: Vec<DirectoryObject>, members: &[DirectoryObject]| {
+            v.push(list(members));
+            v
+        };
+        let rs = users(50, 3);
+        type Case = (
+            &'static str,
+            Vec<DirectoryObject>,
+            Vec<DirectoryObject>,
+            Vec<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            ("nothing changed", ten.clone(), ten.clone(), vec![]),
+            ("one leaves", ten.clone(), ten[1..].to_vec(), vec![]),
+            (
+                "four of ten leave (under the minimum of 5)",
+                ten.clone(),
+                ten[4..].to_vec(),
+                vec![],
+            ),
+            (
+                "five of ten leave (50% > 25%)",
+                ten.clone(),
+                ten[5..].to_vec(),
+                vec!["Exchange Users"],
+            ),
+            ("emptied", ten.clone(), vec![], vec!["Exchange Users"]),
+            (
+                "list emptied, service group keeps its members",
+                with_list(ten[..3].to_vec(), &ten[..2]),
+                with_list(ten[..3].to_vec(), &[]),
+                vec!["Sales"],
+            ),
+            (
+                "one-member list emptied",
+                with_list(ten[..3].to_vec(), &ten[..1]),
+                with_list(ten[..3].to_vec(), &[]),
+                vec!["Sales"],
+            ),
+            (
+                "list's only member replaced",
+                with_list(ten[..3].to_vec(), &ten[..1]),
+                with_list(ten[..3].to_vec(), &ten[1..2]),
+                vec![],
+            ),
+            (
+                "list leaves the service group",
+                with_list(ten[..3].to_vec(), &ten[..2]),
+                ten[..3].to_vec(),
+                vec![],
+            ),
+        ];
+        for (name, ex_before, ex_now, want) in cases {
+            let b = Membership::of(&snapshot(ex_before, rs.clone(), vec![]));
+            let n = Membership::of(&snapshot(ex_now, rs.clone(), vec![]));
+            let got: Vec<String> = group_drops(&b, &n, &t)
+                .iter()
+                .map(|f| f.dn.as_deref().unwrap().split(',').next().unwrap()[3..].to_string())
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn renamed_members_did_not_leave_and_the_message_says_what_happened() {
+        let before = users(1, 10);
+        let mut moved = before.clone();
+        for u in &mut moved {
+            u.dn = u.dn.replace("OU=Staff", "OU=Moved");
+        }
+        let t = Threshold::default();
+        let m = |v: Vec<DirectoryObject>| Membership::of(&snapshot(v, vec![], vec![]));
+        assert!(group_drops(&m(before.clone()), &m(moved), &t).is_empty());
+        let f = group_drops(&m(before), &m(vec![]), &t);
+        assert_eq!(
+            f[0].message,
+            "The service group 'Exchange Users' had 10 member(s) at the last sync and has 0 now: a group that had members reads as empty. Nothing was changed."
+        );
+    }
+}
