@@ -31,7 +31,6 @@ import bench as b  # noqa: E402  (shared helpers: officed, dirsync runs, floors,
 ROOT = b.ROOT
 DOC_JSON = os.path.join(ROOT, "docs", "benchmarks-growth.json")
 DOC_SVG = os.path.join(ROOT, "docs", "benchmarks-growth.svg")
-KINDS = ("full", "churn", "idle")
 
 
 # ---------------------------------------------------------------- LDIF source
@@ -156,6 +155,20 @@ def ldif_pass(users, backend, work):
         off = o.log_offset()
         idle = ds.sync(full=False)
         rows.append(row("ldif", backend, users, "idle", idle, o.calls_since(off), floor2, 0))
+        # What every LDIF rerun cost before the fingerprint: a whole read and plan.
+        off = o.log_offset()
+        again = ds.sync(full=True)
+        rows.append(row("ldif", backend, users, "idle --full", again, o.calls_since(off), floor2, 0))
+        # The full run's stored report against the whole report as JSON (what was stored
+        # before the history kept operations in their rows only).
+        db = os.path.join(ds.dir, "state.db")
+        q = ("SELECT length(report), (SELECT COUNT(*) FROM outcomes WHERE run_id = runs.id) "
+             "FROM runs ORDER BY id LIMIT 1")
+        stored, n_rows = (int(x) for x in b.run(["sqlite3", db, q]).stdout.strip().split("|"))
+        whole = len(json.dumps(full["report"], separators=(",", ":"), ensure_ascii=False).encode())
+        rows[0].update({"stored_report_bytes": stored, "whole_report_bytes": whole, "outcome_rows": n_rows})
+        b.log(f"full run: stored report {stored:,} bytes; the whole report as JSON {whole:,} bytes; "
+              f"{n_rows:,} outcome rows")
         for r in rows:
             b.log(f"{r['kind']}: {r['wall_s']:.2f} s, {r['peak_rss_mb']:.0f} MB, "
                   f"{r['writes']} writes (floor {r['floor_writes']}), {r['gets']} GETs, {r['status']}")
@@ -216,7 +229,7 @@ def render(rows):
          "Fixture: N Exchange users with two alternate addresses each, one contact per 10 users "
          "and one 25-member list per 50 users. Run kinds: **full** (`sync --full` into an empty "
          "control panel), **churn** (1% of the users' titles changed, then `sync`), **idle** "
-         "(`sync` again with no change). Read floor: LDIF, reading the file once (`cat`); Samba, "
+         "(`sync` again with no change), **idle --full** (`sync --full` with no change: what every LDIF rerun did before the file fingerprint). Read floor: LDIF, reading the file once (`cat`); Samba, "
          "`ldapsearch` of the same entries. Write floor: the minimum API writes for the change.", "",
          "![time and peak memory against N](benchmarks-growth.svg)", "",
          "| source | backend | N | run | time | × read floor | writes | × write floor | GETs | peak RSS | status | measured |",
