@@ -249,7 +249,7 @@ def svg(rows):
     for r in rows:
         series.setdefault((r["source"], r["backend"], r["kind"]), []).append(r)
     ns = sorted({r["users"] for r in rows}) or [1]
-    colors = {"full": "#c0392b", "churn": "#2471a3", "idle": "#229954"}
+    colors = {"full": "#c0392b", "churn": "#2471a3", "idle": "#229954", "idle --full": "#d68910"}
     dash = {("ldif", "sqlite"): "", ("ldif", "postgres"): "6,3", ("samba", "sqlite"): "2,3",
             ("samba", "postgres"): "8,3,2,3"}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * 2}" height="{H + 40}" '
@@ -317,6 +317,10 @@ def record(rows):
 
 
 def main():
+    if sys.argv[1:] == ["--render"]:
+        # Rewrite the docs from the kept rows (after a change to the rendering).
+        record(load_rows())
+        return
     sizes = [int(n) for n in os.environ.get("BENCH_SIZES", "10000 50000 100000").split()]
     backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
     sources = os.environ.get("BENCH_SOURCES", "ldif samba").split()
