@@ -45,9 +45,11 @@ pub fn stat(path: &Path) -> Result<(u64, u128)> {
 /// The fingerprint cookie of a file whose content is `bytes`, with the
 /// size and modification time taken before it was read.
 pub fn of_bytes(size_mtime: (u64, u128), bytes: &[u8]) -> Vec<u8> {
-    let (size, mtime) = size_mtime;
-    let hash = Sha256::digest(bytes);
-    format!("{PREFIX}{size}:{mtime}:{}", hex::encode(hash)).into_bytes()
+    cookie(size_mtime, &Sha256::digest(bytes))
+}
+
+fn cookie((size, mtime): (u64, u128), digest: &[u8]) -> Vec<u8> {
+    format!("{PREFIX}{size}:{mtime}:{}", hex::encode(digest)).into_bytes()
 }
 
 /// The fingerprint of the file at `path` now, streamed through the hash
@@ -67,8 +69,7 @@ pub fn of_file(path: &Path) -> Result<Vec<u8>> {
         }
         h.update(&buf[..n]);
     }
-    let (size, mtime) = meta;
-    Ok(format!("{PREFIX}{size}:{mtime}:{}", hex::encode(h.finalize())).into_bytes())
+    Ok(cookie(meta, &h.finalize()))
 }
 
 /// Reads the file once: its text and the fingerprint of exactly that text.
