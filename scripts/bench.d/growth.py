@@ -184,7 +184,7 @@ def samba_pass(users, backend, work):
     BENCH_SAMBA_ENV names (the benchmark DC, never the shared test DC by default)."""
     fx = b.Fixture(users, rsemail=False)
     fx.ensure()
-    floor_writes = fx.floor_writes()
+    floor_writes = fx.floor_writes()["total"]
     res = {}
     b.measure_pass(fx, backend, work, 0, 1.0, res)
     rows = []
@@ -193,7 +193,7 @@ def samba_pass(users, backend, work):
         if not s:
             continue
         fake = {"wall_s": s["wall_s"], "peak_rss_mb": s["peak_rss_mb"], "report": {"status": s["status"]}}
-        fw = {"full": floor_writes, "churn": res.get("churn", {}).get("changes", 0), "idle": 0}[kind]
+        fw = {"full": floor_writes, "churn": res.get("churn", {}).get("min_writes"), "idle": 0}[kind]
         rows.append(row("samba", backend, users, kind, fake, s["calls"], res["read_floor"]["median_s"], fw))
     return rows
 
@@ -219,6 +219,15 @@ def ratio(a, f):
     return f"{a / f:.1f}×" if f else "–"
 
 
+def write_ratio(r):
+    f = r["floor_writes"]
+    if f is None:
+        return "not recorded"
+    if f == 0:
+        return "0 = floor" if r["writes"] == 0 else "floor 0"
+    return ratio(r["writes"], f)
+
+
 def render(rows):
     L = ["## Growth: time and memory against the directory's size (`scripts/bench-growth`)", "",
          "Written by `scripts/bench-growth` from the rows kept in `docs/benchmarks-growth.json`; "
@@ -237,7 +246,7 @@ def render(rows):
     for r in rows:
         L.append(f"| {r['source']} | {r['backend']} | {r['users']:,} | {r['kind']} | {r['wall_s']:.2f} s | "
                  f"{ratio(r['wall_s'], r['read_floor_s'])} (floor {r['read_floor_s'] * 1000:.0f} ms) | "
-                 f"{r['writes']:,} | {ratio(r['writes'], r['floor_writes']) if r['floor_writes'] else ('0 = floor' if r['writes'] == 0 else 'floor 0')} | "
+                 f"{r['writes']:,} | {write_ratio(r)} | "
                  f"{r['gets']:,} | {r['peak_rss_mb']:.0f} MB | {r['status']} | {r['measured_at']}, {r['commit']} |")
     return "\n".join(L) + "\n"
 
@@ -293,13 +302,15 @@ def svg(rows):
 
 
 def record(rows):
-    text = render(rows)
-    print(text)
     if os.environ.get("BENCH_NO_RECORD") == "1":
+        print(render(rows))
         return
+    # The measured rows first: a failure below loses no measurement.
     with open(DOC_JSON, "w") as f:
         json.dump({"rows": rows}, f, indent=1)
         f.write("\n")
+    text = render(rows)
+    print(text)
     with open(DOC_SVG, "w") as f:
         f.write(svg(rows))
     path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
