@@ -72,13 +72,20 @@ def read_env(path):
     return env
 
 
-SAMBA = read_env(os.path.join(ROOT, ".scratch", "samba.env"))
-PG_URL = read_env(os.path.join(ROOT, ".scratch", "postgres.env"))["DIRSYNC_TEST_PG_URL"]
-BASE_DN = SAMBA["DIRSYNC_TEST_LDAP_BASE_DN"]
-LDAP_URL = SAMBA["DIRSYNC_TEST_LDAP_URL"]
-LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA["DIRSYNC_TEST_LDAP_CA_FILE"])
-LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA["DIRSYNC_TEST_LDAP_BIND_DN"],
-             "-w", SAMBA["DIRSYNC_TEST_LDAP_PASSWORD"]]
+def read_env_if(path):
+    return read_env(path) if os.path.exists(path) else {}
+
+
+# The DC to read: BENCH_SAMBA_ENV names its env file (scripts/bench-growth passes the
+# benchmark DC's); the default is the test DC's. A run without the Samba source (the LDIF
+# part of scripts/bench-growth) needs neither file.
+SAMBA = read_env_if(os.environ.get("BENCH_SAMBA_ENV") or os.path.join(ROOT, ".scratch", "samba.env"))
+PG_URL = read_env_if(os.path.join(ROOT, ".scratch", "postgres.env")).get("DIRSYNC_TEST_PG_URL", "")
+BASE_DN = SAMBA.get("DIRSYNC_TEST_LDAP_BASE_DN", "")
+LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
+LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
+LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
+             "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
 
 
 def run(cmd, timeout=STEP_TIMEOUT, env=None, input=None, check=True):

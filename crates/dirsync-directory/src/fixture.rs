@@ -261,7 +261,7 @@ pub fn contact_entry(spec: &FixtureSpec, i: usize) -> Entry {
     (dn, a.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
-/// The entries for nested group `i` (members are added afterwards).
+/// The entry for nested group `i`, without members (see [`with_members`]).
 pub fn group_entry(spec: &FixtureSpec, i: usize) -> Entry {
     let name = format!("{} List {i}", pick(DEPARTMENTS, i, 7));
     let dn = format!(
@@ -337,13 +337,16 @@ impl LdapSource {
                             .iter()
                             .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
                             .collect();
-                        let r =
-                            ldap.add(dn, attrs)
-                                .await
-                                .map_err(|e| LdapSourceError::Connection {
-                                    action: format!("adding '{dn}'"),
-                                    cause: e.to_string(),
-                                })?;
+                        // A group added whole with tens of thousands of
+                        // members takes far longer than one user.
+                        let r = ldap
+                            .with_timeout(err_cfg.timeout * 10)
+                            .add(dn, attrs)
+                            .await
+                            .map_err(|e| LdapSourceError::Connection {
+                                action: format!("adding '{dn}'"),
+                                cause: e.to_string(),
+                            })?;
                         if r.rc != 0 {
                             return Err(crate::ldap::result_error(
                                 err_cfg,
@@ -398,10 +401,17 @@ impl LdapSource {
         Ok(())
     }
 
-    /// Loads a whole fixture: users, contacts, nested groups, then memberships.
+    /// Loads a whole fixture: users and contacts, then each nested group in
+    /// one add with all its members, then the service group in one add with
+    /// every user, contact and group.
     ///
+    /// Why this order: adding members one modify at a time rewrites a
+    /// growing member list on every add (Samba fell to 4–5 users/s towards
+    /// 50,000), while a group added whole with its members is written once.
     /// Nested group `g` gets every user and contact whose index modulo the
-    /// group count is `g`; the service group gets every user, contact and group.
+    /// group count is `g`. A service group that exists already (an earlier
+    /// batch, or a test's own) gets its members by modify instead, and so
+    /// does every group with `members_only`.
     pub async fn load_fixture(&mut self, spec: &FixtureSpec) -> Result<Loaded, LdapSourceError> {
         let start = Instant::now();
         let users: Vec<Entry> = (0..spec.users).map(|i| user_entry(spec, i)).collect();
@@ -413,35 +423,53 @@ impl LdapSource {
             group_dns: groups.iter().map(|e| e.0.clone()).collect(),
             elapsed: Duration::ZERO,
         };
-        let all: Vec<Entry> = users.into_iter().chain(contacts).chain(groups).collect();
-        if !spec.members_only {
-            self.add_entries(all, spec.connections, spec.in_flight)
-                .await?;
-            // A large load takes longer than the DC keeps an idle connection
-            // open (Samba closes it after 15 minutes), and this one sat idle
-            // while the adds ran on their own connections: take a fresh one.
-            *self = LdapSource::connect(self.cfg.clone()).await?;
-        }
-        for (g, gdn) in loaded.group_dns.iter().enumerate() {
-            let members: Vec<String> = loaded
+        let members_of = |g: usize| -> Vec<String> {
+            loaded
                 .user_dns
                 .iter()
                 .chain(&loaded.contact_dns)
                 .enumerate()
                 .filter(|(i, _)| i % spec.groups == g)
                 .map(|(_, d)| d.clone())
+                .collect()
+        };
+        let service_members: Vec<String> = loaded
+            .user_dns
+            .iter()
+            .chain(&loaded.contact_dns)
+            .chain(&loaded.group_dns)
+            .cloned()
+            .collect();
+        if spec.members_only {
+            for (g, gdn) in loaded.group_dns.iter().enumerate() {
+                self.add_members(gdn, &members_of(g)).await?;
+            }
+            if let Some(svc) = &spec.service_group_dn {
+                self.add_members(svc, &service_members).await?;
+            }
+        } else {
+            let leaves: Vec<Entry> = users.into_iter().chain(contacts).collect();
+            self.add_entries(leaves, spec.connections, spec.in_flight)
+                .await?;
+            let whole: Vec<Entry> = groups
+                .into_iter()
+                .enumerate()
+                .map(|(g, e)| with_members(e, members_of(g)))
                 .collect();
-            self.add_members(gdn, &members).await?;
-        }
-        if let Some(svc) = &spec.service_group_dn {
-            let members: Vec<String> = loaded
-                .user_dns
-                .iter()
-                .chain(&loaded.contact_dns)
-                .chain(&loaded.group_dns)
-                .cloned()
-                .collect();
-            self.add_members(svc, &members).await?;
+            self.add_entries(whole, spec.connections, spec.in_flight)
+                .await?;
+            // A large load takes longer than the DC keeps an idle connection
+            // open (Samba closes it after 15 minutes), and this one sat idle
+            // while the adds ran on their own connections: take a fresh one.
+            *self = LdapSource::connect(self.cfg.clone()).await?;
+            if let Some(svc) = &spec.service_group_dn {
+                let entry = with_members(service_group_entry(svc), service_members.clone());
+                match self.add_entries(vec![entry], 1, 1).await {
+                    Ok(()) => {}
+                    Err(e) if already_exists(&e) => self.add_members(svc, &service_members).await?,
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(Loaded {
             elapsed: start.elapsed(),
@@ -450,9 +478,76 @@ impl LdapSource {
     }
 }
 
+/// True when an add failed because the entry exists (LDAP result 68).
+pub fn already_exists(e: &LdapSourceError) -> bool {
+    matches!(e, LdapSourceError::Server { rc: 68, .. })
+}
+
+/// The entry with `member` values (none added when `members` is empty: an
+/// empty attribute is not a valid add).
+pub fn with_members(mut e: Entry, members: Vec<String>) -> Entry {
+    if !members.is_empty() {
+        e.1.push(("member".to_string(), members));
+    }
+    e
+}
+
+/// A security group named by the CN of `dn`, for a service group: its
+/// `sAMAccountName` is the CN's letters and digits (at most 20).
+pub fn service_group_entry(dn: &str) -> Entry {
+    let cn = dn
+        .split_once(',')
+        .map_or(dn, |(rdn, _)| rdn)
+        .trim_start_matches("CN=")
+        .trim_start_matches("cn=");
+    let sam: String = cn
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(20)
+        .collect();
+    (
+        dn.to_string(),
+        vec![
+            ("objectClass".to_string(), vec!["group".to_string()]),
+            ("sAMAccountName".to_string(), vec![sam]),
+        ],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_are_added_whole_with_their_members() {
+        // (service group DN, sAMAccountName)
+        for (dn, sam) in [
+            ("CN=Exchange dsb10k,OU=dsb10kx,DC=x", "Exchangedsb10k"),
+            (
+                "cn=A very long service group name indeed,DC=x",
+                "Averylongservicegrou",
+            ),
+            ("CN=Solo", "Solo"),
+        ] {
+            let (d, attrs) = service_group_entry(dn);
+            assert_eq!(d, dn);
+            assert!(
+                attrs.contains(&("sAMAccountName".into(), vec![sam.into()])),
+                "{attrs:?}"
+            );
+        }
+        let spec = FixtureSpec::new("OU=T,DC=x", "t", 10);
+        let g = with_members(group_entry(&spec, 0), vec!["CN=a".into(), "CN=b".into()]);
+        assert_eq!(
+            g.1.iter()
+                .find(|(k, _)| k == "member")
+                .map(|(_, v)| v.len()),
+            Some(2)
+        );
+        // No empty member attribute: an add with one is refused.
+        let g = with_members(group_entry(&spec, 0), vec![]);
+        assert!(!g.1.iter().any(|(k, _)| k == "member"));
+    }
 
     #[test]
     fn entries_are_deterministic_and_valid() {

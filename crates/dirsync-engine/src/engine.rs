@@ -146,6 +146,17 @@ impl Engine {
         Ok(self.store.has_replica().await?)
     }
 
+    /// The changes that turn the committed replica into `snapshot` (a whole
+    /// read of a source without change tracking, such as an LDIF file), or
+    /// `None` when only a full sync can take it (see
+    /// [`crate::replica_diff::changes_since_replica`]).
+    pub async fn changes_since_replica(
+        &self,
+        snapshot: &DirectorySnapshot,
+    ) -> Result<Option<Vec<DirectoryChange>>, EngineError> {
+        Ok(crate::replica_diff::changes_since_replica(&self.store, snapshot).await?)
+    }
+
     /// Tests authentication and reads the customer's domains.
     pub async fn probe_target(&self) -> Result<TargetProbe, EngineError> {
         let domains = self.client.domains(&self.settings.target.customer).await?;

@@ -61,10 +61,12 @@
 pub mod engine;
 pub mod executor;
 pub mod guard;
+mod history;
 pub mod known;
 pub mod mapping;
 pub mod plan;
 pub mod reader;
+pub mod replica_diff;
 pub mod report;
 pub mod settings;
 pub mod store;

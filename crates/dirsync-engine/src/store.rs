@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
-use crate::report::{OpOutcome, ReportFinding, RunReport, RunStatus};
+use crate::report::{RunReport, RunStatus};
 use crate::settings::HistorySettings;
 use crate::types::{Anchor, Service, TargetKind};
 
@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "verified",
         include_str!("../migrations/0002_verified.sql"),
+    ),
+    (
+        3,
+        "compact report",
+        include_str!("../migrations/0003_compact_report.sql"),
     ),
 ];
 
@@ -227,6 +232,37 @@ impl Store {
         Ok(self.state("replica_full_at").await?.is_some())
     }
 
+    /// The service groups of the committed replica (Exchange, Rackspace Email).
+    pub async fn replica_groups(&self) -> Result<(Option<Guid>, Option<Guid>), StoreError> {
+        let parse_guid = |v: Option<String>| -> Result<Option<Guid>, StoreError> {
+            v.filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|e| corrupt("service group guid", e)))
+                .transpose()
+        };
+        Ok((
+            parse_guid(self.state("exchange_group").await?)?,
+            parse_guid(self.state("rsemail_group").await?)?,
+        ))
+    }
+
+    /// Up to `limit` replica rows (GUID text, object JSON) with a GUID
+    /// after `after`, in GUID order: the replica read a page at a time.
+    pub async fn replica_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT guid, object FROM replica WHERE guid > ? ORDER BY guid LIMIT ?")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("guid")?, r.try_get("object")?)))
+            .collect()
+    }
+
     /// The replica as a snapshot (service groups and objects).
     pub async fn replica(&self) -> Result<dirsync_model::DirectorySnapshot, StoreError> {
         let parse_guid = |v: Option<String>| -> Result<Option<Guid>, StoreError> {
@@ -389,7 +425,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         report.id = r.last_insert_rowid();
-        finish_run(&mut tx, report).await?;
+        crate::history::finish_run(&mut tx, report).await?;
         set_state(&mut tx, "cookie", &hex::encode(cookie)).await?;
         tx.commit().await?;
         Ok(())
@@ -416,7 +452,7 @@ impl Store {
     /// Records the end of a run with its report and per-object outcomes.
     pub async fn run_finished(&self, report: &RunReport) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        finish_run(&mut tx, report).await?;
+        crate::history::finish_run(&mut tx, report).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -490,16 +526,7 @@ impl Store {
 
     /// One run's full report (`None` if unknown or never finished).
     pub async fn run_report(&self, id: i64) -> Result<Option<RunReport>, StoreError> {
-        let row = sqlx::query("SELECT report FROM runs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row.and_then(|r| r.try_get::<Option<String>, _>("report").ok().flatten()) {
-            Some(j) => Ok(Some(
-                serde_json::from_str(&j).map_err(|e| corrupt("run report", e))?,
-            )),
-            None => Ok(None),
-        }
+        crate::history::load_report(&self.pool, id).await
     }
 }
 
@@ -588,87 +615,6 @@ async fn insert_replica(
         );
         q.push_values(rows, |mut b, (g, j)| {
             b.push_bind(g).push_bind(j);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// One `outcomes` row: (dn, guid, op, result, code, message).
-type OutcomeRow = (
-    Option<String>,
-    Option<String>,
-    Option<&'static str>,
-    String,
-    Option<&'static str>,
-    Option<String>,
-);
-
-fn op_row(o: &OpOutcome) -> OutcomeRow {
-    (
-        o.dn.clone(),
-        o.guid.map(|g| g.to_string()),
-        Some(o.op.as_str()),
-        serde_json::to_value(o.result)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        o.code.map(|c| c.as_str()),
-        o.message.clone(),
-    )
-}
-
-fn finding_row(f: &ReportFinding) -> OutcomeRow {
-    (
-        f.dn.clone(),
-        f.guid.map(|g| g.to_string()),
-        None,
-        f.severity.to_string(),
-        Some(f.code.as_str()),
-        Some(f.message.clone()),
-    )
-}
-
-/// Writes a run's end: status, counts, report and one outcome row per
-/// operation and finding (many rows per statement).
-async fn finish_run(
-    conn: &mut sqlx::SqliteConnection,
-    report: &RunReport,
-) -> Result<(), StoreError> {
-    let json = serde_json::to_string(report).map_err(|e| corrupt("run report", e))?;
-    let counts = serde_json::to_string(&report.counts).map_err(|e| corrupt("run counts", e))?;
-    sqlx::query("UPDATE runs SET finished_at = ?, status = ?, counts = ?, report = ? WHERE id = ?")
-        .bind(&report.finished_at)
-        .bind(status_str(report.status))
-        .bind(counts)
-        .bind(json)
-        .bind(report.id)
-        .execute(&mut *conn)
-        .await?;
-    // Rows are built one statement's worth at a time: a run of 30,000
-    // operations would otherwise hold a second copy of every DN and message.
-    let ops = report.operations.len();
-    let total = ops + report.findings.len();
-    let per = MAX_PARAMS / 8;
-    for start in (0..total).step_by(per) {
-        let chunk: Vec<OutcomeRow> = (start..total.min(start + per))
-            .map(|i| match report.operations.get(i) {
-                Some(o) => op_row(o),
-                None => finding_row(&report.findings[i - ops]),
-            })
-            .collect();
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message) ",
-        );
-        q.push_values(chunk.into_iter().enumerate(), |mut b, (i, r)| {
-            b.push_bind(report.id)
-                .push_bind((start + i) as i64)
-                .push_bind(r.0)
-                .push_bind(r.1)
-                .push_bind(r.2)
-                .push_bind(r.3)
-                .push_bind(r.4)
-                .push_bind(r.5);
         });
         q.build().execute(&mut *conn).await?;
     }

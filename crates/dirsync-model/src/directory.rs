@@ -192,6 +192,9 @@ pub struct DirectoryChanges {
 pub enum ChangeTracking {
     DirSync,
     UsnHighWater,
+    /// A whole read of an LDIF file compared with the stored replica (the
+    /// LDIF source has no change tracking of its own).
+    LdifDiff,
 }
 
 #[cfg(test)]

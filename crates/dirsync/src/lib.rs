@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine_glue;
+pub mod ldif_fingerprint;
 pub mod lock;
 pub mod logging;
 pub mod metrics;

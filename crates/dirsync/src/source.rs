@@ -4,14 +4,19 @@
 //! module turns the configuration into a `dirsync-directory` reader, reads
 //! incrementally with the engine's stored cookie when it can, and falls back
 //! to a full read on the first run, when asked, when the cookie is refused or
-//! stale, and always for LDIF files (which have no change tracking).
+//! stale. LDIF files have no change tracking: a file with the fingerprint
+//! of the last committed run's is "no change" without being parsed, and
+//! another one is read whole (and compared with the replica by the caller,
+//! see `engine_glue`).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
-use dirsync_model::{DirectoryChanges, DirectorySnapshot};
+use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
+
+use crate::ldif_fingerprint;
 
 use crate::config::{parse_duration, Loaded, SourceKind};
 
@@ -69,15 +74,20 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
     cfg
 }
 
-async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<DirectorySnapshot> {
+/// Reads the LDIF file once it has settled, with the fingerprint of the text read.
+async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
     let settle =
         parse_duration(&loaded.config.directory.ldif_settle).unwrap_or(Duration::from_secs(10));
     let text = read_settled(&path, settle).await?;
-    dirsync_directory::read_snapshot(&text, scope)
-        .with_context(|| format!("{} (directory.ldif_path)", path.display()))
+    // The size and time the settled read saw (a change since only makes the
+    // next run read the file again: the hash is of the text read).
+    let fingerprint = ldif_fingerprint::of_bytes(ldif_fingerprint::stat(&path)?, text.as_bytes());
+    let snapshot = dirsync_directory::read_snapshot(&text, scope)
+        .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    Ok((snapshot, fingerprint))
 }
 
 /// The longest a read waits for an LDIF file to settle before leaving it
@@ -157,7 +167,7 @@ pub async fn probe(loaded: &Loaded) -> Result<String> {
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
-            let snap = read_ldif(loaded, &scope).await?;
+            let (snap, _) = read_ldif(loaded, &scope).await?;
             Ok(format!(
                 "read {} ({} objects in scope)",
                 loaded.ldif_path().unwrap_or_default().display(),
@@ -181,16 +191,33 @@ pub async fn read(loaded: &Loaded, cookie: Option<&[u8]>, full: bool) -> Result<
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
-            let snapshot = read_ldif(loaded, &scope).await?;
+            let path = loaded
+                .ldif_path()
+                .context("directory.ldif_path is not set")?;
+            // The same file as the committed run's: nothing changed.
+            if let Some(c) = cookie.filter(|_| !full) {
+                if ldif_fingerprint::unchanged(&path, c)? {
+                    return Ok(DirectoryRead::Changes(DirectoryChanges {
+                        changes: Vec::new(),
+                        cookie: c.to_vec(),
+                        method: ChangeTracking::LdifDiff,
+                    }));
+                }
+            }
+            let (snapshot, fingerprint) = read_ldif(loaded, &scope).await?;
             Ok(DirectoryRead::Full {
                 snapshot,
-                cookie: None,
-                reason: "LDIF source: every run reads the whole file".into(),
+                cookie: Some(fingerprint),
+                reason:
+                    "LDIF source: the file changed since the last run, or a full sync was asked for"
+                        .into(),
             })
         }
         SourceKind::Ldap => {
             let mut src = LdapSource::connect(ldap_config(loaded)).await?;
-            let cookie = if full { None } else { cookie };
+            // An LDIF fingerprint (the source was switched) is no position.
+            let cookie =
+                if full { None } else { cookie }.filter(|c| !ldif_fingerprint::is_fingerprint(c));
             let out = src.incremental(&scope, cookie).await;
             src.unbind().await;
             Ok(match out? {

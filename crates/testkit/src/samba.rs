@@ -154,6 +154,10 @@ impl SambaDc {
         Ok(TestOu {
             dc: self.clone(),
             name,
+            _cleanup: std::sync::Arc::new(OuCleanup {
+                dc: self.clone(),
+                dn: ou_dn.clone(),
+            }),
             dn: ou_dn,
             exchange_dn,
             exchange_name,
@@ -163,10 +167,52 @@ impl SambaDc {
     }
 }
 
+/// Deletes a test's OU with everything in it once the last copy of its
+/// [`TestOu`] is dropped (also when the test fails), so the shared DC does
+/// not fill up with the users tests load. `DIRSYNC_TEST_KEEP_OU=1` keeps
+/// them, to look at after a failure.
+#[derive(Debug)]
+struct OuCleanup {
+    dc: SambaDc,
+    dn: String,
+}
+
+impl Drop for OuCleanup {
+    fn drop(&mut self) {
+        if std::env::var("DIRSYNC_TEST_KEEP_OU").as_deref() == Ok("1") {
+            return;
+        }
+        // `ldapdelete -r` deletes the subtree, leaves first.
+        let out = Command::new("ldapdelete")
+            .args([
+                "-x",
+                "-r",
+                "-H",
+                &self.dc.url,
+                "-D",
+                &self.dc.bind_dn,
+                "-w",
+                &self.dc.password,
+                &self.dn,
+            ])
+            .env("LDAPTLS_CACERT", &self.dc.ca_file)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "warning: could not delete the test OU {}: {}",
+                self.dn,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => eprintln!("warning: could not run ldapdelete for {}: {e}", self.dn),
+        }
+    }
+}
+
 /// One test's private OU and service groups on the shared DC.
 ///
-/// The OU is left in place when the test ends (it is unique, so it never
-/// disturbs another test); `scripts/samba-dc reset` clears the whole domain.
+/// The OU is unique, so it never disturbs another test, and it is deleted
+/// with its contents when the last copy of this value is dropped.
 #[derive(Debug, Clone)]
 pub struct TestOu {
     pub dc: SambaDc,
@@ -177,6 +223,7 @@ pub struct TestOu {
     pub exchange_name: String,
     pub rsemail_dn: String,
     pub rsemail_name: String,
+    _cleanup: std::sync::Arc<OuCleanup>,
 }
 
 impl TestOu {

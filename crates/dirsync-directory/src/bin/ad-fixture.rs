@@ -76,19 +76,10 @@ async fn main() -> Result<()> {
         .service_group
         .as_ref()
         .map(|n| format!("CN={},{ou_dn}", ldap3::dn_escape(n.as_str())));
-    if let (Some(n), Some(dn)) = (&a.service_group, &svc_dn) {
-        let sam: String = n
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(20)
-            .collect();
-        first.push((
-            dn.clone(),
-            vec![
-                ("objectClass".to_string(), vec!["group".to_string()]),
-                ("sAMAccountName".to_string(), vec![sam]),
-            ],
-        ));
+    // The service group is added last, whole with its members (see
+    // `load_fixture`); a members-only load needs it to exist already.
+    if let (true, Some(dn)) = (a.members_only, &svc_dn) {
+        first.push(dirsync_directory::fixture::service_group_entry(dn));
     }
     for e in first {
         // Already there is fine: the fixture can be loaded in several batches.
