@@ -328,7 +328,7 @@ async fn existing_unanchored_mailbox_is_adopted_with_one_get() {
     c.send_form(
         Method::POST,
         &paths::ex_mailbox(&o.account_number, "example.com", "adopt"),
-        &form(&[("displayName", "Old Name")]),
+        &form(&[("displayName", "Old Name"), ("password", "Adopt-Pass-1234")]),
     )
     .await
     .unwrap();

@@ -179,9 +179,9 @@ fn officed_exe_demo_answers_a_signed_request() {
         .filter_map(|d| d["name"].as_str())
         .collect();
     assert_eq!(names, ["example.com", "example.org"], "{body}");
-    // Unsigned: refused.
+    // Unsigned: refused, as documented (403 "Authentication failed.").
     let (status, _) = get(url, &[("User-Agent", "officed-demo")]);
-    assert_eq!(status, 401);
+    assert_eq!(status, 403);
 }
 
 fn sample() -> String {
