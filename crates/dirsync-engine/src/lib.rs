@@ -60,8 +60,8 @@
 
 pub mod engine;
 pub mod executor;
-pub mod known;
 pub mod guard;
+pub mod known;
 pub mod mapping;
 pub mod plan;
 pub mod reader;
