@@ -78,13 +78,14 @@ impl std::fmt::Debug for LdapSource {
 fn tls_hint(cause: &rustls::Error, url: &str) -> String {
     use rustls::CertificateError as C;
     match cause {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) | rustls::Error::InvalidCertificate(C::BadSignature) => {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
             "the server's certificate is not signed by a CA this machine trusts; set ca_file to the PEM of the CA that issued it (or add that CA to the system store)".into()
         }
-        rustls::Error::InvalidCertificate(C::NotValidForName) | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => {
+        rustls::Error::InvalidCertificate(C::NotValidForName |
+C::NotValidForNameContext { .. }) => {
             format!("the server's certificate does not name the host in '{url}'; connect by a name (or IP) listed in its subject alternative names")
         }
-        rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             "the server's certificate has expired; renew it on the domain controller".into()
         }
         _ => "check the server's certificate and that it speaks TLS on this port".into(),

@@ -164,7 +164,7 @@ pub fn scope_objects(
                     match by_dn.get(&dn_key(nm)) {
                         Some(&ni) => take(ni, &mut order),
                         None => {
-                            tracing::warn!(group = %all[mi].dn, member = %nm, "member not found in the export; skipped")
+                            tracing::warn!(group = %all[mi].dn, member = %nm, "member not found in the export; skipped");
                         }
                     }
                 }

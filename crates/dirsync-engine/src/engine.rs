@@ -416,7 +416,7 @@ impl Engine {
                 "run history: deleted runs older than the retention"
             ),
             Err(e) => {
-                tracing::warn!(error = %e, "run history: could not delete old runs; the history keeps growing until this succeeds")
+                tracing::warn!(error = %e, "run history: could not delete old runs; the history keeps growing until this succeeds");
             }
         }
     }
@@ -632,7 +632,7 @@ impl Engine {
                     phase: "apply",
                     done: n as u64,
                     total,
-                })
+                });
             };
             let planned = std::mem::take(&mut report.operations);
             report.operations = exec.run(&the_plan.ops, planned, &cb).await;

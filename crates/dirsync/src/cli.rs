@@ -425,7 +425,10 @@ struct PhaseBars(std::sync::Mutex<Option<(String, indicatif::ProgressBar)>>);
 
 impl PhaseBars {
     fn show(&self, p: &crate::engine_glue::ProgressEvent) {
-        let mut cur = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cur = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cur.as_ref().is_none_or(|(phase, _)| *phase != p.phase) {
             if let Some((_, old)) = cur.take() {
                 end_line(&old);

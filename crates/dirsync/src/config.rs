@@ -847,7 +847,7 @@ impl Loaded {
                     if d.bind_dn.as_deref().unwrap_or("").is_empty() {
                         out.push(missing("directory.bind_dn", "bind_dn = \"CN=dirsync,CN=Users,DC=example,DC=com\""));
                     }
-                    if self.secrets.ldap_bind_password.as_ref().is_none_or(|s| s.is_empty()) {
+                    if self.secrets.ldap_bind_password.as_ref().is_none_or(Secret::is_empty) {
                         out.push(problem(
                             "ldap_bind_password",
                             format!(
@@ -928,7 +928,7 @@ impl Loaded {
                 .secrets
                 .api_secret_key
                 .as_ref()
-                .is_none_or(|s| s.is_empty())
+                .is_none_or(Secret::is_empty)
             {
                 out.push(problem(
                     "api_secret_key",
@@ -971,7 +971,7 @@ impl Loaded {
             if c.ui.enabled {
                 match self.listen() {
                     None => out.push(problem("ui.listen", format!("ui.listen {:?} is not address:port; write e.g. \"127.0.0.1:8080\"", c.ui.listen))),
-                    Some(a) if !is_loopback(&a) && self.secrets.ui_admin_password.as_ref().is_none_or(|s| s.is_empty()) => out.push(problem(
+                    Some(a) if !is_loopback(&a) && self.secrets.ui_admin_password.as_ref().is_none_or(Secret::is_empty) => out.push(problem(
                         "ui.listen",
                         format!(
                             "ui.listen {a} is reachable from other machines but no UI admin password is configured; set ui_admin_password in the secrets file or {ENV_UI_PASSWORD}, or listen on 127.0.0.1"

@@ -70,7 +70,7 @@ struct Conns {
 type Registry = Arc<Mutex<Conns>>;
 
 fn lock(r: &Registry) -> std::sync::MutexGuard<'_, Conns> {
-    r.lock().unwrap_or_else(|p| p.into_inner())
+    r.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Serves `router` on `listener` until `shutdown` fires, then stops

@@ -79,7 +79,7 @@ async fn main() -> Result<()> {
     if let (Some(n), Some(dn)) = (&a.service_group, &svc_dn) {
         let sam: String = n
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .take(20)
             .collect();
         first.push((

@@ -142,7 +142,7 @@ fn create_or_update(
                 changed.remove("externalEmail");
             }
             if !changed.is_empty() {
-                let names: Vec<&str> = changed.keys().map(|k| k.as_ref()).collect();
+                let names: Vec<&str> = changed.keys().map(AsRef::as_ref).collect();
                 let why = if changed.contains_key("externalEmail") {
                     "external address changed; updated in place"
                 } else {

@@ -282,7 +282,7 @@ fn update_mailbox(
     }
     let changed = diff_fields(&m.fields, &tm.fields, &mailbox_fields(m.service));
     if !changed.is_empty() {
-        let names: Vec<&str> = changed.keys().map(|k| k.as_ref()).collect();
+        let names: Vec<&str> = changed.keys().map(AsRef::as_ref).collect();
         let reason = format!("{reason}changed in the directory: {}", names.join(", "));
         let o = subject
             .op(OpKind::Update, &m.address, phase::OBJECTS, reason)

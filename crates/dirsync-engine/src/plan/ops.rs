@@ -42,7 +42,7 @@ pub fn state_hash<T: Serialize>(v: &T) -> String {
 
 /// Groups `fields` names for messages.
 pub fn field_names(f: &Fields) -> String {
-    f.keys().map(|k| k.as_ref()).collect::<Vec<_>>().join(", ")
+    f.keys().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
 }
 
 /// The managed fields of `desired` that differ from `current`, with their

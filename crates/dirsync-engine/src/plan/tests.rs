@@ -573,7 +573,7 @@ fn list_member_changes_and_address_in_use() {
         ),
     ];
     let p = run(
-        vec![a.clone(), b.clone(), l],
+        vec![a.clone(), b, l],
         vec![],
         &t,
         &anchors,
