@@ -153,7 +153,7 @@ pub struct InitArgs {
     /// directory.ldif_path: the LDIF export read when the source is "ldif".
     #[arg(long, value_name = "PATH")]
     pub ldif: Option<PathBuf>,
-    /// api.url: the API base URL with its version prefix, e.g. https://api.emailsrvr.com/v1.
+    /// api.url: the API base URL with its version prefix, e.g. `https://api.emailsrvr.com/v1`.
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
     /// api.user_key: the API user key (the secret key goes in the secrets file).

@@ -3,7 +3,7 @@
 //! Every setting has one dotted key (`directory.url`, `schedule.interval`).
 //! The same key is written in the file, as `DIRSYNC_DIRECTORY_URL` in the
 //! environment, and as `--set directory.url=...` on the command line; later
-//! layers win. After layering, [`Config::validate`] checks everything at
+//! layers win. After layering, [`Loaded::validate`] checks everything at
 //! once and returns exact messages naming the key and what to do, so the
 //! agent never starts half-configured.
 //!

@@ -13,7 +13,7 @@
 //!   body limit is the router's (see `api::app`).
 //! - hyper's own refusals of malformed requests (400, 414, 431), which it
 //!   writes without a body, are given the Cloud Office fault body that
-//!   every other error answer carries ([`FaultOnBareError`]).
+//!   every other error answer carries (`FaultOnBareError`).
 
 use std::collections::HashMap;
 use std::io;
