@@ -522,7 +522,7 @@ impl LdapSource {
             GroupRef::Dn(dn) => self.read_one(dn).await?.ok_or_else(not_found)?,
             GroupRef::Name(name) => {
                 let filter = crate::scope::group_name_filter(name);
-                let action = format!("looking up the {service} service group '{name}'");
+                let action = format!("looking up the {} service group '{name}'", service.name());
                 let mut hits: Vec<DirectoryObject> = self
                     .read_objects(&filter, &action)
                     .await?
@@ -589,7 +589,7 @@ impl LdapSource {
             let g = self.find_service_group(service, &group).await?;
             match service {
                 Service::Exchange => snapshot.exchange_group = Some(g.guid),
-                Service::RackspaceEmail => snapshot.rsemail_group = Some(g.guid),
+                Service::RsEmail => snapshot.rsemail_group = Some(g.guid),
             }
             let direct = self.read_members_of(&g).await?;
             if seen.insert(g.guid) {
