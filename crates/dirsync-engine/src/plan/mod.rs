@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::types::*;
 
-pub use ops::{field_names, state_hash, MANAGED_FIELDS};
+pub use ops::{field_names, managed_fields, state_hash};
 use planner::Planner;
 
 /// What happens to a mailbox that left the scope.

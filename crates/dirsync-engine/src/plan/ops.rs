@@ -10,29 +10,23 @@ use crate::types::{
     TargetKind,
 };
 
-/// The fields dirsync manages on mailboxes and contacts (wire names).
-pub const MANAGED_FIELDS: &[&str] = &[
-    "displayName",
-    "firstName",
-    "lastName",
-    "initials",
-    "title",
-    "company",
-    "department",
-    "office",
-    "businessNumber",
-    "mobileNumber",
-    "faxNumber",
-    "pagerNumber",
-    "homeNumber",
-    "businessStreet",
-    "businessCity",
-    "businessState",
-    "businessPostalCode",
-    "businessCountry",
-    "customID",
-    "employeeType",
-];
+/// The name fields dirsync manages, besides the contact information.
+const NAME_FIELDS: [&str; 4] = ["displayName", "firstName", "lastName", "initials"];
+
+/// Contact information no directory attribute maps to: left to the control panel.
+const UNMANAGED_CONTACT_INFO: [&str; 1] = ["notes"];
+
+/// The fields dirsync manages on mailboxes and contacts (wire names): the
+/// names, then the API's contact information
+/// ([`CONTACT_INFO_FIELDS`](cloudoffice_api::CONTACT_INFO_FIELDS)), so a
+/// field the API gains is managed (or listed as unmanaged) in one place.
+pub fn managed_fields() -> impl Iterator<Item = &'static str> {
+    NAME_FIELDS.into_iter().chain(
+        cloudoffice_api::CONTACT_INFO_FIELDS
+            .into_iter()
+            .filter(|f| !UNMANAGED_CONTACT_INFO.contains(f)),
+    )
+}
 
 /// SHA-256 (hex) of a value's JSON form: the anchors' "last written" hash.
 pub fn state_hash<T: Serialize>(v: &T) -> String {
@@ -61,9 +55,7 @@ pub(super) fn diff_fields(desired: &Fields, current: &Fields, managed: &[&'stati
 
 /// The managed fields of a mailbox of `service`: Rackspace Email has no initials.
 pub(super) fn mailbox_fields(service: Service) -> Vec<&'static str> {
-    MANAGED_FIELDS
-        .iter()
-        .copied()
+    managed_fields()
         .filter(|f| service == Service::Exchange || *f != "initials")
         .collect()
 }
@@ -71,11 +63,7 @@ pub(super) fn mailbox_fields(service: Service) -> Vec<&'static str> {
 /// The managed fields of a contact: those of an Exchange object without the
 /// initials, and the external address.
 pub(super) fn contact_fields() -> Vec<&'static str> {
-    let mut managed: Vec<&str> = MANAGED_FIELDS
-        .iter()
-        .copied()
-        .filter(|f| *f != "initials")
-        .collect();
+    let mut managed: Vec<&str> = managed_fields().filter(|f| *f != "initials").collect();
     managed.push("externalEmail");
     managed
 }
@@ -167,5 +155,42 @@ impl PlanOp {
             address: Some(address.into()),
             ..self
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The managed fields as they were listed by hand before they were
+    /// derived from the API's contact information.
+    #[test]
+    fn managed_fields_are_the_names_and_the_contact_info() {
+        let want = [
+            "displayName",
+            "firstName",
+            "lastName",
+            "initials",
+            "title",
+            "company",
+            "department",
+            "office",
+            "businessNumber",
+            "mobileNumber",
+            "faxNumber",
+            "pagerNumber",
+            "homeNumber",
+            "businessStreet",
+            "businessCity",
+            "businessState",
+            "businessPostalCode",
+            "businessCountry",
+            "customID",
+            "employeeType",
+        ];
+        assert_eq!(managed_fields().collect::<Vec<_>>(), want);
+        assert!(!mailbox_fields(Service::RsEmail).contains(&"initials"));
+        assert!(mailbox_fields(Service::Exchange).contains(&"initials"));
+        assert_eq!(contact_fields().last(), Some(&"externalEmail"));
     }
 }
