@@ -6,7 +6,6 @@
 //! applied), and the run history with each object's outcome.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use dirsync_model::{DirectoryObject, EmailAddress, Guid};
@@ -99,11 +98,10 @@ impl Store {
     /// Opens (creating if needed) and migrates the store at `path`.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let p = path.display().to_string();
-        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{p}"))
-            .map_err(|e| StoreError::Open {
-                path: p.clone(),
-                source: e,
-            })?
+        // The path is handed over as a path, never pasted into a URL: a
+        // Windows path (C:\...) is not a valid URL body.
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)

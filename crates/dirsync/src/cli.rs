@@ -54,6 +54,39 @@ pub enum Command {
     Serve(ServeArgs),
     /// Try dirsync with nothing installed: an in-process control panel, a sample directory, the web UI.
     Demo(DemoArgs),
+    /// Windows: install, remove, start or stop the dirsync service (docs/windows.md).
+    Service(ServiceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    #[command(subcommand)]
+    pub command: ServiceCmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCmd {
+    /// Register with the Service Control Manager (automatic start, restart on failure).
+    Install {
+        /// Run as this account (default LocalSystem), e.g. "NT SERVICE\dirsync" or a gMSA "CORP\dirsync$".
+        /// A password, when the account needs one, is read from DIRSYNC_SERVICE_PASSWORD.
+        #[arg(long, value_name = "ACCOUNT")]
+        account: Option<String>,
+        /// Accepted for scripts; the service is never started by install.
+        #[arg(long, hide = true)]
+        no_start: bool,
+    },
+    /// Stop (if running) and remove the service; configuration, state and logs stay.
+    Uninstall,
+    /// Start the installed service.
+    Start,
+    /// Stop the service (a sync in progress finishes first).
+    Stop,
+    /// Ask the running service for a sync now (service control code 128, like SIGUSR1 on Unix).
+    SyncNow,
+    /// Run as the service (started by the Service Control Manager, not by hand).
+    #[command(hide = true)]
+    Run,
 }
 
 #[derive(Debug, Args)]
@@ -173,6 +206,17 @@ pub struct InitArgs {
 /// Entry point used by `main`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Service(args) = &cli.command {
+        // The Service Control Manager's dispatcher owns the main thread; the
+        // service builds its own runtime.
+        return match service(&cli, args) {
+            Ok(code) => ExitCode::from(code.code()),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(Exit::Failure.code())
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -200,6 +244,16 @@ async fn run(cli: Cli) -> Exit {
             Exit::Failure
         }
     }
+}
+
+#[cfg(windows)]
+fn service(cli: &Cli, args: &ServiceArgs) -> Result<Exit> {
+    crate::winservice::run(cli, args)
+}
+
+#[cfg(not(windows))]
+fn service(_cli: &Cli, _args: &ServiceArgs) -> Result<Exit> {
+    anyhow::bail!("`dirsync service` manages the Windows service; on Linux dirsync runs under systemd: install the Debian package (docs/debian.md) or packaging/dirsync.service, then `systemctl enable --now dirsync`")
 }
 
 /// Layers the config for commands other than `init` and `demo`.
@@ -274,7 +328,7 @@ async fn dispatch(cli: Cli) -> Result<Exit> {
                 Command::Plan(a) => plan(loaded, a).await,
                 Command::Sync(a) => sync(loaded, a).await,
                 Command::History(a) => history(loaded, a).await,
-                Command::Init(_) | Command::Serve(_) | Command::Demo(_) => {
+                Command::Init(_) | Command::Serve(_) | Command::Demo(_) | Command::Service(_) => {
                     unreachable!("handled above")
                 }
             }
@@ -722,11 +776,10 @@ fn init(cli: &Cli, a: &InitArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Creates (or replaces) a file readable only by its owner, without a window where it is world-readable.
+/// Creates (or replaces) a file readable only by its owner, without a window where others can read it.
 fn write_private(path: &Path, text: &str) -> Result<()> {
-    let _ = std::fs::remove_file(path);
-    crate::private_file::write(path, text, 0o600)
-        .with_context(|| format!("writing {}", path.display()))
+    crate::platform::write_private(path, text.as_bytes())
+        .with_context(|| format!("writing {} (readable only by its owner)", path.display()))
 }
 
 #[cfg(test)]

@@ -690,17 +690,26 @@ fn load_secrets(
     let mut sources = BTreeMap::new();
     let mut secrets = Secrets::default();
     if path.exists() {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path)
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0);
-            if mode & 0o077 != 0 {
+        match crate::platform::exposure(&path) {
+            Ok(None) => {}
+            Ok(Some(who)) => {
                 return Err(ConfigError(vec![problem(
                     "secrets_file",
-                    format!("the secrets file {} can be read by other users (mode {mode:04o}); run `chmod 600 {}`", path.display(), path.display()),
-                )]));
+                    format!(
+                        "the secrets file {} can be read by {who}; run `{}`",
+                        path.display(),
+                        crate::platform::fix_hint(&path)
+                    ),
+                )]))
+            }
+            Err(e) => {
+                return Err(ConfigError(vec![problem(
+                    "secrets_file",
+                    format!(
+                        "cannot read who may open the secrets file {}: {e}",
+                        path.display()
+                    ),
+                )]))
             }
         }
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -1214,6 +1223,7 @@ mod tests {
         assert_eq!(ok.api_secret_key.unwrap().expose(), "98765432101234");
     }
 
+    #[cfg(unix)]
     #[test]
     fn secrets_from_env_and_private_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -47,10 +47,9 @@ pub fn write_demo_files(
     crate::private_file::write(&conf, &text, 0o640)
         .with_context(|| format!("writing {}", conf.display()))?;
     let secrets = dir.join("secrets.toml");
-    crate::private_file::write(
+    crate::platform::write_private(
         &secrets,
-        &format!("api_secret_key = {}\n", toml::Value::String(secret.into())),
-        0o600,
+        format!("api_secret_key = {}\n", toml::Value::String(secret.into())).as_bytes(),
     )
     .with_context(|| format!("creating {}", secrets.display()))?;
     Ok(conf)

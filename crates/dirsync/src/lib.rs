@@ -15,12 +15,15 @@ pub mod engine_glue;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
+pub mod platform;
 pub mod private_file;
 pub mod render;
 pub mod secret;
 pub mod service;
 pub mod source;
 pub mod web;
+#[cfg(windows)]
+pub mod winservice;
 
 /// The documented process exit codes (docs/exit-codes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Files with an exact mode, whatever the umask: the state store (anchors,
-//! the directory replica, run history) and the files `init` writes.
+//! the directory replica, run history) and the files `init` writes. On
+//! Windows, owner-only modes become an owner-and-SYSTEM access list.
 
 use std::path::Path;
 
@@ -21,8 +22,13 @@ pub fn open(path: &Path, mode: u32, truncate: bool) -> std::io::Result<std::fs::
     }
     #[cfg(not(unix))]
     {
-        let _ = mode;
-        o.open(path)
+        // Windows: an owner-only mode becomes an access list that allows
+        // only the owner and SYSTEM (crate::platform); others stay as created.
+        let f = o.open(path)?;
+        if mode & 0o077 == 0 {
+            crate::platform::make_path_private(path)?;
+        }
+        Ok(f)
     }
 }
 

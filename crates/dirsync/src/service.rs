@@ -258,21 +258,8 @@ fn r_id(r: &RunReport) -> i64 {
     engine_glue::summary(r).id
 }
 
-/// Resolves when SIGINT or SIGTERM arrives.
-pub async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
+/// Resolves on Ctrl-C, SIGTERM, or the Windows service stop (see [`crate::platform`]).
+pub use crate::platform::shutdown_signal;
 
 /// The scheduler: an incremental sync every `interval`, a full one every `full_every`.
 ///
@@ -285,8 +272,7 @@ pub async fn scheduler(
     full_every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut usr1 = signal(SignalKind::user_defined1()).ok();
+    let mut manual_trigger = crate::platform::ManualTrigger::new();
     let mut next_inc = tokio::time::Instant::now();
     let mut next_full = tokio::time::Instant::now() + first_full_delay(&svc, full_every).await;
     loop {
@@ -296,17 +282,10 @@ pub async fn scheduler(
         svc.set_next(Some(to_wall(next_inc)), Some(to_wall(next_full)));
         let full_due = next_full <= next_inc;
         let when = if full_due { next_full } else { next_inc };
-        let manual = async {
-            match usr1.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => futures::future::pending::<()>().await,
-            }
-        };
+        let manual = manual_trigger.recv();
         let (full, trigger) = tokio::select! {
             _ = tokio::time::sleep_until(when) => if full_due { (true, Trigger::FullSchedule) } else { (false, Trigger::Schedule) },
-            _ = manual => { tracing::info!("SIGUSR1: manual sync requested"); (false, Trigger::Manual) }
+            _ = manual => { tracing::info!("{}: manual sync requested", crate::platform::ManualTrigger::NAME); (false, Trigger::Manual) }
             _ = stop.changed() => return,
         };
         if *stop.borrow() {

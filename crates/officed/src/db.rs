@@ -9,9 +9,11 @@
 //! NOTHING` (both), no `RETURNING`/`FOR UPDATE` (one exception: the
 //! PostgreSQL-only throttle counter, see `api::auth`).
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::error::{Error, Result};
@@ -94,16 +96,43 @@ impl Db {
             ));
         };
         let mut url = url.to_string();
-        if backend == Backend::Sqlite && !url.contains("mode=") {
-            url.push_str(if url.contains('?') {
-                "&mode=rwc"
-            } else {
-                "?mode=rwc"
-            });
+        let mut sqlite_file = None;
+        if backend == Backend::Sqlite {
+            // sqlx's own SQLite parser reads the file name (so an operator's
+            // `sqlite://C:\data\officed.db` works too), which is then carried
+            // percent-encoded: the `Any` driver's options hold only a URL.
+            let parsed = SqliteConnectOptions::from_str(&url)
+                .map_err(|e| format!("cannot open database '{shown}': invalid URL: {e}"))?;
+            let file = parsed.get_filename().to_path_buf();
+            let query = url.split_once('?').map(|(_, q)| q.to_string());
+            url = crate::service::sqlite_url(&file);
+            if let Some(q) = query {
+                url.push('?');
+                url.push_str(&q);
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+            sqlite_file = Some(file);
         }
         let opts: AnyConnectOptions = url
             .parse()
             .map_err(|e| format!("cannot open database '{shown}': invalid URL: {e}"))?;
+        if let Some(file) = sqlite_file {
+            let back = SqliteConnectOptions::try_from(&opts)
+                .map_err(|e| format!("cannot open database '{shown}': {e}"))?;
+            if back.get_filename() != file {
+                return Err(format!(
+                    "cannot open database '{shown}': the file name does not survive sqlx's URL handling ({} became {})",
+                    file.display(),
+                    back.get_filename().display()
+                ));
+            }
+        }
         let pool = Self::pool(
             backend,
             if backend == Backend::Sqlite { 4 } else { 10 },
@@ -231,4 +260,41 @@ where
 /// Returns an [`Error::Internal`] for impossible states.
 pub fn internal(msg: impl Into<String>) -> Error {
     Error::Internal(msg.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// Paths reach SQLite byte for byte through the URL the `Any` driver needs.
+    #[test]
+    fn sqlite_paths_survive_the_url() {
+        for path in [
+            "/tmp/officed/officed.db",
+            r"C:\users\root\Temp\officed-demo-1\officed.db",
+            r"C:\ProgramData\officed\officed.db",
+            "/srv/a dir/with?question#hash%25.db",
+            "relative/officed.db",
+            "/srv/\u{e9}t\u{e9}/officed.db",
+        ] {
+            let url = crate::service::sqlite_url(Path::new(path));
+            let any: AnyConnectOptions = format!("{url}?mode=rwc").parse().expect(&url);
+            let back = SqliteConnectOptions::try_from(&any).expect(&url);
+            assert_eq!(back.get_filename(), Path::new(path), "{url}");
+        }
+    }
+
+    /// A file whose directory name holds URL syntax is created where asked.
+    #[tokio::test]
+    async fn opens_a_file_named_with_url_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a dir #1?");
+        std::fs::create_dir_all(&sub).unwrap();
+        let file = sub.join("officed.db");
+        let db = Db::open(&crate::service::sqlite_url(&file)).await.unwrap();
+        db.ping().await.unwrap();
+        db.close().await;
+        assert!(file.exists());
+    }
 }

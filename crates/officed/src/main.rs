@@ -36,6 +36,11 @@ struct Storage {
 impl Storage {
     fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| {
+            // Windows: %LOCALAPPDATA%\officed, where per-user program data goes.
+            #[cfg(windows)]
+            if let Some(d) = std::env::var_os("LOCALAPPDATA").filter(|v| !v.is_empty()) {
+                return PathBuf::from(d).join("officed");
+            }
             match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
                 Some(x) => PathBuf::from(x).join("officed"),
                 None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
@@ -309,7 +314,18 @@ async fn shutdown_signal() {
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
         }
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        // Ctrl-C, closing the console window, or the system shutting down.
+        let mut close = tokio::signal::windows::ctrl_close().ok();
+        let mut shutdown = tokio::signal::windows::ctrl_shutdown().ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match close.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {}
+            _ = async { match shutdown.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending::<()>().await } } => {}
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = tokio::signal::ctrl_c().await;
     }

@@ -52,8 +52,21 @@ impl Config {
 }
 
 /// `sqlite://` URL for a file path.
+///
+/// The path is percent-encoded byte by byte (all but `A-Z a-z 0-9 - . _ ~ /`),
+/// never pasted in as is: a Windows path such as `C:\ProgramData\officed.db`
+/// is not a valid URL body, and a `?` or `#` in a name would cut it short.
+/// sqlx's SQLite driver decodes it back to the same path.
 pub fn sqlite_url(path: &Path) -> String {
-    format!("sqlite://{}", path.display())
+    let mut out = String::from("sqlite://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Why the service did not start (the text is shown to the user as is).
