@@ -205,7 +205,7 @@ impl RateLimiter {
                 } else {
                     self.gets.lock()
                 }
-                .unwrap_or_else(|e| e.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let now = Instant::now();
                 let (limit, q) = &mut *g;
                 while q

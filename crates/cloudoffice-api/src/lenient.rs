@@ -26,7 +26,7 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 struct BoolV;
 impl<'de> Visitor<'de> for BoolV {
     type Value = Option<bool>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("true or false")
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -56,7 +56,7 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
 struct U32V;
 impl<'de> Visitor<'de> for U32V {
     type Value = Option<u32>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a whole number")
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
@@ -101,7 +101,7 @@ pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error>
 struct StrV;
 impl<'de> Visitor<'de> for StrV {
     type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {

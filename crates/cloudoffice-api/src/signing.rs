@@ -50,7 +50,7 @@ pub fn parse_timestamp(ts: &str) -> Option<OffsetDateTime> {
     }
     PrimitiveDateTime::parse(ts, TS_FORMAT)
         .ok()
-        .map(|p| p.assume_utc())
+        .map(time::PlainDateTime::assume_utc)
 }
 
 /// `base64(SHA1(userKey + userAgent + timestamp + secret))`.

@@ -124,7 +124,7 @@ impl LdapConfig {
         } else {
             return bad(format!("'{url}' is not an LDAP URL; use ldaps://host[:636] or ldap://host[:389] (StartTLS)"));
         };
-        if url.split('/').nth(2).is_none_or(|h| h.is_empty()) {
+        if url.split('/').nth(2).is_none_or(str::is_empty) {
             return bad(format!("'{url}' names no host; use ldaps://host"));
         }
         if self.bind_dn.trim().is_empty() {

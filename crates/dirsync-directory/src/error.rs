@@ -55,7 +55,7 @@ pub fn bind_failure_reason(text: &str) -> (Option<String>, String) {
         .nth(1)
         .map(|rest| {
             rest.chars()
-                .take_while(|c| c.is_ascii_hexdigit())
+                .take_while(char::is_ascii_hexdigit)
                 .collect::<String>()
         })
         .filter(|c| !c.is_empty())

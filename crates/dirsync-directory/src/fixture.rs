@@ -100,7 +100,7 @@ impl FixtureSpec {
             ou_dn: ou_dn.into(),
             tag: tag
                 .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
+                .filter(char::is_ascii_alphanumeric)
                 .take(10)
                 .collect(),
             domain: "example.com".into(),
@@ -300,7 +300,7 @@ fn ascii(s: &str) -> String {
             'í' => 'i',
             _ => c,
         })
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .collect()
 }
 
@@ -502,7 +502,7 @@ pub fn service_group_entry(dn: &str) -> Entry {
         .trim_start_matches("cn=");
     let sam: String = cn
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .take(20)
         .collect();
     (

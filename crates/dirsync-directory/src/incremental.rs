@@ -208,7 +208,7 @@ pub fn scope_fingerprint(scope: &Scope, base_dn: &str) -> u64 {
             .as_ref()
             .map(|g| g.to_string().to_lowercase()),
         scope.rsemail.as_ref().map(|g| g.to_string().to_lowercase()),
-        crate::entry::dn_key(base_dn)
+        dn_key(base_dn)
     );
     text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
@@ -581,7 +581,7 @@ impl LdapSource {
         let mut current = prev.clone();
         for g in delta.deleted.keys().filter(|g| prev.contains(g)) {
             match delta.deleted_kinds.get(g) {
-                Some(ObjectKind::User) | Some(ObjectKind::Contact) => {
+                Some(ObjectKind::User | ObjectKind::Contact) => {
                     current.remove(g);
                 }
                 _ => return Ok(None),
@@ -1019,7 +1019,7 @@ mod tests {
     #[test]
     fn dirsync_advice_names_the_naming_context_for_an_ou_base() {
         let bind = "CN=Administrator,CN=Users,DC=example,DC=com";
-        let ou = super::dirsync_unavailable_advice(
+        let ou = dirsync_unavailable_advice(
             bind,
             "OU=Staff,DC=example,DC=com",
             Some("DC=example,DC=com"),
@@ -1029,7 +1029,7 @@ mod tests {
         assert!(ou.contains("set it to 'DC=example,DC=com'"), "{ou}");
         assert!(!ou.contains("Replicating Directory Changes"), "{ou}");
         for root in [Some("DC=example,DC=com"), None] {
-            let r = super::dirsync_unavailable_advice(bind, "dc=Example,dc=com", root, "x");
+            let r = dirsync_unavailable_advice(bind, "dc=Example,dc=com", root, "x");
             assert!(
                 r.contains("Grant the bind account 'Replicating Directory Changes'"),
                 "{r}"
@@ -1108,7 +1108,11 @@ mod tests {
         let by_name = Scope::new(Some("Exchange Users"), None).unwrap();
         let by_dn = Scope::new(Some("CN=Exchange Users,OU=G,DC=x"), None).unwrap();
         let set = |v: &[Guid]| v.iter().copied().collect::<HashSet<Guid>>();
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<HashSet<String>>();
+        let names = |v: &[&str]| {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<HashSet<String>>()
+        };
         let none: HashMap<Guid, Option<String>> = HashMap::new();
         let gone: HashMap<Guid, Option<String>> = [(g(2), None)].into();
         let gone_outside: HashMap<Guid, Option<String>> = [(g(9), None)].into();

@@ -78,13 +78,14 @@ impl std::fmt::Debug for LdapSource {
 fn tls_hint(cause: &rustls::Error, url: &str) -> String {
     use rustls::CertificateError as C;
     match cause {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) | rustls::Error::InvalidCertificate(C::BadSignature) => {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
             "the server's certificate is not signed by a CA this machine trusts; set ca_file to the PEM of the CA that issued it (or add that CA to the system store)".into()
         }
-        rustls::Error::InvalidCertificate(C::NotValidForName) | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => {
+        rustls::Error::InvalidCertificate(C::NotValidForName |
+C::NotValidForNameContext { .. }) => {
             format!("the server's certificate does not name the host in '{url}'; connect by a name (or IP) listed in its subject alternative names")
         }
-        rustls::Error::InvalidCertificate(C::Expired) | rustls::Error::InvalidCertificate(C::ExpiredContext { .. }) => {
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             "the server's certificate has expired; renew it on the domain controller".into()
         }
         _ => "check the server's certificate and that it speaks TLS on this port".into(),
@@ -521,7 +522,7 @@ impl LdapSource {
             GroupRef::Dn(dn) => self.read_one(dn).await?.ok_or_else(not_found)?,
             GroupRef::Name(name) => {
                 let filter = crate::scope::group_name_filter(name);
-                let action = format!("looking up the {service} service group '{name}'");
+                let action = format!("looking up the {} service group '{name}'", service.name());
                 let mut hits: Vec<DirectoryObject> = self
                     .read_objects(&filter, &action)
                     .await?
@@ -588,7 +589,7 @@ impl LdapSource {
             let g = self.find_service_group(service, &group).await?;
             match service {
                 Service::Exchange => snapshot.exchange_group = Some(g.guid),
-                Service::RackspaceEmail => snapshot.rsemail_group = Some(g.guid),
+                Service::RsEmail => snapshot.rsemail_group = Some(g.guid),
             }
             let direct = self.read_members_of(&g).await?;
             if seen.insert(g.guid) {

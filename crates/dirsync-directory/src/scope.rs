@@ -57,36 +57,22 @@ pub struct Scope {
     pub rsemail: Option<GroupRef>,
 }
 
-/// The two services, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Exchange,
-    RackspaceEmail,
-}
-
-impl std::fmt::Display for Service {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Service::Exchange => "Exchange",
-            Service::RackspaceEmail => "Rackspace Email",
-        })
-    }
-}
+pub use dirsync_model::Service;
 
 /// Why the scope could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
     #[error("no service group is configured: name the Exchange or the Rackspace Email security group (by DN or by name)")]
     Empty,
-    #[error("the {service} service group '{group}' was not found in the directory; check its name or DN and that the bind account can read it")]
+    #[error("the {} service group '{group}' was not found in the directory; check its name or DN and that the bind account can read it", .service.name())]
     NotFound { service: Service, group: String },
-    #[error("the {service} service group '{group}' is ambiguous: {count} groups have that name; give its DN instead")]
+    #[error("the {} service group '{group}' is ambiguous: {count} groups have that name; give its DN instead", .service.name())]
     Ambiguous {
         service: Service,
         group: String,
         count: usize,
     },
-    #[error("the {service} service group '{group}' is not a group (it is a {kind:?})")]
+    #[error("the {} service group '{group}' is not a group (it is a {kind:?})", .service.name())]
     NotAGroup {
         service: Service,
         group: String,
@@ -115,7 +101,7 @@ impl Scope {
     pub fn groups(&self) -> impl Iterator<Item = (Service, &GroupRef)> {
         [
             (Service::Exchange, self.exchange.as_ref()),
-            (Service::RackspaceEmail, self.rsemail.as_ref()),
+            (Service::RsEmail, self.rsemail.as_ref()),
         ]
         .into_iter()
         .filter_map(|(s, g)| g.map(|g| (s, g)))
@@ -150,7 +136,7 @@ pub fn scope_objects(
         let gi = find_group(&all, &by_dn, service, group)?;
         match service {
             Service::Exchange => snapshot.exchange_group = Some(all[gi].guid),
-            Service::RackspaceEmail => snapshot.rsemail_group = Some(all[gi].guid),
+            Service::RsEmail => snapshot.rsemail_group = Some(all[gi].guid),
         }
         take(gi, &mut order);
         for m in &all[gi].members {
@@ -164,7 +150,7 @@ pub fn scope_objects(
                     match by_dn.get(&dn_key(nm)) {
                         Some(&ni) => take(ni, &mut order),
                         None => {
-                            tracing::warn!(group = %all[mi].dn, member = %nm, "member not found in the export; skipped")
+                            tracing::warn!(group = %all[mi].dn, member = %nm, "member not found in the export; skipped");
                         }
                     }
                 }

@@ -156,7 +156,7 @@ fn write_ldif(rng: &mut Rng, entries: &[RawEntry]) -> String {
                             && !t.starts_with([' ', ':', '<'])
                             && !t.contains(['\n', '\r']) =>
                     {
-                        lines.push(format!("{n}: {t}"))
+                        lines.push(format!("{n}: {t}"));
                     }
                     _ => lines.push(format!("{n}:: {}", b64.encode(v))),
                 }

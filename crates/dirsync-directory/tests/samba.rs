@@ -598,7 +598,7 @@ async fn incremental_falls_back_to_usn_without_the_dirsync_right() {
     let pw = "Plain-Reader-Pw9!";
     let quoted: Vec<u8> = format!("\"{pw}\"")
         .encode_utf16()
-        .flat_map(|u| u.to_le_bytes())
+        .flat_map(u16::to_le_bytes)
         .collect();
     let reader = format!("CN=reader{},{}", ou.name, ou.dn);
     dc.ldapmodify(&format!(

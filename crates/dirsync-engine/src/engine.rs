@@ -427,7 +427,7 @@ impl Engine {
                 "run history: deleted runs older than the retention"
             ),
             Err(e) => {
-                tracing::warn!(error = %e, "run history: could not delete old runs; the history keeps growing until this succeeds")
+                tracing::warn!(error = %e, "run history: could not delete old runs; the history keeps growing until this succeeds");
             }
         }
     }
@@ -643,7 +643,7 @@ impl Engine {
                     phase: "apply",
                     done: n as u64,
                     total,
-                })
+                });
             };
             let planned = std::mem::take(&mut report.operations);
             report.operations = exec.run(&the_plan.ops, planned, &cb).await;

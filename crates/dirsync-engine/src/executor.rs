@@ -134,7 +134,7 @@ pub fn finding_for(op: &PlanOp, e: &ClientError) -> Finding {
                 ],
             )
         }
-        Some(RuleViolation::AddressInUse) | Some(RuleViolation::UserExistsInAnotherService) => {
+        Some(RuleViolation::AddressInUse | RuleViolation::UserExistsInAnotherService) => {
             Finding::new(
                 Code::AddressInUse,
                 dn,
@@ -398,13 +398,13 @@ impl Executor<'_> {
                     let missing = &missing;
                     let done = &done;
                     async move {
-                        let blocked = op.guid.is_some_and(|g| failed.lock().unwrap_or_else(|e| e.into_inner()).contains(&g));
+                        let blocked = op.guid.is_some_and(|g| failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&g));
                         let member_missing = op.op == OpKind::AddMember
                             && op.address.as_ref().is_some_and(|a| {
-                                missing.lock().unwrap_or_else(|e| e.into_inner()).contains(&a.to_ascii_lowercase())
+                                missing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&a.to_ascii_lowercase())
                             });
                         if blocked || member_missing {
-                            let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+                            let mut o = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                             o[i].result = OpResult::Skipped;
                             o[i].message = Some(if blocked {
                                 "not attempted: an earlier operation on this object failed".into()
@@ -412,14 +412,14 @@ impl Executor<'_> {
                                 "not attempted: the member's own create failed".into()
                             });
                         } else {
-                            let gone = missing.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                            let gone = missing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
                             let r = self.apply(op, &gone).await;
                             match r {
                                 Ok(()) => {
                                     if matches!(op.op, OpKind::Create | OpKind::Rename) {
                                         self.anchor_now(op).await;
                                     }
-                                    let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+                                    let mut o = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                                     o[i].result = OpResult::Done;
                                 }
                                 Err(e) => {
@@ -427,13 +427,13 @@ impl Executor<'_> {
                                     tracing::warn!(code = %f.code, object = %op.target, op = op.op.as_str(), "{}", f.message);
                                     if matches!(op.op, OpKind::Create | OpKind::Rename) {
                                         if let Some(g) = op.guid {
-                                            failed.lock().unwrap_or_else(|e| e.into_inner()).insert(g);
+                                            failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(g);
                                         }
                                     }
                                     if op.op == OpKind::Create {
-                                        missing.lock().unwrap_or_else(|e| e.into_inner()).insert(op.target.lower().to_string());
+                                        missing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(op.target.lower().to_string());
                                     }
-                                    let mut o = outcomes.lock().unwrap_or_else(|e| e.into_inner());
+                                    let mut o = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                                     o[i].fail(&f, e.attempts());
                                 }
                             }
@@ -444,7 +444,9 @@ impl Executor<'_> {
                 })
                 .await;
         }
-        outcomes.into_inner().unwrap_or_else(|e| e.into_inner())
+        outcomes
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Anchors a just-created (or renamed) object at once, so that a crash

@@ -89,7 +89,7 @@ pub(crate) async fn finish_run(
             b.push_bind(report.id).push_bind(i as i64);
             match report.operations.get(i) {
                 Some(o) => {
-                    let fields: Vec<&str> = o.fields.iter().map(|f| f.as_ref()).collect();
+                    let fields: Vec<&str> = o.fields.iter().map(AsRef::as_ref).collect();
                     b.push_bind(o.dn.clone())
                         .push_bind(o.guid.map(|g| g.to_string()))
                         .push_bind(o.op.as_str())

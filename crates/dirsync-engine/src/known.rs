@@ -189,7 +189,7 @@ pub fn assemble(
                     } else {
                         BTreeSet::new()
                     },
-                })
+                });
             }
             (ObjectRef::Mailbox(service), _) => t.mailboxes.push(TargetMailbox {
                 service,

@@ -58,6 +58,7 @@
 //!   adoptions, display names edited by hand, and the rolling verification
 //!   ([`verify`]), which repairs other hand edits over runs within a GET budget.
 
+pub mod clock;
 pub mod engine;
 pub mod executor;
 pub mod guard;

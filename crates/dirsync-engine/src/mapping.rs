@@ -447,7 +447,7 @@ pub(crate) mod tests {
             format!("CN={cn},OU=Contacts,DC=example,DC=com"),
         );
         o.mail = Some(mail.to_string());
-        o.other_mailbox = other.iter().map(|s| s.to_string()).collect();
+        o.other_mailbox = other.iter().map(ToString::to_string).collect();
         o
     }
 
@@ -507,7 +507,7 @@ pub(crate) mod tests {
         assert_eq!(
             j.alternates
                 .iter()
-                .map(|a| a.to_string())
+                .map(ToString::to_string)
                 .collect::<Vec<_>>(),
             vec!["jd@example.com"]
         );
@@ -578,16 +578,16 @@ pub(crate) mod tests {
             Case {
                 name: "user in both groups",
                 ex: vec![both.clone()],
-                rs: vec![both.clone()],
+                rs: vec![both],
                 extra: vec![],
                 want_codes: vec![("CN=Both", "DS102")],
                 want_mailboxes: vec![],
             },
             Case {
                 name: "nested group member",
-                ex: vec![list.clone(), direct_user.clone()],
+                ex: vec![list, direct_user.clone()],
                 rs: vec![],
-                extra: vec![nested_user.clone()],
+                extra: vec![nested_user],
                 want_codes: vec![("CN=Nested", "DS101")],
                 want_mailboxes: vec!["direct@example.com"],
             },
@@ -604,7 +604,7 @@ pub(crate) mod tests {
             },
             Case {
                 name: "duplicate alternate",
-                ex: vec![direct_user.clone(), dup_alt.clone()],
+                ex: vec![direct_user, dup_alt],
                 rs: vec![],
                 extra: vec![],
                 want_codes: vec![("CN=Dup Alt", "DS103")],

@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn stored_rows_against_a_new_read() {
         type Case<'a> = (&'a [(u8, &'a str)], &'a [(u8, &'a str)], &'a [u8], &'a [u8]);
-        let cases: [Case; 6] = [
+        let cases: [Case<'_>; 6] = [
             (&[], &[], &[], &[]),
             (&[(1, "a"), (2, "b")], &[(1, "a"), (2, "b")], &[], &[]),
             (&[(1, "a"), (2, "b")], &[(2, "b"), (1, "a")], &[], &[]),

@@ -404,7 +404,7 @@ mod tests {
                 match props.and_then(|p| p.get(k)) {
                     Some(s) => check(s, root, val, &format!("{at}.{k}"), errs),
                     None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                        errs.push(format!("{at}: property '{k}' is not in the schema"))
+                        errs.push(format!("{at}: property '{k}' is not in the schema"));
                     }
                     None => {}
                 }
@@ -573,7 +573,7 @@ mod tests {
         );
         let g = sample().by_code();
         assert_eq!(
-            g.keys().map(|c| c.as_str()).collect::<Vec<_>>(),
+            g.keys().map(Code::as_str).collect::<Vec<_>>(),
             vec!["DS001", "DS010", "DS201"]
         );
     }

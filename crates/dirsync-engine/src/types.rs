@@ -4,40 +4,11 @@
 //! into these at the edge ([`crate::target`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 
 use dirsync_model::{DomainName, EmailAddress, Guid};
 use serde::{Deserialize, Serialize};
 
-/// The two mailbox services of a Cloud Office account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Service {
-    Exchange,
-    RsEmail,
-}
-
-impl Service {
-    /// The label the control panel uses in its messages.
-    pub fn mailboxes_label(self) -> &'static str {
-        match self {
-            Service::Exchange => "Hosted Exchange Mailboxes",
-            Service::RsEmail => "Rackspace Email Mailboxes",
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Exchange => "exchange",
-            Service::RsEmail => "rs_email",
-        }
-    }
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use dirsync_model::Service;
 
 /// What kind of control-panel object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

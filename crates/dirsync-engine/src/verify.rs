@@ -103,11 +103,7 @@ pub struct SyncedObject {
     pub repaired: bool,
 }
 
-/// Now, in unix milliseconds (the unit of verification times: runs may
-/// follow each other within a second, and the oldest must come first).
-pub fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
+pub use crate::clock::now_ms;
 
 /// RFC 3339 of unix milliseconds.
 pub fn rfc3339(ms: i64) -> String {

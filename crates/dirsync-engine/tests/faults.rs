@@ -151,7 +151,7 @@ async fn retries_running_out_is_ds009_and_the_next_run_catches_up() {
         .run(full(snapshot(&ex, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
-    assert_eq!(r.status, RunStatus::Success, "{:#?}", r);
+    assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     let mut ops: Vec<String> = r
         .operations
         .iter()
@@ -209,7 +209,7 @@ async fn interrupted_runs_rerun_to_exactly_the_expected_state() {
         .run(full(snap.clone()), apply(), |_| {})
         .await
         .unwrap();
-    assert_eq!(r.status, RunStatus::Success, "{:#?}", r);
+    assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     assert_complete(&o).await;
     let again = engine.run(full(snap), apply(), |_| {}).await.unwrap();
     assert!(again.operations.is_empty(), "{:#?}", again.operations);
@@ -279,7 +279,7 @@ async fn client_observer_times_every_attempt() {
     assert!(c.stats().observer.set(Arc::new(move |t| {
         s2.lock()
             .unwrap()
-            .push((t.method.to_string(), t.status, t.elapsed))
+            .push((t.method.to_string(), t.status, t.elapsed));
     })));
     assert!(!c.stats().observer.set(Arc::new(|_| {})));
     let domains = c.domains(&o.account_number).await.unwrap();

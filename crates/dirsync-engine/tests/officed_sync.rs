@@ -483,7 +483,7 @@ async fn incremental_sync_after_directory_changes() {
         .run(DirectoryInput::Incremental(changes), apply(), |_| {})
         .await
         .unwrap();
-    assert_eq!(r.status, RunStatus::Success, "{:#?}", r);
+    assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     assert!(!r.full);
     let mut ops: Vec<String> = r
         .operations

@@ -71,12 +71,12 @@ fn split(lines: &[String]) -> (Vec<String>, Vec<String>, Vec<String>) {
         let path = l.split(' ').nth(1).unwrap_or("").to_string();
         if l.starts_with("GET ") {
             if path.contains('?') {
-                pages.push(path)
+                pages.push(path);
             } else {
-                ones.push(path)
+                ones.push(path);
             }
         } else {
-            writes.push(l.clone())
+            writes.push(l.clone());
         }
     }
     (pages, ones, writes)

@@ -356,8 +356,7 @@ async fn samba_to_officed_seed_errors_and_incremental() {
             "create dropme@example.com",
             "disable ben@example.com"
         ],
-        "{:#?}",
-        r
+        "{r:#?}"
     );
     let ds008 = r
         .findings

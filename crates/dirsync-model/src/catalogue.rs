@@ -489,7 +489,7 @@ pub static CATALOGUE: &[Definition] = &[
 pub fn markdown() -> String {
     let mut s = String::new();
     s.push_str("# dirsync error catalogue\n\n");
-    s.push_str("<!-- Generated from crates/dirsync-model/src/catalogue.rs; do not edit by hand. A test fails when this file is stale: regenerate with `DIRSYNC_BLESS=1 cargo test -p dirsync-model catalogue`. -->\n\n");
+    s.push_str("<!-- Generated from crates/dirsync-model/src/catalogue.rs; do not edit by hand. A test and CI fail when this file is stale: regenerate every generated document with `scripts/gen-docs`. -->\n\n");
     s.push_str("Every error and warning dirsync reports has a stable code. The CLI, the JSON run report and the web UI show the same message, cause and solution.\n\n");
     s.push_str("- `DS0xx`: an object could not be synced as the directory says (errors 1 to 9 are the seed article's common errors).\n");
     s.push_str("- `DS1xx`: directory warnings (and one per-object error, DS102).\n");
@@ -637,7 +637,7 @@ mod tests {
     }
 
     /// `docs/errors.md` is generated from the catalogue; this fails when it is
-    /// stale. `DIRSYNC_BLESS=1` rewrites it.
+    /// stale. `scripts/gen-docs` (or `DIRSYNC_BLESS=1`) rewrites it.
     #[test]
     fn docs_errors_md_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
@@ -648,7 +648,7 @@ mod tests {
         let have = std::fs::read_to_string(path).unwrap_or_default();
         assert!(
             have == want,
-            "docs/errors.md is stale: regenerate it with `DIRSYNC_BLESS=1 cargo test -p dirsync-model catalogue`"
+            "docs/errors.md is stale: regenerate it with `scripts/gen-docs`"
         );
     }
 }

@@ -8,6 +8,7 @@ pub mod address;
 pub mod catalogue;
 pub mod directory;
 pub mod guid;
+pub mod service;
 
 pub use address::{AddressError, DomainName, EmailAddress};
 pub use catalogue::{Code, Finding, Severity};
@@ -16,3 +17,4 @@ pub use directory::{
     DirectorySnapshot, ObjectKind, ProxyAddress,
 };
 pub use guid::{Guid, GuidError};
+pub use service::Service;

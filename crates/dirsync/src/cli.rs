@@ -186,7 +186,7 @@ pub struct InitArgs {
     /// directory.ldif_path: the LDIF export read when the source is "ldif".
     #[arg(long, value_name = "PATH")]
     pub ldif: Option<PathBuf>,
-    /// api.url: the API base URL with its version prefix, e.g. https://api.emailsrvr.com/v1.
+    /// api.url: the API base URL with its version prefix, e.g. `https://api.emailsrvr.com/v1`.
     #[arg(long, value_name = "URL")]
     pub api_url: Option<String>,
     /// api.user_key: the API user key (the secret key goes in the secrets file).
@@ -479,7 +479,10 @@ struct PhaseBars(std::sync::Mutex<Option<(String, indicatif::ProgressBar)>>);
 
 impl PhaseBars {
     fn show(&self, p: &crate::engine_glue::ProgressEvent) {
-        let mut cur = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cur = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cur.as_ref().is_none_or(|(phase, _)| *phase != p.phase) {
             if let Some((_, old)) = cur.take() {
                 end_line(&old);

@@ -3,7 +3,7 @@
 //! Every setting has one dotted key (`directory.url`, `schedule.interval`).
 //! The same key is written in the file, as `DIRSYNC_DIRECTORY_URL` in the
 //! environment, and as `--set directory.url=...` on the command line; later
-//! layers win. After layering, [`Config::validate`] checks everything at
+//! layers win. After layering, [`Loaded::validate`] checks everything at
 //! once and returns exact messages naming the key and what to do, so the
 //! agent never starts half-configured.
 //!
@@ -856,7 +856,7 @@ impl Loaded {
                     if d.bind_dn.as_deref().unwrap_or("").is_empty() {
                         out.push(missing("directory.bind_dn", "bind_dn = \"CN=dirsync,CN=Users,DC=example,DC=com\""));
                     }
-                    if self.secrets.ldap_bind_password.as_ref().is_none_or(|s| s.is_empty()) {
+                    if self.secrets.ldap_bind_password.as_ref().is_none_or(Secret::is_empty) {
                         out.push(problem(
                             "ldap_bind_password",
                             format!(
@@ -937,7 +937,7 @@ impl Loaded {
                 .secrets
                 .api_secret_key
                 .as_ref()
-                .is_none_or(|s| s.is_empty())
+                .is_none_or(Secret::is_empty)
             {
                 out.push(problem(
                     "api_secret_key",
@@ -980,7 +980,7 @@ impl Loaded {
             if c.ui.enabled {
                 match self.listen() {
                     None => out.push(problem("ui.listen", format!("ui.listen {:?} is not address:port; write e.g. \"127.0.0.1:8080\"", c.ui.listen))),
-                    Some(a) if !is_loopback(&a) && self.secrets.ui_admin_password.as_ref().is_none_or(|s| s.is_empty()) => out.push(problem(
+                    Some(a) if !is_loopback(&a) && self.secrets.ui_admin_password.as_ref().is_none_or(Secret::is_empty) => out.push(problem(
                         "ui.listen",
                         format!(
                             "ui.listen {a} is reachable from other machines but no UI admin password is configured; set ui_admin_password in the secrets file or {ENV_UI_PASSWORD}, or listen on 127.0.0.1"

@@ -245,7 +245,7 @@ impl Agent {
     /// The API client runs use (its clones share pacing, stats and observer),
     /// so `/metrics` can time its requests; `None` for a history-only agent.
     pub fn api_client(&self) -> Option<&cloudoffice_api::client::Client> {
-        self.engine.as_deref().map(|e| e.client())
+        self.engine.as_deref().map(Engine::client)
     }
 
     /// Opens only the run history (for `dirsync history`, which needs no API settings).
@@ -430,7 +430,7 @@ impl Agent {
                     phase: e.phase.to_string(),
                     done: e.done,
                     total: e.total,
-                })
+                });
             })
             .await
             .map_err(|e| anyhow::anyhow!("{}", scrub(&self.loaded, &e.to_string())))?;

@@ -86,13 +86,7 @@ mod tests {
         struct Holder {
             password: Secret,
         }
-        assert!(!format!(
-            "{:?}",
-            Holder {
-                password: s.clone()
-            }
-        )
-        .contains("hunter22"));
+        assert!(!format!("{:?}", Holder { password: s }).contains("hunter22"));
     }
 
     #[test]

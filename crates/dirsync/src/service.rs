@@ -98,7 +98,9 @@ impl Service {
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn status(&self) -> Status {
@@ -116,8 +118,8 @@ impl Service {
 
     pub fn set_next(&self, incremental: Option<OffsetDateTime>, full: Option<OffsetDateTime>) {
         let mut l = self.live();
-        l.next_incremental_unix = incremental.map(|t| t.unix_timestamp());
-        l.next_full_unix = full.map(|t| t.unix_timestamp());
+        l.next_incremental_unix = incremental.map(OffsetDateTime::unix_timestamp);
+        l.next_full_unix = full.map(OffsetDateTime::unix_timestamp);
     }
 
     pub fn subscribe_finished(&self) -> watch::Receiver<u64> {

@@ -282,11 +282,7 @@ fn json_logs_are_one_object_per_line_and_never_show_secrets() {
 /// pseudo-terminal from util-linux `script` stands in for the administrator.
 #[test]
 fn init_interactive_on_a_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if Command::new("script").arg("--version").output().is_err() {
         assert!(
             !testkit::in_ci(),
             "util-linux `script` is needed for the terminal test"
@@ -311,7 +307,7 @@ fn init_interactive_on_a_terminal() {
     .join("\n")
         + "\n";
     let bin = env!("CARGO_BIN_EXE_dirsync");
-    let mut child = std::process::Command::new("script")
+    let mut child = Command::new("script")
         .current_dir(dir.path())
         .args([
             "-qec",
@@ -403,11 +399,7 @@ fn init_interactive_on_a_terminal() {
 /// On a terminal, `sync` draws a progress bar; piped, it prints plain lines.
 #[test]
 fn progress_bar_on_a_terminal_plain_lines_otherwise() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
+    if Command::new("script").arg("--version").output().is_err() {
         assert!(
             !testkit::in_ci(),
             "util-linux `script` is needed for the terminal test"
@@ -425,7 +417,7 @@ fn progress_bar_on_a_terminal_plain_lines_otherwise() {
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_dirsync");
-    let o = std::process::Command::new("script")
+    let o = Command::new("script")
         .current_dir(dir.path())
         .args(["-qec", &format!("{bin} sync"), "/dev/null"])
         .env("DIRSYNC_API_SECRET_KEY", "s")

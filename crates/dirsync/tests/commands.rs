@@ -242,13 +242,10 @@ fn check_plan_sync_history_and_exit_codes() {
     // waits until it has been unchanged for directory.ldif_settle; one that
     // changes meanwhile is not applied (DS202, read again by the next run).
     std::fs::write(&ldif, sample()).unwrap();
-    let writer = {
-        let ldif = ldif.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(700));
-            std::fs::write(&ldif, sample() + "\n").unwrap();
-        })
-    };
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        std::fs::write(&ldif, sample() + "\n").unwrap();
+    });
     let r = run(
         dir.path(),
         &o,

@@ -294,7 +294,7 @@ fn dirsync_exe_syncs_an_ldif_file_into_officed() {
     assert_eq!(r.status.code(), Some(1), "{}", out(&r));
     assert!(out(&r).contains("0 created"), "{}", out(&r));
     let r = dirsync_exe(&bin, dir.path(), &["history", "--json"]);
-    assert_eq!(json(&r).as_array().map(|a| a.len()), Some(2), "{}", out(&r));
+    assert_eq!(json(&r).as_array().map(Vec::len), Some(2), "{}", out(&r));
 }
 
 #[test]

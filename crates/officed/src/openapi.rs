@@ -405,7 +405,7 @@ mod tests {
             ..Default::default()
         };
         declared("ContactInfo", &serde_json::to_value(&ci).unwrap());
-        let mut extra = serde_json::Map::new();
+        let mut extra = Map::new();
         extra.insert("isPublicFolderAdmin".into(), json!(true));
         let mb = ExchangeMailbox {
             name: "a".into(),

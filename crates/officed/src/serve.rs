@@ -13,7 +13,7 @@
 //!   body limit is the router's (see `api::app`).
 //! - hyper's own refusals of malformed requests (400, 414, 431), which it
 //!   writes without a body, are given the Cloud Office fault body that
-//!   every other error answer carries ([`FaultOnBareError`]).
+//!   every other error answer carries (`FaultOnBareError`).
 
 use std::collections::HashMap;
 use std::io;
@@ -70,7 +70,7 @@ struct Conns {
 type Registry = Arc<Mutex<Conns>>;
 
 fn lock(r: &Registry) -> std::sync::MutexGuard<'_, Conns> {
-    r.lock().unwrap_or_else(|p| p.into_inner())
+    r.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Serves `router` on `listener` until `shutdown` fires, then stops

@@ -172,7 +172,7 @@ impl Page {
                 };
                 let mut ors = vec![format!("{name_col} LIKE ${} ESCAPE '\\'", next)];
                 for c in search_cols {
-                    ors.push(format!("LOWER({c}) LIKE ${} ESCAPE '\\'", next));
+                    ors.push(format!("LOWER({c}) LIKE ${next} ESCAPE '\\'"));
                 }
                 sql.push_str(&format!(" AND ({})", ors.join(" OR ")));
                 binds.push(pattern);
@@ -2458,7 +2458,7 @@ enum ListAction {
 
 fn list_action(a: Option<&str>) -> Result<ListAction> {
     match a.map(|a| a.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("add") | Some("update") => Ok(ListAction::Add),
+        None | Some("add" | "update") => Ok(ListAction::Add),
         Some("remove") => Ok(ListAction::Remove),
         Some(other) => Err(Error::validation(
             "Invalid value for field: Action",

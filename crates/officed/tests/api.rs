@@ -1292,7 +1292,7 @@ both_backends!(rule_soft_delete);
 
 async fn malformed_requests(env: &Env) {
     type Case<'a> = (&'a str, String, Option<(&'a str, String)>);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "POST",
             format!("{MB}/x"),

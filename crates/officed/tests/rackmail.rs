@@ -189,7 +189,7 @@ fn rackmail_0_6_0_runs_against_officed() {
     let out = format!("output={}", file.display());
     run.expect(&["listall", d, &out], 200);
     let all: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(all.as_array().map(|a| a.len()), Some(2), "{all}");
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
 
     // createlogintoken needs Python 3.12 syntax (rackmail's own code).
     if python_minor(&python) >= 12 {

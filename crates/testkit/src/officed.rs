@@ -406,7 +406,7 @@ pub fn create_postgres_database(prefix: &str) -> Option<String> {
         "t_{}_{}_{}_{}",
         prefix
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .collect::<String>()
             .to_lowercase(),
         std::process::id(),

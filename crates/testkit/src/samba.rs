@@ -57,7 +57,7 @@ pub fn unique_name(prefix: &str) -> String {
     let n = N.fetch_add(1, Ordering::Relaxed);
     let p: String = prefix
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .take(4)
         .collect();
     format!(
@@ -234,7 +234,7 @@ impl TestOu {
         let dn = format!("CN={cn},{}", self.dn);
         let sam: String = cn
             .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
+            .filter(char::is_ascii_alphanumeric)
             .take(20)
             .collect();
         let mut ldif = format!("dn: {dn}\nchangetype: add\nobjectClass: user\nsAMAccountName: {sam}\nmail: {sam}@example.com\n");

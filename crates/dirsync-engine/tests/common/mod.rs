@@ -111,7 +111,7 @@ pub fn contact(n: u32, cn: &str, mail: &str, other: &[&str]) -> DirectoryObject 
     );
     o.mail = Some(mail.to_string());
     o.info.display_name = Some(cn.to_string());
-    o.other_mailbox = other.iter().map(|s| s.to_string()).collect();
+    o.other_mailbox = other.iter().map(ToString::to_string).collect();
     o
 }
 
@@ -186,7 +186,7 @@ pub fn codes_by_dn(r: &RunReport) -> Vec<(String, String)> {
 }
 
 /// Lower-case primary addresses of all mailboxes of one service, sorted.
-pub fn mailboxes(t: &TargetState, service: dirsync_engine::types::Service) -> Vec<String> {
+pub fn mailboxes(t: &TargetState, service: types::Service) -> Vec<String> {
     let mut v: Vec<String> = t
         .mailboxes
         .iter()

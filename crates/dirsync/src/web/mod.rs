@@ -87,11 +87,15 @@ impl WebState {
     }
 
     fn login_limit(&self) -> std::sync::MutexGuard<'_, login_limit::LoginLimit> {
-        self.login_limit.lock().unwrap_or_else(|p| p.into_inner())
+        self.login_limit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionData>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn new_session(&self, authenticated: bool) -> Sess {

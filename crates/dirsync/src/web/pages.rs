@@ -587,7 +587,7 @@ pub async fn settings(
         // The engine keys in effect, defaults included.
         if let (Some(t), Some(e)) = (
             v.as_table_mut(),
-            crate::engine_glue::effective_engine_table(&loaded.config),
+            engine_glue::effective_engine_table(&loaded.config),
         ) {
             t.insert("engine".into(), toml::Value::Table(e));
         }
@@ -728,7 +728,7 @@ pub async fn login(
         );
     }
     use super::login_limit::{Admit, LOCKOUT, MAX_FAILURES, WINDOW};
-    let admit = state.login_limit().attempt(std::time::Instant::now());
+    let admit = state.login_limit().attempt(Instant::now());
     if let Admit::Locked(left) | Admit::LockedNow(left) = admit {
         if admit == Admit::LockedNow(left) {
             tracing::warn!(

@@ -139,7 +139,10 @@ impl Throttle {
         minute: i64,
     ) -> Result<(), Error> {
         let count = {
-            let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+            let mut w = self
+                .windows
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if w.len() > 10_000 {
                 w.retain(|_, v| v.0 == minute);
             }

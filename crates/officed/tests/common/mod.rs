@@ -103,8 +103,8 @@ impl Env {
                 service_type: st,
                 exchange_licences: ex,
                 rsemail_licences: rs,
-                aliases: aliases.iter().map(|s| s.to_string()).collect(),
-                accepted: accepted.iter().map(|s| s.to_string()).collect(),
+                aliases: aliases.iter().map(ToString::to_string).collect(),
+                accepted: accepted.iter().map(ToString::to_string).collect(),
             }
         };
         for d in [

@@ -72,7 +72,7 @@ impl Wire {
     /// backend is PostgreSQL and it is not configured (never under CI).
     pub fn start(backend: Backend, serve_args: &[&str]) -> Option<Wire> {
         let mut opts = fixture();
-        opts.serve_args = serve_args.iter().map(|s| s.to_string()).collect();
+        opts.serve_args = serve_args.iter().map(ToString::to_string).collect();
         let pg_url = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => match testkit::officed::create_postgres_database("conf") {

@@ -50,7 +50,7 @@ impl Node {
 
     /// The default namespace (`xmlns`).
     pub fn ns(&self) -> Option<&str> {
-        self.attrs.get("xmlns").map(|s| s.as_str())
+        self.attrs.get("xmlns").map(String::as_str)
     }
 }
 

@@ -1,0 +1,255 @@
+//! The planner's working state: the control panel's objects indexed by
+//! address, the anchors, the addresses the directory claims, and what the
+//! plan has gathered so far (operations, findings, anchor changes).
+
+use std::collections::{HashMap, HashSet};
+
+use dirsync_model::{DomainName, Finding, Guid};
+
+use super::PlanSettings;
+use crate::types::{
+    Anchor, AnchorUpdate, Desired, Plan, PlanOp, Service, TargetAlias, TargetContact, TargetDomain,
+    TargetKind, TargetList, TargetMailbox, TargetState,
+};
+
+/// Who holds an address in the control panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Owner {
+    pub kind: TargetKind,
+    pub service: Service,
+    /// The owning object's primary `name@domain`.
+    pub object: String,
+}
+
+/// Everything one planning pass reads and writes. Lookups are by lower-case address.
+pub(super) struct Planner<'a> {
+    pub settings: &'a PlanSettings,
+    pub domains: HashMap<String, &'a TargetDomain>,
+    /// Lower address -> the control-panel object that holds it.
+    pub index: HashMap<String, Owner>,
+    pub mailboxes: HashMap<(Service, String), &'a TargetMailbox>,
+    pub contacts: HashMap<String, &'a TargetContact>,
+    pub lists: HashMap<String, &'a TargetList>,
+    pub aliases: &'a [TargetAlias],
+    pub anchors: HashMap<Guid, &'a Anchor>,
+    /// Lower `name@domain` of anchored objects -> their GUID.
+    pub anchored: HashMap<String, Guid>,
+    /// Lower address -> GUID of the desired object that claims it.
+    pub claims: HashMap<String, Guid>,
+    /// Addresses chosen for contacts in this plan (lower case).
+    pub contact_names: HashSet<String>,
+    /// Desired mailboxes (their alternates are reconciled in this plan).
+    pub planned_mailboxes: HashSet<Guid>,
+    /// (lower domain, service) -> licences left.
+    pub licences: HashMap<(String, Service), i64>,
+    pub ops: Vec<PlanOp>,
+    pub findings: Vec<Finding>,
+    pub anchor_updates: Vec<AnchorUpdate>,
+    /// GUID -> the address it will have in the control panel (for list members).
+    pub synced: HashMap<Guid, String>,
+}
+
+impl<'a> Planner<'a> {
+    /// Indexes the control panel's state, the anchors and the desired addresses.
+    pub fn new(
+        desired: &Desired,
+        target: &'a TargetState,
+        anchors: &'a [Anchor],
+        settings: &'a PlanSettings,
+    ) -> Self {
+        let mut p = Planner {
+            settings,
+            domains: target
+                .domains
+                .iter()
+                .map(|d| (d.name.lower().to_string(), d))
+                .collect(),
+            index: address_index(target),
+            mailboxes: target
+                .mailboxes
+                .iter()
+                .map(|m| ((m.service, m.address.lower().to_string()), m))
+                .collect(),
+            contacts: target
+                .contacts
+                .iter()
+                .map(|c| (c.address.lower().to_string(), c))
+                .collect(),
+            lists: target
+                .lists
+                .iter()
+                .map(|l| (l.address.lower().to_string(), l))
+                .collect(),
+            aliases: &target.aliases,
+            anchors: anchors.iter().map(|a| (a.guid, a)).collect(),
+            anchored: anchors
+                .iter()
+                .map(|a| (a.address.lower().to_string(), a.guid))
+                .collect(),
+            claims: HashMap::new(),
+            contact_names: HashSet::new(),
+            planned_mailboxes: desired.mailboxes.iter().map(|m| m.guid).collect(),
+            licences: HashMap::new(),
+            ops: Vec::new(),
+            findings: desired.findings.clone(),
+            anchor_updates: Vec::new(),
+            synced: HashMap::new(),
+        };
+        for d in &target.domains {
+            p.licences.insert(
+                (d.name.lower().to_string(), Service::Exchange),
+                d.exchange_limit as i64 - d.exchange_used as i64,
+            );
+            p.licences.insert(
+                (d.name.lower().to_string(), Service::RsEmail),
+                d.rs_email_limit as i64 - d.rs_email_used as i64,
+            );
+        }
+        for m in &desired.mailboxes {
+            p.claims.insert(m.address.lower().to_string(), m.guid);
+            for a in &m.alternates {
+                p.claims.insert(a.lower().to_string(), m.guid);
+            }
+        }
+        for l in &desired.lists {
+            p.claims.insert(l.address.lower().to_string(), l.guid);
+        }
+        p
+    }
+
+    /// Adds an operation; returns its number (for anchor dependencies).
+    pub fn push(&mut self, op: PlanOp) -> u32 {
+        let id = self.ops.len() as u32;
+        self.ops.push(PlanOp { seq: id, ..op });
+        id
+    }
+
+    pub fn domain(&self, d: &DomainName) -> Option<&'a TargetDomain> {
+        self.domains.get(d.lower()).copied()
+    }
+
+    /// The anchor of `guid`, when it anchors an object of `kind`.
+    pub fn anchor_of(&self, guid: Guid, kind: TargetKind) -> Option<&'a Anchor> {
+        self.anchors.get(&guid).copied().filter(|a| a.kind == kind)
+    }
+
+    /// True when the control-panel object `object` is anchored to a
+    /// directory object other than `guid`: it cannot be adopted.
+    pub fn anchored_elsewhere(&self, object: &str, guid: Guid) -> bool {
+        self.anchored.get(object).is_some_and(|g| *g != guid)
+    }
+
+    /// True when the control-panel `owner` of `address` is another synced
+    /// mailbox that drops the address in this same plan (it moved between
+    /// users in the directory), so the address is free by the time it is added.
+    pub fn released(&self, address: &str, owner: &Owner) -> bool {
+        match self.anchored.get(&owner.object) {
+            Some(g) => self.planned_mailboxes.contains(g) && self.claims.get(address) != Some(g),
+            None => false,
+        }
+    }
+
+    /// Records `new` as the object's anchor once the operations `after`
+    /// succeed, unless `old` is already exactly that.
+    pub fn record_anchor(&mut self, old: Option<&Anchor>, new: Anchor, after: Vec<u32>) {
+        if old.is_none_or(|a| *a != new) {
+            self.anchor_updates.push(AnchorUpdate {
+                guid: new.guid,
+                anchor: Some(new),
+                after,
+            });
+        }
+    }
+
+    /// Drops the anchor of `guid` once the operations `after` succeed.
+    pub fn forget(&mut self, guid: Guid, after: Vec<u32>) {
+        self.anchor_updates.push(AnchorUpdate {
+            guid,
+            anchor: None,
+            after,
+        });
+    }
+
+    /// The plan: operations ordered by phase (stable), renumbered, with the
+    /// anchor dependencies remapped to the new numbers.
+    pub fn finish(mut self, synced: usize) -> Plan {
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.sort_by_key(|o| o.phase);
+        let mut remap = HashMap::new();
+        for (i, o) in ops.iter_mut().enumerate() {
+            remap.insert(o.seq, i as u32);
+            o.seq = i as u32;
+        }
+        let mut anchors = std::mem::take(&mut self.anchor_updates);
+        for a in &mut anchors {
+            a.after = a
+                .after
+                .iter()
+                .filter_map(|s| remap.get(s).copied())
+                .collect();
+        }
+        Plan {
+            ops,
+            findings: self.findings,
+            anchors,
+            synced,
+        }
+    }
+}
+
+/// Lower address -> who holds it in the control panel. A primary address
+/// wins over an alternate; the first holder wins among alternates.
+fn address_index(target: &TargetState) -> HashMap<String, Owner> {
+    let mut index = HashMap::new();
+    for m in &target.mailboxes {
+        let owner = Owner {
+            kind: TargetKind::Mailbox,
+            service: m.service,
+            object: m.address.lower().to_string(),
+        };
+        index.insert(m.address.lower().to_string(), owner.clone());
+        for a in &m.addresses {
+            index
+                .entry(a.lower().to_string())
+                .or_insert_with(|| owner.clone());
+        }
+    }
+    for c in &target.contacts {
+        index.entry(c.address.lower().to_string()).or_insert(Owner {
+            kind: TargetKind::Contact,
+            service: Service::Exchange,
+            object: c.address.lower().to_string(),
+        });
+    }
+    for l in &target.lists {
+        let owner = Owner {
+            kind: TargetKind::List,
+            service: Service::Exchange,
+            object: l.address.lower().to_string(),
+        };
+        index
+            .entry(l.address.lower().to_string())
+            .or_insert_with(|| owner.clone());
+        for a in &l.addresses {
+            index
+                .entry(a.lower().to_string())
+                .or_insert_with(|| owner.clone());
+        }
+    }
+    for al in &target.aliases {
+        // An alias forwarding to exactly one mailbox is that mailbox's alternate.
+        let object = if al.targets.len() == 1 {
+            al.targets.iter().next().cloned().unwrap_or_default()
+        } else {
+            al.address.lower().to_string()
+        };
+        index
+            .entry(al.address.lower().to_string())
+            .or_insert(Owner {
+                kind: TargetKind::Mailbox,
+                service: Service::RsEmail,
+                object,
+            });
+    }
+    index
+}
