@@ -8,6 +8,10 @@
 pub const API_PREFIX: &str = "/v1";
 /// The customer path segment meaning "the API key's own customer".
 pub const ME: &str = "me";
+/// The customer path segment meaning "this customer and all its
+/// sub-accounts" (Domain page); officed has no sub-accounts, so it answers
+/// like [`ME`].
+pub const ALL: &str = "all";
 /// Largest accepted page size.
 pub const MAX_PAGE_SIZE: u32 = 250;
 /// Page size used when `size` is not given.
@@ -27,6 +31,12 @@ pub mod routes {
     pub const EX_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/ex/mailboxes/{name}/rename";
     pub const RS_MAILBOXES: &str = "/customers/{c}/domains/{d}/rs/mailboxes";
     pub const RS_MAILBOX: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}";
+    /// A Rackspace Email login token (`POST`, no body; Ruby's spelling).
+    pub const RS_MAILBOX_LOGIN_TOKEN: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/loginToken";
+    /// The same, as rackmail spells it.
+    pub const RS_MAILBOX_LOGIN_TOKEN_LOWER: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/logintoken";
     /// The administrator's rename (`POST`, form `newName=`).
     pub const RS_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}/rename";
     pub const RS_ALIASES: &str = "/customers/{c}/domains/{d}/rs/aliases";

@@ -165,20 +165,22 @@ fn schemas() -> Value {
         },
         "Health": object(&["status", "database"], vec![("status", s()), ("database", s())]),
         "Domain": object(
-            &["name", "accountNumber", "serviceType", "exchangeMaxNumMailboxes", "exchangeUsedMailboxes", "rsEmailMaxNumberMailboxes", "rsEmailUsedMailboxes"],
+            &["name", "accountNumber", "serviceType", "exchangeMaxNumMailboxes", "exchangeUsedStorage", "rsEmailMaxNumberMailboxes", "rsEmailUsedStorage", "publicFoldersEnabled"],
             vec![
                 ("name", s()),
                 ("accountNumber", s()),
                 ("serviceType", json!({"type": "string", "enum": ["exchange", "rsemail", "both"]})),
                 ("exchangeMaxNumMailboxes", i()),
-                ("exchangeUsedMailboxes", i()),
+                ("exchangeUsedStorage", i()),
                 ("rsEmailMaxNumberMailboxes", i()),
-                ("rsEmailUsedMailboxes", i()),
+                ("rsEmailUsedStorage", i()),
                 ("aliases", arr(s())),
                 ("acceptedDomains", arr(s())),
+                ("publicFoldersEnabled", b()),
             ],
         ),
         "DomainList": page("domains", "Domain"),
+        "LoginToken": object(&["token"], vec![("token", s())]),
         "ContactInfo": object(&[], contact_props()),
         "RsContactInfo": object(&[], rs_contact),
         "ExContactInfo": object(&[], ex_contact_props),
@@ -452,8 +454,13 @@ mod tests {
             rs_email_used_mailboxes: 0,
             aliases: vec![],
             accepted_domains: vec![],
+            public_folders_enabled: false,
         };
         declared("Domain", &serde_json::to_value(&d).unwrap());
+        declared(
+            "LoginToken",
+            &serde_json::to_value(cloudoffice_api::LoginToken { token: "t".into() }).unwrap(),
+        );
         let l = DistributionListBody {
             display_name: Some("x".into()),
             description: Some("d".into()),

@@ -68,6 +68,7 @@ fn object_root(path: &str) -> (&'static str, &'static str) {
     match (at(2), at(1), at(0)) {
         (_, _, "emailaddresses") => ("emailAddressList", "urn:xml:emailAddressList"),
         (_, _, "members") => ("memberList", "urn:xml:memberList"),
+        (_, _, t) if t.eq_ignore_ascii_case("logintoken") => ("loginToken", "urn:xml:loginToken"),
         ("ex", "mailboxes", _) => ("mailbox", "urn:xml:mailbox"),
         ("rs", "mailboxes", _) => ("rsMailbox", "urn:xml:rsMailbox"),
         ("rs", "aliases", _) => ("rsAlias", "urn:xml:rsAliasInfo"),

@@ -210,7 +210,12 @@ async fn method_not_allowed() -> Error {
 /// Checks the `{c}` path segment: `me` or the key's own account number.
 /// Any other customer answers like one that does not exist.
 pub fn check_customer(caller: &Caller, c: &str) -> Result<()> {
-    if c == cloudoffice_api::paths::ME || c == caller.account_number {
+    // `all` means the key's customer and its sub-accounts; officed has no
+    // sub-accounts, so it is the same as `me`.
+    if c == cloudoffice_api::paths::ME
+        || c == cloudoffice_api::paths::ALL
+        || c == caller.account_number
+    {
         Ok(())
     } else {
         Err(Error::not_authorized(format!(
