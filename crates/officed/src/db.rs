@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rackspace email login tokens",
         include_str!("../migrations/0006_login_tokens.sql"),
     ),
+    (
+        7,
+        "spam settings and lists",
+        include_str!("../migrations/0007_spam.sql"),
+    ),
 ];
 
 /// The connection pools plus their backend.

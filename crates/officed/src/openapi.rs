@@ -149,7 +149,39 @@ fn schemas() -> Value {
     .into_iter()
     .map(|f| (f, s()))
     .collect();
-    json!({
+    let spam_fields: Vec<(&str, &str, &[&str])> = crate::api::spam::FORM_FIELDS
+        .iter()
+        .map(|(n, k)| (*n, *k, &[][..]))
+        .collect();
+    let spam_form = form(
+        &spam_fields,
+        &[],
+        &[
+            ("filterLevel", "required: on, off or exclusive"),
+            (
+                "exchange.forwardToDomainQuarantine",
+                "domains only: on or off",
+            ),
+        ],
+    );
+    let domain_spam = object(
+        &["filterLevel", "rsEmailSettings", "exchangeSettings"],
+        vec![
+            ("filterLevel", s()),
+            ("overrideUserSettings", b()),
+            ("rsEmailSettings", json!({"type": "object"})),
+            ("exchangeSettings", json!({"type": "object"})),
+        ],
+    );
+    let mailbox_spam = object(
+        &["filterLevel", "rsEmailSettings"],
+        vec![
+            ("filterLevel", s()),
+            ("rsEmailSettings", json!({"type": "object"})),
+        ],
+    );
+    let spam_list = object(&["addresses"], vec![("addresses", arr(s()))]);
+    let mut out = json!({
         "Fault": {
             "type": "object",
             "description": "Exactly one of the keys, naming the fault kind. The message is repeated in the x-error-message header.",
@@ -257,7 +289,16 @@ fn schemas() -> Value {
             }
         },
         "MemberList": object(&["members"], vec![("members", arr(s()))]),
-    })
+    });
+    for (k, v) in [
+        ("SpamSettingsForm", spam_form),
+        ("DomainSpamSettings", domain_spam),
+        ("MailboxSpamSettings", mailbox_spam),
+        ("SpamList", spam_list),
+    ] {
+        out[k] = v;
+    }
+    out
 }
 
 fn param(name: &str, desc: &str) -> Value {

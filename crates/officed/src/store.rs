@@ -906,6 +906,14 @@ pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Resu
     mailbox_wire(&mut c, dom, &m).await
 }
 
+/// The id of a live mailbox (404 `itemNotFoundFault` when there is none),
+/// for the resources kept per mailbox (spam settings and lists).
+pub async fn mailbox_id(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<String> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    Ok(require_mailbox(&mut c, dom, svc, name).await?.id)
+}
+
 /// How long a Rackspace Email login token lives (milliseconds).
 pub const LOGIN_TOKEN_TTL_MS: i64 = 5 * 60 * 1000;
 

@@ -96,45 +96,76 @@ conformance!(domain_writes_need_permission, |w| {
     assert_eq!(w.get("/customers/me/domains").await.json()["total"], 3);
 });
 
-// Domain Spam page: Show and Edit are documented; officed does not filter
-// spam, so it answers the documented "not supported" fault (501 appsFault,
-// JSON and XML), and a PUT changes nothing.
+// Domain Spam page: Show (documented JSON and XML shape) and Edit.
 conformance!(domain_spam_settings, |w| {
     let p = format!("{D}/spam/settings");
-    w.get(&p).await.fault(
-        501,
-        "appsFault",
-        Some(officed::api::SPAM_NOT_SUPPORTED),
-        "domain spam settings: not supported",
-    );
+    let s = w.get(&p).await;
+    s.ok("show");
+    let s = s.json();
+    for k in ["filterLevel", "rsEmailSettings", "exchangeSettings"] {
+        assert!(s.get(k).is_some(), "{k}: {s}");
+    }
+    for k in [
+        "spamHandling",
+        "hasFolderCleaner",
+        "spamFolderAgeLimit",
+        "spamFolderNumLimit",
+        "spamForwardingAddress",
+    ] {
+        assert!(
+            s["rsEmailSettings"].get(k).is_some(),
+            "rsEmailSettings.{k}: {s}"
+        );
+    }
+    for k in [
+        "forwardToDomainQuarantine",
+        "quarantineOwner",
+        "defaultQuarantineOwner",
+    ] {
+        assert!(
+            s["exchangeSettings"].get(k).is_some(),
+            "exchangeSettings.{k}: {s}"
+        );
+    }
     w.form(
         "PUT",
         &p,
         "filterLevel=exclusive&overrideUserSettings=false",
     )
     .await
-    .fault(
-        501,
-        "appsFault",
-        Some(officed::api::SPAM_NOT_SUPPORTED),
-        "domain spam edit: not supported",
-    );
-    w.bare("POST", &format!("{D}/spam/safelist/a@example.net"))
-        .await
-        .fault(
-            501,
-            "appsFault",
-            Some(officed::api::SPAM_NOT_SUPPORTED),
-            "domain spam list: not supported",
-        );
+    .ok_empty("edit");
+    assert_eq!(w.get(&p).await.json()["filterLevel"], "exclusive");
+    let r = w.form("PUT", &p, "overrideUserSettings=true").await;
+    assert_eq!(r.status, 400, "filterLevel is required: {}", r.body);
+    let r = w.form("PUT", &p, "filterLevel=sometimes").await;
+    assert_eq!(r.status, 400, "on, off or exclusive: {}", r.body);
     let x = w.get_xml(&p).await;
-    assert_eq!(x.status, 501, "xml: {}", x.body);
-    assert!(x.header("x-error-message").is_some(), "says why");
+    x.ok("xml");
+    let n = x.xml();
+    assert_eq!(n.name, "domainSpamSettings");
+    assert_eq!(n.ns(), Some("urn:xml:DomainSpamSettings"));
+    assert_eq!(n.text_of("filterLevel"), "exclusive");
+    assert!(n.at(&["rsEmailSettings"]).child("spamHandling").is_some());
+    // Domain lists: add, show, refuse a bad entry, remove.
+    let sl = format!("{D}/spam/safelist");
+    w.bare("POST", &format!("{sl}/friend@example.net"))
+        .await
+        .ok_empty("add to the domain safelist");
+    assert_eq!(
+        w.get(&sl).await.json()["addresses"],
+        json!(["friend@example.net"])
+    );
+    let r = w
+        .bare("POST", &format!("{D}/spam/ipblocklist/not-an-ip"))
+        .await;
+    assert_eq!(r.status, 400, "an IP list takes IP addresses: {}", r.body);
+    w.bare("DELETE", &format!("{sl}/friend@example.net"))
+        .await
+        .ok_empty("remove from the domain safelist");
+    assert_eq!(w.get(&sl).await.json()["addresses"], json!([]));
 });
 
-// Rackspace Mailbox Spam page: settings and lists (blocklist) are
-// documented; officed answers the "not supported" fault for each, and the
-// mailbox itself is unaffected.
+// Rackspace Mailbox Spam page: settings and a list (blocklist).
 conformance!(mailbox_spam, |w| {
     w.json(
         "POST",
@@ -144,22 +175,48 @@ conformance!(mailbox_spam, |w| {
     .await
     .ok_empty("add");
     let p = format!("{RS}/alex.smith/spam/settings");
+    let s = w.get(&p).await;
+    s.ok("show");
+    let s = s.json();
+    assert!(s.get("filterLevel").is_some(), "{s}");
+    assert!(s["rsEmailSettings"].get("spamHandling").is_some(), "{s}");
+    w.form(
+        "PUT",
+        &p,
+        "filterLevel=on&rsEmail.spamHandling=toAddress&rsEmail.spamForwardingAddress=spam%40example.com",
+    )
+    .await
+    .ok_empty("edit");
+    let s = w.get(&p).await.json();
+    assert_eq!(s["rsEmailSettings"]["spamHandling"], "toAddress");
+    assert_eq!(
+        s["rsEmailSettings"]["spamForwardingAddress"],
+        "spam@example.com"
+    );
+    let x = w.get_xml(&p).await.xml();
+    assert_eq!(x.name, "rsMailboxSpamSetting");
+    assert_eq!(x.ns(), Some("urn:xml:RSMailboxSpamSetting"));
     let bl = format!("{RS}/alex.smith/spam/blocklist");
-    for (m, path) in [
-        ("GET", p.clone()),
-        ("PUT", p.clone()),
-        ("GET", bl.clone()),
-        ("POST", format!("{bl}/name1@spam.com")),
-        ("DELETE", format!("{bl}/name1@spam.com")),
-    ] {
-        w.bare(m, &path).await.fault(
-            501,
-            "appsFault",
-            Some(officed::api::SPAM_NOT_SUPPORTED),
-            &format!("{m} {path}: not supported"),
-        );
-    }
-    w.get(&format!("{RS}/alex.smith"))
+    w.bare("POST", &format!("{bl}/name1@spam.com"))
         .await
-        .ok("the mailbox is unaffected");
+        .ok_empty("add to blocklist");
+    w.bare("POST", &format!("{bl}/name2@spam.com"))
+        .await
+        .ok_empty("add to blocklist");
+    let x = w.get_xml(&bl).await;
+    x.ok("xml blocklist");
+    let n = x.xml();
+    assert_eq!(n.name, "blocklist");
+    assert_eq!(n.ns(), Some("urn:xml:blocklist"));
+    let a: Vec<&str> = n
+        .at(&["addresses"])
+        .children
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect();
+    assert_eq!(a, ["name1@spam.com", "name2@spam.com"]);
+    w.bare("DELETE", &format!("{bl}/name1@spam.com"))
+        .await
+        .ok_empty("remove from blocklist");
+    assert!(!w.get(&bl).await.body.contains("name1@spam.com"));
 });

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod format;
 pub mod lists;
 pub mod mailboxes;
+pub mod spam;
 
 use std::sync::Arc;
 
@@ -97,6 +98,7 @@ pub fn all_routes() -> Vec<ApiRoute> {
     v.extend(aliases::routes());
     v.extend(contacts::routes());
     v.extend(lists::routes());
+    v.extend(spam::routes());
     v
 }
 
