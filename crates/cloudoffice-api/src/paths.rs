@@ -8,6 +8,10 @@
 pub const API_PREFIX: &str = "/v1";
 /// The customer path segment meaning "the API key's own customer".
 pub const ME: &str = "me";
+/// The customer path segment meaning "this customer and all its
+/// sub-accounts" (Domain page); officed has no sub-accounts, so it answers
+/// like [`ME`].
+pub const ALL: &str = "all";
 /// Largest accepted page size.
 pub const MAX_PAGE_SIZE: u32 = 250;
 /// Page size used when `size` is not given.
@@ -27,6 +31,27 @@ pub mod routes {
     pub const EX_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/ex/mailboxes/{name}/rename";
     pub const RS_MAILBOXES: &str = "/customers/{c}/domains/{d}/rs/mailboxes";
     pub const RS_MAILBOX: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}";
+    /// Domain spam settings (`GET`/`PUT`).
+    pub const DOMAIN_SPAM_SETTINGS: &str = "/customers/{c}/domains/{d}/spam/settings";
+    /// A domain spam list (`safelist`, `blocklist`, `ipsafelist`, `ipblocklist`).
+    pub const DOMAIN_SPAM_LIST: &str = "/customers/{c}/domains/{d}/spam/{list}";
+    /// One entry of a domain spam list (`POST`/`DELETE`).
+    pub const DOMAIN_SPAM_LIST_ENTRY: &str = "/customers/{c}/domains/{d}/spam/{list}/{entry}";
+    /// Rackspace Email mailbox spam settings (`GET`/`PUT`).
+    pub const RS_MAILBOX_SPAM_SETTINGS: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/spam/settings";
+    /// A Rackspace Email mailbox spam list.
+    pub const RS_MAILBOX_SPAM_LIST: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/spam/{list}";
+    /// One entry of a Rackspace Email mailbox spam list (`POST`/`DELETE`).
+    pub const RS_MAILBOX_SPAM_LIST_ENTRY: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/spam/{list}/{entry}";
+    /// A Rackspace Email login token (`POST`, no body; Ruby's spelling).
+    pub const RS_MAILBOX_LOGIN_TOKEN: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/loginToken";
+    /// The same, as rackmail spells it.
+    pub const RS_MAILBOX_LOGIN_TOKEN_LOWER: &str =
+        "/customers/{c}/domains/{d}/rs/mailboxes/{name}/logintoken";
     /// The administrator's rename (`POST`, form `newName=`).
     pub const RS_MAILBOX_RENAME: &str = "/customers/{c}/domains/{d}/rs/mailboxes/{name}/rename";
     pub const RS_ALIASES: &str = "/customers/{c}/domains/{d}/rs/aliases";

@@ -47,6 +47,14 @@ impl ServiceType {
     }
 }
 
+/// A Rackspace Email login token (`POST .../rs/mailboxes/{name}/loginToken`):
+/// the clients (rackmail, Ruby) read `token` and hand it to webmail as the
+/// session id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginToken {
+    pub token: String,
+}
+
 /// A hosted domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,11 +64,17 @@ pub struct Domain {
     pub service_type: ServiceType,
     /// Purchased Exchange mailbox licences.
     pub exchange_max_num_mailboxes: u32,
-    /// Exchange mailboxes that count against the licences (disabled ones included).
+    /// Exchange mailboxes that count against the licences (disabled ones
+    /// included). The documented name is `exchangeUsedStorage` (the Domain
+    /// page: it "actually return[s] the number of active mailboxes");
+    /// officed's older name is still read.
+    #[serde(rename = "exchangeUsedStorage", alias = "exchangeUsedMailboxes")]
     pub exchange_used_mailboxes: u32,
     /// Purchased Rackspace Email mailbox licences.
     pub rs_email_max_number_mailboxes: u32,
-    /// Rackspace Email mailboxes that count against the licences.
+    /// Rackspace Email mailboxes that count against the licences, under the
+    /// documented name `rsEmailUsedStorage` (see `exchange_used_mailboxes`).
+    #[serde(rename = "rsEmailUsedStorage", alias = "rsEmailUsedMailboxes")]
     pub rs_email_used_mailboxes: u32,
     /// Domain aliases: every object gets `local@alias` automatically; such
     /// addresses cannot be added by hand.
@@ -69,6 +83,11 @@ pub struct Domain {
     /// Accepted domains: alternate addresses may be in these (or the domain itself).
     #[serde(default)]
     pub accepted_domains: Vec<String>,
+    /// Documented as always `false` ("The field 'publicFoldersEnabled' from
+    /// Show Domain result always returns 'false'"); officed has no public
+    /// folders.
+    #[serde(default)]
+    pub public_folders_enabled: bool,
 }
 
 /// Contact information carried by mailboxes and contacts. Absent fields are

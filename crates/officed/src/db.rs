@@ -49,6 +49,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "distribution list settings",
         include_str!("../migrations/0005_list_settings.sql"),
     ),
+    (
+        6,
+        "rackspace email login tokens",
+        include_str!("../migrations/0006_login_tokens.sql"),
+    ),
+    (
+        7,
+        "spam settings and lists",
+        include_str!("../migrations/0007_spam.sql"),
+    ),
 ];
 
 /// The connection pools plus their backend.

@@ -149,7 +149,39 @@ fn schemas() -> Value {
     .into_iter()
     .map(|f| (f, s()))
     .collect();
-    json!({
+    let spam_fields: Vec<(&str, &str, &[&str])> = crate::api::spam::FORM_FIELDS
+        .iter()
+        .map(|(n, k)| (*n, *k, &[][..]))
+        .collect();
+    let spam_form = form(
+        &spam_fields,
+        &[],
+        &[
+            ("filterLevel", "required: on, off or exclusive"),
+            (
+                "exchange.forwardToDomainQuarantine",
+                "domains only: on or off",
+            ),
+        ],
+    );
+    let domain_spam = object(
+        &["filterLevel", "rsEmailSettings", "exchangeSettings"],
+        vec![
+            ("filterLevel", s()),
+            ("overrideUserSettings", b()),
+            ("rsEmailSettings", json!({"type": "object"})),
+            ("exchangeSettings", json!({"type": "object"})),
+        ],
+    );
+    let mailbox_spam = object(
+        &["filterLevel", "rsEmailSettings"],
+        vec![
+            ("filterLevel", s()),
+            ("rsEmailSettings", json!({"type": "object"})),
+        ],
+    );
+    let spam_list = object(&["addresses"], vec![("addresses", arr(s()))]);
+    let mut out = json!({
         "Fault": {
             "type": "object",
             "description": "Exactly one of the keys, naming the fault kind. The message is repeated in the x-error-message header.",
@@ -165,20 +197,22 @@ fn schemas() -> Value {
         },
         "Health": object(&["status", "database"], vec![("status", s()), ("database", s())]),
         "Domain": object(
-            &["name", "accountNumber", "serviceType", "exchangeMaxNumMailboxes", "exchangeUsedMailboxes", "rsEmailMaxNumberMailboxes", "rsEmailUsedMailboxes"],
+            &["name", "accountNumber", "serviceType", "exchangeMaxNumMailboxes", "exchangeUsedStorage", "rsEmailMaxNumberMailboxes", "rsEmailUsedStorage", "publicFoldersEnabled"],
             vec![
                 ("name", s()),
                 ("accountNumber", s()),
                 ("serviceType", json!({"type": "string", "enum": ["exchange", "rsemail", "both"]})),
                 ("exchangeMaxNumMailboxes", i()),
-                ("exchangeUsedMailboxes", i()),
+                ("exchangeUsedStorage", i()),
                 ("rsEmailMaxNumberMailboxes", i()),
-                ("rsEmailUsedMailboxes", i()),
+                ("rsEmailUsedStorage", i()),
                 ("aliases", arr(s())),
                 ("acceptedDomains", arr(s())),
+                ("publicFoldersEnabled", b()),
             ],
         ),
         "DomainList": page("domains", "Domain"),
+        "LoginToken": object(&["token"], vec![("token", s())]),
         "ContactInfo": object(&[], contact_props()),
         "RsContactInfo": object(&[], rs_contact),
         "ExContactInfo": object(&[], ex_contact_props),
@@ -255,7 +289,16 @@ fn schemas() -> Value {
             }
         },
         "MemberList": object(&["members"], vec![("members", arr(s()))]),
-    })
+    });
+    for (k, v) in [
+        ("SpamSettingsForm", spam_form),
+        ("DomainSpamSettings", domain_spam),
+        ("MailboxSpamSettings", mailbox_spam),
+        ("SpamList", spam_list),
+    ] {
+        out[k] = v;
+    }
+    out
 }
 
 fn param(name: &str, desc: &str) -> Value {
@@ -452,8 +495,13 @@ mod tests {
             rs_email_used_mailboxes: 0,
             aliases: vec![],
             accepted_domains: vec![],
+            public_folders_enabled: false,
         };
         declared("Domain", &serde_json::to_value(&d).unwrap());
+        declared(
+            "LoginToken",
+            &serde_json::to_value(cloudoffice_api::LoginToken { token: "t".into() }).unwrap(),
+        );
         let l = DistributionListBody {
             display_name: Some("x".into()),
             description: Some("d".into()),

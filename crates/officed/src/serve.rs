@@ -398,7 +398,13 @@ async fn fault_for_plain_errors(resp: axum::response::Response) -> axum::respons
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| {
+            // A fault the API already wrote, as JSON or (for
+            // `Accept: text/xml`) as XML, is kept as it is.
+            v.starts_with("application/json")
+                || v.starts_with("text/xml")
+                || v.starts_with("application/xml")
+        });
     if status.as_u16() < 400 || json {
         return resp;
     }

@@ -639,6 +639,7 @@ pub fn domain_wire(d: &DomainRow) -> Domain {
         rs_email_used_mailboxes: d.rs_used as u32,
         aliases: d.aliases.clone(),
         accepted_domains: d.accepted.clone(),
+        public_folders_enabled: false,
     }
 }
 
@@ -903,6 +904,48 @@ pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Resu
     let mut c = db.pool.acquire().await?;
     let m = require_mailbox(&mut c, dom, svc, name).await?;
     mailbox_wire(&mut c, dom, &m).await
+}
+
+/// The id of a live mailbox (404 `itemNotFoundFault` when there is none),
+/// for the resources kept per mailbox (spam settings and lists).
+pub async fn mailbox_id(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<String> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    Ok(require_mailbox(&mut c, dom, svc, name).await?.id)
+}
+
+/// How long a Rackspace Email login token lives (milliseconds).
+pub const LOGIN_TOKEN_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// `POST .../rs/mailboxes/{name}/loginToken`: a new random token for the
+/// mailbox (32 random bytes, hex). Only its SHA-256 hash is stored, with an
+/// expiry; expired tokens are removed on the way.
+pub async fn rs_login_token(db: &Db, dom: &DomainRow, name: &str) -> Result<String> {
+    use rand::RngCore;
+    use sha2::{Digest, Sha256};
+    Svc::Rs.check_domain(dom)?;
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let token = hex(&raw);
+    let hash = hex(&Sha256::digest(token.as_bytes()));
+    let now = now_ms();
+    let mut c = db.pool.acquire().await?;
+    let m = require_mailbox(&mut c, dom, Svc::Rs, name).await?;
+    sqlx::query("DELETE FROM rs_login_tokens WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO rs_login_tokens (token_hash, mailbox_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hash)
+    .bind(m.id.clone())
+    .bind(now)
+    .bind(now + LOGIN_TOKEN_TTL_MS)
+    .execute(&mut *c)
+    .await?;
+    Ok(token)
 }
 
 /// One page of live mailboxes, filtered, without their addresses (list

@@ -567,8 +567,8 @@ async fn rule_licences(env: &Env) {
         .await;
     assert_eq!(
         (
-            d.json["exchangeUsedMailboxes"].as_u64(),
-            d.json["rsEmailUsedMailboxes"].as_u64()
+            d.json["exchangeUsedStorage"].as_u64(),
+            d.json["rsEmailUsedStorage"].as_u64()
         ),
         (Some(4), Some(2))
     );

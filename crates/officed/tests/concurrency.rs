@@ -124,6 +124,6 @@ async fn licences_hold(env: &Env) {
     let d = env
         .req("GET", "/customers/me/domains/example.com", None)
         .await;
-    assert_eq!(d.json["exchangeUsedMailboxes"], 3);
+    assert_eq!(d.json["exchangeUsedStorage"], 3);
 }
 both_backends!(licences_hold);

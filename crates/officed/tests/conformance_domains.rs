@@ -146,6 +146,23 @@ conformance!(domain_spam_settings, |w| {
     assert_eq!(n.ns(), Some("urn:xml:DomainSpamSettings"));
     assert_eq!(n.text_of("filterLevel"), "exclusive");
     assert!(n.at(&["rsEmailSettings"]).child("spamHandling").is_some());
+    // Domain lists: add, show, refuse a bad entry, remove.
+    let sl = format!("{D}/spam/safelist");
+    w.bare("POST", &format!("{sl}/friend@example.net"))
+        .await
+        .ok_empty("add to the domain safelist");
+    assert_eq!(
+        w.get(&sl).await.json()["addresses"],
+        json!(["friend@example.net"])
+    );
+    let r = w
+        .bare("POST", &format!("{D}/spam/ipblocklist/not-an-ip"))
+        .await;
+    assert_eq!(r.status, 400, "an IP list takes IP addresses: {}", r.body);
+    w.bare("DELETE", &format!("{sl}/friend@example.net"))
+        .await
+        .ok_empty("remove from the domain safelist");
+    assert_eq!(w.get(&sl).await.json()["addresses"], json!([]));
 });
 
 // Rackspace Mailbox Spam page: settings and a list (blocklist).

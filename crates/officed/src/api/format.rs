@@ -68,6 +68,15 @@ fn object_root(path: &str) -> (&'static str, &'static str) {
     match (at(2), at(1), at(0)) {
         (_, _, "emailaddresses") => ("emailAddressList", "urn:xml:emailAddressList"),
         (_, _, "members") => ("memberList", "urn:xml:memberList"),
+        (_, "spam", "settings") if at(3) == "mailboxes" => {
+            ("rsMailboxSpamSetting", "urn:xml:RSMailboxSpamSetting")
+        }
+        (_, "spam", "settings") => ("domainSpamSettings", "urn:xml:DomainSpamSettings"),
+        (_, "spam", "safelist") => ("safelist", "urn:xml:safelist"),
+        (_, "spam", "blocklist" | "blacklist") => ("blocklist", "urn:xml:blocklist"),
+        (_, "spam", "ipsafelist") => ("ipsafelist", "urn:xml:ipsafelist"),
+        (_, "spam", "ipblocklist") => ("ipblocklist", "urn:xml:ipblocklist"),
+        (_, _, t) if t.eq_ignore_ascii_case("logintoken") => ("loginToken", "urn:xml:loginToken"),
         ("ex", "mailboxes", _) => ("mailbox", "urn:xml:mailbox"),
         ("rs", "mailboxes", _) => ("rsMailbox", "urn:xml:rsMailbox"),
         ("rs", "aliases", _) => ("rsAlias", "urn:xml:rsAliasInfo"),
@@ -129,6 +138,7 @@ fn item_name(field: &str) -> &'static str {
         "Members" => "Member",
         "AcceptMessagesOnlyFrom" => "Sender",
         "acceptedDomains" => "domain",
+        "addresses" => "address",
         key => match page_names(key) {
             Some((_, item)) => item,
             None => "item",

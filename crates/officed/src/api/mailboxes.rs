@@ -6,8 +6,8 @@ use axum::routing::{delete, get, post, put};
 use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{
-    EmailAddressList, ExchangeMailbox, ExchangeMailboxForm, ExchangeMailboxList, MailboxRenameForm,
-    PageQuery, RsMailbox, RsMailboxForm, RsMailboxList,
+    EmailAddressList, ExchangeMailbox, ExchangeMailboxForm, ExchangeMailboxList, LoginToken,
+    MailboxRenameForm, PageQuery, RsMailbox, RsMailboxForm, RsMailboxList,
 };
 
 use super::extract::{Body, Form, Path, Query};
@@ -131,6 +131,24 @@ pub fn routes() -> Vec<ApiRoute> {
             body: BodyDoc::None,
             response: Some("RsMailbox"),
             handler: get(rs_show),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_MAILBOX_LOGIN_TOKEN,
+            operation_id: "rsMailboxLoginToken",
+            summary: "A new Rackspace Email login token (random, kept only as a hash, valid 5 minutes)",
+            body: BodyDoc::None,
+            response: Some("LoginToken"),
+            handler: post(rs_login_token),
+        },
+        ApiRoute {
+            method: Method::POST,
+            path: r::RS_MAILBOX_LOGIN_TOKEN_LOWER,
+            operation_id: "rsMailboxLoginTokenLower",
+            summary: "The same as loginToken, as rackmail spells it",
+            body: BodyDoc::None,
+            response: Some("LoginToken"),
+            handler: post(rs_login_token),
         },
         ApiRoute {
             method: Method::POST,
@@ -357,6 +375,16 @@ async fn rs_show(
     Ok(Json(
         store::mailbox_get(&st.db, &dom, Svc::Rs, &n).await?.rs(),
     ))
+}
+
+async fn rs_login_token(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): P3,
+) -> Result<Json<LoginToken>> {
+    let dom = domain_for(&st, &caller, &c, &d).await?;
+    let token = store::rs_login_token(&st.db, &dom, &n).await?;
+    Ok(Json(LoginToken { token }))
 }
 
 async fn rs_add(

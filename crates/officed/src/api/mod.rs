@@ -13,6 +13,7 @@ pub mod extract;
 pub mod format;
 pub mod lists;
 pub mod mailboxes;
+pub mod spam;
 
 use std::sync::Arc;
 
@@ -97,6 +98,7 @@ pub fn all_routes() -> Vec<ApiRoute> {
     v.extend(aliases::routes());
     v.extend(contacts::routes());
     v.extend(lists::routes());
+    v.extend(spam::routes());
     v
 }
 
@@ -191,11 +193,39 @@ async fn health(axum::extract::State(st): axum::extract::State<AppState>) -> imp
     }
 }
 
-async fn not_found() -> Error {
+async fn not_found(uri: axum::http::Uri) -> Error {
+    if is_spam_path(uri.path()) {
+        return Error::fault(
+            cloudoffice_api::FaultKind::Apps,
+            501,
+            SPAM_NOT_SUPPORTED,
+            "officed does not filter spam; see docs/cloud-office-conformance.md.",
+        );
+    }
     Error::not_found(
         "Resource not found.",
         "No such path; see /v1/openapi.json for the API.",
     )
+}
+
+/// The documented "not supported" answer (501 `appsFault`) for the
+/// domain and mailbox spam settings and lists, which officed does not offer.
+pub const SPAM_NOT_SUPPORTED: &str = "Not supported: spam settings and lists.";
+
+/// True for a documented spam path: `.../domains/{d}/spam/...` or
+/// `.../domains/{d}/{ex,rs}/mailboxes/{name}/spam/...`.
+fn is_spam_path(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(d) = segs.iter().position(|s| s.eq_ignore_ascii_case("domains")) else {
+        return false;
+    };
+    let rest = &segs[d + 1..];
+    let spam_at = |i: usize| rest.get(i).is_some_and(|s| s.eq_ignore_ascii_case("spam"));
+    spam_at(1)
+        || (rest
+            .get(2)
+            .is_some_and(|s| s.eq_ignore_ascii_case("mailboxes"))
+            && spam_at(4))
 }
 
 async fn method_not_allowed() -> Error {
@@ -210,7 +240,12 @@ async fn method_not_allowed() -> Error {
 /// Checks the `{c}` path segment: `me` or the key's own account number.
 /// Any other customer answers like one that does not exist.
 pub fn check_customer(caller: &Caller, c: &str) -> Result<()> {
-    if c == cloudoffice_api::paths::ME || c == caller.account_number {
+    // `all` means the key's customer and its sub-accounts; officed has no
+    // sub-accounts, so it is the same as `me`.
+    if c == cloudoffice_api::paths::ME
+        || c == cloudoffice_api::paths::ALL
+        || c == caller.account_number
+    {
         Ok(())
     } else {
         Err(Error::not_authorized(format!(
@@ -234,7 +269,33 @@ pub const SIGNATURE: &str = SIGNATURE_HEADER;
 
 #[cfg(test)]
 mod tests {
-    use super::canonical_path;
+    use super::{canonical_path, is_spam_path};
+
+    #[test]
+    fn spam_paths() {
+        let cases: &[(&str, bool)] = &[
+            ("/v1/customers/me/domains/x.com/spam/settings", true),
+            ("/v1/customers/me/domains/x.com/spam/blocklist/a@b.c", true),
+            (
+                "/v1/customers/me/domains/x.com/rs/mailboxes/m/spam/settings",
+                true,
+            ),
+            (
+                "/v1/customers/me/domains/x.com/ex/mailboxes/m/spam/safelist",
+                true,
+            ),
+            ("/v1/customers/me/domains/x.com/rs/mailboxes/spam", false),
+            ("/v1/customers/me/domains/spam", false),
+            ("/v1/customers/me/domains/x.com/rs/aliases/spam", false),
+            (
+                "/v1/customers/me/domains/x.com/ex/mailboxes/m/settings",
+                false,
+            ),
+        ];
+        for (p, want) in cases {
+            assert_eq!(is_spam_path(p), *want, "{p}");
+        }
+    }
 
     #[test]
     fn canonical_paths() {
