@@ -66,7 +66,7 @@ pub struct Domain {
     pub exchange_max_num_mailboxes: u32,
     /// Exchange mailboxes that count against the licences (disabled ones
     /// included). The documented name is `exchangeUsedStorage` (the Domain
-    /// page: it "actually return[s] the number of active mailboxes");
+    /// page: it "actually return\[s\] the number of active mailboxes");
     /// officed's older name is still read.
     #[serde(rename = "exchangeUsedStorage", alias = "exchangeUsedMailboxes")]
     pub exchange_used_mailboxes: u32,

@@ -500,7 +500,7 @@ mod tests {
         declared("Domain", &serde_json::to_value(&d).unwrap());
         declared(
             "LoginToken",
-            &serde_json::to_value(cloudoffice_api::LoginToken { token: "t".into() }).unwrap(),
+            &serde_json::to_value(LoginToken { token: "t".into() }).unwrap(),
         );
         let l = DistributionListBody {
             display_name: Some("x".into()),

@@ -595,7 +595,7 @@ mod tests {
 
     #[test]
     fn edits() {
-        let cases: &[Case] = &[
+        let cases: &[Case<'_>] = &[
             (
                 true,
                 &[
@@ -639,7 +639,7 @@ mod tests {
             match want {
                 None => assert!(got.is_ok(), "{pairs:?}"),
                 Some(code) => {
-                    assert_eq!(got.unwrap_err().to_fault().detail.code, *code, "{pairs:?}")
+                    assert_eq!(got.unwrap_err().to_fault().detail.code, *code, "{pairs:?}");
                 }
             }
         }
