@@ -12,6 +12,7 @@ use dirsync_model::{
 };
 use tokio::sync::Mutex;
 
+use crate::clock;
 use crate::executor::Executor;
 use crate::guard::{group_drops, Membership};
 use crate::mapping::{desired_state, MappingSettings};
@@ -89,15 +90,6 @@ pub struct Engine {
     client: Client,
     store: Store,
     running: Mutex<()>,
-}
-
-fn now_rfc3339() -> String {
-    format_rfc3339(time::OffsetDateTime::now_utc())
-}
-
-fn format_rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 impl Engine {
@@ -208,7 +200,7 @@ impl Engine {
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<RunReport, EngineError> {
         let _guard = self.running.lock().await;
-        let started_at = format_rfc3339(
+        let started_at = clock::rfc3339(
             time::OffsetDateTime::now_utc()
                 - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
         );
@@ -325,7 +317,7 @@ impl Engine {
         }
         if let DeletePolicy::AfterGrace { days } = self.settings.delete_policy {
             if let Some(since) = self.store.earliest_disabled_at().await? {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                let now = clock::now_unix();
                 if now - since >= days as i64 * 86_400 {
                     return Ok(None);
                 }
@@ -368,7 +360,7 @@ impl Engine {
             full: false,
             staging: false,
             started_at,
-            finished_at: now_rfc3339(),
+            finished_at: clock::now_rfc3339(),
             duration_ms: 0,
             status: RunStatus::Success,
             exit_code: 0,
@@ -396,7 +388,7 @@ impl Engine {
     }
 
     async fn finish(&self, report: &mut RunReport, started: Instant, stats0: (u64, u64, u64)) {
-        report.finished_at = now_rfc3339();
+        report.finished_at = clock::now_rfc3339();
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.exit_code = report.status.exit_code();
         let s = self.client.stats();
@@ -417,7 +409,7 @@ impl Engine {
     /// costs only disk space, so it is logged and the run's result stands.
     async fn prune_history(&self) {
         let keep = self.settings.history;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let now = clock::now_unix();
         match self.store.prune_history(keep, now).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(
@@ -513,7 +505,7 @@ impl Engine {
                 sync_alternates: self.settings.sync_alternates,
                 allow_rename: self.settings.allow_rename,
                 delete_policy: self.settings.delete_policy,
-                now: time::OffsetDateTime::now_utc().unix_timestamp(),
+                now: clock::now_unix(),
             },
             &verified,
             budget as usize,

@@ -180,11 +180,7 @@ impl<'a> ClientReader<'a> {
     /// A GET of one, `None` on 404.
     async fn one<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ClientError> {
         self.counts.objects.fetch_add(1, Ordering::Relaxed);
-        match self.client.get_json(path).await {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.client.get_one(path).await
     }
 }
 
