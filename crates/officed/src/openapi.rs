@@ -349,7 +349,10 @@ fn schemas() -> Value {
         &["name", "type"],
         vec![
             ("name", s()),
-            ("type", json!({"type": "string", "enum": ["DomainAlias", "AcceptedDomain"]})),
+            (
+                "type",
+                json!({"type": "string", "enum": ["DomainAlias", "AcceptedDomain"]}),
+            ),
         ],
     );
     out["AlternateDomainList"] = object(

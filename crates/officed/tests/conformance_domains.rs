@@ -88,7 +88,12 @@ conformance!(domain_writes_need_permission, |w| {
         let r = w
             .form(m, &p, "serviceType=exchange&exchangeMaxNumMailboxes=5")
             .await;
-        r.fault(403, "unauthorizedFault", Some("Not authorized"), &format!("{m} {p}"));
+        r.fault(
+            403,
+            "unauthorizedFault",
+            Some("Not authorized"),
+            &format!("{m} {p}"),
+        );
     }
     w.get(&format!("{D}/alternatedomains")).await.fault(
         403,
@@ -170,7 +175,12 @@ conformance!(domain_add_edit, |w| {
         "displayName=Second&password=Secret-Pass-1&size=1024",
     )
     .await
-    .fault(400, "appsFault", Some("Mailbox limit exceeded."), "over the new count");
+    .fault(
+        400,
+        "appsFault",
+        Some("Mailbox limit exceeded."),
+        "over the new count",
+    );
 });
 
 // The Add/Edit faults: the documented "Missing required field" wording,
@@ -206,9 +216,18 @@ conformance!(domain_add_faults, |w| {
             Some("Invalid value for field: exchangeMaxNumMailboxes"),
             "bad number",
         );
-    w.form("POST", p, "serviceType=exchange&exchangeMaxNumMailboxes=1&color=red")
-        .await
-        .fault(400, "validationFault", Some("Unknown field: color"), "unknown field");
+    w.form(
+        "POST",
+        p,
+        "serviceType=exchange&exchangeMaxNumMailboxes=1&color=red",
+    )
+    .await
+    .fault(
+        400,
+        "validationFault",
+        Some("Unknown field: color"),
+        "unknown field",
+    );
     for taken in ["example.org", "EXAMPLE.NET"] {
         w.form(
             "POST",
@@ -219,7 +238,10 @@ conformance!(domain_add_faults, |w| {
         .fault(
             400,
             "appsFault",
-            Some(&format!("The domain '{}' already exists.", taken.to_ascii_lowercase())),
+            Some(&format!(
+                "The domain '{}' already exists.",
+                taken.to_ascii_lowercase()
+            )),
             taken,
         );
     }
@@ -237,10 +259,24 @@ conformance!(domain_add_faults, |w| {
         "serviceType=rsemail&rsEmailMaxNumberMailboxes=1",
     )
     .await
-    .fault(403, "unauthorizedFault", Some("Not authorized"), "another customer");
-    w.form("PUT", "/customers/me/domains/abc.com", "exchangeMaxNumMailboxes=1")
-        .await
-        .fault(403, "unauthorizedFault", Some("Not authorized"), "edit a domain not of this account");
+    .fault(
+        403,
+        "unauthorizedFault",
+        Some("Not authorized"),
+        "another customer",
+    );
+    w.form(
+        "PUT",
+        "/customers/me/domains/abc.com",
+        "exchangeMaxNumMailboxes=1",
+    )
+    .await
+    .fault(
+        403,
+        "unauthorizedFault",
+        Some("Not authorized"),
+        "edit a domain not of this account",
+    );
     assert_eq!(w.get("/customers/me/domains").await.json()["total"], 3);
 });
 
@@ -258,7 +294,12 @@ conformance!(domain_delete, |w| {
     .await
     .ok_empty("mailbox");
     let r = w.bare("DELETE", p).await;
-    r.fault(400, "appsFault", Some("The domain 'example.org' is not empty."), "with a mailbox");
+    r.fault(
+        400,
+        "appsFault",
+        Some("The domain 'example.org' is not empty."),
+        "with a mailbox",
+    );
     w.bare("DELETE", &format!("{p}/ex/mailboxes/keep"))
         .await
         .ok_empty("delete the mailbox");
@@ -277,10 +318,15 @@ conformance!(domain_delete, |w| {
     w.bare("DELETE", p)
         .await
         .fault(400, "appsFault", None, "an address in it");
-    w.bare("DELETE", &format!("{MB}/alt/emailaddresses/alt@example.org"))
+    w.bare(
+        "DELETE",
+        &format!("{MB}/alt/emailaddresses/alt@example.org"),
+    )
+    .await
+    .ok_empty("remove the alternate address");
+    w.bare("DELETE", p)
         .await
-        .ok_empty("remove the alternate address");
-    w.bare("DELETE", p).await.ok_empty("delete the empty domain");
+        .ok_empty("delete the empty domain");
     w.get(p)
         .await
         .fault(403, "unauthorizedFault", Some("Not authorized"), "gone");
@@ -318,29 +364,57 @@ conformance!(alternate_domains, |w| {
     // Add: `type` is required ("Missing required field: type").
     w.form("POST", &format!("{a}/alias.example"), "")
         .await
-        .fault(400, "badRequestFault", Some("Missing required field: type"), "no type");
+        .fault(
+            400,
+            "badRequestFault",
+            Some("Missing required field: type"),
+            "no type",
+        );
     w.form("POST", &format!("{a}/alias.example"), "type=Other")
         .await
-        .fault(400, "validationFault", Some("Invalid value for field: type"), "bad type");
+        .fault(
+            400,
+            "validationFault",
+            Some("Invalid value for field: type"),
+            "bad type",
+        );
     w.form("POST", &format!("{a}/alias.example"), "type=DomainAlias")
         .await
         .ok_empty("add a domain alias");
-    w.json("POST", &format!("{a}/rsonly.com"), json!({"type": "AcceptedDomain"}))
-        .await
-        .ok_empty("add an accepted domain (JSON)");
+    w.json(
+        "POST",
+        &format!("{a}/rsonly.com"),
+        json!({"type": "AcceptedDomain"}),
+    )
+    .await
+    .ok_empty("add an accepted domain (JSON)");
     let d = w.get(D).await.json();
     assert_eq!(d["aliases"], json!(["alias.example", "example.net"]));
     assert_eq!(d["acceptedDomains"], json!(["example.org", "rsonly.com"]));
     // Faults: twice, a hosted name, another account's or unknown domain.
     w.form("POST", &format!("{a}/alias.example"), "type=DomainAlias")
         .await
-        .fault(400, "appsFault", Some("The alternate domain 'alias.example' already exists."), "twice");
+        .fault(
+            400,
+            "appsFault",
+            Some("The alternate domain 'alias.example' already exists."),
+            "twice",
+        );
     w.form("POST", &format!("{a}/example.org"), "type=DomainAlias")
         .await
         .fault(400, "appsFault", None, "an accepted domain as alias");
-    w.form("POST", &format!("{a}/elsewhere.example"), "type=AcceptedDomain")
-        .await
-        .fault(400, "badRequestFault", None, "accepted domain not of the account");
+    w.form(
+        "POST",
+        &format!("{a}/elsewhere.example"),
+        "type=AcceptedDomain",
+    )
+    .await
+    .fault(
+        400,
+        "badRequestFault",
+        None,
+        "accepted domain not of the account",
+    );
     // The domain alias gives every mailbox an address there; an address in
     // the accepted domain may now be added.
     w.form(
@@ -355,19 +429,27 @@ conformance!(alternate_domains, |w| {
     w.bare("POST", &format!("{MB}/ann/emailaddresses/ann@rsonly.com"))
         .await
         .ok_empty("alternate address in the new accepted domain");
-    w.bare("POST", &format!("{MB}/ann/emailaddresses/ann2@alias.example"))
-        .await
-        .fault(
-            400,
-            "badRequestFault",
-            Some("The alternate address was not in the primary domain or any of the alternate domains."),
-            "not by hand in a domain alias",
-        );
+    w.bare(
+        "POST",
+        &format!("{MB}/ann/emailaddresses/ann2@alias.example"),
+    )
+    .await
+    .fault(
+        400,
+        "badRequestFault",
+        Some(
+            "The alternate address was not in the primary domain or any of the alternate domains.",
+        ),
+        "not by hand in a domain alias",
+    );
     // An accepted domain in use stays; once unused it goes, and then its
     // addresses are refused.
-    w.bare("DELETE", &format!("{a}/rsonly.com"))
-        .await
-        .fault(400, "appsFault", Some("The accepted domain 'rsonly.com' is in use."), "in use");
+    w.bare("DELETE", &format!("{a}/rsonly.com")).await.fault(
+        400,
+        "appsFault",
+        Some("The accepted domain 'rsonly.com' is in use."),
+        "in use",
+    );
     w.bare("DELETE", &format!("{MB}/ann/emailaddresses/ann@rsonly.com"))
         .await
         .ok_empty("remove the address");
@@ -398,38 +480,59 @@ conformance!(alternate_domains, |w| {
 // rst "Throttling": "POST, PUT, DELETE on a domain" and "POST, DELETE on
 // alternate domains" 2 a minute each, refused calls included; both are
 // writes too, and other writes keep their own budget.
-conformance!(throttle_domain_writes, ["--throttle", "cloud-office"], |w| {
-    w.as_domain_admin();
-    start_of_minute_window().await;
-    // A refused domain write (missing serviceType) counts.
-    w.form("POST", "/customers/me/domains/t1.example", "")
-        .await
-        .fault(400, "badRequestFault", None, "refused, counted");
-    w.form("POST", "/customers/me/domains/t1.example", "serviceType=exchange&exchangeMaxNumMailboxes=1")
+conformance!(
+    throttle_domain_writes,
+    ["--throttle", "cloud-office"],
+    |w| {
+        w.as_domain_admin();
+        start_of_minute_window().await;
+        // A refused domain write (missing serviceType) counts.
+        w.form("POST", "/customers/me/domains/t1.example", "")
+            .await
+            .fault(400, "badRequestFault", None, "refused, counted");
+        w.form(
+            "POST",
+            "/customers/me/domains/t1.example",
+            "serviceType=exchange&exchangeMaxNumMailboxes=1",
+        )
         .await
         .ok_empty("second domain write");
-    let r = w.bare("DELETE", "/customers/me/domains/t1.example").await;
-    let f = r.fault(403, "unauthorizedFault", Some("Exceeded request limits"), "third domain write");
-    assert!(f["details"].as_str().unwrap_or("").contains("on domains"), "{f}");
-    let a = format!("{D}/alternatedomains");
-    w.form("POST", &format!("{a}/t2.example"), "type=DomainAlias")
+        let r = w.bare("DELETE", "/customers/me/domains/t1.example").await;
+        let f = r.fault(
+            403,
+            "unauthorizedFault",
+            Some("Exceeded request limits"),
+            "third domain write",
+        );
+        assert!(
+            f["details"].as_str().unwrap_or("").contains("on domains"),
+            "{f}"
+        );
+        let a = format!("{D}/alternatedomains");
+        w.form("POST", &format!("{a}/t2.example"), "type=DomainAlias")
+            .await
+            .ok_empty("first alternate-domain write");
+        w.bare("DELETE", &format!("{a}/t2.example"))
+            .await
+            .ok_empty("second alternate-domain write");
+        w.form("POST", &format!("{a}/t3.example"), "type=DomainAlias")
+            .await
+            .fault(
+                403,
+                "unauthorizedFault",
+                Some("Exceeded request limits"),
+                "third alternate-domain write",
+            );
+        w.form(
+            "POST",
+            &format!("{MB}/still.fine"),
+            "displayName=Fine&password=Secret-Pass-1&size=1024",
+        )
         .await
-        .ok_empty("first alternate-domain write");
-    w.bare("DELETE", &format!("{a}/t2.example"))
-        .await
-        .ok_empty("second alternate-domain write");
-    w.form("POST", &format!("{a}/t3.example"), "type=DomainAlias")
-        .await
-        .fault(403, "unauthorizedFault", Some("Exceeded request limits"), "third alternate-domain write");
-    w.form(
-        "POST",
-        &format!("{MB}/still.fine"),
-        "displayName=Fine&password=Secret-Pass-1&size=1024",
-    )
-    .await
-    .ok_empty("an ordinary write");
-    w.get(&a).await.ok("GETs are not domain writes");
-});
+        .ok_empty("an ordinary write");
+        w.get(&a).await.ok("GETs are not domain writes");
+    }
+);
 
 // Domain Spam page: Show (documented JSON and XML shape) and Edit.
 conformance!(domain_spam_settings, |w| {

@@ -179,16 +179,30 @@ pub struct AlternateDomainForm {
     pub kind: Option<String>,
 }
 
-/// The documented permission model: domain writes and alternate domains
-/// are "Reseller Only". A key with the domain permission is its own
-/// customer's reseller; any other key gets 403 `Not authorized`.
-fn require_domain_admin(caller: &Caller) -> Result<()> {
-    if caller.allow_domain_admin {
-        Ok(())
-    } else {
-        Err(Error::not_authorized(
-            "Adding, editing and deleting domains and their alternate domains is a reseller's operation: this API key lacks the domain permission (an administrator issues one with 'officed key issue --allow-domain-admin').",
-        ))
+/// The caller of a domain write or alternate-domain operation, checked
+/// before the body is read. The documented permission model: these are
+/// "Reseller Only"; a key with the domain permission is its own customer's
+/// reseller, and any other key gets 403 `Not authorized`.
+pub struct DomainAdmin(pub Caller);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for DomainAdmin {
+    type Rejection = Error;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| Error::Internal("no authenticated caller".into()))?;
+        if caller.allow_domain_admin {
+            Ok(DomainAdmin(caller))
+        } else {
+            Err(Error::not_authorized(
+                "Adding, editing and deleting domains and their alternate domains is a reseller's operation: this API key lacks the domain permission (an administrator issues one with 'officed key issue --allow-domain-admin').",
+            ))
+        }
     }
 }
 
@@ -224,11 +238,10 @@ async fn show(
 
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
+    DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
     Body(f): Body<DomainForm>,
 ) -> Result<()> {
-    require_domain_admin(&caller)?;
     check_customer(&caller, &c)?;
     let ch = f.change()?;
     store::domain_add(
@@ -243,11 +256,10 @@ async fn add(
 
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
+    DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
     Body(f): Body<DomainForm>,
 ) -> Result<()> {
-    require_domain_admin(&caller)?;
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let ch = f.change()?;
     store::domain_edit(&st.db, &Actor::key(&caller.user_key), &dom, &ch).await
@@ -255,20 +267,18 @@ async fn edit(
 
 async fn remove(
     State(st): State<AppState>,
-    caller: CallerExt,
+    DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
 ) -> Result<()> {
-    require_domain_admin(&caller)?;
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::domain_delete(&st.db, &Actor::key(&caller.user_key), &dom).await
 }
 
 async fn alternate_list(
     State(st): State<AppState>,
-    caller: CallerExt,
+    DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    require_domain_admin(&caller)?;
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let items: Vec<Value> = store::alternate_list(&dom)
         .into_iter()
@@ -279,11 +289,10 @@ async fn alternate_list(
 
 async fn alternate_add(
     State(st): State<AppState>,
-    caller: CallerExt,
+    DomainAdmin(caller): DomainAdmin,
     Path((c, d, a)): Path<(String, String, String)>,
     Body(f): Body<AlternateDomainForm>,
 ) -> Result<()> {
-    require_domain_admin(&caller)?;
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let kind = match f.kind.as_deref() {
         None | Some("") => {
@@ -307,10 +316,9 @@ async fn alternate_add(
 
 async fn alternate_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
+    DomainAdmin(caller): DomainAdmin,
     Path((c, d, a)): Path<(String, String, String)>,
 ) -> Result<()> {
-    require_domain_admin(&caller)?;
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alternate_remove(&st.db, &Actor::key(&caller.user_key), &dom, &a).await
 }
