@@ -117,6 +117,20 @@ pub fn check_add(ch: &DomainChange) -> Result<ServiceType> {
     Ok(st)
 }
 
+/// Writes the audit entry of a change and commits it.
+async fn audited(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    customer_id: Option<&str>,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: Value,
+) -> Result<()> {
+    audit(&mut tx, customer_id, actor, action, target, detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn count(c: &mut AnyConnection, sql: &str, binds: &[&str]) -> Result<i64> {
     let mut q = sqlx::query(sql);
     for b in binds {
@@ -170,17 +184,15 @@ pub async fn domain_add(
         if n == 0 {
             return Err(domain_exists(&name));
         }
-        audit(
-            &mut tx,
+        audited(
+            tx,
             Some(customer_id),
             actor,
             "domain.create",
             &name,
             json!({"serviceType": st.as_str(), "exchangeMaxNumMailboxes": ch.exchange_max, "rsEmailMaxNumberMailboxes": ch.rsemail_max, "settings": ch.settings}),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     })
     .await
 }
@@ -249,17 +261,15 @@ pub async fn domain_edit(db: &Db, actor: &Actor, dom: &DomainRow, ch: &DomainCha
             .bind(dom.id.clone())
             .execute(&mut *tx)
             .await?;
-        audit(
-            &mut tx,
+        audited(
+            tx,
             Some(&dom.customer_id),
             actor,
             "domain.edit",
             &dom.name,
             json!({"serviceType": {"from": old_st.as_str(), "to": st.as_str()}, "exchangeMaxNumMailboxes": ex, "rsEmailMaxNumberMailboxes": rs, "settings": ch.settings}),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     })
     .await
 }
@@ -306,17 +316,15 @@ pub async fn domain_delete(db: &Db, actor: &Actor, dom: &DomainRow) -> Result<()
             .bind(id.clone())
             .execute(&mut *tx)
             .await?;
-        audit(
-            &mut tx,
+        audited(
+            tx,
             Some(&dom.customer_id),
             actor,
             "domain.delete",
             &dom.name,
             json!({"aliases": dom.aliases, "accepted": dom.accepted}),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     })
     .await
 }
@@ -410,17 +418,15 @@ pub async fn alternate_add(
                     .await?;
             }
         }
-        audit(
-            &mut tx,
+        audited(
+            tx,
             Some(&dom.customer_id),
             actor,
             "domain.alternate.add",
             &dom.name,
             json!({"name": name, "type": kind.as_str()}),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     })
     .await
 }
@@ -477,17 +483,15 @@ pub async fn alternate_remove(db: &Db, actor: &Actor, dom: &DomainRow, name: &st
                     .await?;
             }
         }
-        audit(
-            &mut tx,
+        audited(
+            tx,
             Some(&dom.customer_id),
             actor,
             "domain.alternate.remove",
             &dom.name,
             json!({"name": name, "type": kind.as_str()}),
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     })
     .await
 }
