@@ -203,6 +203,10 @@ def render(rows):
         "are one per 250 items of each listing (Exchange mailboxes, contacts, lists; Rackspace Email",
         "mailboxes, aliases) of each domain, so c is constant in k and grows by one per 250 objects.",
         "",
+        "The write rate is writes ÷ the initial sync's wall time. It can exceed 100%: the limiter sends the",
+        "first minute's quota at once, and officed counts per clock minute; \"most writes in a clock minute\"",
+        "shows that no minute went over the limit.",
+        "",
     ]
     for r in sorted(rows, key=lambda r: (r["scale"], r["users"])):
         init = r["runs"][0]
@@ -237,6 +241,8 @@ def render(rows):
                          f"{p['lists']:,} lists, {p['list_members']:,} list members, {p['other_addresses']:,} "
                          "alternate addresses.")
         lines.append(f"Load average at the end of the pass: {' '.join(r['load_at_end'])}.")
+        if r.get("note"):
+            lines.append(r["note"])
         lines.append("")
     return "\n".join(lines)
 
