@@ -8,6 +8,7 @@ pub mod address;
 pub mod catalogue;
 pub mod directory;
 pub mod guid;
+pub mod secret;
 pub mod service;
 
 pub use address::{AddressError, DomainName, EmailAddress};
@@ -17,4 +18,5 @@ pub use directory::{
     DirectorySnapshot, ObjectKind, ProxyAddress,
 };
 pub use guid::{Guid, GuidError};
+pub use secret::Secret;
 pub use service::Service;

@@ -177,7 +177,7 @@ fn per_request_timeout(config: &crate::config::Config, s: &mut EngineSettings) {
 }
 
 fn scrub(loaded: &Loaded, text: &str) -> String {
-    let secrets: Vec<&crate::secret::Secret> = [
+    let secrets: Vec<&Secret> = [
         &loaded.secrets.ldap_bind_password,
         &loaded.secrets.api_secret_key,
         &loaded.secrets.ui_admin_password,

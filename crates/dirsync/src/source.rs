@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope};
 use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
 
 use crate::ldif_fingerprint;
@@ -55,8 +55,7 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
     let password = loaded
         .secrets
         .ldap_bind_password
-        .as_ref()
-        .map(|p| Password::new(p.expose()))
+        .clone()
         .unwrap_or_default();
     let mut cfg = LdapConfig::new(
         d.url.clone().unwrap_or_default(),
