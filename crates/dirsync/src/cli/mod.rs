@@ -1,6 +1,6 @@
 //! The command line: parsing, config layering, and one function per command.
 //!
-//! [`progress`] owns the progress bars and lines of `plan`/`sync`; [`init`]
+//! `progress` owns the progress bars and lines of `plan`/`sync`; `init`
 //! owns `dirsync init`, the interactive writer of a first configuration.
 
 use std::path::PathBuf;
