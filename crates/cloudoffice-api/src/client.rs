@@ -24,9 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::fault::{Fault, RuleViolation, ERROR_MESSAGE_HEADER};
 use crate::paths::{self, MAX_PAGE_SIZE};
-use crate::secret::Secret;
 use crate::signing::{sign, SIGNATURE_HEADER};
 use crate::types::*;
+use crate::Secret;
 
 /// Requests allowed per rolling minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@
 //! - [`fault`]: fault bodies and the stable fault messages of each rule.
 //! - [`paths`]: route templates and path builders.
 //! - [`signing`]: the `X-Api-Signature` header (sign and verify).
-//! - [`Secret`]: a self-redacting credential holder.
+//! - [`Secret`]: the workspace's one self-redacting credential holder
+//!   (defined in `dirsync_model::secret`, re-exported for the signing API).
 
 pub mod client;
 pub mod fault;
@@ -13,12 +14,11 @@ pub mod forms;
 pub mod lenient;
 pub mod observe;
 pub mod paths;
-pub mod secret;
 pub mod signing;
 pub mod types;
 
+pub use dirsync_model::Secret;
 pub use fault::{messages, Fault, FaultDetail, FaultKind, RuleViolation, ERROR_MESSAGE_HEADER};
 pub use forms::*;
-pub use secret::Secret;
 pub use signing::{SignatureError, SignatureHeader, SIGNATURE_HEADER};
 pub use types::*;

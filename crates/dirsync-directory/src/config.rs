@@ -1,42 +1,13 @@
 //! How to reach the directory: URL, bind account, TLS settings.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use dirsync_model::Secret;
+
 use crate::error::LdapSourceError;
-
-/// A password that never shows itself in `Debug`, `Display` or logs.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(s: impl Into<String>) -> Self {
-        Password(s.into())
-    }
-    /// The clear text, for the bind request only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Password(***)")
-    }
-}
-
-impl fmt::Display for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// How the connection is encrypted, derived from the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +26,8 @@ pub struct LdapConfig {
     pub url: String,
     /// The bind account's DN or `user@domain` (UPN), as AD accepts both.
     pub bind_dn: String,
-    pub password: Password,
+    /// The bind password (the workspace's one self-redacting [`Secret`]).
+    pub password: Secret,
     /// The search base; the domain's `defaultNamingContext` when `None`.
     #[serde(default)]
     pub base_dn: Option<String>,
@@ -96,7 +68,7 @@ mod secs {
 
 impl LdapConfig {
     /// Settings with the secure defaults: verification on, system roots, 30 s timeout, pages of 1000.
-    pub fn new(url: impl Into<String>, bind_dn: impl Into<String>, password: Password) -> Self {
+    pub fn new(url: impl Into<String>, bind_dn: impl Into<String>, password: Secret) -> Self {
         LdapConfig {
             url: url.into(),
             bind_dn: bind_dn.into(),
@@ -154,14 +126,14 @@ mod tests {
 
     #[test]
     fn password_never_shows() {
-        let c = LdapConfig::new("ldaps://dc", "CN=a", Password::new("hunter2"));
+        let c = LdapConfig::new("ldaps://dc", "CN=a", Secret::new("hunter2"));
         assert!(!format!("{c:?}").contains("hunter2"));
-        assert_eq!(Password::new("hunter2").to_string(), "***");
+        assert!(!format!("{}", c.password).contains("hunter2"));
     }
 
     #[test]
     fn validation() {
-        let ok = |url: &str| LdapConfig::new(url, "CN=a", Password::new("p")).validate();
+        let ok = |url: &str| LdapConfig::new(url, "CN=a", Secret::new("p")).validate();
         assert_eq!(ok("ldaps://dc1:636").unwrap(), Transport::Ldaps);
         assert_eq!(ok("ldap://dc1").unwrap(), Transport::StartTls);
         for (url, needle) in [
@@ -172,11 +144,11 @@ mod tests {
             let e = ok(url).unwrap_err().to_string();
             assert!(e.contains(needle), "{url}: {e}");
         }
-        let e = LdapConfig::new("ldaps://dc", "CN=a", Password::new(""))
+        let e = LdapConfig::new("ldaps://dc", "CN=a", Secret::new(""))
             .validate()
             .unwrap_err();
         assert!(e.to_string().contains("unauthenticated bind"));
-        let mut c = LdapConfig::new("ldaps://dc", "CN=a", Password::new("p"));
+        let mut c = LdapConfig::new("ldaps://dc", "CN=a", Secret::new("p"));
         c.ca_file = Some("/nonexistent/ca.pem".into());
         assert!(c
             .validate()

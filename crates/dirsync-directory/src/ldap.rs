@@ -34,8 +34,8 @@ pub(crate) const MEMBER_RANGE: usize = 1500;
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-/// use dirsync_directory::{LdapConfig, LdapSource, Password, Scope};
-/// let cfg = LdapConfig::new("ldaps://dc1.example.com", "svc-dirsync@example.com", Password::new("..."));
+/// use dirsync_directory::{LdapConfig, LdapSource, Secret, Scope};
+/// let cfg = LdapConfig::new("ldaps://dc1.example.com", "svc-dirsync@example.com", Secret::new("..."));
 /// let mut src = LdapSource::connect(cfg).await?;
 /// let snapshot = src.full(&Scope::new(Some("Exchange Users"), None)?).await?;
 /// # Ok(()) }

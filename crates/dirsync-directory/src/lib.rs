@@ -20,7 +20,9 @@ pub mod ldap;
 pub mod ldif;
 pub mod scope;
 
-pub use config::{LdapConfig, Password, Transport};
+pub use config::{LdapConfig, Transport};
+/// The bind password's type: the workspace's one secret type.
+pub use dirsync_model::Secret;
 pub use error::LdapSourceError;
 pub use incremental::{Incremental, ResyncReason};
 pub use ldap::{LdapSource, SourceStats};

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use base64::Engine as _;
 use dirsync_directory::fixture::FixtureSpec;
 use dirsync_directory::{
-    read_snapshot, Incremental, LdapConfig, LdapSource, LdapSourceError, Password, ResyncReason,
-    Scope,
+    read_snapshot, Incremental, LdapConfig, LdapSource, LdapSourceError, ResyncReason, Scope,
+    Secret,
 };
 use dirsync_model::{
     ChangeTracking, DirectoryChange, DirectoryObject, DirectorySnapshot, ObjectKind,
@@ -18,7 +18,7 @@ mod common;
 use common::{assert_idle_shortcut, cookie};
 
 fn config(dc: &SambaDc) -> LdapConfig {
-    let mut c = LdapConfig::new(&dc.url, &dc.bind_dn, Password::new(dc.password.clone()));
+    let mut c = LdapConfig::new(&dc.url, &dc.bind_dn, Secret::new(dc.password.clone()));
     c.ca_file = Some(dc.ca_file.clone().into());
     c
 }
@@ -126,7 +126,7 @@ async fn wrong_password_and_unreachable_server() {
         return;
     };
     let mut c = config(&dc);
-    c.password = Password::new("not-the-password");
+    c.password = Secret::new("not-the-password");
     let err = LdapSource::connect(c).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -609,7 +609,7 @@ async fn incremental_falls_back_to_usn_without_the_dirsync_right() {
     .unwrap();
     let mut c = config(&dc);
     c.bind_dn = reader;
-    c.password = Password::new(pw);
+    c.password = Secret::new(pw);
     let mut src = LdapSource::connect(c).await.unwrap();
     incremental_scenario(&dc, &mut src, &ou, ChangeTracking::UsnHighWater).await;
 }

@@ -4,7 +4,7 @@
 //! `samba.rs` rarely leave. Cargo runs test binaries one after another, so
 //! here only this test writes to the DC.
 
-use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope, Secret};
 
 mod common;
 use common::{assert_idle_shortcut, cookie};
@@ -19,7 +19,7 @@ async fn an_idle_read_answers_from_the_dcs_mark_without_searching() {
         .add_user(&format!("a{}", ou.name), "displayName: Alice")
         .unwrap();
     ou.add_members(&ou.exchange_dn, &[&a]).unwrap();
-    let mut cfg = LdapConfig::new(&dc.url, &dc.bind_dn, Password::new(dc.password.clone()));
+    let mut cfg = LdapConfig::new(&dc.url, &dc.bind_dn, Secret::new(dc.password.clone()));
     cfg.ca_file = Some(dc.ca_file.clone().into());
     let mut src = LdapSource::connect(cfg)
         .await

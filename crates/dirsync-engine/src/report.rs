@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use dirsync_model::{Code, Finding, Guid, Severity};
+use dirsync_model::{Code, Exit, Finding, Guid, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::types::{OpKind, PlanOp, Service, TargetKind};
@@ -53,14 +53,19 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    /// The process exit code: 0, 1, 2 or 3.
-    pub fn exit_code(self) -> i32 {
+    /// The documented exit code a run with this status ends with.
+    pub fn exit(self) -> Exit {
         match self {
-            RunStatus::Success => 0,
-            RunStatus::ObjectErrors => 1,
-            RunStatus::Failed => 2,
-            RunStatus::ThresholdStopped => 3,
+            RunStatus::Success => Exit::Success,
+            RunStatus::ObjectErrors => Exit::ObjectErrors,
+            RunStatus::Failed => Exit::Failure,
+            RunStatus::ThresholdStopped => Exit::Threshold,
         }
+    }
+
+    /// The process exit code: 0, 1, 2 or 3 (see [`RunStatus::exit`]).
+    pub fn exit_code(self) -> i32 {
+        i32::from(self.exit().code())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use cloudoffice_api::client::{RateLimit, RetryPolicy};
 use cloudoffice_api::Secret;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 pub use crate::plan::DeletePolicy;
 
@@ -14,8 +14,7 @@ pub struct TargetSettings {
     pub base_url: String,
     /// The API user key.
     pub user_key: String,
-    /// The API secret key. Never printed: serialises as `[redacted]`.
-    #[serde(serialize_with = "redacted")]
+    /// The API secret key. Never printed: [`Secret`] serialises as `[redacted]`.
     pub secret: Secret,
     /// The customer account number, or `me` for the key's own customer.
     #[serde(default = "me")]
@@ -23,10 +22,6 @@ pub struct TargetSettings {
     /// The User-Agent sent (and signed) with every request.
     #[serde(default = "user_agent")]
     pub user_agent: String,
-}
-
-fn redacted<S: Serializer>(_: &Secret, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("[redacted]")
 }
 
 fn me() -> String {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cloudoffice_api::paths;
 use common::proxy::{self, Fault};
 use common::*;
-use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope, Secret};
 use dirsync_engine::types::Service;
 use dirsync_engine::*;
 use reqwest::Method;
@@ -19,7 +19,7 @@ use testkit::officed::OfficedOptions;
 use testkit::samba::{SambaDc, TestOu};
 
 fn ldap_config(dc: &SambaDc) -> LdapConfig {
-    let mut c = LdapConfig::new(&dc.url, &dc.bind_dn, Password::new(dc.password.clone()));
+    let mut c = LdapConfig::new(&dc.url, &dc.bind_dn, Secret::new(dc.password.clone()));
     c.ca_file = Some(dc.ca_file.clone().into());
     c
 }

@@ -7,7 +7,9 @@
 pub mod address;
 pub mod catalogue;
 pub mod directory;
+pub mod exit;
 pub mod guid;
+pub mod secret;
 pub mod service;
 
 pub use address::{AddressError, DomainName, EmailAddress};
@@ -16,5 +18,7 @@ pub use directory::{
     ChangeTracking, ContactInfo, DirectoryChange, DirectoryChanges, DirectoryObject,
     DirectorySnapshot, ObjectKind, ProxyAddress,
 };
+pub use exit::Exit;
 pub use guid::{Guid, GuidError};
+pub use secret::Secret;
 pub use service::Service;

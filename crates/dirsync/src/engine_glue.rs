@@ -162,8 +162,7 @@ pub fn settings_for(loaded: &Loaded) -> Result<EngineSettings> {
 
 /// `engine.retry.timeout_ms` defaults to `api.timeout`.
 fn per_request_timeout(config: &crate::config::Config, s: &mut EngineSettings) {
-    let timeout_ms =
-        crate::config::parse_duration(&config.api.timeout).map(|d| d.as_millis() as u64);
+    let timeout_ms = Some(config.api.timeout.as_millis() as u64);
     if let Some(ms) = timeout_ms {
         if config
             .engine
@@ -177,7 +176,7 @@ fn per_request_timeout(config: &crate::config::Config, s: &mut EngineSettings) {
 }
 
 fn scrub(loaded: &Loaded, text: &str) -> String {
-    let secrets: Vec<&crate::secret::Secret> = [
+    let secrets: Vec<&Secret> = [
         &loaded.secrets.ldap_bind_password,
         &loaded.secrets.api_secret_key,
         &loaded.secrets.ui_admin_password,
@@ -884,7 +883,7 @@ mod tests {
     #[test]
     fn effective_engine_settings_merge_the_file_over_the_defaults() {
         let mut c = crate::config::Config::default();
-        c.api.timeout = "45s".into();
+        c.api.timeout = std::time::Duration::from_secs(45);
         c.engine = "[threshold]\npercent = 5\n".parse().unwrap();
         let t = effective_engine_table(&c).unwrap();
         let int = |section: &str, key: &str| t[section][key].as_integer();

@@ -26,22 +26,6 @@ pub mod web;
 #[cfg(windows)]
 pub mod winservice;
 
-/// The documented process exit codes (docs/exit-codes.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Everything in scope is in sync.
-    Success = 0,
-    /// The run finished, but some objects have errors (see the report).
-    ObjectErrors = 1,
-    /// Configuration, lock, directory or API connection failure: nothing or
-    /// only part of the work could be attempted.
-    Failure = 2,
-    /// A safety threshold stopped the run before any disable or delete.
-    Threshold = 3,
-}
-
-impl Exit {
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
+/// The documented process exit codes (docs/exit-codes.md), decided in
+/// [`dirsync_model::exit`].
+pub use dirsync_model::Exit;

@@ -13,12 +13,12 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope};
 use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
 
 use crate::ldif_fingerprint;
 
-use crate::config::{parse_duration, Loaded, SourceKind};
+use crate::config::{Loaded, SourceKind};
 
 /// What one read produced.
 #[derive(Debug)]
@@ -55,8 +55,7 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
     let password = loaded
         .secrets
         .ldap_bind_password
-        .as_ref()
-        .map(|p| Password::new(p.expose()))
+        .clone()
         .unwrap_or_default();
     let mut cfg = LdapConfig::new(
         d.url.clone().unwrap_or_default(),
@@ -68,9 +67,7 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
         .ca_file
         .as_deref()
         .map(|p| crate::config::resolve(&loaded.path, p));
-    if let Some(t) = parse_duration(&d.timeout) {
-        cfg.timeout = t;
-    }
+    cfg.timeout = d.timeout;
     cfg
 }
 
@@ -79,8 +76,7 @@ async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot,
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
-    let settle =
-        parse_duration(&loaded.config.directory.ldif_settle).unwrap_or(Duration::from_secs(10));
+    let settle = loaded.config.directory.ldif_settle;
     let text = read_settled(&path, settle).await?;
     // The size and time the settled read saw (a change since only makes the
     // next run read the file again: the hash is of the text read).

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use dirsync_directory::{Incremental, LdapConfig, LdapSource, Password, Scope};
+use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope, Secret};
 use dirsync_model::ObjectKind;
 
 #[derive(Parser, Debug)]
@@ -51,7 +51,7 @@ async fn main() -> Result<()> {
         .init();
     let a = Args::parse();
     let scope = Scope::new(a.exchange.as_deref(), a.rsemail.as_deref())?;
-    let mut cfg = LdapConfig::new(&a.url, &a.bind_dn, Password::new(a.password.clone()));
+    let mut cfg = LdapConfig::new(&a.url, &a.bind_dn, Secret::new(a.password.clone()));
     cfg.ca_file = a.ca_file.clone();
     let start = Instant::now();
     let mut src = LdapSource::connect(cfg)

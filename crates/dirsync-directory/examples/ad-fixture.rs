@@ -11,7 +11,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use dirsync_directory::fixture::FixtureSpec;
-use dirsync_directory::{LdapConfig, LdapSource, Password};
+use dirsync_directory::{LdapConfig, LdapSource, Secret};
 
 #[derive(Parser, Debug)]
 #[command(about = "Load fixture users, contacts and groups into an AD domain controller")]
@@ -61,7 +61,7 @@ async fn main() -> Result<()> {
     if a.ou.contains(['=', ',']) {
         bail!("--ou takes a plain OU name, not a DN");
     }
-    let mut cfg = LdapConfig::new(&a.url, &a.bind_dn, Password::new(a.password.clone()));
+    let mut cfg = LdapConfig::new(&a.url, &a.bind_dn, Secret::new(a.password.clone()));
     cfg.ca_file = a.ca_file.clone();
     let mut src = LdapSource::connect(cfg)
         .await
