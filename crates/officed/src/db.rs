@@ -205,6 +205,11 @@ impl Db {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA busy_timeout = 15000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // Durability choice: in WAL mode NORMAL syncs at
+                        // checkpoints, not at every commit. A power loss or OS
+                        // crash can lose the last commits before it (an
+                        // officed process crash loses nothing); it cannot
+                        // corrupt the database (docs/officed.md).
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         if writer {
                             // The writer's cache survives between its
