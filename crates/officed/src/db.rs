@@ -66,6 +66,10 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// How long a pooled connection may sit idle before it is tested (pinged)
+/// when taken out again; busier connections are used without the test.
+const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
+
 /// The connection pools plus their backend.
 ///
 /// Why two pools: SQLite runs one write transaction at a time, and in WAL
@@ -184,18 +188,45 @@ impl Db {
         AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings a connection when it goes back to the pool (always)
+            // and, by default, again when it is taken out: on PostgreSQL a
+            // round trip, on SQLite a hand-off to the database thread, for
+            // each of the 2-3 acquires of every request. A connection that
+            // broke while in use is already dropped by the release ping; the
+            // test on acquire only matters for one that sat idle (through a
+            // server restart, say), so only those are tested.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_TEST {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA busy_timeout = 15000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
+                        // Durability choice: in WAL mode NORMAL syncs at
+                        // checkpoints, not at every commit. A power loss or OS
+                        // crash can lose the last commits before it (an
+                        // officed process crash loses nothing); it cannot
+                        // corrupt the database (docs/officed.md).
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         if writer {
                             // The writer's cache survives between its
                             // transactions; give it room for the indexes.
                             conn.execute("PRAGMA cache_size = -32768").await?;
+                        } else {
+                            conn.execute("PRAGMA cache_size = -16384").await?;
                         }
+                        // Readers lose their page cache whenever the writer
+                        // commits (WAL); with the file mapped, re-reading a
+                        // page is a memory access instead of a pread copy.
+                        conn.execute("PRAGMA mmap_size = 268435456").await?;
                     }
                     Ok(())
                 })

@@ -577,23 +577,25 @@ fn domain_from_row(r: &sqlx::any::AnyRow) -> Result<DomainRow> {
 const DOMAIN_SELECT: &str = "SELECT d.id, d.customer_id, c.account_number, d.name, d.service_type, d.ex_licences, d.rs_licences, d.ex_used, d.rs_used \
      FROM domains d JOIN customers c ON c.id = d.customer_id";
 
+/// Reads the domain's aliases and accepted domains in one statement (every
+/// request resolves its domain, and each statement is a round trip).
 async fn fill_domain(c: &mut AnyConnection, mut d: DomainRow) -> Result<DomainRow> {
-    let rows = sqlx::query("SELECT name FROM domain_aliases WHERE domain_id = $1 ORDER BY name")
-        .bind(d.id.clone())
-        .fetch_all(&mut *c)
-        .await?;
-    d.aliases = rows
-        .iter()
-        .map(|r| r.try_get("name"))
-        .collect::<Result<_, _>>()?;
-    let rows = sqlx::query("SELECT name FROM accepted_domains WHERE domain_id = $1 ORDER BY name")
-        .bind(d.id.clone())
-        .fetch_all(&mut *c)
-        .await?;
-    d.accepted = rows
-        .iter()
-        .map(|r| r.try_get("name"))
-        .collect::<Result<_, _>>()?;
+    let rows = sqlx::query(
+        "SELECT 'a' AS kind, name FROM domain_aliases WHERE domain_id = $1 \
+         UNION ALL SELECT 'c' AS kind, name FROM accepted_domains WHERE domain_id = $1 \
+         ORDER BY kind, name",
+    )
+    .bind(d.id.clone())
+    .fetch_all(&mut *c)
+    .await?;
+    for r in &rows {
+        let name: String = r.try_get("name")?;
+        if r.try_get::<String, _>("kind")? == "a" {
+            d.aliases.push(name);
+        } else {
+            d.accepted.push(name);
+        }
+    }
     Ok(d)
 }
 
@@ -1031,6 +1033,26 @@ async fn take_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Resul
     Err(Error::mailbox_limit(limit_details(dom, svc, used, max)))
 }
 
+/// Locks the domain and takes a licence in one statement (the common case
+/// of a create); `false`, with the domain locked all the same, when no
+/// licence is left, so that the caller can still answer an address
+/// conflict first.
+async fn lock_taking_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<bool> {
+    let (used_col, max_col) = licence_columns(svc);
+    let n = sqlx::query(&format!(
+        "UPDATE domains SET lock_version = lock_version + 1, {used_col} = {used_col} + 1 WHERE id = $1 AND {used_col} < {max_col}"
+    ))
+    .bind(dom.id.clone())
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        return Ok(true);
+    }
+    lock_domain(c, &dom.id).await?;
+    Ok(false)
+}
+
 /// Gives back the licence of a deleted mailbox (same transaction as the delete).
 async fn release_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<()> {
     let (used_col, _) = licence_columns(svc);
@@ -1114,7 +1136,7 @@ pub async fn mailbox_create(
     let contact_json = stored_join(&contact, &passive)?;
     retry(|| async {
         let mut tx = db.writer.begin().await?;
-        lock_domain(&mut tx, &dom.id).await?;
+        let took = lock_taking_licence(&mut tx, dom, svc).await?;
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(&mut tx, &dom.customer_id, &primary, &dom.id, svc.kind(), &id, true).await? {
@@ -1123,7 +1145,10 @@ pub async fn mailbox_create(
                 format!("The address '{primary}' is already used by a mailbox, alias, contact or distribution list."),
             ));
         }
-        take_licence(&mut tx, dom, svc).await?;
+        if !took {
+            // Says why: the licences as they are under the lock.
+            take_licence(&mut tx, dom, svc).await?;
+        }
         // The row as inserted: the answer is built from it, without reading
         // it back (each statement is a hand-off to the database thread).
         let m = MailboxRow {
@@ -1521,7 +1546,7 @@ pub async fn mailbox_address_add(
     dom: &DomainRow,
     name: &str,
     address: &str,
-) -> Result<EmailAddressList> {
+) -> Result<()> {
     Svc::Ex.check_domain(dom)?;
     let addr_domain = check_alternate(dom, address)?;
     retry(|| async {
@@ -1549,11 +1574,8 @@ pub async fn mailbox_address_add(
             json!({"address": address}),
         )
         .await?;
-        let addrs = owner_addresses(&mut tx, &m.id).await?;
         tx.commit().await?;
-        Ok(EmailAddressList {
-            email_address_list: address_list(dom, &m.name, &addrs),
-        })
+        Ok(())
     })
     .await
 }
