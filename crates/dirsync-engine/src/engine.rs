@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use cloudoffice_api::client::{Client, ClientConfig, ClientError};
+use cloudoffice_api::observe::RequestObserver;
 use dirsync_model::{
     Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding, Guid,
     Severity,
@@ -14,6 +15,7 @@ use tokio::sync::Mutex;
 
 use crate::clock;
 use crate::executor::Executor;
+use crate::failed_read::{failed_read_report, RunTimes};
 use crate::guard::{group_drops, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
@@ -21,6 +23,7 @@ use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
 use crate::report::count;
 use crate::report::*;
+use crate::run_history::RunHistory;
 use crate::settings::{EngineSettings, SettingsError};
 use crate::store::{Commit, RunSummary, Store, StoreError};
 use crate::types::*;
@@ -118,14 +121,15 @@ impl Engine {
         &self.settings
     }
 
-    /// The API client (shared pacing and retries), for callers that need it.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// Times every API request of this engine's runs (dirsync's `/metrics`).
+    /// Returns false, keeping the first, when an observer was set before.
+    pub fn observe_requests(&self, observer: RequestObserver) -> bool {
+        self.client.stats().observer.set(observer)
     }
 
-    /// The state store.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The run history, read only, on this engine's state store.
+    pub fn history(&self) -> RunHistory {
+        RunHistory::of(self.store.clone())
     }
 
     /// The committed directory cookie, to hand to the directory reader.
@@ -732,6 +736,46 @@ impl Engine {
             .record_verified(&list, crate::verify::now_ms())
             .await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Records a run whose directory read failed (`detail`, scrubbed of
+    /// secrets by the caller) as a failed run with DS202, begun at `started`
+    /// (before the read). A check is reported but not recorded.
+    pub async fn record_failed_read(
+        &self,
+        started: Instant,
+        opts: RunOptions,
+        full: bool,
+        detail: &str,
+    ) -> Result<RunReport, EngineError> {
+        let started_at = clock::rfc3339(
+            time::OffsetDateTime::now_utc()
+                - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
+        );
+        let id = if opts.mode == Mode::Check {
+            0
+        } else {
+            self.store
+                .run_started(
+                    &started_at,
+                    trigger_str(opts.trigger),
+                    mode_str(opts.mode),
+                    full,
+                )
+                .await?
+        };
+        let times = RunTimes {
+            started_at,
+            finished_at: clock::now_rfc3339(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        let report = failed_read_report(id, opts, full, times, detail);
+        if id != 0 {
+            self.store.run_finished(&report).await?;
+        }
+        Ok(report)
     }
 }
 

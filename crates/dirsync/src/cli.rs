@@ -8,8 +8,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
+use crate::agent::{Agent, Mode, RunRequest, Trigger};
 use crate::config::{self, ConfigError, Loaded, Needs, Overrides};
-use crate::engine_glue::{Agent, Mode, RunRequest, Trigger};
+use crate::history::History;
 use crate::{render, Exit};
 
 /// dirsync: keeps hosted mailboxes, lists and contacts in step with Active Directory.
@@ -375,7 +376,7 @@ async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
     } else {
         print!("{}", render::term(&render::report_text(&report, true)));
     }
-    Ok(crate::engine_glue::exit_for(&report))
+    Ok(crate::agent::exit_for(&report))
 }
 
 async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
@@ -396,15 +397,15 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
     } else {
         print!("{}", render::term(&render::report_text(&report, false)));
     }
-    Ok(crate::engine_glue::exit_for(&report))
+    Ok(crate::agent::exit_for(&report))
 }
 
 async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
     validated(&loaded, Needs::STATE_ONLY)?;
-    let agent = Agent::open_history(Arc::new(loaded)).await?;
+    let history = History::open(&loaded).await?;
     match &args.show {
         Some(HistoryCmd::Show { id, json }) => {
-            let Some(report) = agent.report(*id).await? else {
+            let Some(report) = history.report(*id).await? else {
                 anyhow::bail!(
                     "there is no run {id} in the history; `dirsync history` lists the runs"
                 );
@@ -416,7 +417,7 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
             }
         }
         None => {
-            let runs = agent.history(args.limit).await?;
+            let runs = history.runs(args.limit).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {
@@ -432,14 +433,11 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
 ///
 /// With JSON logs (`log.format = "json"`) progress goes to the log as
 /// `progress` events instead, so stderr stays one JSON object per line.
-pub fn progress_printer(
-    json: bool,
-    log_format: config::LogFormat,
-) -> crate::engine_glue::ProgressFn {
+pub fn progress_printer(json: bool, log_format: config::LogFormat) -> crate::agent::ProgressFn {
     let tty = std::io::stderr().is_terminal();
     let log_json = log_format == config::LogFormat::Json;
     let bars = PhaseBars::default();
-    Arc::new(move |p: &crate::engine_glue::ProgressEvent| {
+    Arc::new(move |p: &crate::agent::ProgressEvent| {
         let milestone = p.done == 0 || p.done >= p.total || p.done.is_multiple_of(50);
         if log_json {
             if milestone {
@@ -478,7 +476,7 @@ pub fn progress_printer(
 struct PhaseBars(std::sync::Mutex<Option<(String, indicatif::ProgressBar)>>);
 
 impl PhaseBars {
-    fn show(&self, p: &crate::engine_glue::ProgressEvent) {
+    fn show(&self, p: &crate::agent::ProgressEvent) {
         let mut cur = self
             .0
             .lock()

@@ -466,7 +466,7 @@ pub fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 /// The dotted keys of the default `[engine]` table (`defaults`, from
-/// [`crate::engine_glue::default_engine_table`]) whose value `keep` accepts.
+/// [`crate::engine_settings::default_engine_table`]) whose value `keep` accepts.
 fn engine_leaves(defaults: &toml::Table, keep: fn(&toml::Value) -> bool) -> Vec<String> {
     fn walk(prefix: &str, t: &toml::Table, keep: fn(&toml::Value) -> bool, out: &mut Vec<String>) {
         for (k, v) in t {
@@ -577,7 +577,7 @@ pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Loaded
 
     let mut problems = Vec::new();
     let mut keys: Vec<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
-    let defaults = crate::engine_glue::default_engine_table();
+    let defaults = crate::engine_settings::default_engine_table();
     keys.extend(engine_keys(&defaults));
     for key in &keys {
         let var = env_name(key);
@@ -995,7 +995,7 @@ impl Loaded {
                 }
             }
         }
-        if let Err(e) = crate::engine_glue::engine_settings(&c.engine) {
+        if let Err(e) = crate::engine_settings::engine_settings(&c.engine) {
             out.push(problem(
                 "engine",
                 format!("the [engine] section is not valid: {e}; see docs/configuration.md"),
@@ -1121,7 +1121,7 @@ mod tests {
         let p = &l.config.engine["delete_policy"];
         assert_eq!(p["policy"].as_str(), Some("after_grace"));
         assert_eq!(p["days"].as_integer(), Some(30));
-        crate::engine_glue::engine_settings(&l.config.engine).unwrap();
+        crate::engine_settings::engine_settings(&l.config.engine).unwrap();
     }
 
     #[test]
@@ -1152,7 +1152,7 @@ mod tests {
             assert!(e.contains(want), "{text} {flags:?}: {e}");
         }
         let l = load_text("[engine.history]\nkeep_days = \"ninety\"\n", &[], &[]).unwrap();
-        let e = crate::engine_glue::engine_settings(&l.config.engine).unwrap_err();
+        let e = crate::engine_settings::engine_settings(&l.config.engine).unwrap_err();
         assert!(
             e.contains("history.keep_days: invalid type: string \"ninety\", expected u32"),
             "{e}"
@@ -1298,7 +1298,7 @@ mod docs_contract {
                 super::env_name(key)
             );
         }
-        for key in super::engine_keys(&crate::engine_glue::default_engine_table()) {
+        for key in super::engine_keys(&crate::engine_settings::default_engine_table()) {
             assert!(
                 doc.contains(&format!("`{key}`")),
                 "docs/configuration.md lacks {key}"
