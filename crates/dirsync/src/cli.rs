@@ -257,6 +257,16 @@ fn service(_cli: &Cli, _args: &ServiceArgs) -> Result<Exit> {
     anyhow::bail!("`dirsync service` manages the Windows service; on Linux dirsync runs under systemd: install the Debian package (docs/debian.md) or packaging/dirsync.service, then `systemctl enable --now dirsync`")
 }
 
+#[cfg(feature = "demo")]
+async fn demo(args: &DemoArgs) -> Result<Exit> {
+    crate::demo::run(&args.listen, args.once).await
+}
+
+#[cfg(not(feature = "demo"))]
+async fn demo(_: &DemoArgs) -> Result<Exit> {
+    anyhow::bail!("this dirsync was built without the demo (cargo feature `demo`, on by default); build it with `--features demo`")
+}
+
 /// Layers the config for commands other than `init` and `demo`.
 pub fn load_config(cli: &Cli, extra: Vec<(String, String)>) -> Result<Loaded> {
     let (path, explicit) = match &cli.config {
@@ -308,7 +318,7 @@ async fn dispatch(cli: Cli) -> Result<Exit> {
                 _ => config::LogFormat::Human,
             };
             crate::logging::init(format, cli.log_level.as_deref().unwrap_or("warn"));
-            crate::demo::run(&args.listen, args.once).await
+            demo(args).await
         }
         Command::Serve(args) => {
             let extra = args

@@ -81,14 +81,10 @@ pub async fn run(listen: &str, once: bool) -> Result<Exit> {
     let sample = officed::sample_account(&panel, DEMO_ACCOUNT)
         .await
         .map_err(|e| anyhow::anyhow!("creating the sample account: {e}"))?;
-    officed::admin::set_licences(
-        panel.db(),
-        &sample.primary_domain,
-        Some(DEMO_EXCHANGE_LICENCES),
-        None,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("setting the sample licences: {e}"))?;
+    panel
+        .set_licences(&sample.primary_domain, Some(DEMO_EXCHANGE_LICENCES), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting the sample licences: {e}"))?;
 
     // Ctrl-C at any point (even during the first sync) stops cleanly and
     // removes the temporary files; once serving, the web server handles it.

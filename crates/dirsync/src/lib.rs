@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine_settings;
 pub mod history;
