@@ -11,7 +11,7 @@ impl Client {
     /// Renames a mailbox (`POST .../mailboxes/{name}/rename`, `newName=`):
     /// the administrator's operation, which only keys with the rename
     /// permission may call. Without it the answer is 403 `Not authorized`
-    /// ([`RuleViolation::NotAuthorized`]).
+    /// ([`RuleViolation::NotAuthorized`](crate::RuleViolation::NotAuthorized)).
     pub async fn rename_mailbox(
         &self,
         customer: &str,
