@@ -15,7 +15,6 @@ use tokio::sync::Mutex;
 
 use crate::clock;
 use crate::executor::Executor;
-use crate::failed_read::{failed_read_report, RunTimes};
 use crate::guard::{group_drops, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
@@ -750,32 +749,7 @@ impl Engine {
         full: bool,
         detail: &str,
     ) -> Result<RunReport, EngineError> {
-        let started_at = clock::rfc3339(
-            time::OffsetDateTime::now_utc()
-                - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
-        );
-        let id = if opts.mode == Mode::Check {
-            0
-        } else {
-            self.store
-                .run_started(
-                    &started_at,
-                    trigger_str(opts.trigger),
-                    mode_str(opts.mode),
-                    full,
-                )
-                .await?
-        };
-        let times = RunTimes {
-            started_at,
-            finished_at: clock::now_rfc3339(),
-            duration_ms: started.elapsed().as_millis() as u64,
-        };
-        let report = failed_read_report(id, opts, full, times, detail);
-        if id != 0 {
-            self.store.run_finished(&report).await?;
-        }
-        Ok(report)
+        crate::failed_read::record(&self.store, started, opts, full, detail).await
     }
 }
 

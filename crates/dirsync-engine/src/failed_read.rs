@@ -5,10 +5,51 @@
 //! Why here: every [`RunReport`], its status and exit code included, is
 //! built by the engine; the agent only says what failed.
 
+use std::time::Instant;
+
 use dirsync_model::{Code, Finding};
 
-use crate::engine::RunOptions;
-use crate::report::{ApiStats, Counts, ReportFinding, RunReport, RunStatus};
+use crate::clock;
+use crate::engine::{mode_str, trigger_str, EngineError, RunOptions};
+use crate::report::{ApiStats, Counts, Mode, ReportFinding, RunReport, RunStatus};
+use crate::store::Store;
+
+/// Records the failed run in `store` (not for a check) and returns its
+/// report: [`crate::Engine::record_failed_read`].
+pub(crate) async fn record(
+    store: &Store,
+    started: Instant,
+    opts: RunOptions,
+    full: bool,
+    detail: &str,
+) -> Result<RunReport, EngineError> {
+    let started_at = clock::rfc3339(
+        time::OffsetDateTime::now_utc()
+            - time::Duration::try_from(started.elapsed()).unwrap_or_default(),
+    );
+    let id = if opts.mode == Mode::Check {
+        0
+    } else {
+        store
+            .run_started(
+                &started_at,
+                trigger_str(opts.trigger),
+                mode_str(opts.mode),
+                full,
+            )
+            .await?
+    };
+    let times = RunTimes {
+        started_at,
+        finished_at: clock::now_rfc3339(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    let report = failed_read_report(id, opts, full, times, detail);
+    if id != 0 {
+        store.run_finished(&report).await?;
+    }
+    Ok(report)
+}
 
 /// When the run began and ended, as the report records them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +102,7 @@ pub(crate) fn failed_read_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Mode, Trigger};
+    use crate::report::Trigger;
 
     #[test]
     fn a_failed_read_is_a_failed_run_with_ds202() {
