@@ -259,6 +259,37 @@ pub struct KeyPermissions {
     /// (`POST .../mailboxes/{name}/rename`), which changes a Service ID.
     /// Off by default: `officed key issue --allow-rename` grants it.
     pub allow_rename: bool,
+    /// May add, edit and delete its own customer's domains and their
+    /// alternate domains: the documented "Reseller Only" operations, for a
+    /// key that is its customer's own reseller. Off by default:
+    /// `officed key issue --allow-domain-admin` grants it.
+    pub allow_domain_admin: bool,
+}
+
+impl KeyPermissions {
+    /// The permissions column of `officed key list`: `-`, `rename`,
+    /// `domains` or `rename,domains`.
+    pub fn describe(&self) -> String {
+        let mut v = Vec::new();
+        if self.allow_rename {
+            v.push("rename");
+        }
+        if self.allow_domain_admin {
+            v.push("domains");
+        }
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(",")
+        }
+    }
+
+    fn from_row(r: &sqlx::any::AnyRow) -> Result<KeyPermissions> {
+        Ok(KeyPermissions {
+            allow_rename: r.try_get::<i64, _>("allow_rename")? != 0,
+            allow_domain_admin: r.try_get::<i64, _>("allow_domain_admin")? != 0,
+        })
+    }
 }
 
 /// Issues an API key for a customer (ordinary permissions).
@@ -348,7 +379,7 @@ pub async fn import_key_with(
         ));
     }
     let n = sqlx::query(
-        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at, allow_rename) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) ON CONFLICT DO NOTHING",
+        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at, allow_rename, allow_domain_admin) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) ON CONFLICT DO NOTHING",
     )
     .bind(uuid::Uuid::new_v4().simple().to_string())
     .bind(cust.id.clone())
@@ -357,6 +388,7 @@ pub async fn import_key_with(
     .bind(label.to_string())
     .bind(now_ms())
     .bind(i64::from(permissions.allow_rename))
+    .bind(i64::from(permissions.allow_domain_admin))
     .execute(&db.pool)
     .await?
     .rows_affected();
@@ -374,7 +406,7 @@ pub async fn import_key_with(
         Some(&cust.id),
         "api_key.issue",
         user_key,
-        json!({"label": label, "allowRename": permissions.allow_rename}),
+        json!({"label": label, "allowRename": permissions.allow_rename, "allowDomainAdmin": permissions.allow_domain_admin}),
     )
     .await?;
     Ok(())
@@ -419,7 +451,7 @@ pub struct KeyRecord {
 /// Looks up a live key and decrypts its secret. `None` for unknown or revoked keys.
 pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<Option<KeyRecord>> {
     let row = sqlx::query(
-        "SELECT k.customer_id, k.secret_enc, k.allow_rename, c.account_number FROM api_keys k JOIN customers c ON c.id = k.customer_id WHERE k.user_key = $1 AND k.revoked_at IS NULL",
+        "SELECT k.customer_id, k.secret_enc, k.allow_rename, k.allow_domain_admin, c.account_number FROM api_keys k JOIN customers c ON c.id = k.customer_id WHERE k.user_key = $1 AND k.revoked_at IS NULL",
     )
     .bind(user_key.to_string())
     .fetch_optional(&db.pool)
@@ -438,9 +470,7 @@ pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<O
         customer_id: r.try_get("customer_id")?,
         account_number: r.try_get("account_number")?,
         secret,
-        permissions: KeyPermissions {
-            allow_rename: r.try_get::<i64, _>("allow_rename")? != 0,
-        },
+        permissions: KeyPermissions::from_row(&r)?,
     }))
 }
 
@@ -527,7 +557,7 @@ pub async fn list_domains(db: &Db, account_number: Option<&str>) -> Result<Vec<D
 
 pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyInfo>> {
     let rows = sqlx::query(
-        "SELECT k.user_key, c.account_number, k.label, k.revoked_at, k.allow_rename FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",
+        "SELECT k.user_key, c.account_number, k.label, k.revoked_at, k.allow_rename, k.allow_domain_admin FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -542,9 +572,7 @@ pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyI
             account_number: acct,
             label: r.try_get("label")?,
             revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
-            permissions: KeyPermissions {
-                allow_rename: r.try_get::<i64, _>("allow_rename")? != 0,
-            },
+            permissions: KeyPermissions::from_row(&r)?,
         });
     }
     Ok(out)

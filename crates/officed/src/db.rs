@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "spam settings and lists",
         include_str!("../migrations/0007_spam.sql"),
     ),
+    (
+        8,
+        "domain administration and alternate domains",
+        include_str!("../migrations/0008_domain_admin.sql"),
+    ),
 ];
 
 /// The connection pools plus their backend.

@@ -153,6 +153,7 @@ fn resource_type(message: &str) -> String {
     match head {
         "Distribution list" => "DistributionList".to_string(),
         "Email address" => "EmailAddress".to_string(),
+        "Alternate domain" => "AlternateDomain".to_string(),
         "Resource" => "Resource".to_string(),
         other => other.replace(' ', ""),
     }

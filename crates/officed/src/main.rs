@@ -92,7 +92,7 @@ enum Command {
         bind: SocketAddr,
         #[command(flatten)]
         storage: Storage,
-        /// Throttling per key per minute: 'off', 'cloud-office' (60 GETs, 30 writes), or 'GETS,WRITES'.
+        /// Throttling per key per minute: 'off', 'cloud-office' (60 GETs, 30 writes, 2 domain writes, 2 alternate-domain writes), or 'GETS,WRITES[,DOMAIN,ALTERNATE]' (the last two default to 2).
         #[arg(long, env = "OFFICED_THROTTLE", default_value = "off", value_parser = parse_throttle)]
         throttle: Throttle,
         /// Accepted X-Api-Signature clock difference, in seconds.
@@ -165,17 +165,24 @@ fn parse_throttle(s: &str) -> Result<Throttle, String> {
         "cloud-office" => Ok(Throttle::On(ThrottleLimits::CLOUD_OFFICE)),
         other => {
             let bad = || {
-                format!("'{other}' is not a throttle setting: use off, cloud-office, or GETS,WRITES (per minute, e.g. 120,60)")
+                format!("'{other}' is not a throttle setting: use off, cloud-office, or GETS,WRITES[,DOMAIN,ALTERNATE] (per minute, e.g. 120,60 or 120,60,4,4)")
             };
-            let (g, w) = other.split_once(',').ok_or_else(bad)?;
-            let g: u32 = g.trim().parse().map_err(|_| bad())?;
-            let w: u32 = w.trim().parse().map_err(|_| bad())?;
-            if g == 0 || w == 0 {
+            let n: Vec<u32> = other
+                .split(',')
+                .map(|v| v.trim().parse::<u32>().map_err(|_| bad()))
+                .collect::<Result<_, _>>()?;
+            if !(n.len() == 2 || n.len() == 4) || n.contains(&0) {
                 return Err(bad());
             }
+            let d = ThrottleLimits::CLOUD_OFFICE;
             Ok(Throttle::On(ThrottleLimits {
-                gets_per_minute: g,
-                writes_per_minute: w,
+                gets_per_minute: n[0],
+                writes_per_minute: n[1],
+                domain_writes_per_minute: n.get(2).copied().unwrap_or(d.domain_writes_per_minute),
+                alternate_domain_writes_per_minute: n
+                    .get(3)
+                    .copied()
+                    .unwrap_or(d.alternate_domain_writes_per_minute),
             }))
         }
     }
@@ -262,6 +269,10 @@ enum KeyCmd {
         /// (POST .../mailboxes/NAME/rename), which changes Service IDs.
         #[arg(long)]
         allow_rename: bool,
+        /// Let this key add, edit and delete its own customer's domains and
+        /// their alternate domains (the documented "Reseller Only" operations).
+        #[arg(long)]
+        allow_domain_admin: bool,
     },
     /// Revoke an API key.
     Revoke {
@@ -468,6 +479,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             label,
             plain,
             allow_rename,
+            allow_domain_admin,
         }) => {
             let db = storage.open().await?;
             let master = storage.master()?;
@@ -476,7 +488,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &master,
                 &customer,
                 &label,
-                admin::KeyPermissions { allow_rename },
+                admin::KeyPermissions {
+                    allow_rename,
+                    allow_domain_admin,
+                },
             )
             .await?;
             if plain {
@@ -487,6 +502,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  secret:   {}", k.secret.expose());
                 if allow_rename {
                     println!("  may rename mailboxes (changes Service IDs)");
+                }
+                if allow_domain_admin {
+                    println!("  may add, edit and delete the customer's domains");
                 }
                 println!("The secret is shown only now; it is stored encrypted.");
             }
@@ -506,11 +524,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     k.user_key,
                     k.account_number,
                     if k.revoked { "revoked" } else { "active" },
-                    if k.permissions.allow_rename {
-                        "rename"
-                    } else {
-                        "-"
-                    },
+                    k.permissions.describe(),
                     k.label
                 );
             }

@@ -73,6 +73,42 @@ fn form(fields: &[(&str, &str, &[&str])], passive: &[&str], notes: &[(&str, &str
         "description": "Form-encoded (documented) or JSON. Booleans true/false in any case; numbers may be strings. An unknown field is a validationFault naming it."})
 }
 
+/// The documented domain fields officed stores and returns without acting
+/// on them (Show carries those that were set).
+fn stored_domain_fields() -> Vec<(&'static str, Value)> {
+    crate::store::STORED_DOMAIN_FIELDS
+        .iter()
+        .map(|(name, kind)| {
+            (
+                *name,
+                json!({"type": kind, "description": "stored and returned; officed does not act on it"}),
+            )
+        })
+        .collect()
+}
+
+/// The domain Add/Edit body.
+fn domain_form() -> Value {
+    let mut props = Map::new();
+    props.insert(
+        "serviceType".into(),
+        json!({"type": "string", "enum": ["exchange", "rsemail", "both"], "description": "required on add; any case"}),
+    );
+    props.insert(
+        "exchangeMaxNumMailboxes".into(),
+        json!({"type": "integer", "minimum": 0, "description": "required on add with Exchange"}),
+    );
+    props.insert(
+        "rsEmailMaxNumberMailboxes".into(),
+        json!({"type": "integer", "minimum": 0, "description": "required on add with Rackspace Email"}),
+    );
+    for (k, v) in stored_domain_fields() {
+        props.insert(k.into(), v);
+    }
+    json!({"type": "object", "additionalProperties": false, "properties": props,
+        "description": "Form-encoded (documented) or JSON. Booleans true/false in any case; numbers may be strings. An unknown field is a validationFault naming it."})
+}
+
 fn schemas() -> Value {
     let fault_detail = object(
         &["message", "details", "code"],
@@ -209,7 +245,10 @@ fn schemas() -> Value {
                 ("aliases", arr(s())),
                 ("acceptedDomains", arr(s())),
                 ("publicFoldersEnabled", b()),
-            ],
+            ]
+            .into_iter()
+            .chain(stored_domain_fields())
+            .collect(),
         ),
         "DomainList": page("domains", "Domain"),
         "LoginToken": object(&["token"], vec![("token", s())]),
@@ -298,6 +337,28 @@ fn schemas() -> Value {
     ] {
         out[k] = v;
     }
+    out["DomainForm"] = domain_form();
+    out["AlternateDomainForm"] = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["type"],
+        "properties": {"type": {"type": "string", "enum": ["DomainAlias", "AcceptedDomain"], "description": "any case"}},
+        "description": "Form-encoded or JSON."
+    });
+    out["AlternateDomain"] = object(
+        &["name", "type"],
+        vec![
+            ("name", s()),
+            (
+                "type",
+                json!({"type": "string", "enum": ["DomainAlias", "AcceptedDomain"]}),
+            ),
+        ],
+    );
+    out["AlternateDomainList"] = object(
+        &["alternateDomains"],
+        vec![("alternateDomains", arr(r("AlternateDomain")))],
+    );
     out
 }
 

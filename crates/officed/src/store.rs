@@ -16,6 +16,12 @@ use crate::db::{internal, retry, Db};
 use crate::error::{Error, Result};
 use crate::validate;
 
+mod domain_admin;
+pub use domain_admin::{
+    alternate_add, alternate_list, alternate_remove, domain_add, domain_delete, domain_edit,
+    domain_settings, AlternateKind, DomainChange, STORED_DOMAIN_FIELDS,
+};
+
 /// Deleted mailboxes stay recoverable this long.
 pub const RECOVERY_WINDOW_MS: i64 = messages::RECOVERY_DAYS as i64 * 24 * 3600 * 1000;
 

@@ -982,7 +982,10 @@ async fn rule_api_rename(env: &Env) {
         &env.master,
         "100001",
         "renames",
-        officed::admin::KeyPermissions { allow_rename: true },
+        officed::admin::KeyPermissions {
+            allow_rename: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();

@@ -183,6 +183,7 @@ fn throttled(gets_per_minute: u32, writes_per_minute: u32) -> ApiConfig {
         throttle: Some(ThrottleLimits {
             gets_per_minute,
             writes_per_minute,
+            ..ThrottleLimits::CLOUD_OFFICE
         }),
         ..ApiConfig::default()
     }
@@ -237,7 +238,9 @@ async fn throttling_preset_and_custom() {
         ThrottleLimits::CLOUD_OFFICE,
         ThrottleLimits {
             gets_per_minute: 60,
-            writes_per_minute: 30
+            writes_per_minute: 30,
+            domain_writes_per_minute: 2,
+            alternate_domain_writes_per_minute: 2,
         }
     );
     assert!(ApiConfig::default().throttle.is_none(), "off by default");

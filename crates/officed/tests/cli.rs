@@ -51,7 +51,7 @@ fn exact_messages_for_bad_arguments_and_databases() {
         (
             vec!["serve", "--throttle", "nope"],
             2,
-            "error: invalid value 'nope' for '--throttle <THROTTLE>': 'nope' is not a throttle setting: use off, cloud-office, or GETS,WRITES (per minute, e.g. 120,60)\n\nFor more information, try '--help'.\n",
+            "error: invalid value 'nope' for '--throttle <THROTTLE>': 'nope' is not a throttle setting: use off, cloud-office, or GETS,WRITES[,DOMAIN,ALTERNATE] (per minute, e.g. 120,60 or 120,60,4,4)\n\nFor more information, try '--help'.\n",
         ),
         (
             vec!["customer", "create", "--data-dir", d, "--account", "me", "--name", "X"],

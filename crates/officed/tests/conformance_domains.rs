@@ -74,27 +74,465 @@ conformance!(domain_show, |w| {
     );
 });
 
-// "Add/Edit (Reseller Only)": an ordinary customer key may not add, edit or
-// delete domains; the answer is a fault, and nothing changes.
+// "Add/Edit (Reseller Only)", "Delete (Reseller Only)", alternate domains
+// "(Reseller Only)": an ordinary customer key gets 403 `Not authorized`,
+// and nothing changes.
 conformance!(domain_writes_need_permission, |w| {
     for (m, p) in [
-        ("POST", "/customers/me/domains/new.example"),
-        ("PUT", "/customers/me/domains/example.com"),
-        ("DELETE", "/customers/me/domains/example.org"),
+        ("POST", "/customers/me/domains/new.example".to_string()),
+        ("PUT", D.to_string()),
+        ("DELETE", "/customers/me/domains/example.org".to_string()),
+        ("POST", format!("{D}/alternatedomains/alias.example")),
+        ("DELETE", format!("{D}/alternatedomains/example.net")),
     ] {
         let r = w
-            .form(m, p, "serviceType=exchange&exchangeMaxNumMailboxes=5")
+            .form(m, &p, "serviceType=exchange&exchangeMaxNumMailboxes=5")
             .await;
-        assert!(
-            r.status == 403 || r.status == 405 || r.status == 501,
-            "{m} {p}: {} {}",
-            r.status,
-            r.body
+        r.fault(
+            403,
+            "unauthorizedFault",
+            Some("Not authorized"),
+            &format!("{m} {p}"),
         );
-        assert!(r.header("x-error-message").is_some(), "{m} {p} says why");
     }
+    w.get(&format!("{D}/alternatedomains")).await.fault(
+        403,
+        "unauthorizedFault",
+        Some("Not authorized"),
+        "alternate domain index",
+    );
+    assert_eq!(w.get("/customers/me/domains").await.json()["total"], 3);
+    assert_eq!(w.get(D).await.json()["aliases"], json!(["example.net"]));
+});
+
+// Domain page "Add/Edit (Reseller Only)": the Ruby example's form
+// (serviceType=exchange, exchangeMaxNumMailboxes=4) adds a domain that the
+// index and Show then carry; an edit changes services and counts; the
+// stored fields come back from Show (JSON and XML).
+conformance!(domain_add_edit, |w| {
+    w.as_domain_admin();
+    let p = "/customers/me/domains/newdomain.com";
+    w.form("POST", p, "serviceType=exchange&exchangeMaxNumMailboxes=4")
+        .await
+        .ok_empty("add (form)");
+    let d = w.get(p).await;
+    d.ok("show");
+    let d = d.json();
+    assert_eq!(d["name"], "newdomain.com");
+    assert_eq!(d["accountNumber"], "100001");
+    assert_eq!(d["serviceType"], "exchange");
+    assert_eq!(d["exchangeMaxNumMailboxes"], 4);
+    assert_eq!(d["exchangeUsedStorage"], 0);
+    let idx = w.get("/customers/me/domains").await.json();
+    assert_eq!(idx["total"], 4);
+    assert!(names(&idx, "domains").contains(&"newdomain.com".to_string()));
+    // A mailbox can be added in it at once.
+    w.form(
+        "POST",
+        &format!("{p}/ex/mailboxes/first"),
+        "displayName=First&password=Secret-Pass-1&size=1024",
+    )
+    .await
+    .ok_empty("mailbox in the new domain");
+    // Edit: add Rackspace Email, with the documented storage fields (JSON,
+    // booleans and numbers as strings, as PowerShell sends them).
+    w.json(
+        "PUT",
+        p,
+        json!({"serviceType": "both", "rsEmailMaxNumberMailboxes": "3",
+               "rsEmailBaseMailboxSize": 2048, "exchangeExtraStorage": "10240",
+               "archivingServiceEnabled": "False", "activeSyncLicenses": 4}),
+    )
+    .await
+    .ok_empty("edit (JSON)");
+    let d = w.get(p).await.json();
+    assert_eq!(d["serviceType"], "both");
+    assert_eq!(d["exchangeMaxNumMailboxes"], 4, "kept");
+    assert_eq!(d["rsEmailMaxNumberMailboxes"], 3);
+    assert_eq!(d["exchangeUsedStorage"], 1);
+    assert_eq!(d["rsEmailBaseMailboxSize"], 2048);
+    assert_eq!(d["exchangeExtraStorage"], 10240);
+    assert_eq!(d["archivingServiceEnabled"], false);
+    assert_eq!(d["activeSyncLicenses"], 4);
+    let x = w.get_xml(p).await;
+    x.ok("xml show");
+    let n = x.xml();
+    assert_eq!(n.name, "domain");
+    assert_eq!(n.text_of("serviceType"), "both");
+    assert_eq!(n.text_of("rsEmailBaseMailboxSize"), "2048");
+    // Taking Exchange away while it has a mailbox is refused.
+    let r = w.form("PUT", p, "serviceType=rsemail").await;
+    let f = r.fault(400, "appsFault", None, "remove a service in use");
+    assert!(r.message().contains("Hosted Exchange"), "{f}");
+    assert_eq!(w.get(p).await.json()["serviceType"], "both");
+    // Lowering a count below use is allowed (adds are refused after).
+    w.form("PUT", p, "exchangeMaxNumMailboxes=1")
+        .await
+        .ok_empty("lower the count");
+    w.form(
+        "POST",
+        &format!("{p}/ex/mailboxes/second"),
+        "displayName=Second&password=Secret-Pass-1&size=1024",
+    )
+    .await
+    .fault(
+        400,
+        "appsFault",
+        Some("Mailbox limit exceeded."),
+        "over the new count",
+    );
+});
+
+// The Add/Edit faults: the documented "Missing required field" wording,
+// validationFault naming a bad or unknown field, a name hosted already.
+conformance!(domain_add_faults, |w| {
+    w.as_domain_admin();
+    let p = "/customers/me/domains/faults.example";
+    w.form("POST", p, "exchangeMaxNumMailboxes=4").await.fault(
+        400,
+        "badRequestFault",
+        Some("Missing required field: serviceType"),
+        "no serviceType",
+    );
+    w.form("POST", p, "serviceType=exchange").await.fault(
+        400,
+        "badRequestFault",
+        Some("Missing required field: exchangeMaxNumMailboxes"),
+        "Exchange without a count",
+    );
+    w.form("POST", p, "serviceType=none&exchangeMaxNumMailboxes=1")
+        .await
+        .fault(
+            400,
+            "validationFault",
+            Some("Invalid value for field: serviceType"),
+            "bad serviceType",
+        );
+    w.form("POST", p, "serviceType=exchange&exchangeMaxNumMailboxes=x")
+        .await
+        .fault(
+            400,
+            "validationFault",
+            Some("Invalid value for field: exchangeMaxNumMailboxes"),
+            "bad number",
+        );
+    w.form(
+        "POST",
+        p,
+        "serviceType=exchange&exchangeMaxNumMailboxes=1&color=red",
+    )
+    .await
+    .fault(
+        400,
+        "validationFault",
+        Some("Unknown field: color"),
+        "unknown field",
+    );
+    for taken in ["example.org", "EXAMPLE.NET"] {
+        w.form(
+            "POST",
+            &format!("/customers/me/domains/{taken}"),
+            "serviceType=rsemail&rsEmailMaxNumberMailboxes=1",
+        )
+        .await
+        .fault(
+            400,
+            "appsFault",
+            Some(&format!(
+                "The domain '{}' already exists.",
+                taken.to_ascii_lowercase()
+            )),
+            taken,
+        );
+    }
+    w.form(
+        "POST",
+        "/customers/me/domains/not_a_domain",
+        "serviceType=rsemail&rsEmailMaxNumberMailboxes=1",
+    )
+    .await
+    .fault(400, "badRequestFault", None, "bad domain name");
+    // Each API key reaches only its own customer.
+    w.form(
+        "POST",
+        "/customers/999999/domains/other.example",
+        "serviceType=rsemail&rsEmailMaxNumberMailboxes=1",
+    )
+    .await
+    .fault(
+        403,
+        "unauthorizedFault",
+        Some("Not authorized"),
+        "another customer",
+    );
+    w.form(
+        "PUT",
+        "/customers/me/domains/abc.com",
+        "exchangeMaxNumMailboxes=1",
+    )
+    .await
+    .fault(
+        403,
+        "unauthorizedFault",
+        Some("Not authorized"),
+        "edit a domain not of this account",
+    );
     assert_eq!(w.get("/customers/me/domains").await.json()["total"], 3);
 });
+
+// "Delete (Reseller Only)": a domain with mailboxes is not deleted; once
+// empty it is (its recoverable deleted mailboxes go with it), and other
+// domains stop accepting it.
+conformance!(domain_delete, |w| {
+    w.as_domain_admin();
+    let p = "/customers/me/domains/example.org";
+    w.form(
+        "POST",
+        &format!("{p}/ex/mailboxes/keep"),
+        "displayName=Keep&password=Secret-Pass-1&size=1024",
+    )
+    .await
+    .ok_empty("mailbox");
+    let r = w.bare("DELETE", p).await;
+    r.fault(
+        400,
+        "appsFault",
+        Some("The domain 'example.org' is not empty."),
+        "with a mailbox",
+    );
+    w.bare("DELETE", &format!("{p}/ex/mailboxes/keep"))
+        .await
+        .ok_empty("delete the mailbox");
+    // An alternate address of example.com's mailbox in the accepted
+    // domain example.org also keeps it.
+    w.form(
+        "POST",
+        &format!("{MB}/alt"),
+        "displayName=Alt&password=Secret-Pass-1&size=1024",
+    )
+    .await
+    .ok_empty("mailbox in example.com");
+    w.bare("POST", &format!("{MB}/alt/emailaddresses/alt@example.org"))
+        .await
+        .ok_empty("alternate address in the accepted domain");
+    w.bare("DELETE", p)
+        .await
+        .fault(400, "appsFault", None, "an address in it");
+    w.bare(
+        "DELETE",
+        &format!("{MB}/alt/emailaddresses/alt@example.org"),
+    )
+    .await
+    .ok_empty("remove the alternate address");
+    w.bare("DELETE", p)
+        .await
+        .ok_empty("delete the empty domain");
+    w.get(p)
+        .await
+        .fault(403, "unauthorizedFault", Some("Not authorized"), "gone");
+    let d = w.get(D).await.json();
+    assert_eq!(d["acceptedDomains"], json!([]), "no longer accepted: {d}");
+    w.bare("DELETE", p)
+        .await
+        .fault(403, "unauthorizedFault", Some("Not authorized"), "twice");
+    // The name is free again.
+    w.form("POST", p, "serviceType=exchange&exchangeMaxNumMailboxes=1")
+        .await
+        .ok_empty("add it again");
+});
+
+// Domain page "Alternate Domains": Index (JSON as documented, and XML),
+// Add with the required `type`, Delete; the alternate-address rules
+// follow them.
+conformance!(alternate_domains, |w| {
+    w.as_domain_admin();
+    let a = format!("{D}/alternatedomains");
+    let l = w.get(&a).await;
+    l.ok("index");
+    assert_eq!(
+        l.json(),
+        json!({"alternateDomains": [
+            {"name": "example.net", "type": "DomainAlias"},
+            {"name": "example.org", "type": "AcceptedDomain"}
+        ]})
+    );
+    let x = w.get_xml(&a).await;
+    x.ok("xml index");
+    let n = x.xml();
+    assert_eq!(n.name, "alternateDomainList");
+    assert!(x.body.contains("<type>DomainAlias</type>"), "{}", x.body);
+    // Add: `type` is required ("Missing required field: type").
+    w.form("POST", &format!("{a}/alias.example"), "")
+        .await
+        .fault(
+            400,
+            "badRequestFault",
+            Some("Missing required field: type"),
+            "no type",
+        );
+    w.form("POST", &format!("{a}/alias.example"), "type=Other")
+        .await
+        .fault(
+            400,
+            "validationFault",
+            Some("Invalid value for field: type"),
+            "bad type",
+        );
+    w.form("POST", &format!("{a}/alias.example"), "type=DomainAlias")
+        .await
+        .ok_empty("add a domain alias");
+    w.json(
+        "POST",
+        &format!("{a}/rsonly.com"),
+        json!({"type": "AcceptedDomain"}),
+    )
+    .await
+    .ok_empty("add an accepted domain (JSON)");
+    let d = w.get(D).await.json();
+    assert_eq!(d["aliases"], json!(["alias.example", "example.net"]));
+    assert_eq!(d["acceptedDomains"], json!(["example.org", "rsonly.com"]));
+    // Faults: twice, a hosted name, another account's or unknown domain.
+    w.form("POST", &format!("{a}/alias.example"), "type=DomainAlias")
+        .await
+        .fault(
+            400,
+            "appsFault",
+            Some("The alternate domain 'alias.example' already exists."),
+            "twice",
+        );
+    w.form("POST", &format!("{a}/example.org"), "type=DomainAlias")
+        .await
+        .fault(400, "appsFault", None, "an accepted domain as alias");
+    w.form(
+        "POST",
+        &format!("{a}/elsewhere.example"),
+        "type=AcceptedDomain",
+    )
+    .await
+    .fault(
+        400,
+        "badRequestFault",
+        None,
+        "accepted domain not of the account",
+    );
+    // The domain alias gives every mailbox an address there; an address in
+    // the accepted domain may now be added.
+    w.form(
+        "POST",
+        &format!("{MB}/ann"),
+        "displayName=Ann&password=Secret-Pass-1&size=1024",
+    )
+    .await
+    .ok_empty("mailbox");
+    let m = w.get(&format!("{MB}/ann")).await.json();
+    assert!(m.to_string().contains("ann@alias.example"), "{m}");
+    w.bare("POST", &format!("{MB}/ann/emailaddresses/ann@rsonly.com"))
+        .await
+        .ok_empty("alternate address in the new accepted domain");
+    w.bare(
+        "POST",
+        &format!("{MB}/ann/emailaddresses/ann2@alias.example"),
+    )
+    .await
+    .fault(
+        400,
+        "badRequestFault",
+        Some(
+            "The alternate address was not in the primary domain or any of the alternate domains.",
+        ),
+        "not by hand in a domain alias",
+    );
+    // An accepted domain in use stays; once unused it goes, and then its
+    // addresses are refused.
+    w.bare("DELETE", &format!("{a}/rsonly.com")).await.fault(
+        400,
+        "appsFault",
+        Some("The accepted domain 'rsonly.com' is in use."),
+        "in use",
+    );
+    w.bare("DELETE", &format!("{MB}/ann/emailaddresses/ann@rsonly.com"))
+        .await
+        .ok_empty("remove the address");
+    w.bare("DELETE", &format!("{a}/rsonly.com"))
+        .await
+        .ok_empty("remove the accepted domain");
+    w.bare("POST", &format!("{MB}/ann/emailaddresses/ann@rsonly.com"))
+        .await
+        .fault(
+            400,
+            "badRequestFault",
+            Some("The alternate address was not in the primary domain or any of the alternate domains."),
+            "no longer accepted",
+        );
+    w.bare("DELETE", &format!("{a}/alias.example"))
+        .await
+        .ok_empty("remove the domain alias");
+    let m = w.get(&format!("{MB}/ann")).await.json();
+    assert!(!m.to_string().contains("alias.example"), "{m}");
+    w.bare("DELETE", &format!("{a}/alias.example")).await.fault(
+        404,
+        "itemNotFoundFault",
+        Some("Alternate domain not found."),
+        "not an alternate domain",
+    );
+});
+
+// rst "Throttling": "POST, PUT, DELETE on a domain" and "POST, DELETE on
+// alternate domains" 2 a minute each, refused calls included; both are
+// writes too, and other writes keep their own budget.
+conformance!(
+    throttle_domain_writes,
+    ["--throttle", "cloud-office"],
+    |w| {
+        w.as_domain_admin();
+        start_of_minute_window().await;
+        // A refused domain write (missing serviceType) counts.
+        w.form("POST", "/customers/me/domains/t1.example", "")
+            .await
+            .fault(400, "badRequestFault", None, "refused, counted");
+        w.form(
+            "POST",
+            "/customers/me/domains/t1.example",
+            "serviceType=exchange&exchangeMaxNumMailboxes=1",
+        )
+        .await
+        .ok_empty("second domain write");
+        let r = w.bare("DELETE", "/customers/me/domains/t1.example").await;
+        let f = r.fault(
+            403,
+            "unauthorizedFault",
+            Some("Exceeded request limits"),
+            "third domain write",
+        );
+        assert!(
+            f["details"].as_str().unwrap_or("").contains("on domains"),
+            "{f}"
+        );
+        let a = format!("{D}/alternatedomains");
+        w.form("POST", &format!("{a}/t2.example"), "type=DomainAlias")
+            .await
+            .ok_empty("first alternate-domain write");
+        w.bare("DELETE", &format!("{a}/t2.example"))
+            .await
+            .ok_empty("second alternate-domain write");
+        w.form("POST", &format!("{a}/t3.example"), "type=DomainAlias")
+            .await
+            .fault(
+                403,
+                "unauthorizedFault",
+                Some("Exceeded request limits"),
+                "third alternate-domain write",
+            );
+        w.form(
+            "POST",
+            &format!("{MB}/still.fine"),
+            "displayName=Fine&password=Secret-Pass-1&size=1024",
+        )
+        .await
+        .ok_empty("an ordinary write");
+        w.get(&a).await.ok("GETs are not domain writes");
+    }
+);
 
 // Domain Spam page: Show (documented JSON and XML shape) and Edit.
 conformance!(domain_spam_settings, |w| {

@@ -495,3 +495,80 @@ async fn throttle_shared_between_instances_postgres() {
     drop(second);
     w.finish();
 }
+
+/// The domain and alternate-domain rows (2 a minute each) are counted once
+/// for all instances on one PostgreSQL database, like the GET and write
+/// limits.
+#[tokio::test]
+async fn domain_throttle_shared_between_instances_postgres() {
+    let Some(w) = Wire::start(Backend::Postgres, &["--throttle", "cloud-office"]) else {
+        return;
+    };
+    let second = SecondInstance::start(&w, &["--throttle", "cloud-office"]);
+    w.as_domain_admin();
+    start_of_minute_window().await;
+    let form = |body: &str| {
+        Some((
+            "application/x-www-form-urlencoded",
+            body.as_bytes().to_vec(),
+        ))
+    };
+    let json = [("Accept", "application/json")];
+    // One domain write on each instance, then a third on either is refused.
+    for (i, base) in [w.root(), second.root.clone()].into_iter().enumerate() {
+        let r = w
+            .raw_url(
+                "POST",
+                &format!("{base}/v1/customers/me/domains/shared{i}.example"),
+                &json,
+                form("serviceType=exchange&exchangeMaxNumMailboxes=1"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "domain write {i}: {}", r.body);
+    }
+    for base in [w.root(), second.root.clone()] {
+        let r = w
+            .raw_url(
+                "PUT",
+                &format!("{base}/v1/customers/me/domains/shared0.example"),
+                &json,
+                form("exchangeMaxNumMailboxes=2"),
+            )
+            .await;
+        r.fault(
+            403,
+            "unauthorizedFault",
+            Some("Exceeded request limits"),
+            &base,
+        );
+    }
+    // Alternate domains: the same, with their own counter.
+    let alt = format!("/v1{D}/alternatedomains");
+    for (i, base) in [second.root.clone(), w.root()].into_iter().enumerate() {
+        let r = w
+            .raw_url(
+                "POST",
+                &format!("{base}{alt}/sharedalias{i}.example"),
+                &json,
+                form("type=DomainAlias"),
+            )
+            .await;
+        assert_eq!(r.status, 200, "alternate-domain write {i}: {}", r.body);
+    }
+    let r = w
+        .raw_url(
+            "DELETE",
+            &format!("{}{alt}/sharedalias0.example", second.root),
+            &json,
+            None,
+        )
+        .await;
+    r.fault(
+        403,
+        "unauthorizedFault",
+        Some("Exceeded request limits"),
+        "third alternate-domain write",
+    );
+    drop(second);
+    w.finish();
+}

@@ -67,6 +67,7 @@ fn object_root(path: &str) -> (&'static str, &'static str) {
     };
     match (at(2), at(1), at(0)) {
         (_, _, "emailaddresses") => ("emailAddressList", "urn:xml:emailAddressList"),
+        (_, _, "alternatedomains") => ("alternateDomainList", "urn:xml:alternateDomainList"),
         (_, _, "members") => ("memberList", "urn:xml:memberList"),
         (_, "spam", "settings") if at(3) == "mailboxes" => {
             ("rsMailboxSpamSetting", "urn:xml:RSMailboxSpamSetting")
@@ -138,6 +139,7 @@ fn item_name(field: &str) -> &'static str {
         "Members" => "Member",
         "AcceptMessagesOnlyFrom" => "Sender",
         "acceptedDomains" => "domain",
+        "alternateDomains" => "alternateDomain",
         "addresses" => "address",
         key => match page_names(key) {
             Some((_, item)) => item,

@@ -47,6 +47,8 @@ pub struct Wire {
     pub key: String,
     pub secret: Secret,
     pg_url: Option<String>,
+    /// Another key to sign with instead of the fixture's (see [`Wire::use_key`]).
+    signing_key: std::sync::Mutex<Option<(String, Secret)>>,
 }
 
 /// One HTTP answer, read whole.
@@ -100,6 +102,7 @@ impl Wire {
                 .expect("http client"),
             secret,
             pg_url,
+            signing_key: std::sync::Mutex::new(None),
         })
     }
 
@@ -108,9 +111,42 @@ impl Wire {
         format!("http://{}", self.officed.addr)
     }
 
-    /// A valid `X-Api-Signature` for `UA`, made now.
+    /// A valid `X-Api-Signature` for `UA`, made now, with the key in use.
     pub fn signature(&self) -> String {
-        signing::sign(&self.key, UA, &self.secret, time::OffsetDateTime::now_utc())
+        let now = time::OffsetDateTime::now_utc();
+        match &*self.signing_key.lock().unwrap() {
+            Some((k, s)) => signing::sign(k, UA, s, now),
+            None => signing::sign(&self.key, UA, &self.secret, now),
+        }
+    }
+
+    /// Issues another key for the fixture's customer with `officed key
+    /// issue` and these extra arguments (e.g. `--allow-domain-admin`).
+    pub fn issue_key(&self, extra: &[&str]) -> (String, Secret) {
+        let mut args = vec![
+            "key",
+            "issue",
+            "--customer",
+            &self.officed.account_number,
+            "--label",
+            "conformance",
+            "--plain",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.officed.admin(&args).expect("key issue");
+        let (k, s) = out.trim().split_once(' ').expect("user_key secret");
+        (k.to_string(), Secret::new(s.to_string()))
+    }
+
+    /// Signs the following requests with `key` (`None`: the fixture's key).
+    pub fn use_key(&self, key: Option<(String, Secret)>) {
+        *self.signing_key.lock().unwrap() = key;
+    }
+
+    /// Issues a key with the domain permission and signs with it from now on.
+    pub fn as_domain_admin(&self) {
+        let k = self.issue_key(&["--allow-domain-admin"]);
+        self.use_key(Some(k));
     }
 
     /// Sends a request to `/v1{path}` with the given extra headers and body.
