@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use cloudoffice_api::client::{Client, ClientConfig, ClientError};
+use cloudoffice_api::observe::RequestObserver;
 use dirsync_model::{
     Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding, Guid,
     Severity,
@@ -21,6 +22,7 @@ use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
 use crate::report::count;
 use crate::report::*;
+use crate::run_history::RunHistory;
 use crate::settings::{EngineSettings, SettingsError};
 use crate::store::{Commit, RunSummary, Store, StoreError};
 use crate::types::*;
@@ -118,14 +120,15 @@ impl Engine {
         &self.settings
     }
 
-    /// The API client (shared pacing and retries), for callers that need it.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// Times every API request of this engine's runs (dirsync's `/metrics`).
+    /// Returns false, keeping the first, when an observer was set before.
+    pub fn observe_requests(&self, observer: RequestObserver) -> bool {
+        self.client.stats().observer.set(observer)
     }
 
-    /// The state store.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The run history, read only, on this engine's state store.
+    pub fn history(&self) -> RunHistory {
+        RunHistory::of(self.store.clone())
     }
 
     /// The committed directory cookie, to hand to the directory reader.
@@ -732,6 +735,21 @@ impl Engine {
             .record_verified(&list, crate::verify::now_ms())
             .await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Records a run whose directory read failed (`detail`, scrubbed of
+    /// secrets by the caller) as a failed run with DS202, begun at `started`
+    /// (before the read). A check is reported but not recorded.
+    pub async fn record_failed_read(
+        &self,
+        started: Instant,
+        opts: RunOptions,
+        full: bool,
+        detail: &str,
+    ) -> Result<RunReport, EngineError> {
+        crate::failed_read::record(&self.store, started, opts, full, detail).await
     }
 }
 

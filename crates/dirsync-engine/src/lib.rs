@@ -21,7 +21,14 @@
 //!   not be recorded at all, or an incremental run came without a replica
 //!   ([`EngineError::NeedFullSync`]).
 //! - [`Engine::probe_target`]: authentication test and domain list (for `dirsync check`).
-//! - [`Engine::runs`]`(limit)`, [`Engine::run_report`]`(id)`: the run history.
+//! - [`Engine::runs`]`(limit)`, [`Engine::run_report`]`(id)`: the run history;
+//!   [`Engine::history`] or [`RunHistory::open`] (no API settings needed) read it alone.
+//! - [`Engine::record_failed_read`]: the failed run (DS202) of a directory read that
+//!   failed before the engine got any input; the engine builds that report too.
+//! - [`Engine::observe_requests`]: times each API request (the agent's `/metrics`).
+//!
+//! The engine keeps its state store and API client to itself: every run is
+//! written by the engine, never by its caller.
 //!
 //! [`RunReport`] is the JSON run report (schema: `docs/run-report.schema.json`, checked by
 //! a test). Exit codes: [`RunStatus::exit_code`] = 0 success, 1 object errors,
@@ -61,6 +68,7 @@
 pub mod clock;
 pub mod engine;
 pub mod executor;
+mod failed_read;
 pub mod guard;
 mod history;
 pub mod known;
@@ -69,6 +77,7 @@ pub mod plan;
 pub mod reader;
 pub mod replica_diff;
 pub mod report;
+pub mod run_history;
 pub mod settings;
 pub mod store;
 pub mod target;
@@ -80,6 +89,7 @@ pub use cloudoffice_api::Secret;
 pub use engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions, TargetProbe};
 pub use plan::DeletePolicy;
 pub use report::{Counts, Mode, OpOutcome, OpResult, ReportFinding, RunReport, RunStatus, Trigger};
+pub use run_history::RunHistory;
 pub use settings::{EngineSettings, HistorySettings, SettingsError, TargetSettings, Threshold};
 pub use store::RunSummary;
 pub use verify::{SyncedObject, Verification, VerifiedObject, VerifySettings};

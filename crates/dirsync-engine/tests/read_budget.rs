@@ -243,7 +243,7 @@ async fn hand_edits_are_repaired_by_verification_within_the_budgeted_runs() {
         .await
         .unwrap();
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
-    let synced = engine.store().synced_objects().await.unwrap();
+    let synced = engine.history().synced_objects().await.unwrap();
     assert_eq!(synced.len(), 6);
     assert!(
         synced.iter().all(|x| x.verified_at.is_some()),
@@ -313,7 +313,7 @@ async fn hand_edits_are_repaired_by_verification_within_the_budgeted_runs() {
     }
     assert!(repaired_in.is_some(), "not repaired within {runs} runs");
     // Every object was verified after the hand edits, and the store says when.
-    let after = engine.store().synced_objects().await.unwrap();
+    let after = engine.history().synced_objects().await.unwrap();
     for (a, b) in synced.iter().zip(&after) {
         assert!(b.verified_at > a.verified_at, "{a:?} {b:?}");
     }

@@ -485,6 +485,50 @@ pub static CATALOGUE: &[Definition] = &[
     },
 ];
 
+/// Why `dirsync check` could not read the control panel. Each kind has one
+/// fix, shown next to the API's own words, so the administrator knows
+/// which setting to look at. Not a [`Code`]: no run records these, the
+/// preflight shows them (a run that cannot read the control panel reports
+/// [`Code::TargetReadFailed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelFailure {
+    /// Nothing answered (connection refused, timeout, DNS, TLS).
+    Unreachable,
+    /// The API refused the key (403 "Authentication failed.", or 401).
+    KeyRefused,
+    /// Any other 403: the key may not reach this account.
+    AccountForbidden,
+    /// 404: no such path.
+    NoSuchPath,
+    /// 5xx after the retries.
+    ServerFailing,
+    /// An answer that is not the Cloud Office API's.
+    NotTheApi,
+}
+
+/// Every [`PanelFailure`] with its fix; `{account}` is the configured account.
+pub static PANEL_FAILURE_FIXES: &[(PanelFailure, &str, &str)] = &[
+    (PanelFailure::Unreachable, "Nothing answered", "nothing answered at api.url: check the address and port, and that this machine can reach it (firewall, proxy)"),
+    (PanelFailure::KeyRefused, "The key was refused (403 Authentication failed, or 401)", "the API refused the key: check api.user_key, the secret key (api_secret_key in the secrets file, or DIRSYNC_API_SECRET_KEY), and this machine's clock, since signatures carry the time"),
+    (PanelFailure::AccountForbidden, "Any other 403", "this API key may not reach account {account}: check api.account (a key reaches only its own customer's account)"),
+    (PanelFailure::NoSuchPath, "404", "no such API path: check that api.url ends with the version prefix (e.g. https://api.emailsrvr.com/v1) and that account {account} exists"),
+    (PanelFailure::ServerFailing, "5xx after the retries", "the control panel failed after the retries; try again later, or ask its operator"),
+    (PanelFailure::NotTheApi, "An answer that is not the API's", "the address answered, but not as a Cloud Office API: check api.url"),
+];
+
+impl PanelFailure {
+    /// The fix, with `account` filled in.
+    pub fn fix(self, account: &str) -> String {
+        let template = PANEL_FAILURE_FIXES
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map(|(_, _, t)| *t)
+            .expect("every kind has a fix (checked by a test)");
+        let params = BTreeMap::from([("account".to_string(), account.to_string())]);
+        render_template(template, &params)
+    }
+}
+
 /// The catalogue as Markdown: the content of `docs/errors.md`.
 pub fn markdown() -> String {
     let mut s = String::new();
@@ -525,6 +569,12 @@ pub fn markdown() -> String {
             s.push_str(&format!("\n_{}._\n", notes.join("; ")));
         }
     }
+    s.push_str("\n## Control panel check failures\n\n");
+    s.push_str("When `dirsync check` cannot read the control panel, it shows the API's answer and the fix for its kind (`{account}` is `api.account`):\n\n");
+    s.push_str("| answer | fix |\n|---|---|\n");
+    for (_, answer, fix) in PANEL_FAILURE_FIXES {
+        s.push_str(&format!("| {answer} | {fix} |\n"));
+    }
     s
 }
 
@@ -537,6 +587,30 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn each_panel_failure_has_one_fix() {
+        use PanelFailure::*;
+        for k in [
+            Unreachable,
+            KeyRefused,
+            AccountForbidden,
+            NoSuchPath,
+            ServerFailing,
+            NotTheApi,
+        ] {
+            assert_eq!(
+                PANEL_FAILURE_FIXES
+                    .iter()
+                    .filter(|(f, _, _)| *f == k)
+                    .count(),
+                1,
+                "{k:?}"
+            );
+            assert!(!k.fix("42").contains('{'), "{k:?}");
+        }
+        assert!(AccountForbidden.fix("42").contains("account 42"));
     }
 
     #[test]

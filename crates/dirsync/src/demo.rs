@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::agent::{self, Agent, Trigger};
 use crate::config::{self, Overrides};
-use crate::engine_glue::{self, Agent, Trigger};
 use crate::service::{shutdown_signal, Service};
+use crate::view;
 use crate::Exit;
 
 /// The bundled sample directory.
@@ -80,14 +81,10 @@ pub async fn run(listen: &str, once: bool) -> Result<Exit> {
     let sample = officed::sample_account(&panel, DEMO_ACCOUNT)
         .await
         .map_err(|e| anyhow::anyhow!("creating the sample account: {e}"))?;
-    officed::admin::set_licences(
-        panel.db(),
-        &sample.primary_domain,
-        Some(DEMO_EXCHANGE_LICENCES),
-        None,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("setting the sample licences: {e}"))?;
+    panel
+        .set_licences(&sample.primary_domain, Some(DEMO_EXCHANGE_LICENCES), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting the sample licences: {e}"))?;
 
     // Ctrl-C at any point (even during the first sync) stops cleanly and
     // removes the temporary files; once serving, the web server handles it.
@@ -125,11 +122,11 @@ async fn run_with_panel(
     eprintln!("dirsync demo: syncing the sample directory (demo/sample.ldif) into account {DEMO_ACCOUNT} at {api_url}\n");
     let report = svc.run_now(true, Trigger::Demo).await?;
     print!("{}", crate::render::report_text(&report, false));
-    let exit = engine_glue::exit_for(&report);
+    let exit = agent::exit_for(&report);
     println!(
         "\nThe sample directory carries these errors on purpose; each fix above is what an administrator would do in Active Directory.\n\
 The sync recorded run #{} in the history; `dirsync history` works on a real installation's state store the same way.",
-        engine_glue::summary(&report).id
+        view::summary(&report).id
     );
     if once {
         // The demo worked when the run reached its end; object errors are the point of the sample.
@@ -148,7 +145,7 @@ The sync recorded run #{} in the history; `dirsync history` works on a real inst
     println!(
         "\nWeb UI: http://{local}/  — Dashboard, Sync History (run #{id}), Errors with their fixes, Preview, Settings.\n\
 Press \"Sync now\" there to sync again. Control panel API: {api_url} (account {DEMO_ACCOUNT}).\nPress Ctrl-C to stop; the demo's temporary files are removed at exit.",
-        id = engine_glue::summary(&report).id
+        id = view::summary(&report).id
     );
     axum::serve(
         listener,

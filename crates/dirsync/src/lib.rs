@@ -8,10 +8,13 @@
 //! catalogue in `dirsync_model::catalogue`; this crate defines no error text
 //! for a catalogued situation.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod engine_glue;
+pub mod engine_settings;
+pub mod history;
 pub mod ldif_fingerprint;
 pub mod lock;
 pub mod logging;
@@ -22,6 +25,7 @@ pub mod render;
 pub mod secret;
 pub mod service;
 pub mod source;
+pub mod view;
 pub mod web;
 #[cfg(windows)]
 pub mod winservice;

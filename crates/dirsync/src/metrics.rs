@@ -18,7 +18,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::engine_glue::{self, RunReport};
+use crate::view;
+use dirsync_engine::RunReport;
 
 /// The Content-Type of [`Metrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -237,7 +238,7 @@ impl Metrics {
             .get_or_create(&KindLabel { kind })
             .observe(took.as_secs_f64());
         let status = match outcome {
-            Ok(r) => engine_glue::summary(r).status_class,
+            Ok(r) => view::summary(r).outcome.as_str(),
             Err(()) => "failed",
         };
         self.runs.get_or_create(&StatusLabel { status }).inc();
@@ -279,15 +280,15 @@ impl Metrics {
             .observe(t.elapsed.as_secs_f64());
     }
 
-    /// Times every request of `client` (and its clones) into the API latency
-    /// histogram. Returns false if the client already had an observer.
-    pub fn observe_client(self: &Arc<Self>, client: &cloudoffice_api::client::Client) -> bool {
+    /// An observer that times each API request into the API latency
+    /// histogram (installed with [`crate::agent::Agent::observe_requests`]).
+    pub fn request_observer(self: &Arc<Self>) -> cloudoffice_api::observe::RequestObserver {
         let me = Arc::downgrade(self);
-        client.stats().observer.set(Arc::new(move |t| {
+        Arc::new(move |t| {
             if let Some(m) = me.upgrade() {
                 m.api_request(t);
             }
-        }))
+        })
     }
 
     /// The OpenMetrics text of every metric, with the gauges set from `g`.

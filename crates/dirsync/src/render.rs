@@ -8,11 +8,12 @@ use std::fmt::Write;
 
 use dirsync_model::catalogue::{Code, Severity};
 
-use crate::engine_glue::{CheckOutcome, RunReport, RunSummary};
+use crate::agent::CheckOutcome;
+use dirsync_engine::{RunReport, RunSummary};
 
 /// Findings and failed operations grouped by code, in code order: (DN, message) each.
-pub fn group_findings(report: &RunReport) -> BTreeMap<Code, crate::engine_glue::AffectedList> {
-    crate::engine_glue::by_code(report)
+pub fn group_findings(report: &RunReport) -> BTreeMap<Code, crate::view::AffectedList> {
+    crate::view::by_code(report)
 }
 
 /// Text for a terminal: control characters other than line ends and tabs
@@ -101,9 +102,9 @@ pub fn findings_text(report: &RunReport) -> String {
 /// A run report for people: header, per-object changes (for plans), summary, findings.
 pub fn report_text(report: &RunReport, show_operations: bool) -> String {
     let mut out = String::new();
-    let s = crate::engine_glue::summary(report);
+    let s = crate::view::summary(report);
     if show_operations {
-        let rows: Vec<Vec<String>> = crate::engine_glue::operations(report)
+        let rows: Vec<Vec<String>> = crate::view::operations(report)
             .into_iter()
             .map(|o| vec![o.action, o.kind, o.target, o.dn, o.reason])
             .collect();
@@ -142,7 +143,7 @@ pub fn history_text(runs: &[RunSummary]) -> String {
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
-            let s = crate::engine_glue::summary_of(r);
+            let s = crate::view::summary_of(r);
             vec![
                 s.id.to_string(),
                 s.started.clone(),

@@ -14,9 +14,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::agent::{self, Agent, Mode, ProgressEvent, RunReport, RunRequest, Trigger};
 use crate::config::Loaded;
-use crate::engine_glue::{self, Agent, Mode, ProgressEvent, RunReport, RunRequest, Trigger};
 use crate::metrics::{Gauges, Metrics};
+use crate::view;
 use crate::Exit;
 
 /// What is running right now.
@@ -82,9 +83,7 @@ impl Service {
     pub fn new(agent: Agent, loaded: Arc<Loaded>, scheduled: bool) -> Arc<Service> {
         let (finished_tx, _) = watch::channel(0);
         let metrics = Arc::new(Metrics::new());
-        if let Some(client) = agent.api_client() {
-            metrics.observe_client(client);
-        }
+        agent.observe_requests(metrics.request_observer());
         Arc::new(Service {
             agent,
             loaded,
@@ -167,7 +166,7 @@ impl Service {
             total: 0,
         });
         let me = Arc::downgrade(self);
-        let progress: engine_glue::ProgressFn = Arc::new(move |p: &ProgressEvent| {
+        let progress: agent::ProgressFn = Arc::new(move |p: &ProgressEvent| {
             if let Some(s) = me.upgrade() {
                 if let Some(r) = s.live().running.as_mut() {
                     r.phase = p.phase.clone();
@@ -192,8 +191,8 @@ impl Service {
             l.last_duration_secs = t0.elapsed().as_secs_f64();
             match &result {
                 Ok(r) => {
-                    let s = engine_glue::summary(r);
-                    let exit = engine_glue::exit_for(r);
+                    let s = view::summary(r);
+                    let exit = agent::exit_for(r);
                     l.last_id = Some(r_id(r));
                     l.last_error = None;
                     l.last_exit = Some(exit.code());
@@ -203,7 +202,7 @@ impl Service {
                     if exit == Exit::Success || exit == Exit::ObjectErrors {
                         l.last_success_unix = Some(now);
                     }
-                    tracing::info!(run = s.id, status = s.status_class, changes = s.changes, errors = s.errors, warnings = s.warnings, duration = %s.duration, "sync finished");
+                    tracing::info!(run = s.id, status = s.outcome.as_str(), changes = s.changes, errors = s.errors, warnings = s.warnings, duration = %s.duration, "sync finished");
                 }
                 Err(e) => {
                     l.last_error = Some(format!("{e:#}"));
@@ -255,7 +254,7 @@ impl Service {
 }
 
 fn r_id(r: &RunReport) -> i64 {
-    engine_glue::summary(r).id
+    view::summary(r).id
 }
 
 /// Resolves on Ctrl-C, SIGTERM, or the Windows service stop (see [`crate::platform`]).
@@ -304,7 +303,7 @@ pub async fn scheduler(
 /// full sync that was applied (so restarts do not postpone it forever), or
 /// `full_every` from now when there is none (the first run reads in full anyway).
 async fn first_full_delay(svc: &Service, full_every: Duration) -> Duration {
-    let runs = svc.agent.history(500).await.unwrap_or_default();
+    let runs = svc.agent.history().runs(500).await.unwrap_or_default();
     let last_full = runs.iter().find(|r| {
         r.full && r.mode == "apply" && r.status != "running" && r.status != "interrupted"
     });

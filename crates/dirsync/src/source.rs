@@ -7,7 +7,7 @@
 //! stale. LDIF files have no change tracking: a file with the fingerprint
 //! of the last committed run's is "no change" without being parsed, and
 //! another one is read whole (and compared with the replica by the caller,
-//! see `engine_glue`).
+//! see `agent`).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -179,6 +179,17 @@ pub async fn probe(loaded: &Loaded) -> Result<String> {
             src.unbind().await;
             Ok(format!("bound to {url} as {bind} (base {base})"))
         }
+    }
+}
+
+/// Reads the whole directory, for a prediction that commits nothing
+/// (`dirsync check`).
+pub async fn read_whole(loaded: &Loaded) -> Result<DirectorySnapshot> {
+    match read(loaded, None, true).await? {
+        DirectoryRead::Full { snapshot, .. } => Ok(snapshot),
+        DirectoryRead::Changes(_) => anyhow::bail!(
+            "the directory answered a full read with changes only; run `dirsync check` again"
+        ),
     }
 }
 

@@ -69,8 +69,9 @@ impl Storage {
     }
 }
 
+/// The services a new domain offers (`--service`).
 #[derive(Clone, Copy, ValueEnum)]
-enum Service_ {
+enum DomainServices {
     Exchange,
     Rsemail,
     Both,
@@ -218,7 +219,7 @@ enum DomainCmd {
         #[arg(long)]
         name: String,
         #[arg(long, value_enum)]
-        service: Service_,
+        service: DomainServices,
         #[arg(long, default_value_t = 0)]
         exchange_licences: u32,
         #[arg(long, default_value_t = 0)]
@@ -432,9 +433,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     customer,
                     name,
                     service_type: match service {
-                        Service_::Exchange => ServiceType::Exchange,
-                        Service_::Rsemail => ServiceType::RsEmail,
-                        Service_::Both => ServiceType::Both,
+                        DomainServices::Exchange => ServiceType::Exchange,
+                        DomainServices::Rsemail => ServiceType::RsEmail,
+                        DomainServices::Both => ServiceType::Both,
                     },
                     exchange_licences,
                     rsemail_licences,

@@ -141,6 +141,19 @@ impl RunningService {
     pub fn master_key(&self) -> &MasterKey {
         &self.master
     }
+    /// Sets a domain's licence counts (`None` keeps one), as the operator's
+    /// admin command does: for demos and tests that need a domain short of
+    /// licences.
+    pub async fn set_licences(
+        &self,
+        domain: &str,
+        exchange: Option<u32>,
+        rsemail: Option<u32>,
+    ) -> crate::Result<()> {
+        admin::set_licences(&self.db, domain, exchange, rsemail)
+            .await
+            .map(|_| ())
+    }
     /// Stops accepting, finishes in-flight requests, and waits.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {

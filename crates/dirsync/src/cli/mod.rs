@@ -10,8 +10,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::agent::{Agent, Mode, RunRequest, Trigger};
 use crate::config::{self, ConfigError, Loaded, Needs, Overrides};
-use crate::engine_glue::{Agent, Mode, RunRequest, Trigger};
+use crate::history::History;
 use crate::{render, Exit};
 
 mod init;
@@ -263,6 +264,16 @@ fn service(_cli: &Cli, _args: &ServiceArgs) -> Result<Exit> {
     anyhow::bail!("`dirsync service` manages the Windows service; on Linux dirsync runs under systemd: install the Debian package (docs/debian.md) or packaging/dirsync.service, then `systemctl enable --now dirsync`")
 }
 
+#[cfg(feature = "demo")]
+async fn demo(args: &DemoArgs) -> Result<Exit> {
+    crate::demo::run(&args.listen, args.once).await
+}
+
+#[cfg(not(feature = "demo"))]
+async fn demo(_: &DemoArgs) -> Result<Exit> {
+    anyhow::bail!("this dirsync was built without the demo (cargo feature `demo`, on by default); build it with `--features demo`")
+}
+
 /// Layers the config for commands other than `init` and `demo`.
 pub fn load_config(cli: &Cli, extra: Vec<(String, String)>) -> Result<Loaded> {
     let (path, explicit) = match &cli.config {
@@ -314,7 +325,7 @@ async fn dispatch(cli: Cli) -> Result<Exit> {
                 _ => config::LogFormat::Human,
             };
             crate::logging::init(format, cli.log_level.as_deref().unwrap_or("warn"));
-            crate::demo::run(&args.listen, args.once).await
+            demo(args).await
         }
         Command::Serve(args) => {
             let extra = args
@@ -382,7 +393,7 @@ async fn plan(loaded: Loaded, args: &PlanArgs) -> Result<Exit> {
     } else {
         print!("{}", render::term(&render::report_text(&report, true)));
     }
-    Ok(crate::engine_glue::exit_for(&report))
+    Ok(crate::agent::exit_for(&report))
 }
 
 async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
@@ -403,15 +414,15 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
     } else {
         print!("{}", render::term(&render::report_text(&report, false)));
     }
-    Ok(crate::engine_glue::exit_for(&report))
+    Ok(crate::agent::exit_for(&report))
 }
 
 async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
     validated(&loaded, Needs::STATE_ONLY)?;
-    let agent = Agent::open_history(Arc::new(loaded)).await?;
+    let history = History::open(&loaded).await?;
     match &args.show {
         Some(HistoryCmd::Show { id, json }) => {
-            let Some(report) = agent.report(*id).await? else {
+            let Some(report) = history.report(*id).await? else {
                 anyhow::bail!(
                     "there is no run {id} in the history; `dirsync history` lists the runs"
                 );
@@ -423,7 +434,7 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
             }
         }
         None => {
-            let runs = agent.history(args.limit).await?;
+            let runs = history.runs(args.limit).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
             } else {

@@ -14,11 +14,11 @@ use crate::config::{self};
 pub fn progress_printer(
     json: bool,
     log_format: config::LogFormat,
-) -> crate::engine_glue::ProgressFn {
+) -> crate::agent::ProgressFn {
     let tty = std::io::stderr().is_terminal();
     let log_json = log_format == config::LogFormat::Json;
     let bars = PhaseBars::default();
-    Arc::new(move |p: &crate::engine_glue::ProgressEvent| {
+    Arc::new(move |p: &crate::agent::ProgressEvent| {
         let milestone = p.done == 0 || p.done >= p.total || p.done.is_multiple_of(50);
         if log_json {
             if milestone {
@@ -57,7 +57,7 @@ pub fn progress_printer(
 struct PhaseBars(std::sync::Mutex<Option<(String, indicatif::ProgressBar)>>);
 
 impl PhaseBars {
-    fn show(&self, p: &crate::engine_glue::ProgressEvent) {
+    fn show(&self, p: &crate::agent::ProgressEvent) {
         let mut cur = self
             .0
             .lock()

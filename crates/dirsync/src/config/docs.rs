@@ -133,7 +133,7 @@ days = 30
 
 /// `docs/configuration.md`, whole.
 pub fn markdown() -> String {
-    let defaults = crate::engine_glue::default_engine_table();
+    let defaults = crate::engine_settings::default_engine_table();
     let mut out = String::from(INTRO);
     out.push_str("| key | env | type | default | meaning |\n|---|---|---|---|---|\n");
     for k in KEYS {
@@ -212,7 +212,7 @@ mod tests {
     /// Every leaf of the default `[engine]` table is documented, and nothing else.
     #[test]
     fn every_engine_key_is_documented() {
-        let defaults = crate::engine_glue::default_engine_table();
+        let defaults = crate::engine_settings::default_engine_table();
         let leaves: BTreeSet<String> = engine_leaves(&defaults, |_| true).into_iter().collect();
         let documented: BTreeSet<String> = ENGINE_KEYS.iter().map(|k| k.name.to_string()).collect();
         assert_eq!(leaves, documented);

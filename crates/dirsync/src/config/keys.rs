@@ -398,7 +398,7 @@ pub const ENGINE_KEYS: &[EngineKey] = &[
 ];
 
 /// The dotted keys of the default `[engine]` table (`defaults`, from
-/// [`crate::engine_glue::default_engine_table`]) whose value `keep` accepts.
+/// [`crate::engine_settings::default_engine_table`]) whose value `keep` accepts.
 pub(super) fn engine_leaves(defaults: &toml::Table, keep: fn(&toml::Value) -> bool) -> Vec<String> {
     fn walk(prefix: &str, t: &toml::Table, keep: fn(&toml::Value) -> bool, out: &mut Vec<String>) {
         for (k, v) in t {

@@ -139,7 +139,7 @@ pub fn load(path: &Path, explicit: bool, overrides: &Overrides) -> Result<Loaded
 
     let mut problems = Vec::new();
     let mut keys: Vec<String> = KEYS.iter().map(|k| k.name.to_string()).collect();
-    let defaults = crate::engine_glue::default_engine_table();
+    let defaults = crate::engine_settings::default_engine_table();
     keys.extend(engine_keys(&defaults));
     for key in &keys {
         let var = env_name(key);
@@ -348,7 +348,7 @@ mod tests {
         let p = &l.config.engine["delete_policy"];
         assert_eq!(p["policy"].as_str(), Some("after_grace"));
         assert_eq!(p["days"].as_integer(), Some(30));
-        crate::engine_glue::engine_settings(&l.config.engine).unwrap();
+        crate::engine_settings::engine_settings(&l.config.engine).unwrap();
     }
 
     #[test]
@@ -379,7 +379,7 @@ mod tests {
             assert!(e.contains(want), "{text} {flags:?}: {e}");
         }
         let l = load_text("[engine.history]\nkeep_days = \"ninety\"\n", &[], &[]).unwrap();
-        let e = crate::engine_glue::engine_settings(&l.config.engine).unwrap_err();
+        let e = crate::engine_settings::engine_settings(&l.config.engine).unwrap_err();
         assert!(
             e.contains("history.keep_days: invalid type: string \"ninety\", expected u32"),
             "{e}"

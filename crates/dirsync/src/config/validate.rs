@@ -195,7 +195,7 @@ impl Loaded {
                 }
             }
         }
-        if let Err(e) = crate::engine_glue::engine_settings(&c.engine) {
+        if let Err(e) = crate::engine_settings::engine_settings(&c.engine) {
             out.push(problem(
                 "engine",
                 format!("the [engine] section is not valid: {e}; see docs/configuration.md"),

@@ -1,5 +1,5 @@
 use super::*;
-use crate::engine_glue::{Counts, Mode, ReportFinding, RunStatus, Trigger};
+use dirsync_engine::{Counts, Mode, ReportFinding, RunStatus, Trigger};
 use dirsync_model::{Code, Finding};
 
 /// The value of the sample `key` (name and labels as written), if exported.

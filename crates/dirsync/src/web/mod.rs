@@ -28,9 +28,9 @@ use axum::Router;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::engine_glue::RunReport;
 use crate::secret::Secret;
 use crate::service::Service;
+use dirsync_engine::RunReport;
 
 pub const SESSION_COOKIE: &str = "dirsync_session";
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -331,9 +331,7 @@ mod tests {
             )
             .unwrap(),
         );
-        let agent = crate::engine_glue::Agent::open(loaded.clone())
-            .await
-            .unwrap();
+        let agent = crate::agent::Agent::open(loaded.clone()).await.unwrap();
         let svc = Service::new(agent, loaded, false);
         (WebState::new(svc, local.parse().unwrap(), true), dir)
     }

@@ -12,7 +12,8 @@ use axum::Extension;
 
 use super::pages::{error_page, esc, layout};
 use super::{Sess, WebState};
-use crate::engine_glue::{fmt_time, RunReport};
+use crate::view::fmt_time;
+use dirsync_engine::RunReport;
 
 fn when(ms: Option<i64>) -> String {
     ms.and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok())
@@ -25,7 +26,7 @@ pub async fn objects(
     State(state): State<Arc<WebState>>,
     Extension(sess): Extension<Sess>,
 ) -> Response {
-    let mut list = match state.svc.agent.synced_objects().await {
+    let mut list = match state.svc.agent.history().synced_objects().await {
         Ok(l) => l,
         Err(e) => return error_page("Synced Objects", "/objects", &sess, &format!("{e:#}")),
     };

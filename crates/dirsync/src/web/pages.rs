@@ -13,7 +13,8 @@ use dirsync_model::catalogue::{Code, Severity};
 use serde::Deserialize;
 
 use super::{csrf_ok, set_cookie, Sess, WebState};
-use crate::engine_glue::{self, RunReport, RunSummary, Summary, Trigger};
+use crate::view::{self, Outcome, Summary};
+use dirsync_engine::{RunReport, RunSummary, Trigger};
 
 /// HTML-escapes text for element content and quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -81,16 +82,27 @@ fn sync_buttons(sess: &Sess, running: bool) -> String {
 
 fn fmt_unix(t: Option<i64>) -> String {
     t.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map(engine_glue::fmt_time)
+        .map(view::fmt_time)
         .unwrap_or_else(|| "—".into())
 }
 
 fn status_badge(s: &Summary) -> String {
     format!(
         "<span class=\"badge {}\">{}</span>",
-        s.status_class,
+        badge_class(s.outcome),
         esc(&s.status)
     )
+}
+
+/// The badge's CSS class (app.css) for a run's outcome.
+fn badge_class(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Success => "success",
+        Outcome::Errors => "errors",
+        Outcome::Failed => "failed",
+        Outcome::Threshold => "threshold",
+        Outcome::Running => "running",
+    }
 }
 
 fn progress_panel(st: &crate::service::Status) -> String {
@@ -122,7 +134,8 @@ async fn recent(state: &WebState, n: u32) -> Result<Vec<RunSummary>, String> {
     state
         .svc
         .agent
-        .history(n)
+        .history()
+        .runs(n)
         .await
         .map_err(|e| format!("{e:#}"))
 }
@@ -198,7 +211,7 @@ pub async fn dashboard(
         Ok(r) => r,
         Err(e) => return error_page("Dashboard", "/", &sess, &e),
     };
-    let summaries: Vec<Summary> = runs.iter().map(engine_glue::summary_of).collect();
+    let summaries: Vec<Summary> = runs.iter().map(view::summary_of).collect();
     let applied: Vec<Summary> = summaries
         .iter()
         .filter(|s| s.mode == "apply")
@@ -292,7 +305,7 @@ pub async fn history(
         Ok(r) => r,
         Err(e) => return error_page("Sync History", "/history", &sess, &e),
     };
-    let summaries: Vec<Summary> = runs.iter().map(engine_glue::summary_of).collect();
+    let summaries: Vec<Summary> = runs.iter().map(view::summary_of).collect();
     let mut b = progress_panel(&st);
     b.push_str(&sync_buttons(&sess, st.running.is_some()));
     b.push_str(&runs_table(&summaries));
@@ -311,7 +324,7 @@ fn code_link(c: Code) -> String {
 }
 
 fn findings_groups(report: &RunReport, only: Option<Code>) -> String {
-    let groups: Vec<(Code, engine_glue::AffectedList)> = engine_glue::by_code(report)
+    let groups: Vec<(Code, view::AffectedList)> = view::by_code(report)
         .into_iter()
         .filter(|(c, _)| only.is_none_or(|o| o == *c))
         .collect();
@@ -353,7 +366,7 @@ fn findings_groups(report: &RunReport, only: Option<Code>) -> String {
     o
 }
 
-fn ops_table(rows: &[engine_glue::OpRow], with_result: bool) -> String {
+fn ops_table(rows: &[view::OpRow], with_result: bool) -> String {
     let mut b = String::from("<table class=\"objects\"><thead><tr><th scope=\"col\">Action</th><th scope=\"col\">Kind</th><th scope=\"col\">Target</th><th scope=\"col\">Object (DN)</th><th scope=\"col\">Reason</th>");
     if with_result {
         b.push_str("<th scope=\"col\">Result</th>");
@@ -389,7 +402,7 @@ pub async fn run_detail(
     Extension(sess): Extension<Sess>,
     Path(id): Path<i64>,
 ) -> Response {
-    let report = match state.svc.agent.report(id).await {
+    let report = match state.svc.agent.history().report(id).await {
         Ok(Some(r)) => r,
         Ok(None) => {
             return (
@@ -407,7 +420,7 @@ pub async fn run_detail(
         }
         Err(e) => return error_page("Sync History", "/history", &sess, &format!("{e:#}")),
     };
-    let s = engine_glue::summary(&report);
+    let s = view::summary(&report);
     let mut b = format!(
         "<p><a href=\"/history\">← Sync History</a></p><section class=\"card\"><dl class=\"meta\"><div><dt>Status</dt><dd>{}</dd></div><div><dt>Started</dt><dd>{}</dd></div><div><dt>Duration</dt><dd>{}</dd></div>\
 <div><dt>Trigger</dt><dd>{}</dd></div><div><dt>Mode</dt><dd>{}</dd></div><div><dt>Read</dt><dd>{}</dd></div></dl><p>{}</p><p>{}</p></section>",
@@ -423,7 +436,7 @@ pub async fn run_detail(
     b.push_str("<h2>Errors and warnings</h2>");
     b.push_str(&findings_groups(&report, None));
     b.push_str(&super::objects::verified_in_run(&report));
-    let rows = engine_glue::operations(&report);
+    let rows = view::operations(&report);
     let _ = write!(b, "<h2>Operations ({})</h2>", rows.len());
     if rows.is_empty() {
         b.push_str("<p>No change was needed or planned in this run.</p>");
@@ -444,6 +457,7 @@ async fn errors_run(state: &WebState, q: &RunQuery) -> Result<Option<RunReport>,
         return state
             .svc
             .agent
+            .history()
             .report(id)
             .await
             .map_err(|e| format!("{e:#}"));
@@ -456,6 +470,7 @@ async fn errors_run(state: &WebState, q: &RunQuery) -> Result<Option<RunReport>,
         Some(r) => state
             .svc
             .agent
+            .history()
             .report(r.id)
             .await
             .map_err(|e| format!("{e:#}")),
@@ -475,7 +490,7 @@ pub async fn errors(
     let b = match report {
         None => "<p>No runs yet, so no errors. The <a href=\"/preview\">Preview</a> predicts them before the first sync.</p>".to_string(),
         Some(r) => {
-            let s = engine_glue::summary(&r);
+            let s = view::summary(&r);
             format!("<p>From <a href=\"/history/{0}\">run #{0}</a> ({1}, {2}). Each group shows the message, its cause, the fix and the objects it hit.</p>{3}", s.id, esc(&s.started), status_badge(&s), findings_groups(&r, None))
         }
     };
@@ -514,7 +529,7 @@ pub async fn error_detail(
     b.push_str("</section>");
     match errors_run(&state, &q).await {
         Ok(Some(r)) => {
-            let s = engine_glue::summary(&r);
+            let s = view::summary(&r);
             let _ = write!(b, "<h2>In <a href=\"/history/{0}\">run #{0}</a></h2>", s.id);
             b.push_str(&findings_groups(&r, Some(code)));
         }
@@ -545,8 +560,8 @@ pub async fn preview(
             esc(e)
         ),
         Ok(r) => {
-            let ops = engine_glue::operations(r);
-            let mut b = format!("<p>What a full sync would change now, computed at {}. Nothing has been applied.</p>", engine_glue::fmt_time(*at));
+            let ops = view::operations(r);
+            let mut b = format!("<p>What a full sync would change now, computed at {}. Nothing has been applied.</p>", view::fmt_time(*at));
             if ops.is_empty() {
                 b.push_str("<p class=\"ok\">Nothing to change: the control panel matches the directory.</p>");
             } else {
@@ -587,7 +602,7 @@ pub async fn settings(
         // The engine keys in effect, defaults included.
         if let (Some(t), Some(e)) = (
             v.as_table_mut(),
-            engine_glue::effective_engine_table(&loaded.config),
+            crate::engine_settings::effective_engine_table(&loaded.config),
         ) {
             t.insert("engine".into(), toml::Value::Table(e));
         }

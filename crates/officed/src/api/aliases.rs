@@ -80,7 +80,8 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-type P3 = Path<(String, String, String)>;
+/// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
+type ObjectPath = Path<(String, String, String)>;
 
 async fn list(
     State(st): State<AppState>,
@@ -97,7 +98,7 @@ async fn list(
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<RsAlias>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(store::alias_get(&st.db, &dom, &n).await?))
@@ -106,7 +107,7 @@ async fn show(
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<RsAliasForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -117,7 +118,7 @@ async fn add(
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<RsAliasForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -125,17 +126,22 @@ async fn edit(
     Ok(())
 }
 
-async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
+async fn remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): ObjectPath,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
 }
 
-type P4 = Path<(String, String, String, String)>;
+/// `.../{name}/.../{item}`: customer, domain, object name and one item of it (a member, an address).
+type ItemPath = Path<(String, String, String, String)>;
 
 async fn address_add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n, a)): P4,
+    Path((c, d, n, a)): ItemPath,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
@@ -144,7 +150,7 @@ async fn address_add(
 async fn address_remove(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n, a)): P4,
+    Path((c, d, n, a)): ItemPath,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alias_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await

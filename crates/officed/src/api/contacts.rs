@@ -62,7 +62,8 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-type P3 = Path<(String, String, String)>;
+/// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
+type ObjectPath = Path<(String, String, String)>;
 
 async fn list(
     State(st): State<AppState>,
@@ -88,7 +89,7 @@ async fn list(
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<ExchangeContact>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(store::contact_get(&st.db, &dom, &n).await?.wire()))
@@ -97,7 +98,7 @@ async fn show(
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<ExchangeContactForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -108,7 +109,7 @@ async fn add(
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<ExchangeContactForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -116,7 +117,11 @@ async fn edit(
     Ok(())
 }
 
-async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
+async fn remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): ObjectPath,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::contact_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
 }

@@ -90,8 +90,10 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-type P3 = Path<(String, String, String)>;
-type P4 = Path<(String, String, String, String)>;
+/// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
+type ObjectPath = Path<(String, String, String)>;
+/// `.../{name}/.../{item}`: customer, domain, object name and one item of it (a member, an address).
+type ItemPath = Path<(String, String, String, String)>;
 type Out<T> = axum::Json<T>;
 
 async fn list(
@@ -109,7 +111,7 @@ async fn list(
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Out<DistributionList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(
@@ -120,7 +122,7 @@ async fn show(
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Json(b): Json<DistributionListBody>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -131,7 +133,7 @@ async fn add(
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Json(b): Json<DistributionListBody>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -139,7 +141,11 @@ async fn edit(
     Ok(())
 }
 
-async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
+async fn remove(
+    State(st): State<AppState>,
+    caller: CallerExt,
+    Path((c, d, n)): ObjectPath,
+) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::list_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
 }
@@ -147,7 +153,7 @@ async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): 
 async fn members(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Out<MemberList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(store::members_get(&st.db, &dom, &n).await?))
@@ -156,7 +162,7 @@ async fn members(
 async fn member_add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n, m)): P4,
+    Path((c, d, n, m)): ItemPath,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::member_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await?;
@@ -166,7 +172,7 @@ async fn member_add(
 async fn member_remove(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n, m)): P4,
+    Path((c, d, n, m)): ItemPath,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::member_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await

@@ -189,7 +189,8 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-type P3 = Path<(String, String, String)>;
+/// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
+type ObjectPath = Path<(String, String, String)>;
 
 async fn ex_list(
     State(st): State<AppState>,
@@ -215,7 +216,7 @@ async fn ex_list(
 async fn ex_show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<ExchangeMailbox>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
@@ -228,7 +229,7 @@ async fn ex_show(
 async fn ex_add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<ExchangeMailboxForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -248,7 +249,7 @@ async fn ex_add(
 async fn ex_edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<ExchangeMailboxForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -302,7 +303,7 @@ async fn rename(
 async fn ex_rename(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path(p): P3,
+    Path(p): ObjectPath,
     Form(f): Form<MailboxRenameForm>,
 ) -> Result<()> {
     rename(&st, &caller, p, Svc::Ex, &f.new_name).await
@@ -311,7 +312,7 @@ async fn ex_rename(
 async fn ex_delete(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Ex, &n).await
@@ -320,7 +321,7 @@ async fn ex_delete(
 async fn addr_list(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<EmailAddressList>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(store::mailbox_addresses(&st.db, &dom, &n).await?))
@@ -369,7 +370,7 @@ async fn rs_list(
 async fn rs_show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<RsMailbox>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
@@ -380,7 +381,7 @@ async fn rs_show(
 async fn rs_login_token(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<LoginToken>> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     let token = store::rs_login_token(&st.db, &dom, &n).await?;
@@ -390,7 +391,7 @@ async fn rs_login_token(
 async fn rs_add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<RsMailboxForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -410,7 +411,7 @@ async fn rs_add(
 async fn rs_edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<RsMailboxForm>,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
@@ -430,7 +431,7 @@ async fn rs_edit(
 async fn rs_rename(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path(p): P3,
+    Path(p): ObjectPath,
     Form(f): Form<MailboxRenameForm>,
 ) -> Result<()> {
     rename(&st, &caller, p, Svc::Rs, &f.new_name).await
@@ -439,7 +440,7 @@ async fn rs_rename(
 async fn rs_delete(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Rs, &n).await

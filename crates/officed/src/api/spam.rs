@@ -216,9 +216,12 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-type P2 = Path<(String, String)>;
-type P3 = Path<(String, String, String)>;
-type P4 = Path<(String, String, String, String)>;
+/// `/customers/{c}/domains/{d}`: customer and domain.
+type DomainPath = Path<(String, String)>;
+/// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
+type ObjectPath = Path<(String, String, String)>;
+/// `.../{name}/.../{item}`: customer, domain, object name and one item of it (a member, an address).
+type ItemPath = Path<(String, String, String, String)>;
 type P5 = Path<(String, String, String, String, String)>;
 
 async fn domain_owner(st: &AppState, caller: &CallerExt, c: &str, d: &str) -> Result<String> {
@@ -239,7 +242,7 @@ async fn mailbox_owner(
 async fn domain_show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d)): P2,
+    Path((c, d)): DomainPath,
 ) -> Result<Json<Value>> {
     let o = domain_owner(&st, &caller, &c, &d).await?;
     Ok(Json(load(&st, &o, true).await?))
@@ -248,7 +251,7 @@ async fn domain_show(
 async fn domain_edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d)): P2,
+    Path((c, d)): DomainPath,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
     let o = domain_owner(&st, &caller, &c, &d).await?;
@@ -258,7 +261,7 @@ async fn domain_edit(
 async fn domain_list(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, l)): P3,
+    Path((c, d, l)): ObjectPath,
 ) -> Result<Json<Value>> {
     let o = domain_owner(&st, &caller, &c, &d).await?;
     list_show(&st, &o, &l).await
@@ -267,7 +270,7 @@ async fn domain_list(
 async fn domain_list_add(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, l, e)): P4,
+    Path((c, d, l, e)): ItemPath,
 ) -> Result<()> {
     let o = domain_owner(&st, &caller, &c, &d).await?;
     list_add(&st, &o, &l, &e).await
@@ -276,7 +279,7 @@ async fn domain_list_add(
 async fn domain_list_remove(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, l, e)): P4,
+    Path((c, d, l, e)): ItemPath,
 ) -> Result<()> {
     let o = domain_owner(&st, &caller, &c, &d).await?;
     list_remove(&st, &o, &l, &e).await
@@ -285,7 +288,7 @@ async fn domain_list_remove(
 async fn mailbox_show(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
 ) -> Result<Json<Value>> {
     let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
     Ok(Json(load(&st, &o, false).await?))
@@ -294,7 +297,7 @@ async fn mailbox_show(
 async fn mailbox_edit(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n)): P3,
+    Path((c, d, n)): ObjectPath,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
     let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
@@ -304,7 +307,7 @@ async fn mailbox_edit(
 async fn mailbox_list(
     State(st): State<AppState>,
     caller: CallerExt,
-    Path((c, d, n, l)): P4,
+    Path((c, d, n, l)): ItemPath,
 ) -> Result<Json<Value>> {
     let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
     list_show(&st, &o, &l).await
