@@ -45,6 +45,7 @@ fn passive_of<T: Serialize>(form: &T, top: &[&str], contact: &[&str]) -> Passive
 /// (the Service ID cannot change through an edit). `password` is never
 /// stored or echoed. `recoverDeleted=true` on add brings back a mailbox
 /// deleted in the last 14 days.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeMailboxForm {
@@ -372,6 +373,7 @@ impl ExchangeMailboxForm {
 
 /// Add or edit a Rackspace Email mailbox. On add, `password` and `size`
 /// are required, as documented.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RsMailboxForm {
@@ -799,6 +801,7 @@ impl RsMailboxForm {
 
 /// Add or edit an Exchange contact. `displayName` and `externalEmail` are
 /// required on add.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeContactForm {

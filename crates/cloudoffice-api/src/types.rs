@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which mailbox services a domain has.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceType {
@@ -50,12 +51,14 @@ impl ServiceType {
 /// A Rackspace Email login token (`POST .../rs/mailboxes/{name}/loginToken`):
 /// the clients (rackmail, Ruby) read `token` and hand it to webmail as the
 /// session id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginToken {
     pub token: String,
 }
 
 /// A hosted domain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Domain {
@@ -92,6 +95,7 @@ pub struct Domain {
 
 /// Contact information carried by mailboxes and contacts. Absent fields are
 /// omitted; on edit an empty string clears a field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactInfo {
@@ -220,6 +224,7 @@ impl ContactInfo {
 
 /// One address of a mailbox or list. The primary (`name@domain`) is
 /// listed first with `replyTo: true`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailAddressEntry {
@@ -232,6 +237,7 @@ pub struct EmailAddressEntry {
 /// contacts), with Exchange's documented names (`jobTitle`, `addressLine1`,
 /// `city`, `state`, `zip`, `country`); Rackspace Email's names are accepted
 /// as aliases when reading.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExContactInfo {
@@ -357,6 +363,7 @@ impl ExContactInfo {
 
 /// Rackspace Email's contact information: the names plus the shared fields
 /// in Rackspace Email's spelling.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsContactInfo {
@@ -374,6 +381,7 @@ pub struct RsContactInfo {
 /// `name` is the local part (the Service ID). Documented settings officed
 /// keeps without acting on them (`isPublicFolderAdmin`,
 /// `emailForwardingAddress`, visibility flags) are in `extra`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeMailbox {
@@ -398,6 +406,7 @@ pub struct ExchangeMailbox {
 }
 
 /// A Rackspace Email mailbox as `GET .../rs/mailboxes/{name}` answers it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsMailbox {
@@ -421,6 +430,7 @@ pub struct RsMailbox {
 /// A list of addresses in the documented nesting `{"emailAddress": [...]}`
 /// (XML `<emailAddressList><emailAddress>...</emailAddress></emailAddressList>`).
 /// A plain array is read too.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AddressList {
     #[serde(rename = "emailAddress")]
@@ -454,6 +464,7 @@ impl From<Vec<String>> for AddressList {
 }
 
 /// A Rackspace Email alias: `name@domain` forwarding to the listed addresses.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsAlias {
@@ -463,6 +474,7 @@ pub struct RsAlias {
 }
 
 /// A Hosted Exchange contact: `name@domain` in the address book, mail goes to `externalEmail`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeContact {
@@ -479,6 +491,7 @@ pub struct ExchangeContact {
 
 /// One item of a list page: the documented summary (`name`, `displayName`)
 /// plus the `fields=` extras asked for, by wire name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListItem {
@@ -492,6 +505,7 @@ pub struct ListItem {
 /// One address of a distribution list in the documented v1 model. On
 /// `PUT`, `Action` is `Add`, `Update` or `Remove`; `AddressProtocol` is
 /// `smtp` (or `x500`); `AddressPrimary` marks the one primary address.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlAddress {
@@ -516,6 +530,7 @@ pub struct DlAddress {
 
 /// A member or allowed sender of a distribution list (v1 model); `Action`
 /// (`Add`, `Remove`) on `PUT`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlMember {
@@ -527,6 +542,7 @@ pub struct DlMember {
 
 /// A Hosted Exchange distribution list as `GET .../ex/distributionlists/{name}`
 /// answers it (the documented v1 model).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DistributionList {
     #[serde(rename = "Name")]
@@ -558,6 +574,7 @@ pub struct DistributionList {
 macro_rules! page {
     ($(#[$m:meta])* $name:ident, $item:ty, $field:ident, $key:literal) => {
         $(#[$m])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         pub struct $name {
             #[serde(rename = $key)]
@@ -591,6 +608,7 @@ page!(
 );
 /// `GET .../ex/distributionlists`: `{"distributionlists": [...], ...}`
 /// (the documented key is all lower case; `distributionLists` is read too).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DistributionListList {
     #[serde(rename = "distributionlists", alias = "distributionLists")]
@@ -601,6 +619,7 @@ pub struct DistributionListList {
 }
 
 /// `GET .../ex/mailboxes/{name}/emailaddresses`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailAddressList {
@@ -608,6 +627,7 @@ pub struct EmailAddressList {
 }
 
 /// `GET .../ex/distributionlists/{name}/members`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberList {
     pub members: Vec<String>,
@@ -617,19 +637,32 @@ pub struct MemberList {
 /// `fields=` (comma-separated documented extras), and the documented
 /// filters `enabled=`, `startswith=` or `contains=` (not both of the last
 /// two).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// Items per page (default 50, at most 250).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 250, default = 50))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
+    /// Items to skip.
+    #[cfg_attr(feature = "openapi", param(minimum = 0, default = 0))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
+    /// Comma-separated documented extras to add to each item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
+    /// Mailboxes: only enabled (`true`) or disabled (`false`) ones.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<String>,
+    /// Name (or display name) starts with this; `0-9` means a digit. Not
+    /// with `contains`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startswith: Option<String>,
+    /// Name (or display name, external address) contains this. Not with
+    /// `startswith`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     /// Domain index: only these domains (comma-separated names).
@@ -643,6 +676,7 @@ pub struct PageQuery {
 
 /// Add or edit a Rackspace Email alias, form-encoded: `aliasEmails` is a
 /// comma-separated list of forwarding targets (replaces the list on edit).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RsAliasForm {
@@ -656,6 +690,7 @@ pub struct RsAliasForm {
 /// address; alternate addresses and list memberships follow it. Only API
 /// keys with the rename permission may call it (others get 403
 /// `Not authorized`); an edit (`PUT`) never renames.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MailboxRenameForm {
@@ -667,6 +702,7 @@ pub struct MailboxRenameForm {
 /// JSON model. On add, `DisplayName` is required and the arrays give the
 /// initial sets; on edit, each array entry has an `Action` (`Add`,
 /// `Update`, `Remove`; an entry without one is an `Add`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DistributionListBody {
@@ -706,6 +742,7 @@ pub struct DistributionListBody {
 }
 
 /// Health check answer (`GET /healthz`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,

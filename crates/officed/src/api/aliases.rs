@@ -8,7 +8,7 @@ use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{PageQuery, RsAlias, RsAliasForm, RsAliasList};
 
 use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::Result;
 use crate::store::{self, Actor, Page};
 
@@ -17,64 +17,36 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::RS_ALIASES,
-            operation_id: "listRsAliases",
-            summary: "List Rackspace Email aliases (paged)",
-            body: BodyDoc::None,
-            response: Some("RsAliasList"),
             handler: get(list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::RS_ALIAS,
-            operation_id: "getRsAlias",
-            summary: "Show an alias",
-            body: BodyDoc::None,
-            response: Some("RsAlias"),
             handler: get(show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_ALIAS,
-            operation_id: "addRsAlias",
-            summary: "Add an alias (aliasEmails: comma-separated forwarding addresses)",
-            body: BodyDoc::Form("RsAliasForm"),
-            response: None,
             handler: post(add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::RS_ALIAS,
-            operation_id: "editRsAlias",
-            summary: "Replace an alias's forwarding addresses",
-            body: BodyDoc::Form("RsAliasForm"),
-            response: None,
             handler: put(edit),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::RS_ALIAS,
-            operation_id: "deleteRsAlias",
-            summary: "Delete an alias",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(remove),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_ALIAS_ADDRESS,
-            operation_id: "addRsAliasAddress",
-            summary: "Add one forwarding address (local targets must exist; at most 4 outside the account's domains)",
-            body: BodyDoc::None,
-            response: None,
             handler: post(address_add),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::RS_ALIAS_ADDRESS,
-            operation_id: "removeRsAliasAddress",
-            summary: "Remove one forwarding address",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(address_remove),
         },
     ]
@@ -82,6 +54,14 @@ pub fn routes() -> Vec<ApiRoute> {
 
 type P3 = Path<(String, String, String)>;
 
+#[utoipa::path(
+    get,
+    path = r::RS_ALIASES,
+    operation_id = "listRsAliases",
+    summary = "List Rackspace Email aliases (paged)",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = RsAliasList), crate::openapi::Faults),
+)]
 async fn list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -94,6 +74,13 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = r::RS_ALIAS,
+    operation_id = "getRsAlias",
+    summary = "Show an alias",
+    responses((status = 200, description = "OK", body = RsAlias), crate::openapi::Faults),
+)]
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -103,6 +90,14 @@ async fn show(
     Ok(Json(store::alias_get(&st.db, &dom, &n).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = r::RS_ALIAS,
+    operation_id = "addRsAlias",
+    summary = "Add an alias (aliasEmails: comma-separated forwarding addresses)",
+    request_body(content((RsAliasForm = "application/x-www-form-urlencoded"), (RsAliasForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -114,6 +109,14 @@ async fn add(
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = r::RS_ALIAS,
+    operation_id = "editRsAlias",
+    summary = "Replace an alias's forwarding addresses",
+    request_body(content((RsAliasForm = "application/x-www-form-urlencoded"), (RsAliasForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -125,6 +128,13 @@ async fn edit(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = r::RS_ALIAS,
+    operation_id = "deleteRsAlias",
+    summary = "Delete an alias",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
     let dom = domain_for(&st, &caller, &c, &d).await?;
     store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
@@ -132,6 +142,13 @@ async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): 
 
 type P4 = Path<(String, String, String, String)>;
 
+#[utoipa::path(
+    post,
+    path = r::RS_ALIAS_ADDRESS,
+    operation_id = "addRsAliasAddress",
+    summary = "Add one forwarding address (local targets must exist; at most 4 outside the account's domains)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn address_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -141,6 +158,13 @@ async fn address_add(
     store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
 }
 
+#[utoipa::path(
+    delete,
+    path = r::RS_ALIAS_ADDRESS,
+    operation_id = "removeRsAliasAddress",
+    summary = "Remove one forwarding address",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn address_remove(
     State(st): State<AppState>,
     caller: CallerExt,

@@ -9,7 +9,7 @@ use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{Domain, DomainList, PageQuery};
 
 use super::extract::{Path, Query};
-use super::{check_customer, domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{check_customer, domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::Result;
 use crate::store::{self, Page};
 
@@ -18,24 +18,24 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::DOMAINS,
-            operation_id: "listDomains",
-            summary: "List the customer's domains",
-            body: BodyDoc::None,
-            response: Some("DomainList"),
             handler: get(list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::DOMAIN,
-            operation_id: "getDomain",
-            summary: "Show a domain with its licences, usage, aliases and accepted domains",
-            body: BodyDoc::None,
-            response: Some("Domain"),
             handler: get(show),
         },
     ]
 }
 
+#[utoipa::path(
+    get,
+    path = r::DOMAINS,
+    operation_id = "listDomains",
+    summary = "List the customer's domains",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = DomainList), crate::openapi::Faults),
+)]
 async fn list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -49,6 +49,13 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = r::DOMAIN,
+    operation_id = "getDomain",
+    summary = "Show a domain with its licences, usage, aliases and accepted domains",
+    responses((status = 200, description = "OK", body = Domain), crate::openapi::Faults),
+)]
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
