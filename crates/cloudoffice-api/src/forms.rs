@@ -49,6 +49,7 @@ fn passive_of<T: Serialize>(form: &T, top: &[&str], contact: &[&str]) -> Passive
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeMailboxForm {
+    /// Edit: must equal the current name (the Service ID cannot change).
     #[serde(
         default,
         rename = "name",
@@ -56,6 +57,7 @@ pub struct ExchangeMailboxForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub name: Option<String>,
+    /// Required on add.
     #[serde(
         default,
         rename = "displayName",
@@ -63,6 +65,7 @@ pub struct ExchangeMailboxForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub display_name: Option<String>,
+    /// Accepted, never stored.
     #[serde(
         default,
         rename = "password",
@@ -91,6 +94,7 @@ pub struct ExchangeMailboxForm {
         deserialize_with = "crate::lenient::opt_bool"
     )]
     pub is_hidden: Option<bool>,
+    /// Add: recover a mailbox deleted in the last 14 days.
     #[serde(
         default,
         rename = "recoverDeleted",
@@ -391,6 +395,7 @@ pub struct RsMailboxForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub display_name: Option<String>,
+    /// Required on add; never stored.
     #[serde(
         default,
         rename = "password",
@@ -398,6 +403,7 @@ pub struct RsMailboxForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub password: Option<String>,
+    /// Quota in MB; required on add.
     #[serde(
         default,
         rename = "size",
@@ -833,6 +839,7 @@ pub struct ExchangeContactForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub last_name: Option<String>,
+    /// Required on add.
     #[serde(
         default,
         rename = "externalEmail",

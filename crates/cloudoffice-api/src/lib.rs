@@ -5,6 +5,7 @@
 //! - [`fault`]: fault bodies and the stable fault messages of each rule.
 //! - [`paths`]: route templates and path builders.
 //! - [`signing`]: the `X-Api-Signature` header (sign and verify).
+//! - `schema` (feature `openapi`): OpenAPI schemas the derive cannot see.
 //! - [`Secret`]: a self-redacting credential holder.
 
 pub mod client;
@@ -13,6 +14,8 @@ pub mod forms;
 pub mod lenient;
 pub mod observe;
 pub mod paths;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod secret;
 pub mod signing;
 pub mod types;

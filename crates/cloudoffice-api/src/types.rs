@@ -135,6 +135,7 @@ pub struct ContactInfo {
     pub notes: Option<String>,
     /// Documented contact fields officed stores and answers without acting
     /// on them (home address, user ID, ...), by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::contact_info_extra))]
     #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -394,6 +395,7 @@ pub struct ExchangeMailbox {
     /// Used MB.
     pub current_usage: u32,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_date: String,
     #[serde(default)]
     pub contact_info: ExContactInfo,
@@ -401,6 +403,7 @@ pub struct ExchangeMailbox {
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
     /// Other documented fields, by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::exchange_mailbox_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -413,8 +416,10 @@ pub struct RsMailbox {
     pub name: String,
     pub display_name: String,
     pub enabled: bool,
+    /// Quota in MB.
     pub size: u32,
     pub current_usage: u32,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_date: String,
     #[serde(default)]
     pub contact_info: RsContactInfo,
@@ -423,6 +428,7 @@ pub struct RsMailbox {
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
     /// Other documented fields (vacation, forwarding, visibility), by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::rs_mailbox_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -485,6 +491,7 @@ pub struct ExchangeContact {
     #[serde(default)]
     pub contact_info: ExContactInfo,
     /// Other documented fields, by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::exchange_contact_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -498,6 +505,7 @@ pub struct ListItem {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::list_item_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -509,6 +517,8 @@ pub struct ListItem {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlAddress {
+    /// `PUT` only: `Add`, `Update` or `Remove`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::dl_address_action))]
     #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     #[serde(
@@ -518,6 +528,7 @@ pub struct DlAddress {
         deserialize_with = "crate::lenient::opt_bool"
     )]
     pub address_primary: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::dl_address_protocol))]
     #[serde(
         rename = "AddressProtocol",
         default,
@@ -534,6 +545,8 @@ pub struct DlAddress {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlMember {
+    /// `PUT` only: `Add` or `Remove`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::dl_member_action))]
     #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     #[serde(rename = "Value")]
@@ -576,6 +589,9 @@ macro_rules! page {
         $(#[$m])*
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        // The derive cannot read `rename = $key`; camelCase gives the same
+        // key for every page type (a test checks the document's keys).
+        #[serde(rename_all = "camelCase")]
         pub struct $name {
             #[serde(rename = $key)]
             pub $field: Vec<$item>,
@@ -680,6 +696,7 @@ pub struct PageQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RsAliasForm {
+    /// Comma-separated forwarding addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_emails: Option<String>,
 }

@@ -157,19 +157,31 @@ type FormFields = &'static [(&'static str, &'static str, &'static [&'static str]
 
 /// The form schemas and their field tables: the other spellings each field
 /// accepts (`x-aliases`) and the fields officed stores without acting on.
-fn form_tables() -> Vec<(&'static str, FormFields, &'static [&'static str])> {
+fn form_tables() -> Vec<(&'static str, FormFields, Vec<&'static str>)> {
     use cloudoffice_api::{ExchangeContactForm, ExchangeMailboxForm, RsMailboxForm};
     vec![
         (
             "ExchangeMailboxForm",
             ExchangeMailboxForm::FIELDS,
-            ExchangeMailboxForm::PASSIVE,
+            [
+                ExchangeMailboxForm::PASSIVE,
+                ExchangeMailboxForm::PASSIVE_CONTACT,
+            ]
+            .concat(),
         ),
-        ("RsMailboxForm", RsMailboxForm::FIELDS, RsMailboxForm::PASSIVE),
+        (
+            "RsMailboxForm",
+            RsMailboxForm::FIELDS,
+            [RsMailboxForm::PASSIVE, RsMailboxForm::PASSIVE_CONTACT].concat(),
+        ),
         (
             "ExchangeContactForm",
             ExchangeContactForm::FIELDS,
-            ExchangeContactForm::PASSIVE,
+            [
+                ExchangeContactForm::PASSIVE,
+                ExchangeContactForm::PASSIVE_CONTACT,
+            ]
+            .concat(),
         ),
     ]
 }
@@ -322,7 +334,7 @@ mod tests {
                 .collect();
             let table: BTreeSet<&str> = fields.iter().map(|f| f.0).collect();
             assert_eq!(props, table, "{schema}: FIELDS and the struct disagree");
-            for p in passive {
+            for p in &passive {
                 assert!(table.contains(p), "{schema}: passive {p}");
             }
         }
@@ -421,6 +433,55 @@ mod tests {
             })
             .unwrap(),
         );
+        let page = |items: &str| json!({items: [], "offset": 0, "size": 50, "total": 0});
+        let pages = [
+            (
+                "DomainList",
+                serde_json::to_value(DomainList {
+                    domains: vec![],
+                    offset: 0,
+                    size: 50,
+                    total: 0,
+                }),
+            ),
+            (
+                "RsMailboxList",
+                serde_json::to_value(RsMailboxList {
+                    rs_mailboxes: vec![],
+                    offset: 0,
+                    size: 50,
+                    total: 0,
+                }),
+            ),
+            (
+                "DistributionListList",
+                serde_json::to_value(DistributionListList {
+                    distribution_lists: vec![],
+                    offset: 0,
+                    size: 50,
+                    total: 0,
+                }),
+            ),
+        ];
+        for (schema, v) in pages {
+            let v = v.unwrap();
+            declared(schema, &v);
+            let key = v
+                .as_object()
+                .unwrap()
+                .keys()
+                .find(|k| !["offset", "size", "total"].contains(&k.as_str()))
+                .unwrap()
+                .clone();
+            assert_eq!(v, page(&key), "{schema}");
+        }
+        for (schema, key) in [
+            ("ExchangeMailboxList", "mailboxes"),
+            ("RsAliasList", "aliases"),
+            ("ExchangeContactList", "contacts"),
+        ] {
+            declared(schema, &page(key));
+        }
         declared(
             "RsAlias",
             &serde_json::to_value(RsAlias {

@@ -106,13 +106,29 @@ pub fn routes() -> Vec<ApiRoute> {
         route(Method::GET, r::DOMAIN_SPAM_SETTINGS, get(domain_show)),
         route(Method::PUT, r::DOMAIN_SPAM_SETTINGS, put(domain_edit)),
         route(Method::GET, r::DOMAIN_SPAM_LIST, get(domain_list)),
-        route(Method::POST, r::DOMAIN_SPAM_LIST_ENTRY, post(domain_list_add)),
-        route(Method::DELETE, r::DOMAIN_SPAM_LIST_ENTRY, delete(domain_list_remove)),
+        route(
+            Method::POST,
+            r::DOMAIN_SPAM_LIST_ENTRY,
+            post(domain_list_add),
+        ),
+        route(
+            Method::DELETE,
+            r::DOMAIN_SPAM_LIST_ENTRY,
+            delete(domain_list_remove),
+        ),
         route(Method::GET, r::RS_MAILBOX_SPAM_SETTINGS, get(mailbox_show)),
         route(Method::PUT, r::RS_MAILBOX_SPAM_SETTINGS, put(mailbox_edit)),
         route(Method::GET, r::RS_MAILBOX_SPAM_LIST, get(mailbox_list)),
-        route(Method::POST, r::RS_MAILBOX_SPAM_LIST_ENTRY, post(mailbox_list_add)),
-        route(Method::DELETE, r::RS_MAILBOX_SPAM_LIST_ENTRY, delete(mailbox_list_remove)),
+        route(
+            Method::POST,
+            r::RS_MAILBOX_SPAM_LIST_ENTRY,
+            post(mailbox_list_add),
+        ),
+        route(
+            Method::DELETE,
+            r::RS_MAILBOX_SPAM_LIST_ENTRY,
+            delete(mailbox_list_remove),
+        ),
     ]
 }
 
