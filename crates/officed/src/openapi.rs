@@ -85,7 +85,7 @@ const DESCRIPTION: &str = "The hosted-email control panel API, shaped like the C
 pub struct ApiDoc;
 
 /// The fault answers every operation can give, as references to the
-/// shared responses of the document (see [`FAULT_RESPONSES`]).
+/// shared responses of the document, each with what it means.
 pub struct Faults;
 
 /// Status, response name and what it means, for [`Faults`].
