@@ -35,6 +35,15 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// Every fault kind, in the order the API documentation lists them.
+    pub const ALL: [FaultKind; 5] = [
+        FaultKind::BadRequest,
+        FaultKind::Validation,
+        FaultKind::ItemNotFound,
+        FaultKind::Unauthorized,
+        FaultKind::Apps,
+    ];
+
     /// The JSON key of this fault kind.
     pub fn key(self) -> &'static str {
         match self {
@@ -60,6 +69,7 @@ impl FaultKind {
 }
 
 /// The body inside a fault.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultDetail {
     pub message: String,
@@ -73,6 +83,40 @@ pub struct FaultDetail {
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_type: Option<String>,
+}
+
+/// The schema of a fault body for the OpenAPI document: one key per
+/// [`FaultKind`] (exactly one present), each a [`FaultDetail`]. Written by
+/// hand because `Fault` serializes by hand; the keys come from
+/// [`FaultKind::ALL`], so a new kind shows up in the document.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Fault {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Ref};
+        let mut o = ObjectBuilder::new()
+            .description(Some(
+                "Exactly one of the keys, naming the fault kind. The message is repeated in the x-error-message header.",
+            ))
+            .min_properties(Some(1))
+            .max_properties(Some(1));
+        for k in FaultKind::ALL {
+            o = o.property(k.key(), Ref::from_schema_name("FaultDetail"));
+        }
+        o.into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Fault {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("FaultDetail".into(), FaultDetail::schema()));
+    }
 }
 
 /// A fault as sent on the wire: `{"<kind>": {"message", "details", "code"}}`.

@@ -5,6 +5,7 @@
 //! - [`fault`]: fault bodies and the stable fault messages of each rule.
 //! - [`paths`]: route templates and path builders.
 //! - [`signing`]: the `X-Api-Signature` header (sign and verify).
+//! - `schema` (feature `openapi`): OpenAPI schemas the derive cannot see.
 //! - [`Secret`]: the workspace's one self-redacting credential holder
 //!   (defined in `dirsync_model::secret`, re-exported for the signing API).
 
@@ -14,6 +15,8 @@ pub mod forms;
 pub mod lenient;
 pub mod observe;
 pub mod paths;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod signing;
 pub mod types;
 

@@ -14,9 +14,11 @@ exchange_form! {
     /// (the Service ID cannot change through an edit). `password` is never
     /// stored or echoed. `recoverDeleted=true` on add brings back a mailbox
     /// deleted in the last 14 days.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExchangeMailboxForm {
+        /// Edit: must equal the current name (the Service ID cannot change).
         #[serde(
             default,
             rename = "name",
@@ -24,6 +26,7 @@ exchange_form! {
             deserialize_with = "crate::lenient::opt_string"
         )]
         pub name: Option<String>,
+        /// Required on add.
         #[serde(
             default,
             rename = "displayName",
@@ -31,6 +34,7 @@ exchange_form! {
             deserialize_with = "crate::lenient::opt_string"
         )]
         pub display_name: Option<String>,
+        /// Accepted, never stored.
         #[serde(
             default,
             rename = "password",
@@ -59,6 +63,7 @@ exchange_form! {
             deserialize_with = "crate::lenient::opt_bool"
         )]
         pub is_hidden: Option<bool>,
+        /// Add: recover a mailbox deleted in the last 14 days.
         #[serde(
             default,
             rename = "recoverDeleted",
@@ -178,6 +183,7 @@ impl ExchangeMailboxForm {
 exchange_form! {
     /// Add or edit an Exchange contact. `displayName` and `externalEmail` are
     /// required on add.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ExchangeContactForm {
@@ -209,6 +215,7 @@ exchange_form! {
             deserialize_with = "crate::lenient::opt_string"
         )]
         pub last_name: Option<String>,
+        /// Required on add.
         #[serde(
             default,
             rename = "externalEmail",

@@ -6,6 +6,7 @@ use super::{passive_of, Passive};
 
 /// Add or edit a Rackspace Email mailbox. On add, `password` and `size`
 /// are required, as documented.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RsMailboxForm {
@@ -23,6 +24,7 @@ pub struct RsMailboxForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub display_name: Option<String>,
+    /// Required on add; never stored.
     #[serde(
         default,
         rename = "password",
@@ -30,6 +32,7 @@ pub struct RsMailboxForm {
         deserialize_with = "crate::lenient::opt_string"
     )]
     pub password: Option<String>,
+    /// Quota in MB; required on add.
     #[serde(
         default,
         rename = "size",

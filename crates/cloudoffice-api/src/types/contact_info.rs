@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Contact information carried by mailboxes and contacts. Absent fields are
 /// omitted; on edit an empty string clears a field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactInfo {
@@ -45,6 +46,7 @@ pub struct ContactInfo {
     pub notes: Option<String>,
     /// Documented contact fields officed stores and answers without acting
     /// on them (home address, user ID, ...), by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::contact_info_extra))]
     #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -136,6 +138,7 @@ impl ContactInfo {
 /// contacts), with Exchange's documented names (`jobTitle`, `addressLine1`,
 /// `city`, `state`, `zip`, `country`); Rackspace Email's names are accepted
 /// as aliases when reading.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExContactInfo {
@@ -261,6 +264,7 @@ impl ExContactInfo {
 
 /// Rackspace Email's contact information: the names plus the shared fields
 /// in Rackspace Email's spelling.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsContactInfo {

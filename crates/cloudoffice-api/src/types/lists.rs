@@ -6,9 +6,12 @@ use serde::{Deserialize, Serialize};
 /// One address of a distribution list in the documented v1 model. On
 /// `PUT`, `Action` is `Add`, `Update` or `Remove`; `AddressProtocol` is
 /// `smtp` (or `x500`); `AddressPrimary` marks the one primary address.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlAddress {
+    /// `PUT` only: `Add`, `Update` or `Remove`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::dl_address_action))]
     #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     #[serde(
@@ -18,6 +21,7 @@ pub struct DlAddress {
         deserialize_with = "crate::lenient::opt_bool"
     )]
     pub address_primary: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::dl_address_protocol))]
     #[serde(
         rename = "AddressProtocol",
         default,
@@ -30,9 +34,12 @@ pub struct DlAddress {
 
 /// A member or allowed sender of a distribution list (v1 model); `Action`
 /// (`Add`, `Remove`) on `PUT`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DlMember {
+    /// `PUT` only: `Add` or `Remove`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::dl_member_action))]
     #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     #[serde(rename = "Value")]
@@ -41,6 +48,7 @@ pub struct DlMember {
 
 /// A Hosted Exchange distribution list as `GET .../ex/distributionlists/{name}`
 /// answers it (the documented v1 model).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DistributionList {
     #[serde(rename = "Name")]
@@ -73,6 +81,7 @@ pub struct DistributionList {
 /// JSON model. On add, `DisplayName` is required and the arrays give the
 /// initial sets; on edit, each array entry has an `Action` (`Add`,
 /// `Update`, `Remove`; an entry without one is an `Add`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DistributionListBody {

@@ -15,6 +15,7 @@ pub use contact_info::*;
 pub use lists::*;
 
 /// Which mailbox services a domain has.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceType {
@@ -56,12 +57,14 @@ impl ServiceType {
 /// A Rackspace Email login token (`POST .../rs/mailboxes/{name}/loginToken`):
 /// the clients (rackmail, Ruby) read `token` and hand it to webmail as the
 /// session id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginToken {
     pub token: String,
 }
 
 /// A hosted domain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Domain {
@@ -98,6 +101,7 @@ pub struct Domain {
 
 /// One address of a mailbox or list. The primary (`name@domain`) is
 /// listed first with `replyTo: true`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailAddressEntry {
@@ -110,6 +114,7 @@ pub struct EmailAddressEntry {
 /// `name` is the local part (the Service ID). Documented settings officed
 /// keeps without acting on them (`isPublicFolderAdmin`,
 /// `emailForwardingAddress`, visibility flags) are in `extra`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeMailbox {
@@ -122,6 +127,7 @@ pub struct ExchangeMailbox {
     /// Used MB.
     pub current_usage: u32,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_date: String,
     #[serde(default)]
     pub contact_info: ExContactInfo,
@@ -129,19 +135,23 @@ pub struct ExchangeMailbox {
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
     /// Other documented fields, by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::exchange_mailbox_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A Rackspace Email mailbox as `GET .../rs/mailboxes/{name}` answers it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsMailbox {
     pub name: String,
     pub display_name: String,
     pub enabled: bool,
+    /// Quota in MB.
     pub size: u32,
     pub current_usage: u32,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_date: String,
     #[serde(default)]
     pub contact_info: RsContactInfo,
@@ -150,6 +160,7 @@ pub struct RsMailbox {
     #[serde(default)]
     pub email_address_list: Vec<EmailAddressEntry>,
     /// Other documented fields (vacation, forwarding, visibility), by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::rs_mailbox_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -157,6 +168,7 @@ pub struct RsMailbox {
 /// A list of addresses in the documented nesting `{"emailAddress": [...]}`
 /// (XML `<emailAddressList><emailAddress>...</emailAddress></emailAddressList>`).
 /// A plain array is read too.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AddressList {
     #[serde(rename = "emailAddress")]
@@ -190,6 +202,7 @@ impl From<Vec<String>> for AddressList {
 }
 
 /// A Rackspace Email alias: `name@domain` forwarding to the listed addresses.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RsAlias {
@@ -199,6 +212,7 @@ pub struct RsAlias {
 }
 
 /// A Hosted Exchange contact: `name@domain` in the address book, mail goes to `externalEmail`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeContact {
@@ -209,18 +223,21 @@ pub struct ExchangeContact {
     #[serde(default)]
     pub contact_info: ExContactInfo,
     /// Other documented fields, by wire name.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::exchange_contact_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One item of a list page: the documented summary (`name`, `displayName`)
 /// plus the `fields=` extras asked for, by wire name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListItem {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::list_item_extra))]
     #[serde(flatten, default)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -228,7 +245,11 @@ pub struct ListItem {
 macro_rules! page {
     ($(#[$m:meta])* $name:ident, $item:ty, $field:ident, $key:literal) => {
         $(#[$m])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        // The derive cannot read `rename = $key`; camelCase gives the same
+        // key for every page type (a test checks the document's keys).
+        #[serde(rename_all = "camelCase")]
         pub struct $name {
             #[serde(rename = $key)]
             pub $field: Vec<$item>,
@@ -261,6 +282,7 @@ page!(
 );
 /// `GET .../ex/distributionlists`: `{"distributionlists": [...], ...}`
 /// (the documented key is all lower case; `distributionLists` is read too).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DistributionListList {
     #[serde(rename = "distributionlists", alias = "distributionLists")]
@@ -271,6 +293,7 @@ pub struct DistributionListList {
 }
 
 /// `GET .../ex/mailboxes/{name}/emailaddresses`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailAddressList {
@@ -278,6 +301,7 @@ pub struct EmailAddressList {
 }
 
 /// `GET .../ex/distributionlists/{name}/members`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberList {
     pub members: Vec<String>,
@@ -287,19 +311,32 @@ pub struct MemberList {
 /// `fields=` (comma-separated documented extras), and the documented
 /// filters `enabled=`, `startswith=` or `contains=` (not both of the last
 /// two).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// Items per page (default 50, at most 250).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 250, default = 50))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u32>,
+    /// Items to skip.
+    #[cfg_attr(feature = "openapi", param(minimum = 0, default = 0))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u32>,
+    /// Comma-separated documented extras to add to each item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
+    /// Mailboxes: only enabled (`true`) or disabled (`false`) ones.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<bool>))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<String>,
+    /// Name (or display name) starts with this; `0-9` means a digit. Not
+    /// with `contains`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub startswith: Option<String>,
+    /// Name (or display name, external address) contains this. Not with
+    /// `startswith`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
     /// Domain index: only these domains (comma-separated names).
@@ -313,9 +350,11 @@ pub struct PageQuery {
 
 /// Add or edit a Rackspace Email alias, form-encoded: `aliasEmails` is a
 /// comma-separated list of forwarding targets (replaces the list on edit).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RsAliasForm {
+    /// Comma-separated forwarding addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_emails: Option<String>,
 }
@@ -326,6 +365,7 @@ pub struct RsAliasForm {
 /// address; alternate addresses and list memberships follow it. Only API
 /// keys with the rename permission may call it (others get 403
 /// `Not authorized`); an edit (`PUT`) never renames.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MailboxRenameForm {
@@ -334,6 +374,7 @@ pub struct MailboxRenameForm {
 }
 
 /// Health check answer (`GET /healthz`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,

@@ -8,7 +8,7 @@ use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{PageQuery, RsAlias, RsAliasForm, RsAliasList};
 
 use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::Result;
 use crate::store::{self, Actor, Page};
 
@@ -17,64 +17,36 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::RS_ALIASES,
-            operation_id: "listRsAliases",
-            summary: "List Rackspace Email aliases (paged)",
-            body: BodyDoc::None,
-            response: Some("RsAliasList"),
             handler: get(list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::RS_ALIAS,
-            operation_id: "getRsAlias",
-            summary: "Show an alias",
-            body: BodyDoc::None,
-            response: Some("RsAlias"),
             handler: get(show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_ALIAS,
-            operation_id: "addRsAlias",
-            summary: "Add an alias (aliasEmails: comma-separated forwarding addresses)",
-            body: BodyDoc::Form("RsAliasForm"),
-            response: None,
             handler: post(add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::RS_ALIAS,
-            operation_id: "editRsAlias",
-            summary: "Replace an alias's forwarding addresses",
-            body: BodyDoc::Form("RsAliasForm"),
-            response: None,
             handler: put(edit),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::RS_ALIAS,
-            operation_id: "deleteRsAlias",
-            summary: "Delete an alias",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(remove),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_ALIAS_ADDRESS,
-            operation_id: "addRsAliasAddress",
-            summary: "Add one forwarding address (local targets must exist; at most 4 outside the account's domains)",
-            body: BodyDoc::None,
-            response: None,
             handler: post(address_add),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::RS_ALIAS_ADDRESS,
-            operation_id: "removeRsAliasAddress",
-            summary: "Remove one forwarding address",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(address_remove),
         },
     ]
@@ -83,6 +55,14 @@ pub fn routes() -> Vec<ApiRoute> {
 /// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
 type ObjectPath = Path<(String, String, String)>;
 
+#[utoipa::path(
+    get,
+    path = r::RS_ALIASES,
+    operation_id = "listRsAliases",
+    summary = "List Rackspace Email aliases (paged)",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = RsAliasList), crate::openapi::Faults),
+)]
 async fn list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -95,6 +75,13 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = r::RS_ALIAS,
+    operation_id = "getRsAlias",
+    summary = "Show an alias",
+    responses((status = 200, description = "OK", body = RsAlias), crate::openapi::Faults),
+)]
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -104,6 +91,14 @@ async fn show(
     Ok(Json(store::alias_get(&st.db, &dom, &n).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = r::RS_ALIAS,
+    operation_id = "addRsAlias",
+    summary = "Add an alias (aliasEmails: comma-separated forwarding addresses)",
+    request_body(content((RsAliasForm = "application/x-www-form-urlencoded"), (RsAliasForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -115,6 +110,14 @@ async fn add(
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = r::RS_ALIAS,
+    operation_id = "editRsAlias",
+    summary = "Replace an alias's forwarding addresses",
+    request_body(content((RsAliasForm = "application/x-www-form-urlencoded"), (RsAliasForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -126,6 +129,13 @@ async fn edit(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = r::RS_ALIAS,
+    operation_id = "deleteRsAlias",
+    summary = "Delete an alias",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn remove(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -138,6 +148,13 @@ async fn remove(
 /// `.../{name}/.../{item}`: customer, domain, object name and one item of it (a member, an address).
 type ItemPath = Path<(String, String, String, String)>;
 
+#[utoipa::path(
+    post,
+    path = r::RS_ALIAS_ADDRESS,
+    operation_id = "addRsAliasAddress",
+    summary = "Add one forwarding address (local targets must exist; at most 4 outside the account's domains)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn address_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -147,6 +164,13 @@ async fn address_add(
     store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
 }
 
+#[utoipa::path(
+    delete,
+    path = r::RS_ALIAS_ADDRESS,
+    operation_id = "removeRsAliasAddress",
+    summary = "Remove one forwarding address",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn address_remove(
     State(st): State<AppState>,
     caller: CallerExt,

@@ -8,7 +8,7 @@ use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{ExchangeContact, ExchangeContactForm, ExchangeContactList, PageQuery};
 
 use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::Result;
 use crate::store::{self, summarize, Actor, Page};
 
@@ -17,46 +17,26 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::EX_CONTACTS,
-            operation_id: "listExchangeContacts",
-            summary: "List Exchange contacts (paged)",
-            body: BodyDoc::None,
-            response: Some("ExchangeContactList"),
             handler: get(list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::EX_CONTACT,
-            operation_id: "getExchangeContact",
-            summary: "Show a contact",
-            body: BodyDoc::None,
-            response: Some("ExchangeContact"),
             handler: get(show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::EX_CONTACT,
-            operation_id: "addExchangeContact",
-            summary: "Add a contact (externalEmail required)",
-            body: BodyDoc::Form("ExchangeContactForm"),
-            response: None,
             handler: post(add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::EX_CONTACT,
-            operation_id: "editExchangeContact",
-            summary: "Edit a contact (the name cannot change)",
-            body: BodyDoc::Form("ExchangeContactForm"),
-            response: None,
             handler: put(edit),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::EX_CONTACT,
-            operation_id: "deleteExchangeContact",
-            summary: "Delete a contact",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(remove),
         },
     ]
@@ -65,6 +45,14 @@ pub fn routes() -> Vec<ApiRoute> {
 /// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
 type ObjectPath = Path<(String, String, String)>;
 
+#[utoipa::path(
+    get,
+    path = r::EX_CONTACTS,
+    operation_id = "listExchangeContacts",
+    summary = "List Exchange contacts (paged)",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = ExchangeContactList), crate::openapi::Faults),
+)]
 async fn list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -86,6 +74,13 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = r::EX_CONTACT,
+    operation_id = "getExchangeContact",
+    summary = "Show a contact",
+    responses((status = 200, description = "OK", body = ExchangeContact), crate::openapi::Faults),
+)]
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -95,6 +90,14 @@ async fn show(
     Ok(Json(store::contact_get(&st.db, &dom, &n).await?.wire()))
 }
 
+#[utoipa::path(
+    post,
+    path = r::EX_CONTACT,
+    operation_id = "addExchangeContact",
+    summary = "Add a contact (externalEmail required)",
+    request_body(content((ExchangeContactForm = "application/x-www-form-urlencoded"), (ExchangeContactForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -106,6 +109,14 @@ async fn add(
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = r::EX_CONTACT,
+    operation_id = "editExchangeContact",
+    summary = "Edit a contact (the name cannot change)",
+    request_body(content((ExchangeContactForm = "application/x-www-form-urlencoded"), (ExchangeContactForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -117,6 +128,13 @@ async fn edit(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = r::EX_CONTACT,
+    operation_id = "deleteExchangeContact",
+    summary = "Delete a contact",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn remove(
     State(st): State<AppState>,
     caller: CallerExt,

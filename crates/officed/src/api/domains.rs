@@ -8,12 +8,12 @@ use axum::http::Method;
 use axum::routing::{delete, get, post};
 use axum::Json;
 use cloudoffice_api::paths::routes as r;
-use cloudoffice_api::{lenient, DomainList, PageQuery, ServiceType};
+use cloudoffice_api::{lenient, Domain, DomainList, PageQuery, ServiceType};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::extract::{Body, Path, Query};
-use super::{check_customer, domain_for, ApiRoute, AppState, BodyDoc, Caller, CallerExt};
+use super::{check_customer, domain_for, ApiRoute, AppState, Caller, CallerExt};
 use crate::error::{Error, Result};
 use crate::store::{self, Actor, AlternateKind, DomainChange, Page};
 
@@ -27,73 +27,41 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::DOMAINS,
-            operation_id: "listDomains",
-            summary: "List the customer's domains",
-            body: BodyDoc::None,
-            response: Some("DomainList"),
             handler: get(list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::DOMAIN,
-            operation_id: "getDomain",
-            summary: "Show a domain with its licences, usage, aliases and accepted domains",
-            body: BodyDoc::None,
-            response: Some("Domain"),
             handler: get(show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::DOMAIN,
-            operation_id: "addDomain",
-            summary: "Add a domain to the key's customer (keys with the domain permission; 2 domain writes a minute)",
-            body: BodyDoc::Form("DomainForm"),
-            response: None,
             handler: post(add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::DOMAIN,
-            operation_id: "editDomain",
-            summary: "Edit a domain's services, mailbox counts and stored settings (keys with the domain permission)",
-            body: BodyDoc::Form("DomainForm"),
-            response: None,
             handler: axum::routing::put(edit),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::DOMAIN,
-            operation_id: "deleteDomain",
-            summary: "Delete an empty domain (keys with the domain permission)",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(remove),
         },
         ApiRoute {
             method: Method::GET,
             path: ALTERNATE_DOMAINS,
-            operation_id: "listAlternateDomains",
-            summary: "List a domain's domain aliases and accepted domains (keys with the domain permission)",
-            body: BodyDoc::None,
-            response: Some("AlternateDomainList"),
             handler: get(alternate_list),
         },
         ApiRoute {
             method: Method::POST,
             path: ALTERNATE_DOMAIN,
-            operation_id: "addAlternateDomain",
-            summary: "Add a domain alias or accepted domain (type=DomainAlias|AcceptedDomain; 2 a minute)",
-            body: BodyDoc::Form("AlternateDomainForm"),
-            response: None,
             handler: post(alternate_add),
         },
         ApiRoute {
             method: Method::DELETE,
             path: ALTERNATE_DOMAIN,
-            operation_id: "deleteAlternateDomain",
-            summary: "Remove a domain alias or accepted domain (2 a minute)",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(alternate_remove),
         },
     ]
@@ -104,7 +72,7 @@ pub fn routes() -> Vec<ApiRoute> {
 /// count of each included service are required; on edit every field is
 /// optional. The storage, archiving, mobile and product fields are stored
 /// and returned by Show; officed does not act on them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DomainForm {
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -167,7 +135,7 @@ impl DomainForm {
 }
 
 /// Add an alternate domain: `type` is `DomainAlias` or `AcceptedDomain`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlternateDomainForm {
     #[serde(
@@ -177,6 +145,22 @@ pub struct AlternateDomainForm {
         skip_serializing_if = "Option::is_none"
     )]
     pub kind: Option<String>,
+}
+
+/// One alternate domain as `GET .../alternatedomains` lists it.
+#[derive(utoipa::ToSchema)]
+pub struct AlternateDomain {
+    pub name: String,
+    /// `DomainAlias` or `AcceptedDomain`.
+    #[schema(rename = "type")]
+    pub kind: String,
+}
+
+/// A domain's alternate domains, as `GET .../alternatedomains` answers.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct AlternateDomainList {
+    pub alternate_domains: Vec<AlternateDomain>,
 }
 
 /// The caller of a domain write or alternate-domain operation, checked
@@ -206,6 +190,14 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for DomainAdmin {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = r::DOMAINS,
+    operation_id = "listDomains",
+    summary = "List the customer's domains",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = DomainList), crate::openapi::Faults),
+)]
 async fn list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -220,6 +212,13 @@ async fn list(
 }
 
 /// The documented Show fields plus the stored ones that were set.
+#[utoipa::path(
+    get,
+    path = r::DOMAIN,
+    operation_id = "getDomain",
+    summary = "Show a domain with its licences, usage, aliases and accepted domains",
+    responses((status = 200, description = "OK", body = Domain), crate::openapi::Faults),
+)]
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -236,7 +235,14 @@ async fn show(
     Ok(Json(v))
 }
 
-async fn add(
+#[utoipa::path(
+    post,
+    path = r::DOMAIN,
+    operation_id = "addDomain",
+    summary = "Add a domain to the key's customer (keys with the domain permission; 2 domain writes a minute)",
+    request_body(content((DomainForm = "application/x-www-form-urlencoded"), (DomainForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]async fn add(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -254,7 +260,14 @@ async fn add(
     .await
 }
 
-async fn edit(
+#[utoipa::path(
+    put,
+    path = r::DOMAIN,
+    operation_id = "editDomain",
+    summary = "Edit a domain's services, mailbox counts and stored settings (keys with the domain permission)",
+    request_body(content((DomainForm = "application/x-www-form-urlencoded"), (DomainForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]async fn edit(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -265,7 +278,13 @@ async fn edit(
     store::domain_edit(&st.db, &Actor::key(&caller.user_key), &dom, &ch).await
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = r::DOMAIN,
+    operation_id = "deleteDomain",
+    summary = "Delete an empty domain (keys with the domain permission)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]async fn remove(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -274,7 +293,13 @@ async fn remove(
     store::domain_delete(&st.db, &Actor::key(&caller.user_key), &dom).await
 }
 
-async fn alternate_list(
+#[utoipa::path(
+    get,
+    path = ALTERNATE_DOMAINS,
+    operation_id = "listAlternateDomains",
+    summary = "List a domain's domain aliases and accepted domains (keys with the domain permission)",
+    responses((status = 200, description = "OK", body = AlternateDomainList), crate::openapi::Faults),
+)]async fn alternate_list(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -287,7 +312,14 @@ async fn alternate_list(
     Ok(Json(json!({ "alternateDomains": items })))
 }
 
-async fn alternate_add(
+#[utoipa::path(
+    post,
+    path = ALTERNATE_DOMAIN,
+    operation_id = "addAlternateDomain",
+    summary = "Add a domain alias or accepted domain (type=DomainAlias|AcceptedDomain; 2 a minute)",
+    request_body(content((AlternateDomainForm = "application/x-www-form-urlencoded"), (AlternateDomainForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]async fn alternate_add(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d, a)): Path<(String, String, String)>,
@@ -314,7 +346,13 @@ async fn alternate_add(
     store::alternate_add(&st.db, &Actor::key(&caller.user_key), &dom, &a, kind).await
 }
 
-async fn alternate_remove(
+#[utoipa::path(
+    delete,
+    path = ALTERNATE_DOMAIN,
+    operation_id = "deleteAlternateDomain",
+    summary = "Remove a domain alias or accepted domain (2 a minute)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]async fn alternate_remove(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d, a)): Path<(String, String, String)>,

@@ -9,7 +9,7 @@ use cloudoffice_api::{
 };
 
 use super::extract::{Json, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::Result;
 use crate::store::{self, Actor, Page};
 
@@ -18,73 +18,41 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::EX_LISTS,
-            operation_id: "listDistributionLists",
-            summary: "List distribution lists (paged)",
-            body: BodyDoc::None,
-            response: Some("DistributionListList"),
             handler: get(list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::EX_LIST,
-            operation_id: "getDistributionList",
-            summary: "Show a distribution list with its addresses and members",
-            body: BodyDoc::None,
-            response: Some("DistributionList"),
             handler: get(show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::EX_LIST,
-            operation_id: "addDistributionList",
-            summary: "Add a distribution list (JSON)",
-            body: BodyDoc::Json("DistributionListBody"),
-            response: None,
             handler: post(add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::EX_LIST,
-            operation_id: "editDistributionList",
-            summary: "Edit a distribution list (JSON; emailAddresses and members replace the current sets)",
-            body: BodyDoc::Json("DistributionListBody"),
-            response: None,
             handler: put(edit),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::EX_LIST,
-            operation_id: "deleteDistributionList",
-            summary: "Delete a distribution list",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(remove),
         },
         ApiRoute {
             method: Method::GET,
             path: r::EX_LIST_MEMBERS,
-            operation_id: "listDistributionListMembers",
-            summary: "List members",
-            body: BodyDoc::None,
-            response: Some("MemberList"),
             handler: get(members),
         },
         ApiRoute {
             method: Method::POST,
             path: r::EX_LIST_MEMBER,
-            operation_id: "addDistributionListMember",
-            summary: "Add a member (an address of this account)",
-            body: BodyDoc::None,
-            response: None,
             handler: post(member_add),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::EX_LIST_MEMBER,
-            operation_id: "removeDistributionListMember",
-            summary: "Remove a member",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(member_remove),
         },
     ]
@@ -96,6 +64,14 @@ type ObjectPath = Path<(String, String, String)>;
 type ItemPath = Path<(String, String, String, String)>;
 type Out<T> = axum::Json<T>;
 
+#[utoipa::path(
+    get,
+    path = r::EX_LISTS,
+    operation_id = "listDistributionLists",
+    summary = "List distribution lists (paged)",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = DistributionListList), crate::openapi::Faults),
+)]
 async fn list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -108,6 +84,13 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = r::EX_LIST,
+    operation_id = "getDistributionList",
+    summary = "Show a distribution list with its addresses and members",
+    responses((status = 200, description = "OK", body = DistributionList), crate::openapi::Faults),
+)]
 async fn show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -119,6 +102,14 @@ async fn show(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = r::EX_LIST,
+    operation_id = "addDistributionList",
+    summary = "Add a distribution list (JSON)",
+    request_body(content((DistributionListBody = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -130,6 +121,14 @@ async fn add(
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = r::EX_LIST,
+    operation_id = "editDistributionList",
+    summary = "Edit a distribution list (JSON; emailAddresses and members replace the current sets)",
+    request_body(content((DistributionListBody = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -141,6 +140,13 @@ async fn edit(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = r::EX_LIST,
+    operation_id = "deleteDistributionList",
+    summary = "Delete a distribution list",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn remove(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -150,6 +156,14 @@ async fn remove(
     store::list_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::EX_LIST_MEMBERS,
+    operation_id = "listDistributionListMembers",
+    summary = "List members",
+    responses((status = 200, description = "OK", body = MemberList), crate::openapi::Faults),
+    extensions(("x-officed-extension" = json!(true))),
+)]
 async fn members(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -159,6 +173,14 @@ async fn members(
     Ok(axum::Json(store::members_get(&st.db, &dom, &n).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = r::EX_LIST_MEMBER,
+    operation_id = "addDistributionListMember",
+    summary = "Add a member (an address of this account)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+    extensions(("x-officed-extension" = json!(true))),
+)]
 async fn member_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -169,6 +191,14 @@ async fn member_add(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = r::EX_LIST_MEMBER,
+    operation_id = "removeDistributionListMember",
+    summary = "Remove a member",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+    extensions(("x-officed-extension" = json!(true))),
+)]
 async fn member_remove(
     State(st): State<AppState>,
     caller: CallerExt,

@@ -11,7 +11,7 @@ use cloudoffice_api::{
 };
 
 use super::extract::{Body, Form, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::{Error, Result};
 use crate::store::{self, summarize, Actor, MailboxInput, Page, Svc};
 
@@ -36,154 +36,86 @@ pub fn routes() -> Vec<ApiRoute> {
         ApiRoute {
             method: Method::GET,
             path: r::EX_MAILBOXES,
-            operation_id: "listExchangeMailboxes",
-            summary: "List Exchange mailboxes (paged: size <= 250, offset)",
-            body: BodyDoc::None,
-            response: Some("ExchangeMailboxList"),
             handler: get(ex_list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::EX_MAILBOX,
-            operation_id: "getExchangeMailbox",
-            summary: "Show an Exchange mailbox",
-            body: BodyDoc::None,
-            response: Some("ExchangeMailbox"),
             handler: get(ex_show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::EX_MAILBOX,
-            operation_id: "addExchangeMailbox",
-            summary: "Add an Exchange mailbox (licences, address uniqueness; recoverDeleted=true recovers one deleted in the last 14 days)",
-            body: BodyDoc::Form("ExchangeMailboxForm"),
-            response: None,
             handler: post(ex_add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::EX_MAILBOX,
-            operation_id: "editExchangeMailbox",
-            summary: "Edit an Exchange mailbox (the name cannot change)",
-            body: BodyDoc::Form("ExchangeMailboxForm"),
-            response: None,
             handler: put(ex_edit),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::EX_MAILBOX,
-            operation_id: "deleteExchangeMailbox",
-            summary: "Delete an Exchange mailbox (recoverable for 14 days)",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(ex_delete),
         },
         ApiRoute {
             method: Method::POST,
             path: r::EX_MAILBOX_RENAME,
-            operation_id: "renameExchangeMailbox",
-            summary: "Rename an Exchange mailbox (changes its Service ID; keeps alternate addresses and list memberships; audited). Only for API keys with the rename permission: others get 403 Not authorized",
-            body: BodyDoc::Form("MailboxRenameForm"),
-            response: None,
             handler: post(ex_rename),
         },
         ApiRoute {
             method: Method::GET,
             path: r::EX_MAILBOX_ADDRESSES,
-            operation_id: "listExchangeMailboxAddresses",
-            summary: "List a mailbox's addresses (primary, domain-alias and alternate)",
-            body: BodyDoc::None,
-            response: Some("EmailAddressList"),
             handler: get(addr_list),
         },
         ApiRoute {
             method: Method::POST,
             path: r::EX_MAILBOX_ADDRESS,
-            operation_id: "addExchangeMailboxAddress",
-            summary: "Add an alternate address (primary or accepted domain only)",
-            body: BodyDoc::None,
-            response: None,
             handler: post(addr_add),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::EX_MAILBOX_ADDRESS,
-            operation_id: "removeExchangeMailboxAddress",
-            summary: "Remove an alternate address",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(addr_remove),
         },
         ApiRoute {
             method: Method::GET,
             path: r::RS_MAILBOXES,
-            operation_id: "listRsMailboxes",
-            summary: "List Rackspace Email mailboxes (paged)",
-            body: BodyDoc::None,
-            response: Some("RsMailboxList"),
             handler: get(rs_list),
         },
         ApiRoute {
             method: Method::GET,
             path: r::RS_MAILBOX,
-            operation_id: "getRsMailbox",
-            summary: "Show a Rackspace Email mailbox",
-            body: BodyDoc::None,
-            response: Some("RsMailbox"),
             handler: get(rs_show),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_MAILBOX_LOGIN_TOKEN,
-            operation_id: "rsMailboxLoginToken",
-            summary: "A new Rackspace Email login token (random, kept only as a hash, valid 5 minutes)",
-            body: BodyDoc::None,
-            response: Some("LoginToken"),
-            handler: post(rs_login_token),
+            handler: post(rs_login_token_lower),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_MAILBOX_LOGIN_TOKEN_LOWER,
-            operation_id: "rsMailboxLoginTokenLower",
-            summary: "The same as loginToken, as rackmail spells it",
-            body: BodyDoc::None,
-            response: Some("LoginToken"),
             handler: post(rs_login_token),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_MAILBOX,
-            operation_id: "addRsMailbox",
-            summary: "Add a Rackspace Email mailbox",
-            body: BodyDoc::Form("RsMailboxForm"),
-            response: None,
             handler: post(rs_add),
         },
         ApiRoute {
             method: Method::PUT,
             path: r::RS_MAILBOX,
-            operation_id: "editRsMailbox",
-            summary: "Edit a Rackspace Email mailbox (the name cannot change)",
-            body: BodyDoc::Form("RsMailboxForm"),
-            response: None,
             handler: put(rs_edit),
         },
         ApiRoute {
             method: Method::POST,
             path: r::RS_MAILBOX_RENAME,
-            operation_id: "renameRsMailbox",
-            summary: "Rename a Rackspace Email mailbox (changes its Service ID and primary address; audited). Only for API keys with the rename permission: others get 403 Not authorized",
-            body: BodyDoc::Form("MailboxRenameForm"),
-            response: None,
             handler: post(rs_rename),
         },
         ApiRoute {
             method: Method::DELETE,
             path: r::RS_MAILBOX,
-            operation_id: "deleteRsMailbox",
-            summary: "Delete a Rackspace Email mailbox (recoverable for 14 days)",
-            body: BodyDoc::None,
-            response: None,
             handler: delete(rs_delete),
         },
     ]
@@ -192,6 +124,14 @@ pub fn routes() -> Vec<ApiRoute> {
 /// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
 type ObjectPath = Path<(String, String, String)>;
 
+#[utoipa::path(
+    get,
+    path = r::EX_MAILBOXES,
+    operation_id = "listExchangeMailboxes",
+    summary = "List Exchange mailboxes (paged: size <= 250, offset)",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = ExchangeMailboxList), crate::openapi::Faults),
+)]
 async fn ex_list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -213,6 +153,13 @@ async fn ex_list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = r::EX_MAILBOX,
+    operation_id = "getExchangeMailbox",
+    summary = "Show an Exchange mailbox",
+    responses((status = 200, description = "OK", body = ExchangeMailbox), crate::openapi::Faults),
+)]
 async fn ex_show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -226,6 +173,14 @@ async fn ex_show(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = r::EX_MAILBOX,
+    operation_id = "addExchangeMailbox",
+    summary = "Add an Exchange mailbox (licences, address uniqueness; recoverDeleted=true recovers one deleted in the last 14 days)",
+    request_body(content((ExchangeMailboxForm = "application/x-www-form-urlencoded"), (ExchangeMailboxForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn ex_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -246,6 +201,14 @@ async fn ex_add(
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = r::EX_MAILBOX,
+    operation_id = "editExchangeMailbox",
+    summary = "Edit an Exchange mailbox (the name cannot change)",
+    request_body(content((ExchangeMailboxForm = "application/x-www-form-urlencoded"), (ExchangeMailboxForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn ex_edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -300,6 +263,15 @@ async fn rename(
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = r::EX_MAILBOX_RENAME,
+    operation_id = "renameExchangeMailbox",
+    summary = "Rename an Exchange mailbox (changes its Service ID; keeps alternate addresses and list memberships; audited). Only for API keys with the rename permission: others get 403 Not authorized",
+    request_body(content((MailboxRenameForm = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+    extensions(("x-officed-extension" = json!(true))),
+)]
 async fn ex_rename(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -309,6 +281,13 @@ async fn ex_rename(
     rename(&st, &caller, p, Svc::Ex, &f.new_name).await
 }
 
+#[utoipa::path(
+    delete,
+    path = r::EX_MAILBOX,
+    operation_id = "deleteExchangeMailbox",
+    summary = "Delete an Exchange mailbox (recoverable for 14 days)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn ex_delete(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -318,6 +297,13 @@ async fn ex_delete(
     store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Ex, &n).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::EX_MAILBOX_ADDRESSES,
+    operation_id = "listExchangeMailboxAddresses",
+    summary = "List a mailbox's addresses (primary, domain-alias and alternate)",
+    responses((status = 200, description = "OK", body = EmailAddressList), crate::openapi::Faults),
+)]
 async fn addr_list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -327,6 +313,13 @@ async fn addr_list(
     Ok(Json(store::mailbox_addresses(&st.db, &dom, &n).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = r::EX_MAILBOX_ADDRESS,
+    operation_id = "addExchangeMailboxAddress",
+    summary = "Add an alternate address (primary or accepted domain only)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn addr_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -337,6 +330,13 @@ async fn addr_add(
     Ok(())
 }
 
+#[utoipa::path(
+    delete,
+    path = r::EX_MAILBOX_ADDRESS,
+    operation_id = "removeExchangeMailboxAddress",
+    summary = "Remove an alternate address",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn addr_remove(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -346,6 +346,14 @@ async fn addr_remove(
     store::mailbox_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::RS_MAILBOXES,
+    operation_id = "listRsMailboxes",
+    summary = "List Rackspace Email mailboxes (paged)",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = RsMailboxList), crate::openapi::Faults),
+)]
 async fn rs_list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -367,6 +375,13 @@ async fn rs_list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = r::RS_MAILBOX,
+    operation_id = "getRsMailbox",
+    summary = "Show a Rackspace Email mailbox",
+    responses((status = 200, description = "OK", body = RsMailbox), crate::openapi::Faults),
+)]
 async fn rs_show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -378,6 +393,13 @@ async fn rs_show(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = r::RS_MAILBOX_LOGIN_TOKEN_LOWER,
+    operation_id = "rsMailboxLoginTokenLower",
+    summary = "The same as loginToken, as rackmail spells it",
+    responses((status = 200, description = "OK", body = LoginToken), crate::openapi::Faults),
+)]
 async fn rs_login_token(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -388,6 +410,29 @@ async fn rs_login_token(
     Ok(Json(LoginToken { token }))
 }
 
+#[utoipa::path(
+    post,
+    path = r::RS_MAILBOX_LOGIN_TOKEN,
+    operation_id = "rsMailboxLoginToken",
+    summary = "A new Rackspace Email login token (random, kept only as a hash, valid 5 minutes)",
+    responses((status = 200, description = "OK", body = LoginToken), crate::openapi::Faults),
+)]
+async fn rs_login_token_lower(
+    st: State<AppState>,
+    caller: CallerExt,
+    path: ObjectPath,
+) -> Result<Json<LoginToken>> {
+    rs_login_token(st, caller, path).await
+}
+
+#[utoipa::path(
+    post,
+    path = r::RS_MAILBOX,
+    operation_id = "addRsMailbox",
+    summary = "Add a Rackspace Email mailbox",
+    request_body(content((RsMailboxForm = "application/x-www-form-urlencoded"), (RsMailboxForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn rs_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -408,6 +453,14 @@ async fn rs_add(
     Ok(())
 }
 
+#[utoipa::path(
+    put,
+    path = r::RS_MAILBOX,
+    operation_id = "editRsMailbox",
+    summary = "Edit a Rackspace Email mailbox (the name cannot change)",
+    request_body(content((RsMailboxForm = "application/x-www-form-urlencoded"), (RsMailboxForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn rs_edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -428,6 +481,15 @@ async fn rs_edit(
     Ok(())
 }
 
+#[utoipa::path(
+    post,
+    path = r::RS_MAILBOX_RENAME,
+    operation_id = "renameRsMailbox",
+    summary = "Rename a Rackspace Email mailbox (changes its Service ID and primary address; audited). Only for API keys with the rename permission: others get 403 Not authorized",
+    request_body(content((MailboxRenameForm = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+    extensions(("x-officed-extension" = json!(true))),
+)]
 async fn rs_rename(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -437,6 +499,13 @@ async fn rs_rename(
     rename(&st, &caller, p, Svc::Rs, &f.new_name).await
 }
 
+#[utoipa::path(
+    delete,
+    path = r::RS_MAILBOX,
+    operation_id = "deleteRsMailbox",
+    summary = "Delete a Rackspace Email mailbox (recoverable for 14 days)",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn rs_delete(
     State(st): State<AppState>,
     caller: CallerExt,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 
 use super::extract::{Body, Path};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::{domain_for, ApiRoute, AppState, CallerExt};
 use crate::error::{Error, Result};
 use crate::store::{self, Svc};
 
@@ -22,7 +22,7 @@ pub const LISTS: &[&str] = &["safelist", "blocklist", "ipsafelist", "ipblocklist
 
 /// The fields of a spam settings edit (`PUT .../spam/settings`), form or
 /// JSON. `exchange.*` applies to domains only.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpamSettingsForm {
     #[serde(
@@ -30,6 +30,7 @@ pub struct SpamSettingsForm {
         rename = "filterLevel",
         deserialize_with = "cloudoffice_api::lenient::opt_string"
     )]
+    /// Required: `on`, `off` or `exclusive`.
     filter_level: Option<String>,
     #[serde(
         default,
@@ -72,6 +73,7 @@ pub struct SpamSettingsForm {
         rename = "exchange.forwardToDomainQuarantine",
         deserialize_with = "cloudoffice_api::lenient::opt_string"
     )]
+    /// Domains only: `on` or `off`.
     forward_to_domain_quarantine: Option<String>,
     #[serde(
         default,
@@ -87,133 +89,93 @@ pub struct SpamSettingsForm {
     default_quarantine_owner: Option<String>,
 }
 
-/// The form's field names, for the OpenAPI document.
-pub const FORM_FIELDS: &[(&str, &str)] = &[
-    ("filterLevel", "string"),
-    ("overrideUserSettings", "boolean"),
-    ("rsEmail.spamHandling", "string"),
-    ("rsEmail.hasFolderCleaner", "boolean"),
-    ("rsEmail.spamFolderAgeLimit", "integer"),
-    ("rsEmail.spamFolderNumLimit", "integer"),
-    ("rsEmail.spamForwardingAddress", "string"),
-    ("exchange.forwardToDomainQuarantine", "string"),
-    ("exchange.quarantineOwner", "string"),
-    ("exchange.defaultQuarantineOwner", "string"),
-];
-
 fn route(
     method: Method,
     path: &'static str,
-    operation_id: &'static str,
-    summary: &'static str,
-    body: BodyDoc,
-    response: Option<&'static str>,
     handler: axum::routing::MethodRouter<AppState>,
 ) -> ApiRoute {
     ApiRoute {
         method,
         path,
-        operation_id,
-        summary,
-        body,
-        response,
         handler,
     }
 }
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
-        route(
-            Method::GET,
-            r::DOMAIN_SPAM_SETTINGS,
-            "getDomainSpamSettings",
-            "Show a domain's spam settings (stored; officed does not filter mail)",
-            BodyDoc::None,
-            Some("DomainSpamSettings"),
-            get(domain_show),
-        ),
-        route(
-            Method::PUT,
-            r::DOMAIN_SPAM_SETTINGS,
-            "editDomainSpamSettings",
-            "Edit a domain's spam settings (filterLevel required: on, off or exclusive)",
-            BodyDoc::Form("SpamSettingsForm"),
-            None,
-            put(domain_edit),
-        ),
-        route(
-            Method::GET,
-            r::DOMAIN_SPAM_LIST,
-            "getDomainSpamList",
-            "A domain spam list: safelist, blocklist, ipsafelist or ipblocklist",
-            BodyDoc::None,
-            Some("SpamList"),
-            get(domain_list),
-        ),
+        route(Method::GET, r::DOMAIN_SPAM_SETTINGS, get(domain_show)),
+        route(Method::PUT, r::DOMAIN_SPAM_SETTINGS, put(domain_edit)),
+        route(Method::GET, r::DOMAIN_SPAM_LIST, get(domain_list)),
         route(
             Method::POST,
             r::DOMAIN_SPAM_LIST_ENTRY,
-            "addDomainSpamListEntry",
-            "Add an address, domain or IP address to a domain spam list",
-            BodyDoc::None,
-            None,
             post(domain_list_add),
         ),
         route(
             Method::DELETE,
             r::DOMAIN_SPAM_LIST_ENTRY,
-            "removeDomainSpamListEntry",
-            "Remove an entry from a domain spam list",
-            BodyDoc::None,
-            None,
             delete(domain_list_remove),
         ),
-        route(
-            Method::GET,
-            r::RS_MAILBOX_SPAM_SETTINGS,
-            "getRsMailboxSpamSettings",
-            "Show a Rackspace Email mailbox's spam settings (stored; officed does not filter mail)",
-            BodyDoc::None,
-            Some("MailboxSpamSettings"),
-            get(mailbox_show),
-        ),
-        route(
-            Method::PUT,
-            r::RS_MAILBOX_SPAM_SETTINGS,
-            "editRsMailboxSpamSettings",
-            "Edit a Rackspace Email mailbox's spam settings (filterLevel required)",
-            BodyDoc::Form("SpamSettingsForm"),
-            None,
-            put(mailbox_edit),
-        ),
-        route(
-            Method::GET,
-            r::RS_MAILBOX_SPAM_LIST,
-            "getRsMailboxSpamList",
-            "A Rackspace Email mailbox spam list",
-            BodyDoc::None,
-            Some("SpamList"),
-            get(mailbox_list),
-        ),
+        route(Method::GET, r::RS_MAILBOX_SPAM_SETTINGS, get(mailbox_show)),
+        route(Method::PUT, r::RS_MAILBOX_SPAM_SETTINGS, put(mailbox_edit)),
+        route(Method::GET, r::RS_MAILBOX_SPAM_LIST, get(mailbox_list)),
         route(
             Method::POST,
             r::RS_MAILBOX_SPAM_LIST_ENTRY,
-            "addRsMailboxSpamListEntry",
-            "Add an entry to a Rackspace Email mailbox spam list",
-            BodyDoc::None,
-            None,
             post(mailbox_list_add),
         ),
         route(
             Method::DELETE,
             r::RS_MAILBOX_SPAM_LIST_ENTRY,
-            "removeRsMailboxSpamListEntry",
-            "Remove an entry from a Rackspace Email mailbox spam list",
-            BodyDoc::None,
-            None,
             delete(mailbox_list_remove),
         ),
     ]
+}
+
+/// A domain's spam settings as `GET .../spam/settings` answers them (the
+/// shape of [`defaults`]`(true)`; a test checks the two agree).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct DomainSpamSettings {
+    pub filter_level: String,
+    pub override_user_settings: bool,
+    pub rs_email_settings: RsEmailSpamSettings,
+    pub exchange_settings: ExchangeSpamSettings,
+}
+
+/// A Rackspace Email mailbox's spam settings (the shape of
+/// [`defaults`]`(false)`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct MailboxSpamSettings {
+    pub filter_level: String,
+    pub rs_email_settings: RsEmailSpamSettings,
+}
+
+/// Rackspace Email's spam handling (`rsEmailSettings`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct RsEmailSpamSettings {
+    pub spam_handling: String,
+    pub has_folder_cleaner: bool,
+    pub spam_folder_age_limit: u32,
+    pub spam_folder_num_limit: u32,
+    pub spam_forwarding_address: String,
+}
+
+/// Exchange's quarantine settings of a domain (`exchangeSettings`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ExchangeSpamSettings {
+    pub forward_to_domain_quarantine: String,
+    pub quarantine_owner: String,
+    pub default_quarantine_owner: String,
+}
+
+/// A spam list as `GET .../spam/{list}` answers it.
+#[derive(utoipa::ToSchema)]
+pub struct SpamList {
+    pub addresses: Vec<String>,
 }
 
 /// `/customers/{c}/domains/{d}`: customer and domain.
@@ -239,6 +201,13 @@ async fn mailbox_owner(
     store::mailbox_id(&st.db, &dom, Svc::Rs, n).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::DOMAIN_SPAM_SETTINGS,
+    operation_id = "getDomainSpamSettings",
+    summary = "Show a domain's spam settings (stored; officed does not filter mail)",
+    responses((status = 200, description = "OK", body = DomainSpamSettings), crate::openapi::Faults),
+)]
 async fn domain_show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -248,6 +217,14 @@ async fn domain_show(
     Ok(Json(load(&st, &o, true).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = r::DOMAIN_SPAM_SETTINGS,
+    operation_id = "editDomainSpamSettings",
+    summary = "Edit a domain's spam settings (filterLevel required: on, off or exclusive)",
+    request_body(content((SpamSettingsForm = "application/x-www-form-urlencoded"), (SpamSettingsForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn domain_edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -258,6 +235,13 @@ async fn domain_edit(
     edit(&st, &o, true, f).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::DOMAIN_SPAM_LIST,
+    operation_id = "getDomainSpamList",
+    summary = "A domain spam list: safelist, blocklist, ipsafelist or ipblocklist",
+    responses((status = 200, description = "OK", body = SpamList), crate::openapi::Faults),
+)]
 async fn domain_list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -267,6 +251,13 @@ async fn domain_list(
     list_show(&st, &o, &l).await
 }
 
+#[utoipa::path(
+    post,
+    path = r::DOMAIN_SPAM_LIST_ENTRY,
+    operation_id = "addDomainSpamListEntry",
+    summary = "Add an address, domain or IP address to a domain spam list",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn domain_list_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -276,6 +267,13 @@ async fn domain_list_add(
     list_add(&st, &o, &l, &e).await
 }
 
+#[utoipa::path(
+    delete,
+    path = r::DOMAIN_SPAM_LIST_ENTRY,
+    operation_id = "removeDomainSpamListEntry",
+    summary = "Remove an entry from a domain spam list",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn domain_list_remove(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -285,6 +283,13 @@ async fn domain_list_remove(
     list_remove(&st, &o, &l, &e).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::RS_MAILBOX_SPAM_SETTINGS,
+    operation_id = "getRsMailboxSpamSettings",
+    summary = "Show a Rackspace Email mailbox's spam settings (stored; officed does not filter mail)",
+    responses((status = 200, description = "OK", body = MailboxSpamSettings), crate::openapi::Faults),
+)]
 async fn mailbox_show(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -294,6 +299,14 @@ async fn mailbox_show(
     Ok(Json(load(&st, &o, false).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = r::RS_MAILBOX_SPAM_SETTINGS,
+    operation_id = "editRsMailboxSpamSettings",
+    summary = "Edit a Rackspace Email mailbox's spam settings (filterLevel required)",
+    request_body(content((SpamSettingsForm = "application/x-www-form-urlencoded"), (SpamSettingsForm = "application/json"))),
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn mailbox_edit(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -304,6 +317,13 @@ async fn mailbox_edit(
     edit(&st, &o, false, f).await
 }
 
+#[utoipa::path(
+    get,
+    path = r::RS_MAILBOX_SPAM_LIST,
+    operation_id = "getRsMailboxSpamList",
+    summary = "A Rackspace Email mailbox spam list",
+    responses((status = 200, description = "OK", body = SpamList), crate::openapi::Faults),
+)]
 async fn mailbox_list(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -313,6 +333,13 @@ async fn mailbox_list(
     list_show(&st, &o, &l).await
 }
 
+#[utoipa::path(
+    post,
+    path = r::RS_MAILBOX_SPAM_LIST_ENTRY,
+    operation_id = "addRsMailboxSpamListEntry",
+    summary = "Add an entry to a Rackspace Email mailbox spam list",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn mailbox_list_add(
     State(st): State<AppState>,
     caller: CallerExt,
@@ -322,6 +349,13 @@ async fn mailbox_list_add(
     list_add(&st, &o, &l, &e).await
 }
 
+#[utoipa::path(
+    delete,
+    path = r::RS_MAILBOX_SPAM_LIST_ENTRY,
+    operation_id = "removeRsMailboxSpamListEntry",
+    summary = "Remove an entry from a Rackspace Email mailbox spam list",
+    responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
+)]
 async fn mailbox_list_remove(
     State(st): State<AppState>,
     caller: CallerExt,
