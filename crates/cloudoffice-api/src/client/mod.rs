@@ -23,8 +23,8 @@ use serde::Serialize;
 
 use crate::fault::{Fault, RuleViolation, ERROR_MESSAGE_HEADER};
 use crate::paths::{self, MAX_PAGE_SIZE};
-use crate::Secret;
 use crate::signing::{sign, SIGNATURE_HEADER};
+use crate::Secret;
 
 mod error;
 mod pacing;

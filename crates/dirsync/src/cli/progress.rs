@@ -11,10 +11,7 @@ use crate::config::{self};
 ///
 /// With JSON logs (`log.format = "json"`) progress goes to the log as
 /// `progress` events instead, so stderr stays one JSON object per line.
-pub fn progress_printer(
-    json: bool,
-    log_format: config::LogFormat,
-) -> crate::agent::ProgressFn {
+pub fn progress_printer(json: bool, log_format: config::LogFormat) -> crate::agent::ProgressFn {
     let tty = std::io::stderr().is_terminal();
     let log_json = log_format == config::LogFormat::Json;
     let bars = PhaseBars::default();

@@ -242,7 +242,8 @@ async fn show(
     summary = "Add a domain to the key's customer (keys with the domain permission; 2 domain writes a minute)",
     request_body(content((DomainForm = "application/x-www-form-urlencoded"), (DomainForm = "application/json"))),
     responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
-)]async fn add(
+)]
+async fn add(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -267,7 +268,8 @@ async fn show(
     summary = "Edit a domain's services, mailbox counts and stored settings (keys with the domain permission)",
     request_body(content((DomainForm = "application/x-www-form-urlencoded"), (DomainForm = "application/json"))),
     responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
-)]async fn edit(
+)]
+async fn edit(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -284,7 +286,8 @@ async fn show(
     operation_id = "deleteDomain",
     summary = "Delete an empty domain (keys with the domain permission)",
     responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
-)]async fn remove(
+)]
+async fn remove(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -299,7 +302,8 @@ async fn show(
     operation_id = "listAlternateDomains",
     summary = "List a domain's domain aliases and accepted domains (keys with the domain permission)",
     responses((status = 200, description = "OK", body = AlternateDomainList), crate::openapi::Faults),
-)]async fn alternate_list(
+)]
+async fn alternate_list(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d)): Path<(String, String)>,
@@ -319,7 +323,8 @@ async fn show(
     summary = "Add a domain alias or accepted domain (type=DomainAlias|AcceptedDomain; 2 a minute)",
     request_body(content((AlternateDomainForm = "application/x-www-form-urlencoded"), (AlternateDomainForm = "application/json"))),
     responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
-)]async fn alternate_add(
+)]
+async fn alternate_add(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d, a)): Path<(String, String, String)>,
@@ -352,7 +357,8 @@ async fn show(
     operation_id = "deleteAlternateDomain",
     summary = "Remove a domain alias or accepted domain (2 a minute)",
     responses((status = 200, description = "OK (empty body)"), crate::openapi::Faults),
-)]async fn alternate_remove(
+)]
+async fn alternate_remove(
     State(st): State<AppState>,
     DomainAdmin(caller): DomainAdmin,
     Path((c, d, a)): Path<(String, String, String)>,
