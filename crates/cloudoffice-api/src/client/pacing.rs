@@ -49,6 +49,10 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How much longer than a minute the client's window is (see
+/// [`RateLimiter::new`]).
+pub const WINDOW_MARGIN: Duration = Duration::from_millis(500);
+
 /// A sliding-window limiter: at most `limit` acquisitions in any `window`.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -58,8 +62,13 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// The service counts per clock minute, by when each request arrives,
+    /// while this window is timed by when each one leaves. A request slowed
+    /// on its way across a minute boundary could otherwise land in the same
+    /// minute as the one sent 60 s after it; [`WINDOW_MARGIN`] absorbs that
+    /// jitter (under 1% of the rate).
     pub fn new(limit: RateLimit) -> Self {
-        Self::with_window(limit, Duration::from_secs(60))
+        Self::with_window(limit, Duration::from_secs(60) + WINDOW_MARGIN)
     }
 
     /// A limiter with another window (tests).
@@ -128,5 +137,11 @@ mod tests {
         // The fourth GET waits for the first to leave the window.
         l.acquire(false).await;
         assert!(start.elapsed() >= window, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn the_minute_window_outlasts_a_clock_minute() {
+        let l = RateLimiter::new(RateLimit::default());
+        assert_eq!(l.window, Duration::from_millis(60_500));
     }
 }
