@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "domain administration and alternate domains",
         include_str!("../migrations/0008_domain_admin.sql"),
     ),
+    (
+        9,
+        "domain aliases indexed by domain",
+        include_str!("../migrations/0009_domain_alias_index.sql"),
+    ),
 ];
 
 /// How long a pooled connection may sit idle before it is tested (pinged)
