@@ -130,6 +130,30 @@ impl OpOutcome {
     }
 
     /// Marks it failed with a catalogue finding.
+    /// The planned outcome of `op`, taking its texts instead of copying them.
+    pub fn from_op(op: PlanOp) -> OpOutcome {
+        OpOutcome {
+            seq: op.seq,
+            phase: op.phase,
+            op: op.op,
+            kind: op.kind,
+            service: op.service,
+            target: op.target.to_string(),
+            dn: op.dn,
+            guid: op.guid,
+            label: op.label,
+            reason: op.reason,
+            fields: op.fields.into_keys().collect(),
+            address: op.address,
+            result: OpResult::Planned,
+            code: None,
+            message: None,
+            cause: None,
+            solution: None,
+            attempts: 0,
+        }
+    }
+
     pub fn fail(&mut self, f: &Finding, attempts: u32) {
         self.result = OpResult::Failed;
         self.code = Some(f.code);
