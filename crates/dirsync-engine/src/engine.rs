@@ -305,7 +305,7 @@ impl Engine {
     /// control panel and the plan: the last committed apply did everything
     /// it planned with no error (nothing to retry), under the same
     /// plan-relevant settings, and no grace period has run out since.
-    async fn idle_ok(&self) -> Result<Option<u64>, EngineError> {
+    pub(crate) async fn idle_ok(&self) -> Result<Option<u64>, EngineError> {
         let Some(marker) = self.store.clean_marker().await? else {
             return Ok(None);
         };

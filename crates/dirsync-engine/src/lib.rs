@@ -65,6 +65,7 @@ pub mod guard;
 mod history;
 pub mod known;
 pub mod mapping;
+mod narrow;
 mod outcomes;
 pub mod plan;
 pub mod reader;

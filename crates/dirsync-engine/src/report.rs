@@ -197,6 +197,11 @@ pub struct Counts {
     pub in_scope: u64,
     /// Objects tied to the control panel before the run.
     pub synced_before: u64,
+    /// Directory objects this run mapped and planned: every object read
+    /// for a full run or one that replays the replica, only the changed
+    /// ones for a narrowed incremental run (absent in older reports).
+    #[serde(default)]
+    pub mapped: u64,
     pub planned: u64,
     pub created: u64,
     pub updated: u64,

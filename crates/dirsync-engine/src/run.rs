@@ -19,6 +19,7 @@ use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
 use crate::executor::Executor;
 use crate::guard::{group_drops, unsafe_read, Membership};
 use crate::mapping::{desired_state, MappingSettings};
+use crate::narrow::Narrow;
 use crate::outcomes::OutcomeSink;
 use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
@@ -60,7 +61,8 @@ impl Engine {
         // 1. The directory: a full snapshot, or the replica with the changes
         // applied; and the groups' membership at the last sync.
         let mut last_sync = None;
-        let (snapshot, mut commit): (DirectorySnapshot, DirCommit) = match input {
+        let mut narrowed: Option<Narrow> = None;
+        let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
             DirectoryInput::Full { snapshot, cookie } => {
                 if opts.mode == Mode::Apply && self.store.has_replica().await? {
                     last_sync = Some(Membership::of(&self.store.replica().await?));
@@ -71,6 +73,32 @@ impl Engine {
             DirectoryInput::Incremental(changes) => {
                 if !self.store.has_replica().await? {
                     return Err(EngineError::NeedFullSync);
+                }
+                if writes {
+                    narrowed = self.narrow(&changes).await?;
+                }
+                if let Some(n) = &mut narrowed {
+                    // Only the changed objects: no replica replay.
+                    let objects = std::mem::take(&mut n.objects);
+                    let snapshot = crate::narrow::mini_snapshot(objects.clone(), n.exchange);
+                    let commit = DirCommit::Incremental {
+                        upserts: objects,
+                        deletes: Vec::new(),
+                        cookie: changes.cookie,
+                    };
+                    return self
+                        .run_rest(
+                            snapshot,
+                            commit,
+                            None,
+                            narrowed,
+                            opts,
+                            writes,
+                            report,
+                            ops_written,
+                            progress,
+                        )
+                        .await;
                 }
                 let mut replica = self.store.replica().await?;
                 if opts.mode == Mode::Apply {
@@ -94,8 +122,47 @@ impl Engine {
                 )
             }
         };
-        let anchors = self.store.anchors().await?;
-        report.counts.synced_before = anchors.len() as u64;
+        self.run_rest(
+            snapshot,
+            commit,
+            last_sync,
+            None,
+            opts,
+            writes,
+            report,
+            ops_written,
+            progress,
+        )
+        .await
+    }
+
+    /// The run from the directory state on: the whole snapshot (or the
+    /// replica with the changes), or a narrowed run's changed objects.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_rest(
+        &self,
+        snapshot: DirectorySnapshot,
+        mut commit: DirCommit,
+        last_sync: Option<Membership>,
+        narrowed: Option<Narrow>,
+        opts: RunOptions,
+        writes: bool,
+        report: &mut RunReport,
+        ops_written: &mut bool,
+        progress: &(impl Fn(Progress) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        let (anchors, in_scope) = match narrowed {
+            Some(n) => {
+                report.counts.synced_before = self.store.anchor_count().await?;
+                (n.anchors, Some(n.in_scope))
+            }
+            None => {
+                let a = self.store.anchors().await?;
+                report.counts.synced_before = a.len() as u64;
+                (a, None)
+            }
+        };
+        report.counts.mapped = (snapshot.objects.len() - usize::from(in_scope.is_some())) as u64;
 
         // 2. The empty/partial read guard.
         if let Some(why) = unsafe_read(&snapshot, &anchors, opts.override_threshold) {
@@ -115,7 +182,7 @@ impl Engine {
                 sync_alternates: self.settings.sync_alternates,
             },
         );
-        report.counts.in_scope = desired.in_scope.len() as u64;
+        report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
         let membership_now = match (&last_sync, opts.override_threshold) {
             (Some(_), false) => Some(Membership::of(&snapshot)),
             _ => None,
@@ -132,27 +199,42 @@ impl Engine {
             total: 1,
         });
         let budget = match (writes, report.full) {
+            _ if in_scope.is_some() => 0,
             (false, _) => 0,
             (true, false) => self.settings.verify.budget,
             (true, true) => self.settings.verify.full_budget,
         };
         report.verification.budget = budget;
-        let verified = self.store.verified_times().await?;
+        let verified = match in_scope {
+            Some(_) => Default::default(),
+            None => self.store.verified_times().await?,
+        };
         let rd = ClientReader::new(&self.client, &self.settings.target.customer);
-        let known = reader::read_and_plan(
-            &rd,
-            &desired,
-            &anchors,
-            &PlanSettings {
-                sync_alternates: self.settings.sync_alternates,
-                allow_rename: self.settings.allow_rename,
-                delete_policy: self.settings.delete_policy,
-                now: clock::now_unix(),
+        let ps = PlanSettings {
+            sync_alternates: self.settings.sync_alternates,
+            allow_rename: self.settings.allow_rename,
+            delete_policy: self.settings.delete_policy,
+            now: clock::now_unix(),
+        };
+        let known = match in_scope {
+            None => {
+                reader::read_and_plan(&rd, &desired, &anchors, &ps, &verified, budget as usize)
+                    .await
+            }
+            // A narrowed run lists nothing but the domains: its objects'
+            // listing items are their anchors, and a GET of each changed
+            // one shows the control panel's state.
+            Some(_) => match rd.domains().await {
+                Ok(domains) => {
+                    let listed = crate::known::Listed {
+                        domains,
+                        items: crate::narrow::listed_items(&anchors, &desired),
+                    };
+                    reader::plan_listed(&rd, listed, &desired, &anchors, &ps, &verified, 0).await
+                }
+                Err(e) => Err(e),
             },
-            &verified,
-            budget as usize,
-        )
-        .await;
+        };
         report.verification.list_pages = rd.counts().pages();
         report.verification.object_reads = rd.counts().objects();
         let reader::KnownPlan {
@@ -219,6 +301,10 @@ impl Engine {
             (Some(before), Some(now)) => group_drops(&before, &now, &self.settings.threshold),
             _ => Vec::new(),
         };
+        if in_scope.is_some() {
+            // The threshold's base is every synced object, not the few planned.
+            the_plan.synced = report.counts.synced_before as usize;
+        }
         let destructive = the_plan.destructive();
         let t = self.settings.threshold;
         if t.exceeded(destructive, the_plan.synced)

@@ -178,22 +178,48 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let guid: String = r.try_get("guid")?;
-                let address: String = r.try_get("address")?;
-                Ok(Anchor {
-                    guid: guid.parse().map_err(|e| corrupt("anchor guid", e))?,
-                    kind: kind_from(&r.try_get::<String, _>("kind")?)?,
-                    service: service_from(&r.try_get::<String, _>("service")?)?,
-                    address: EmailAddress::parse(&address)
-                        .map_err(|e| corrupt("anchor address", e))?,
-                    dn: r.try_get("dn")?,
-                    hash: r.try_get("hash")?,
-                    disabled_at: r.try_get("disabled_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(anchor_row).collect()
+    }
+
+    /// The anchors of these objects (those that have one), looked up by
+    /// their key a batch at a time: what a run that touches a few objects
+    /// needs instead of every anchor.
+    pub async fn anchors_of(&self, guids: &[Guid]) -> Result<Vec<Anchor>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in guids.chunks(MAX_PARAMS) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT guid, kind, service, address, dn, hash, disabled_at FROM anchors WHERE guid IN ",
+            );
+            q.push_tuples(chunk, |mut b, g| {
+                b.push_bind(g.to_string());
+            });
+            for r in q.build().fetch_all(&self.pool).await? {
+                out.push(anchor_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// These objects of the replica (those it holds), looked up by their
+    /// key a batch at a time.
+    pub async fn replica_objects(
+        &self,
+        guids: &[Guid],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in guids.chunks(MAX_PARAMS) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT object FROM replica WHERE guid IN ",
+            );
+            q.push_tuples(chunk, |mut b, g| {
+                b.push_bind(g.to_string());
+            });
+            for r in q.build().fetch_all(&self.pool).await? {
+                let j: String = r.try_get("object")?;
+                out.push(serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))?);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes (inserts or replaces) one anchor, durably (its own
@@ -447,6 +473,20 @@ pub struct Commit<'a> {
     pub forget: &'a [Guid],
     /// The clean marker's new value; `None` clears it.
     pub clean: Option<&'a str>,
+}
+
+fn anchor_row(r: &sqlx::sqlite::SqliteRow) -> Result<Anchor, StoreError> {
+    let guid: String = r.try_get("guid")?;
+    let address: String = r.try_get("address")?;
+    Ok(Anchor {
+        guid: guid.parse().map_err(|e| corrupt("anchor guid", e))?,
+        kind: kind_from(&r.try_get::<String, _>("kind")?)?,
+        service: service_from(&r.try_get::<String, _>("service")?)?,
+        address: EmailAddress::parse(&address).map_err(|e| corrupt("anchor address", e))?,
+        dn: r.try_get("dn")?,
+        hash: r.try_get("hash")?,
+        disabled_at: r.try_get("disabled_at")?,
+    })
 }
 
 /// SQLite's smallest limit on bound parameters per statement (999 before
