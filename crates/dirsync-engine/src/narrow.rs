@@ -225,3 +225,66 @@ impl Engine {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> DirectoryObject {
+        let mut o = DirectoryObject::new(
+            Guid::from_canonical_bytes([3; 16]),
+            ObjectKind::User,
+            "CN=Jane,OU=Staff,DC=corp,DC=test",
+        );
+        o.mail = Some("jane@example.com".into());
+        o.proxy_addresses = vec!["SMTP:jane@example.com".into(), "smtp:j@example.com".into()];
+        o
+    }
+
+    #[test]
+    fn only_changes_to_an_objects_own_fields_are_local() {
+        type Edit = fn(&mut DirectoryObject);
+        let cases: [(&str, Edit, bool); 9] = [
+            ("title", |o| o.info.title = Some("Director".into()), true),
+            (
+                "display name",
+                |o| o.info.display_name = Some("J. Doe".into()),
+                true,
+            ),
+            ("disabled", |o| o.disabled = true, true),
+            ("DN case only", |o| o.dn = o.dn.to_uppercase(), true),
+            (
+                "moved",
+                |o| o.dn = "CN=Jane,OU=Gone,DC=corp,DC=test".into(),
+                false,
+            ),
+            (
+                "mail",
+                |o| o.mail = Some("jane.doe@example.com".into()),
+                false,
+            ),
+            (
+                "alternate",
+                |o| o.proxy_addresses.pop().map(drop).unwrap_or(()),
+                false,
+            ),
+            ("members", |o| o.members.push("CN=X".into()), false),
+            ("became a group", |o| o.kind = ObjectKind::Group, false),
+        ];
+        for (what, edit, local) in cases {
+            let old = user();
+            let mut new = user();
+            edit(&mut new);
+            assert_eq!(local_change(&old, &new), local, "{what}");
+        }
+        let mut contact = user();
+        contact.kind = ObjectKind::Contact;
+        assert!(local_change(&contact, &contact.clone()));
+        let mut group = user();
+        group.kind = ObjectKind::Group;
+        assert!(
+            !local_change(&group, &group.clone()),
+            "groups are never narrowed"
+        );
+    }
+}
