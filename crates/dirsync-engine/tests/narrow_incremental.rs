@@ -55,7 +55,7 @@ async fn an_incremental_with_k_changes_maps_plans_and_reads_only_those_k() {
     assert_eq!(r.counts.mapped, 27);
 
     // k = 3 changed: two users' titles, one contact's display name.
-    let mut changed = vec![users[7].clone(), users[17].clone(), contacts[2].clone()];
+    let mut changed = [users[7].clone(), users[17].clone(), contacts[2].clone()];
     changed[0].info.title = Some("Director".into());
     changed[1].info.title = Some("Engineer".into());
     changed[2].info.display_name = Some("Partner Renamed".into());
