@@ -18,7 +18,10 @@
 //! anchor's hash): that proves the narrow mapping is the whole one for
 //! this object. Anything else (a new, deleted, moved or renamed object, a
 //! group or service group change, Rackspace Email, a run after errors)
-//! runs whole. A narrowed run spends no GET on the rolling verification.
+//! runs whole. The rolling verification's sample of a narrowed run is
+//! taken by index among the synced Exchange mailboxes and contacts (lists
+//! and Rackspace Email objects are verified by the runs that run whole),
+//! and mapped and planned with the changed objects.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -38,8 +41,14 @@ use crate::types::{Anchor, Desired, Service, TargetKind};
 pub(crate) struct Narrow {
     /// The changed objects, as the directory has them now, in GUID order.
     pub objects: Vec<DirectoryObject>,
-    /// Their anchors.
+    /// Unchanged objects of the rolling verification's sample, as the
+    /// replica has them: mapped and planned too, so that a GET of them can
+    /// show a hand edit, but not written to the replica.
+    pub sample: Vec<DirectoryObject>,
+    /// The anchors of both.
     pub anchors: Vec<Anchor>,
+    /// When the sample's objects were last verified.
+    pub verified: std::collections::HashMap<Guid, i64>,
     /// Objects in scope (unchanged by these changes: from the clean marker).
     pub in_scope: u64,
     /// The Exchange service group.
@@ -162,10 +171,28 @@ impl Engine {
         }
         let guids: Vec<Guid> = new.keys().copied().collect();
         let old = self.store.replica_objects(&guids).await?;
-        let anchors = self.store.anchors_of(&guids).await?;
+        let mut anchors = self.store.anchors_of(&guids).await?;
         if old.len() != guids.len() || anchors.len() != guids.len() {
             return Ok(None);
         }
+        // The verification sample: the objects verified longest ago (a few
+        // more than the budget, as the changed ones and some others may not count).
+        let budget = self.settings.verify.budget;
+        let oldest: Vec<(Guid, Option<i64>)> = if budget == 0 {
+            Vec::new()
+        } else {
+            self.store
+                .oldest_verified(budget.saturating_mul(2).saturating_add(guids.len() as u32))
+                .await?
+                .into_iter()
+                .filter(|(g, _)| !new.contains_key(g))
+                .collect()
+        };
+        let sample_guids: Vec<Guid> = oldest.iter().map(|(g, _)| *g).collect();
+        let mut sample_old = self.store.replica_objects(&sample_guids).await?;
+        // Oldest verified first, as the sample is taken.
+        sample_old.sort_by_key(|o| sample_guids.iter().position(|g| *g == o.guid));
+        let sample_anchors = self.store.anchors_of(&sample_guids).await?;
         // Scope: a direct member of the Exchange service group, not of the
         // Rackspace Email one.
         let mut groups = self
@@ -187,39 +214,67 @@ impl Engine {
         let ex_members = members(ex, &mut groups);
         let rs_members = rs.map(|g| members(g, &mut groups)).unwrap_or_default();
         drop(groups);
-        let by_guid: BTreeMap<Guid, &Anchor> = anchors.iter().map(|a| (a.guid, a)).collect();
-        for o in &old {
-            let (Some(n), Some(a)) = (new.get(&o.guid), by_guid.get(&o.guid)) else {
-                return Ok(None);
-            };
+        // Each object qualifies when it is in the Exchange scope only,
+        // anchored as what it is, and (changed ones) changed locally.
+        let qualifies = |o: &DirectoryObject, n: &DirectoryObject, a: Option<&Anchor>| {
             let anchored_as = match o.kind {
                 ObjectKind::User => (TargetKind::Mailbox, Service::Exchange),
                 _ => (TargetKind::Contact, Service::Exchange),
             };
             let key = dn_key(&o.dn);
-            if !local_change(o, n)
-                || (a.kind, a.service) != anchored_as
-                || a.disabled_at.is_some()
-                || !ex_members.contains(&key)
-                || rs_members.contains(&key)
-            {
+            a.is_some_and(|a| (a.kind, a.service) == anchored_as && a.disabled_at.is_none())
+                && local_change(o, n)
+                && ex_members.contains(&key)
+                && !rs_members.contains(&key)
+        };
+        let by_guid: BTreeMap<Guid, &Anchor> = anchors.iter().map(|a| (a.guid, a)).collect();
+        for o in &old {
+            let Some(n) = new.get(&o.guid) else {
+                return Ok(None);
+            };
+            if !qualifies(o, n, by_guid.get(&o.guid).copied()) {
                 return Ok(None);
             }
         }
-        // The narrow mapping of the old versions is what dirsync last wrote.
+        let sample_by_guid: BTreeMap<Guid, &Anchor> =
+            sample_anchors.iter().map(|a| (a.guid, a)).collect();
+        let sample_old: Vec<DirectoryObject> = sample_old
+            .into_iter()
+            .filter(|o| qualifies(o, o, sample_by_guid.get(&o.guid).copied()))
+            .collect();
+        // The narrow mapping of the old versions is what dirsync last wrote
+        // (a sample object for which it is not is left out of the sample).
         let settings = MappingSettings {
             sync_alternates: self.settings.sync_alternates,
         };
-        let before = desired_state(&mini_snapshot(old, ex), settings);
-        if anchors
-            .iter()
-            .any(|a| hash_of(&before, a.guid).as_deref() != Some(a.hash.as_str()))
-        {
+        let mut all_old = old;
+        all_old.extend(sample_old.iter().cloned());
+        let before = desired_state(&mini_snapshot(all_old, ex), settings);
+        let as_written = |a: &Anchor| hash_of(&before, a.guid).as_deref() == Some(a.hash.as_str());
+        if !anchors.iter().all(as_written) {
             return Ok(None);
         }
+        let sample: Vec<DirectoryObject> = sample_old
+            .into_iter()
+            .filter(|o| sample_by_guid.get(&o.guid).is_some_and(|a| as_written(a)))
+            .take(budget as usize)
+            .collect();
+        let kept: HashSet<Guid> = sample.iter().map(|o| o.guid).collect();
+        anchors.extend(
+            sample_anchors
+                .into_iter()
+                .filter(|a| kept.contains(&a.guid)),
+        );
+        let verified = oldest
+            .into_iter()
+            .filter_map(|(g, at)| Some((g, at?)))
+            .filter(|(g, _)| kept.contains(g))
+            .collect();
         Ok(Some(Narrow {
             objects: new.into_values().cloned().collect(),
+            sample,
             anchors,
+            verified,
             in_scope,
             exchange: ex,
         }))

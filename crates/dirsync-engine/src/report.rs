@@ -107,29 +107,9 @@ pub struct OpOutcome {
 
 impl OpOutcome {
     pub fn planned(op: &PlanOp) -> OpOutcome {
-        OpOutcome {
-            seq: op.seq,
-            phase: op.phase,
-            op: op.op,
-            kind: op.kind,
-            service: op.service,
-            target: op.target.to_string(),
-            dn: op.dn.clone(),
-            guid: op.guid,
-            label: op.label.clone(),
-            reason: op.reason.clone(),
-            fields: op.fields.keys().cloned().collect(),
-            address: op.address.clone(),
-            result: OpResult::Planned,
-            code: None,
-            message: None,
-            cause: None,
-            solution: None,
-            attempts: 0,
-        }
+        OpOutcome::from_op(op.clone())
     }
 
-    /// Marks it failed with a catalogue finding.
     /// The planned outcome of `op`, taking its texts instead of copying them.
     pub fn from_op(op: PlanOp) -> OpOutcome {
         OpOutcome {

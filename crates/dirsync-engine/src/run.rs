@@ -80,7 +80,9 @@ impl Engine {
                 if let Some(n) = &mut narrowed {
                     // Only the changed objects: no replica replay.
                     let objects = std::mem::take(&mut n.objects);
-                    let snapshot = crate::narrow::mini_snapshot(objects.clone(), n.exchange);
+                    let mut mapped = objects.clone();
+                    mapped.append(&mut n.sample);
+                    let snapshot = crate::narrow::mini_snapshot(mapped, n.exchange);
                     let commit = DirCommit::Incremental {
                         upserts: objects,
                         deletes: Vec::new(),
@@ -151,15 +153,15 @@ impl Engine {
         ops_written: &mut bool,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        let (anchors, in_scope) = match narrowed {
+        let (anchors, in_scope, narrow_verified) = match narrowed {
             Some(n) => {
                 report.counts.synced_before = self.store.anchor_count().await?;
-                (n.anchors, Some(n.in_scope))
+                (n.anchors, Some(n.in_scope), Some(n.verified))
             }
             None => {
                 let a = self.store.anchors().await?;
                 report.counts.synced_before = a.len() as u64;
-                (a, None)
+                (a, None, None)
             }
         };
         report.counts.mapped = (snapshot.objects.len() - usize::from(in_scope.is_some())) as u64;
@@ -199,14 +201,13 @@ impl Engine {
             total: 1,
         });
         let budget = match (writes, report.full) {
-            _ if in_scope.is_some() => 0,
             (false, _) => 0,
             (true, false) => self.settings.verify.budget,
             (true, true) => self.settings.verify.full_budget,
         };
         report.verification.budget = budget;
-        let verified = match in_scope {
-            Some(_) => Default::default(),
+        let verified = match narrow_verified {
+            Some(v) => v,
             None => self.store.verified_times().await?,
         };
         let rd = ClientReader::new(&self.client, &self.settings.target.customer);
@@ -230,7 +231,16 @@ impl Engine {
                         domains,
                         items: crate::narrow::listed_items(&anchors, &desired),
                     };
-                    reader::plan_listed(&rd, listed, &desired, &anchors, &ps, &verified, 0).await
+                    reader::plan_listed(
+                        &rd,
+                        listed,
+                        &desired,
+                        &anchors,
+                        &ps,
+                        &verified,
+                        budget as usize,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             },

@@ -30,7 +30,11 @@ async fn an_incremental_with_k_changes_maps_plans_and_reads_only_those_k() {
     let o = officed(OfficedOptions::default());
     let px = proxy::start(&o.addr, Arc::new(|_, _| Fault::Forward)).await;
     let dir = tempfile::tempdir().unwrap();
-    let engine = open(dir.path(), settings(&px.base_url, &o)).await;
+    // The rolling verification reads B unchanged objects per run.
+    const B: u64 = 2;
+    let mut s = settings(&px.base_url, &o);
+    s.verify.budget = B as u32;
+    let engine = open(dir.path(), s).await;
     let users: Vec<DirectoryObject> = (0..20)
         .map(|i| user(i, &format!("Narrow N{i:02}"), &format!("n{i}@example.com")))
         .collect();
@@ -76,16 +80,19 @@ async fn an_incremental_with_k_changes_maps_plans_and_reads_only_those_k() {
         .await
         .unwrap();
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
-    // Only the k changed objects were mapped and planned; the in-scope and
-    // synced counts are still the whole directory's.
-    assert_eq!(r.counts.mapped, 3, "{r:#?}");
+    // Only the k changed objects and the B of the verification sample were
+    // mapped and planned; the in-scope and synced counts are still the
+    // whole directory's.
+    assert_eq!(r.counts.mapped, 3 + B, "{r:#?}");
     assert_eq!((r.counts.planned, r.counts.updated), (3, 3), "{r:#?}");
     assert_eq!((r.counts.in_scope, r.counts.synced_before), (25, 25));
-    // No listing but the domains, a GET of each changed object, a write each.
+    // No listing but the domains, a GET of each changed and each sampled
+    // object, a write for each change.
     assert_eq!(r.verification.list_pages, 1, "{:#?}", r.verification);
-    assert_eq!(r.verification.object_reads, 3, "{:#?}", r.verification);
-    assert_eq!(r.api.requests, 1 + 3 + 3, "{r:#?}");
-    assert_eq!(px.requests.load(Ordering::SeqCst) - before, 7);
+    assert_eq!(r.verification.object_reads, 3 + B, "{:#?}", r.verification);
+    assert_eq!(r.verification.needed_reads, 3, "{:#?}", r.verification);
+    assert_eq!(r.api.requests, 1 + (3 + B) + 3, "{r:#?}");
+    assert_eq!(px.requests.load(Ordering::SeqCst) - before, 1 + (3 + B) + 3);
     assert!(r.cookie_committed);
     // The stored report is the returned one, with its operations in rows.
     assert_eq!(engine.run_report(r.id).await.unwrap().unwrap(), r);
