@@ -1,32 +1,27 @@
 //! The facade the agent (CLI, service, web UI) calls.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use cloudoffice_api::client::{Client, ClientConfig, ClientError};
 use cloudoffice_api::observe::RequestObserver;
-use dirsync_model::{
-    Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding, Guid,
-    Severity,
-};
+use dirsync_model::{DirectoryChange, DirectoryChanges, DirectorySnapshot};
 use tokio::sync::Mutex;
 
 use crate::clock;
-use crate::executor::Executor;
-use crate::guard::{group_drops, Membership};
-use crate::mapping::{desired_state, MappingSettings};
 use crate::plan::DeletePolicy;
-use crate::plan::PlanSettings;
-use crate::reader::{self, ClientReader, TargetReader};
-use crate::report::count;
+use crate::reader::{self, ClientReader};
 use crate::report::*;
 use crate::run_history::RunHistory;
 use crate::settings::{EngineSettings, SettingsError};
-use crate::store::{Commit, RunSummary, Store, StoreError};
+use crate::store::{RunSummary, Store, StoreError};
 use crate::types::*;
-use crate::verify::{rfc3339, VerifiedObject};
+
+/// Kept here for callers of the engine module (they moved to the modules
+/// that own them).
+pub use crate::guard::unsafe_read;
+pub use crate::replica_diff::apply_changes;
 
 /// What the directory said.
 #[derive(Debug, Clone)]
@@ -88,9 +83,9 @@ pub struct TargetProbe {
 
 /// The sync engine: settings, API client and state store.
 pub struct Engine {
-    settings: EngineSettings,
-    client: Client,
-    store: Store,
+    pub(crate) settings: EngineSettings,
+    pub(crate) client: Client,
+    pub(crate) store: Store,
     running: Mutex<()>,
 }
 
@@ -263,17 +258,25 @@ impl Engine {
             verification: Default::default(),
         };
 
+        let mut ops_written = false;
         let result = self
-            .run_inner(input, opts, writes, &mut report, &progress)
+            .run_inner(
+                input,
+                opts,
+                writes,
+                &mut report,
+                &mut ops_written,
+                &progress,
+            )
             .await;
         if let Err(e) = result {
             // Record what we can, then surface the error.
             report.status = RunStatus::Failed;
             report.summary = e.to_string();
-            self.finish(&mut report, started, stats0).await;
+            self.finish(&mut report, started, stats0, ops_written).await;
             return Err(e);
         }
-        self.finish(&mut report, started, stats0).await;
+        self.finish(&mut report, started, stats0, ops_written).await;
         progress(Progress {
             phase: "done",
             done: 1,
@@ -297,7 +300,7 @@ impl Engine {
     }
 
     /// The clean marker's value for a run that applied everything it planned.
-    fn clean_marker(&self, in_scope: u64) -> String {
+    pub(crate) fn clean_marker(&self, in_scope: u64) -> String {
         serde_json::json!({ "settings": self.plan_fingerprint(), "in_scope": in_scope }).to_string()
     }
 
@@ -305,7 +308,7 @@ impl Engine {
     /// control panel and the plan: the last committed apply did everything
     /// it planned with no error (nothing to retry), under the same
     /// plan-relevant settings, and no grace period has run out since.
-    async fn idle_ok(&self) -> Result<Option<u64>, EngineError> {
+    pub(crate) async fn idle_ok(&self) -> Result<Option<u64>, EngineError> {
         let Some(marker) = self.store.clean_marker().await? else {
             return Ok(None);
         };
@@ -390,7 +393,15 @@ impl Engine {
         Ok(report)
     }
 
-    async fn finish(&self, report: &mut RunReport, started: Instant, stats0: (u64, u64, u64)) {
+    /// Completes the report and records it; `ops_written` says the
+    /// operations' outcome rows are already in the store.
+    async fn finish(
+        &self,
+        report: &mut RunReport,
+        started: Instant,
+        stats0: (u64, u64, u64),
+        ops_written: bool,
+    ) {
         report.finished_at = clock::now_rfc3339();
         report.duration_ms = started.elapsed().as_millis() as u64;
         report.exit_code = report.status.exit_code();
@@ -401,7 +412,7 @@ impl Engine {
             throttled: s.throttled.load(Ordering::Relaxed) - stats0.2,
         };
         if report.id != 0 {
-            if let Err(e) = self.store.run_finished(report).await {
+            if let Err(e) = self.store.record_finished(report, ops_written).await {
                 tracing::error!(error = %e, run = report.id, "could not record the run's report");
             }
             self.prune_history().await;
@@ -427,318 +438,6 @@ impl Engine {
         }
     }
 
-    async fn run_inner(
-        &self,
-        input: DirectoryInput,
-        opts: RunOptions,
-        writes: bool,
-        report: &mut RunReport,
-        progress: &(impl Fn(Progress) + Send + Sync),
-    ) -> Result<(), EngineError> {
-        // 1. The directory: a full snapshot, or the replica with the changes
-        // applied; and the groups' membership at the last sync.
-        let mut last_sync = None;
-        let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
-            DirectoryInput::Full { snapshot, cookie } => {
-                if opts.mode == Mode::Apply && self.store.has_replica().await? {
-                    last_sync = Some(Membership::of(&self.store.replica().await?));
-                }
-                (snapshot, DirCommit::Full { cookie })
-            }
-            DirectoryInput::Incremental(changes) => {
-                if !self.store.has_replica().await? {
-                    return Err(EngineError::NeedFullSync);
-                }
-                let mut replica = self.store.replica().await?;
-                if opts.mode == Mode::Apply {
-                    last_sync = Some(Membership::of(&replica));
-                }
-                let (upserts, deletes) = apply_changes(&mut replica, &changes);
-                (
-                    replica,
-                    DirCommit::Incremental {
-                        upserts,
-                        deletes,
-                        cookie: changes.cookie,
-                    },
-                )
-            }
-        };
-        let anchors = self.store.anchors().await?;
-        report.counts.synced_before = anchors.len() as u64;
-
-        // 2. The empty/partial read guard.
-        if let Some(why) = unsafe_read(&snapshot, &anchors, opts.override_threshold) {
-            let f = Finding::new(Code::UnsafeDirectoryRead, None, None, [("detail", why)]);
-            report.summary = f.message.clone();
-            report.findings.push((&f).into());
-            report.status = RunStatus::Failed;
-            return Ok(());
-        }
-
-        // 3. Desired state (pure).
-        let desired = desired_state(
-            &snapshot,
-            MappingSettings {
-                sync_alternates: self.settings.sync_alternates,
-            },
-        );
-        report.counts.in_scope = desired.in_scope.len() as u64;
-
-        // 4. The control panel as the documented API shows it (listings,
-        // and a GET of one object where a decision needs it), and the plan.
-        progress(Progress {
-            phase: "read_target",
-            done: 0,
-            total: 1,
-        });
-        let budget = match (writes, report.full) {
-            (false, _) => 0,
-            (true, false) => self.settings.verify.budget,
-            (true, true) => self.settings.verify.full_budget,
-        };
-        report.verification.budget = budget;
-        let verified = self.store.verified_times().await?;
-        let rd = ClientReader::new(&self.client, &self.settings.target.customer);
-        let known = reader::read_and_plan(
-            &rd,
-            &desired,
-            &anchors,
-            &PlanSettings {
-                sync_alternates: self.settings.sync_alternates,
-                allow_rename: self.settings.allow_rename,
-                delete_policy: self.settings.delete_policy,
-                now: clock::now_unix(),
-            },
-            &verified,
-            budget as usize,
-        )
-        .await;
-        report.verification.list_pages = rd.counts().pages();
-        report.verification.object_reads = rd.counts().objects();
-        let reader::KnownPlan {
-            plan: the_plan,
-            reads,
-        } = match known {
-            Ok(k) => k,
-            Err(e) => {
-                let f = Finding::new(
-                    Code::TargetReadFailed,
-                    None,
-                    None,
-                    [("detail", e.to_string())],
-                );
-                report.summary = f.message.clone();
-                report.findings.push((&f).into());
-                report.status = RunStatus::Failed;
-                return Ok(());
-            }
-        };
-        report.verification.needed_reads = reads
-            .iter()
-            .filter(|r| r.why != crate::known::ReadWhy::Verify)
-            .count() as u64;
-        let planned_for: std::collections::HashSet<Guid> =
-            the_plan.ops.iter().filter_map(|o| o.guid).collect();
-        for r in &reads {
-            let (kind, service) = r.object.kind_service();
-            report.verification.objects.push(VerifiedObject {
-                guid: r.guid,
-                kind,
-                service,
-                target: r.address.to_string(),
-                drift: matches!(
-                    r.why,
-                    crate::known::ReadWhy::Verify | crate::known::ReadWhy::ListedDrift
-                ) && planned_for.contains(&r.guid),
-            });
-        }
-        progress(Progress {
-            phase: "read_target",
-            done: 1,
-            total: 1,
-        });
-        progress(Progress {
-            phase: "plan",
-            done: 0,
-            total: 1,
-        });
-        // The plan holds what the rest of the run needs; the desired state
-        // is the largest structure besides the snapshot.
-        drop(desired);
-        drop(anchors);
-        progress(Progress {
-            phase: "plan",
-            done: 1,
-            total: 1,
-        });
-        report.findings = the_plan.findings.iter().map(ReportFinding::from).collect();
-        report.operations = the_plan.ops.iter().map(OpOutcome::planned).collect();
-        report.counts.planned = the_plan.ops.len() as u64;
-
-        // 5. The safety limits, all reported when several hold: per group
-        // (DS204, whatever the directory's size), then the whole directory (DS201).
-        let mut stops: Vec<Finding> = match last_sync {
-            Some(before) if !opts.override_threshold => group_drops(
-                &before,
-                &Membership::of(&snapshot),
-                &self.settings.threshold,
-            ),
-            _ => Vec::new(),
-        };
-        let destructive = the_plan.destructive();
-        let t = self.settings.threshold;
-        if t.exceeded(destructive, the_plan.synced)
-            && !opts.override_threshold
-            && opts.mode == Mode::Apply
-        {
-            stops.push(Finding::new(
-                Code::ThresholdExceeded,
-                None,
-                None,
-                [
-                    ("count", destructive.to_string()),
-                    ("total", the_plan.synced.to_string()),
-                    ("percent", t.percent.to_string()),
-                    ("min_count", t.min_count.to_string()),
-                ],
-            ));
-        }
-        if let Some(first) = stops.first() {
-            report.summary = first.message.clone();
-            report
-                .findings
-                .extend(stops.iter().map(ReportFinding::from));
-            report.status = RunStatus::ThresholdStopped;
-            count(report);
-            return Ok(());
-        }
-
-        // 6. Apply.
-        if writes {
-            let total = the_plan.ops.len() as u64;
-            progress(Progress {
-                phase: "apply",
-                done: 0,
-                total,
-            });
-            if !the_plan.ops.is_empty() {
-                // From here the control panel changes: until this run's
-                // commit, the last clean run no longer describes it.
-                self.store.clear_clean().await?;
-            }
-            let exec = Executor {
-                client: &self.client,
-                customer: &self.settings.target.customer,
-                concurrency: self.settings.concurrency,
-                store: &self.store,
-            };
-            let cb = |n: usize| {
-                progress(Progress {
-                    phase: "apply",
-                    done: n as u64,
-                    total,
-                });
-            };
-            let planned = std::mem::take(&mut report.operations);
-            report.operations = exec.run(&the_plan.ops, planned, &cb).await;
-            // Anchors whose operations all succeeded.
-            let ok: std::collections::HashSet<u32> = report
-                .operations
-                .iter()
-                .filter(|o| o.result == OpResult::Done)
-                .map(|o| o.seq)
-                .collect();
-            let mut put: Vec<&Anchor> = Vec::new();
-            let mut forget: Vec<Guid> = Vec::new();
-            for u in &the_plan.anchors {
-                if u.after.iter().all(|s| ok.contains(s)) {
-                    match &u.anchor {
-                        Some(a) => put.push(a),
-                        None => forget.push(u.guid),
-                    }
-                }
-            }
-            // Nothing left to retry: every operation done, no error finding.
-            let clean = report.operations.iter().all(|o| o.result == OpResult::Done)
-                && !report
-                    .findings
-                    .iter()
-                    .any(|f| f.severity == Severity::Error);
-            let marker = clean.then(|| self.clean_marker(report.counts.in_scope));
-            // The anchors, the directory state and its cookie, together in
-            // one transaction, once the changes are applied. Objects that
-            // failed are retried by the next run, which recomputes them from
-            // the replica against the control panel.
-            let mut c = Commit {
-                anchors: &put,
-                forget: &forget,
-                clean: marker.as_deref(),
-                ..Commit::default()
-            };
-            let ups: Vec<&DirectoryObject>;
-            match &commit {
-                DirCommit::Full { cookie } => {
-                    c.full = Some(&snapshot);
-                    c.cookie = cookie.as_deref();
-                }
-                DirCommit::Incremental {
-                    upserts,
-                    deletes,
-                    cookie,
-                } => {
-                    ups = snapshot
-                        .objects
-                        .iter()
-                        .filter(|o| upserts.contains(&o.guid))
-                        .collect();
-                    c.upserts = &ups;
-                    c.deletes = deletes;
-                    c.cookie = Some(cookie);
-                }
-            }
-            self.store.commit(c).await?;
-            report.cookie_committed = true;
-            self.record_verified(report).await?;
-        }
-        let (never, oldest) = self.store.verification_coverage().await?;
-        report.verification.never_verified = never;
-        report.verification.oldest_verified_at = oldest.map(rfc3339);
-        count(report);
-        Ok(())
-    }
-}
-
-impl Engine {
-    /// Records as verified, now, the objects whose details this run read
-    /// and the objects it created, where every operation on them succeeded:
-    /// their state in the control panel is then the one dirsync wants.
-    async fn record_verified(&self, report: &RunReport) -> Result<(), EngineError> {
-        let mut ok: BTreeMap<Guid, bool> = BTreeMap::new();
-        for v in &report.verification.objects {
-            ok.insert(v.guid, v.drift);
-        }
-        for o in &report.operations {
-            if let (Some(g), OpKind::Create) = (o.guid, o.op) {
-                ok.entry(g).or_insert(false);
-            }
-        }
-        for o in &report.operations {
-            if o.result != OpResult::Done {
-                if let Some(g) = o.guid {
-                    ok.remove(&g);
-                }
-            }
-        }
-        let list: Vec<(Guid, bool)> = ok.into_iter().collect();
-        self.store
-            .record_verified(&list, crate::verify::now_ms())
-            .await?;
-        Ok(())
-    }
-}
-
-impl Engine {
     /// Records a run whose directory read failed (`detail`, scrubbed of
     /// secrets by the caller) as a failed run with DS202, begun at `started`
     /// (before the read). A check is reported but not recorded.
@@ -751,87 +450,6 @@ impl Engine {
     ) -> Result<RunReport, EngineError> {
         crate::failed_read::record(&self.store, started, opts, full, detail).await
     }
-}
-
-enum DirCommit {
-    Full {
-        cookie: Option<Vec<u8>>,
-    },
-    Incremental {
-        upserts: std::collections::HashSet<Guid>,
-        deletes: Vec<Guid>,
-        cookie: Vec<u8>,
-    },
-}
-
-/// Applies incremental changes to a replica; returns the upserted GUIDs and the deleted ones.
-pub fn apply_changes(
-    replica: &mut DirectorySnapshot,
-    changes: &DirectoryChanges,
-) -> (std::collections::HashSet<Guid>, Vec<Guid>) {
-    let mut by_guid: BTreeMap<Guid, DirectoryObject> =
-        replica.objects.drain(..).map(|o| (o.guid, o)).collect();
-    let mut upserts = std::collections::HashSet::new();
-    let mut deletes = Vec::new();
-    for c in &changes.changes {
-        match c {
-            DirectoryChange::Upsert(o) => {
-                upserts.insert(o.guid);
-                by_guid.insert(o.guid, o.clone());
-            }
-            DirectoryChange::Delete { guid, .. } => {
-                upserts.remove(guid);
-                by_guid.remove(guid);
-                deletes.push(*guid);
-            }
-        }
-    }
-    replica.objects = by_guid.into_values().collect();
-    (upserts, deletes)
-}
-
-/// The empty/partial read guard: `Some(why)` when the read must not be
-/// taken as "these objects left". `allow_empty_groups` (the run's threshold
-/// override) accepts service groups that were found but have no member, so
-/// an administrator can deliberately empty them; a read with no objects at
-/// all, or without a service group that synced objects belong to, is
-/// always refused.
-pub fn unsafe_read(
-    s: &DirectorySnapshot,
-    anchors: &[Anchor],
-    allow_empty_groups: bool,
-) -> Option<String> {
-    if anchors.is_empty() {
-        return None;
-    }
-    if s.objects.is_empty() {
-        return Some(
-            "the directory read returned no objects at all while objects are synced".into(),
-        );
-    }
-    let has = |svc: Service| {
-        anchors
-            .iter()
-            .any(|a| a.service == svc && a.kind == TargetKind::Mailbox)
-    };
-    let ex_only = anchors.iter().any(|a| a.kind != TargetKind::Mailbox);
-    if (has(Service::Exchange) || ex_only) && s.exchange_group.is_none() {
-        return Some("the Hosted Exchange service group was not found in the read while objects of it are synced".into());
-    }
-    if has(Service::RsEmail) && s.rsemail_group.is_none() {
-        return Some("the Rackspace Email service group was not found in the read while objects of it are synced".into());
-    }
-    let members = |g: Option<Guid>| {
-        g.and_then(|g| s.objects.iter().find(|o| o.guid == g))
-            .map(|o| o.members.len())
-            .unwrap_or(0)
-    };
-    if !allow_empty_groups && members(s.exchange_group) + members(s.rsemail_group) == 0 {
-        return Some(
-            "the service groups came back without any member while objects are synced".into(),
-        );
-    }
-    None
 }
 
 pub(crate) fn trigger_str(t: Trigger) -> &'static str {

@@ -17,6 +17,7 @@ use dirsync_model::{Code, EmailAddress, Finding, Guid};
 use futures::stream::{self, StreamExt};
 use reqwest::Method;
 
+use crate::outcomes::OutcomeSink;
 use crate::report::{OpOutcome, OpResult};
 use crate::store::Store;
 use crate::types::{Anchor, OpKind, PlanOp, Service, TargetKind};
@@ -27,6 +28,39 @@ pub struct Executor<'a> {
     pub customer: &'a str,
     pub concurrency: usize,
     pub store: &'a Store,
+}
+
+/// How the operations of a plan ended, in plan order.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// Each operation's result.
+    pub results: Vec<OpResult>,
+    /// The whole outcome of each operation that did not end done (failed
+    /// or skipped), by position in the plan: what the report shows of them.
+    pub not_done: BTreeMap<usize, OpOutcome>,
+}
+
+impl Applied {
+    /// The outcomes of `ops` in plan order: the kept ones for operations
+    /// that did not end done, the others built from the operation (moved,
+    /// not copied, so the plan and its outcomes are never held twice).
+    pub fn outcomes(mut self, ops: Vec<PlanOp>) -> Vec<OpOutcome> {
+        ops.into_iter()
+            .enumerate()
+            .map(|(i, op)| match self.not_done.remove(&i) {
+                Some(o) => o,
+                None => {
+                    let mut o = OpOutcome::from_op(op);
+                    o.result = self.results.get(i).copied().unwrap_or(OpResult::Planned);
+                    o
+                }
+            })
+            .collect()
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn split(a: &EmailAddress) -> (String, String) {
@@ -372,85 +406,90 @@ impl Executor<'_> {
     /// taken rather than rebuilt so a large plan is held once); each is
     /// filled in as its operation ends and the list is returned.
     /// `progress(done)` is called after each one.
-    pub async fn run(
+    /// Runs the plan, phase by phase. Each operation's outcome row is
+    /// written through `sink` as the operation ends (in batches, see
+    /// [`OutcomeSink`]), so the run holds no second copy of its operations;
+    /// the returned results say how each ended, in plan order, with the
+    /// whole outcome kept only for the operations that did not succeed.
+    pub(crate) async fn run(
         &self,
         ops: &[PlanOp],
-        outcomes: Vec<OpOutcome>,
+        sink: &OutcomeSink<'_>,
         progress: &(dyn Fn(usize) + Send + Sync),
-    ) -> Vec<OpOutcome> {
-        debug_assert_eq!(ops.len(), outcomes.len());
-        let outcomes: Mutex<Vec<OpOutcome>> = Mutex::new(outcomes);
+    ) -> Applied {
+        let results: Mutex<Vec<OpResult>> = Mutex::new(vec![OpResult::Planned; ops.len()]);
+        let not_done: Mutex<BTreeMap<usize, OpOutcome>> = Mutex::new(BTreeMap::new());
         let failed: Mutex<HashSet<Guid>> = Mutex::new(HashSet::new());
         let missing: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
         let done = std::sync::atomic::AtomicUsize::new(0);
         let mut phases: Vec<u8> = ops.iter().map(|o| o.phase).collect();
         phases.dedup();
         for ph in phases {
-            let batch: Vec<(usize, &PlanOp)> = ops
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.phase == ph)
-                .collect();
+            let batch = ops.iter().enumerate().filter(|(_, o)| o.phase == ph);
             stream::iter(batch)
                 .for_each_concurrent(self.concurrency.max(1), |(i, op)| {
-                    let outcomes = &outcomes;
-                    let failed = &failed;
-                    let missing = &missing;
-                    let done = &done;
+                    let (results, not_done, failed, missing, done) =
+                        (&results, &not_done, &failed, &missing, &done);
                     async move {
-                        let blocked = op.guid.is_some_and(|g| failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&g));
+                        let blocked = op.guid.is_some_and(|g| locked(failed).contains(&g));
                         let member_missing = op.op == OpKind::AddMember
                             && op.address.as_ref().is_some_and(|a| {
-                                missing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&a.to_ascii_lowercase())
+                                locked(missing).contains(&a.to_ascii_lowercase())
                             });
+                        let mut o = OpOutcome::planned(op);
                         if blocked || member_missing {
-                            let mut o = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                            o[i].result = OpResult::Skipped;
-                            o[i].message = Some(if blocked {
+                            o.result = OpResult::Skipped;
+                            o.message = Some(if blocked {
                                 "not attempted: an earlier operation on this object failed".into()
                             } else {
                                 "not attempted: the member's own create failed".into()
                             });
                         } else {
-                            let gone = missing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-                            let r = self.apply(op, &gone).await;
-                            match r {
+                            let gone = locked(missing).clone();
+                            match self.apply(op, &gone).await {
                                 Ok(()) => {
                                     if matches!(op.op, OpKind::Create | OpKind::Rename) {
                                         self.anchor_now(op).await;
                                     }
-                                    let mut o = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                                    o[i].result = OpResult::Done;
+                                    o.result = OpResult::Done;
                                 }
                                 Err(e) => {
                                     let f = finding_for(op, &e);
                                     tracing::warn!(code = %f.code, object = %op.target, op = op.op.as_str(), "{}", f.message);
                                     if matches!(op.op, OpKind::Create | OpKind::Rename) {
                                         if let Some(g) = op.guid {
-                                            failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(g);
+                                            locked(failed).insert(g);
                                         }
                                     }
                                     if op.op == OpKind::Create {
-                                        missing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(op.target.lower().to_string());
+                                        locked(missing).insert(op.target.lower().to_string());
                                     }
-                                    let mut o = outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                                    o[i].fail(&f, e.attempts());
+                                    o.fail(&f, e.attempts());
                                 }
                             }
                         }
+                        locked(results)[i] = o.result;
+                        if o.result != OpResult::Done {
+                            locked(not_done).insert(i, o.clone());
+                        }
+                        sink.push(i, o).await;
                         let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         progress(n);
                     }
                 })
                 .await;
         }
-        outcomes
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        sink.flush().await;
+        Applied {
+            results: results
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            not_done: not_done
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        }
     }
 
-    /// Anchors a just-created (or renamed) object at once, so that a crash
-    /// before the end of the run still finds it by hard match.
     async fn anchor_now(&self, op: &PlanOp) {
         let (Some(guid), Some(dn)) = (op.guid, op.dn.clone()) else {
             return;

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, ObjectKind};
 
 use crate::settings::Threshold;
+use crate::types::{Anchor, Service, TargetKind};
 
 /// The groups whose membership drives a sync, with their members, as read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,6 +127,50 @@ pub fn group_drops(before: &Membership, now: &Membership, t: &Threshold) -> Vec<
     }
     out.sort_by(|x, y| x.0.cmp(&y.0));
     out.into_iter().map(|(_, f)| f).collect()
+}
+
+/// The empty/partial read guard: `Some(why)` when the read must not be
+/// taken as "these objects left". `allow_empty_groups` (the run's threshold
+/// override) accepts service groups that were found but have no member, so
+/// an administrator can deliberately empty them; a read with no objects at
+/// all, or without a service group that synced objects belong to, is
+/// always refused.
+pub fn unsafe_read(
+    s: &DirectorySnapshot,
+    anchors: &[Anchor],
+    allow_empty_groups: bool,
+) -> Option<String> {
+    if anchors.is_empty() {
+        return None;
+    }
+    if s.objects.is_empty() {
+        return Some(
+            "the directory read returned no objects at all while objects are synced".into(),
+        );
+    }
+    let has = |svc: Service| {
+        anchors
+            .iter()
+            .any(|a| a.service == svc && a.kind == TargetKind::Mailbox)
+    };
+    let ex_only = anchors.iter().any(|a| a.kind != TargetKind::Mailbox);
+    if (has(Service::Exchange) || ex_only) && s.exchange_group.is_none() {
+        return Some("the Hosted Exchange service group was not found in the read while objects of it are synced".into());
+    }
+    if has(Service::RsEmail) && s.rsemail_group.is_none() {
+        return Some("the Rackspace Email service group was not found in the read while objects of it are synced".into());
+    }
+    let members = |g: Option<Guid>| {
+        g.and_then(|g| s.objects.iter().find(|o| o.guid == g))
+            .map(|o| o.members.len())
+            .unwrap_or(0)
+    };
+    if !allow_empty_groups && members(s.exchange_group) + members(s.rsemail_group) == 0 {
+        return Some(
+            "the service groups came back without any member while objects are synced".into(),
+        );
+    }
+    None
 }
 
 #[cfg(test)]

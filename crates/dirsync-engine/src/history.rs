@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 
 use crate::report::{OpOutcome, ReportFinding, RunReport};
-use crate::store::{corrupt, status_str, StoreError};
+use crate::settings::HistorySettings;
+use crate::store::{corrupt, set_state, status_str, RunSummary, Store, StoreError};
 
 /// SQLite's smallest limit on bound parameters per statement (999 before
 /// 3.32); each row binds [`COLUMNS`] values.
@@ -59,12 +60,20 @@ fn summary_json(r: &RunReport) -> Result<String, StoreError> {
     serde_json::to_string(&head).map_err(|e| corrupt("run report", e))
 }
 
-/// Writes a run's end: status, counts, the compact report, and one outcome
-/// row per operation and finding (many rows per statement, built one
-/// statement's worth at a time).
+/// One outcome row: an operation or a finding.
+#[derive(Clone, Copy)]
+pub(crate) enum OutcomeRow<'a> {
+    Op(&'a OpOutcome),
+    Finding(&'a ReportFinding),
+}
+
+/// Writes a run's end: status, counts and the compact report, the outcome
+/// rows of its findings, and those of its operations unless they were
+/// written as the operations ended (`ops_written`).
 pub(crate) async fn finish_run(
     conn: &mut sqlx::SqliteConnection,
     report: &RunReport,
+    ops_written: bool,
 ) -> Result<(), StoreError> {
     let counts = serde_json::to_string(&report.counts).map_err(|e| corrupt("run counts", e))?;
     sqlx::query(
@@ -78,17 +87,36 @@ pub(crate) async fn finish_run(
     .execute(&mut *conn)
     .await?;
     let ops = report.operations.len();
-    let total = ops + report.findings.len();
-    let per = MAX_PARAMS / COLUMNS;
-    for start in (0..total).step_by(per) {
+    let mut rows: Vec<(usize, OutcomeRow<'_>)> = Vec::new();
+    if !ops_written {
+        rows.extend(report.operations.iter().map(OutcomeRow::Op).enumerate());
+    }
+    rows.extend(
+        report
+            .findings
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (ops + i, OutcomeRow::Finding(f))),
+    );
+    insert_rows(conn, report.id, &rows).await
+}
+
+/// Inserts (or replaces) outcome rows of run `run_id` at their positions,
+/// many rows per statement, built one statement's worth at a time.
+pub(crate) async fn insert_rows(
+    conn: &mut sqlx::SqliteConnection,
+    run_id: i64,
+    rows: &[(usize, OutcomeRow<'_>)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_PARAMS / COLUMNS) {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT OR REPLACE INTO outcomes (run_id, idx, dn, guid, op, result, code, message, \
              seq, phase, kind, service, target, label, reason, fields, address, cause, solution, attempts) ",
         );
-        q.push_values(start..total.min(start + per), |mut b, i| {
-            b.push_bind(report.id).push_bind(i as i64);
-            match report.operations.get(i) {
-                Some(o) => {
+        q.push_values(chunk, |mut b, (i, row)| {
+            b.push_bind(run_id).push_bind(*i as i64);
+            match row {
+                OutcomeRow::Op(o) => {
                     let fields: Vec<&str> = o.fields.iter().map(AsRef::as_ref).collect();
                     b.push_bind(o.dn.clone())
                         .push_bind(o.guid.map(|g| g.to_string()))
@@ -109,8 +137,7 @@ pub(crate) async fn finish_run(
                         .push_bind(o.solution.clone())
                         .push_bind(i64::from(o.attempts));
                 }
-                None => {
-                    let f = &report.findings[i - ops];
+                OutcomeRow::Finding(f) => {
                     b.push_bind(f.dn.clone())
                         .push_bind(f.guid.map(|g| g.to_string()))
                         .push_bind(None::<&str>)
@@ -135,6 +162,141 @@ pub(crate) async fn finish_run(
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+impl Store {
+    /// Records a whole run that had nothing to do (an incremental read with
+    /// no change after a clean run) and commits its cookie, in one
+    /// transaction. Sets `report.id`.
+    pub async fn record_idle_run(
+        &self,
+        report: &mut RunReport,
+        cookie: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "INSERT INTO runs (started_at, trigger, mode, full, status) VALUES (?, ?, ?, ?, 'running')",
+        )
+        .bind(&report.started_at)
+        .bind(crate::engine::trigger_str(report.trigger))
+        .bind(crate::engine::mode_str(report.mode))
+        .bind(report.full)
+        .execute(&mut *tx)
+        .await?;
+        report.id = r.last_insert_rowid();
+        finish_run(&mut tx, report, false).await?;
+        set_state(&mut tx, "cookie", &hex::encode(cookie)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the start of a run; returns its id.
+    pub async fn run_started(
+        &self,
+        started_at: &str,
+        trigger: &str,
+        mode: &str,
+        full: bool,
+    ) -> Result<i64, StoreError> {
+        let r = sqlx::query("INSERT INTO runs (started_at, trigger, mode, full, status) VALUES (?, ?, ?, ?, 'running')")
+            .bind(started_at)
+            .bind(trigger)
+            .bind(mode)
+            .bind(full)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.last_insert_rowid())
+    }
+
+    /// Records the end of a run with its report and per-object outcomes.
+    pub async fn run_finished(&self, report: &RunReport) -> Result<(), StoreError> {
+        self.record_finished(report, false).await
+    }
+
+    /// Records the end of a run; `ops_written` when its operations' rows
+    /// were written as they ended ([`crate::outcomes`]).
+    pub(crate) async fn record_finished(
+        &self,
+        report: &RunReport,
+        ops_written: bool,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        finish_run(&mut tx, report, ops_written).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Applies the history retention (see [`HistorySettings`]) as of the
+    /// Unix time `now`: deletes the runs that started more than
+    /// `keep_days` days before it, with their outcomes, except the newest
+    /// `keep_runs` runs and any run still in progress. Returns how many
+    /// runs were deleted. A run whose start time cannot be read is kept, and
+    /// so is one that started after a recent run (the clock was set back)
+    /// until the runs before it are old too.
+    pub async fn prune_history(&self, keep: HistorySettings, now: i64) -> Result<u64, StoreError> {
+        if keep.keep_days == 0 {
+            return Ok(0);
+        }
+        let cutoff = now - i64::from(keep.keep_days) * 86_400;
+        // Runs are numbered in the order they start, so the candidates are
+        // the runs below both the first recent one and the newest
+        // `keep_runs`. Finding both bounds reads only the old runs and the
+        // newest ones, not the whole history, after every run.
+        let first_recent: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM runs WHERE CAST(strftime('%s', started_at) AS INTEGER) >= ? ORDER BY id LIMIT 1",
+        )
+        .bind(cutoff)
+        .fetch_optional(&self.pool)
+        .await?;
+        let last_kept: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?")
+                .bind(i64::from(keep.keep_runs) - 1)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(last_kept) = last_kept else {
+            return Ok(0);
+        };
+        let below = first_recent.map_or(last_kept, |r| r.min(last_kept));
+        // Their outcomes go with them (ON DELETE CASCADE; foreign keys are on).
+        let gone = sqlx::query(
+            "DELETE FROM runs WHERE id < ? AND status <> 'running' \
+             AND CAST(strftime('%s', started_at) AS INTEGER) < ?",
+        )
+        .bind(below)
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(gone)
+    }
+
+    /// The most recent runs, newest first.
+    pub async fn runs(&self, limit: u32) -> Result<Vec<RunSummary>, StoreError> {
+        let rows = sqlx::query("SELECT id, started_at, finished_at, trigger, mode, full, status, counts FROM runs ORDER BY id DESC LIMIT ?")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let counts: Option<String> = r.try_get("counts")?;
+                Ok(RunSummary {
+                    id: r.try_get("id")?,
+                    started_at: r.try_get("started_at")?,
+                    finished_at: r.try_get("finished_at")?,
+                    trigger: r.try_get("trigger")?,
+                    mode: r.try_get("mode")?,
+                    full: r.try_get("full")?,
+                    status: r.try_get("status")?,
+                    counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                })
+            })
+            .collect()
+    }
+
+    /// One run's full report (`None` if unknown or never finished).
+    pub async fn run_report(&self, id: i64) -> Result<Option<RunReport>, StoreError> {
+        load_report(&self.pool, id).await
+    }
 }
 
 fn guid(s: Option<String>) -> Result<Option<Guid>, StoreError> {
@@ -231,7 +393,6 @@ pub(crate) async fn load_report(
 mod tests {
     use super::*;
     use crate::report::*;
-    use crate::store::Store;
     use crate::types::{OpKind, Service, TargetKind};
     use dirsync_model::Severity;
 
@@ -296,6 +457,77 @@ mod tests {
                 throttled: 0,
             },
             verification: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn history_retention_keeps_the_newest_runs_recent_ones_and_running_ones() {
+        // Run ids 1..=6 with their start times and statuses; "now" is
+        // 2026-06-10T00:00:00Z and each run has two outcome rows.
+        let runs = [
+            ("2026-01-01T00:00:00Z", "success"),
+            ("2026-01-02T00:00:00.123456789Z", "interrupted"),
+            ("2026-01-03T00:00:00Z", "running"),
+            ("not a time", "failed"),
+            ("2026-06-01T00:00:00+02:00", "success"),
+            ("2026-06-09T23:59:59Z", "object_errors"),
+        ];
+        let now = 1_781_049_600; // 2026-06-10T00:00:00Z
+                                 // (keep_days, keep_runs, the run ids left)
+        let cases: [(u32, u32, &[i64]); 6] = [
+            (30, 2, &[3, 4, 5, 6]),
+            (30, 5, &[2, 3, 4, 5, 6]),
+            (30, 100, &[1, 2, 3, 4, 5, 6]),
+            (0, 1, &[1, 2, 3, 4, 5, 6]),
+            (1, 1, &[3, 4, 6]),
+            (200, 1, &[1, 2, 3, 4, 5, 6]),
+        ];
+        for (keep_days, keep_runs, left) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let s = Store::open(&dir.path().join("state.db")).await.unwrap();
+            for (at, status) in runs {
+                let id = s.run_started(at, "manual", "apply", true).await.unwrap();
+                sqlx::query("UPDATE runs SET status = ? WHERE id = ?")
+                    .bind(status)
+                    .bind(id)
+                    .execute(&s.pool)
+                    .await
+                    .unwrap();
+                for idx in 0..2 {
+                    sqlx::query("INSERT INTO outcomes (run_id, idx, result) VALUES (?, ?, 'done')")
+                        .bind(id)
+                        .bind(idx)
+                        .execute(&s.pool)
+                        .await
+                        .unwrap();
+                }
+            }
+            let keep = HistorySettings {
+                keep_days,
+                keep_runs,
+            };
+            let gone = s.prune_history(keep, now).await.unwrap();
+            let ids: Vec<i64> = s
+                .runs(100)
+                .await
+                .unwrap()
+                .iter()
+                .rev()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(ids, left, "{keep:?}");
+            assert_eq!(gone as usize, runs.len() - left.len(), "{keep:?}");
+            let orphans: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outcomes WHERE run_id NOT IN (SELECT id FROM runs)",
+            )
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+            let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes")
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+            assert_eq!((orphans, kept), (0, 2 * left.len() as i64), "{keep:?}");
         }
     }
 

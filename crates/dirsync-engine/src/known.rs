@@ -34,7 +34,7 @@ pub struct Listed {
     pub items: BTreeMap<(Listing, String), Summary>,
 }
 
-fn listing_of(o: ObjectRef) -> Listing {
+pub(crate) fn listing_of(o: ObjectRef) -> Listing {
     match o {
         ObjectRef::Mailbox(Service::Exchange) => Listing::ExMailboxes,
         ObjectRef::Mailbox(Service::RsEmail) => Listing::RsMailboxes,

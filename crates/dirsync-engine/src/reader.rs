@@ -376,7 +376,30 @@ pub async fn read_and_plan<R: TargetReader>(
     verified: &HashMap<Guid, i64>,
     verify_budget: usize,
 ) -> Result<KnownPlan, ClientError> {
-    let mut listed = list_all(reader).await?;
+    let listed = list_all(reader).await?;
+    plan_listed(
+        reader,
+        listed,
+        desired,
+        anchors,
+        settings,
+        verified,
+        verify_budget,
+    )
+    .await
+}
+
+/// [`read_and_plan`] from listings already made: the whole control panel's,
+/// or, for a run narrowed to a few anchored objects, theirs alone.
+pub async fn plan_listed<R: TargetReader>(
+    reader: &R,
+    mut listed: Listed,
+    desired: &Desired,
+    anchors: &[Anchor],
+    settings: &PlanSettings,
+    verified: &HashMap<Guid, i64>,
+    verify_budget: usize,
+) -> Result<KnownPlan, ClientError> {
     let first = {
         let t = known::assemble(
             &listed,

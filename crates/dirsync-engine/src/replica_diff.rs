@@ -11,9 +11,9 @@
 //! JSON as it would be stored: the replica is never held whole in memory
 //! beside the new read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use dirsync_model::{DirectoryChange, DirectoryObject, DirectorySnapshot};
+use dirsync_model::{DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Guid};
 
 use crate::store::{corrupt, Store, StoreError};
 
@@ -104,6 +104,32 @@ async fn changes_paged(
             .map(|i| DirectoryChange::Upsert(snapshot.objects[i].clone())),
     );
     Ok(Some(out))
+}
+
+/// Applies incremental changes to a replica; returns the upserted GUIDs and the deleted ones.
+pub fn apply_changes(
+    replica: &mut DirectorySnapshot,
+    changes: &DirectoryChanges,
+) -> (std::collections::HashSet<Guid>, Vec<Guid>) {
+    let mut by_guid: BTreeMap<Guid, DirectoryObject> =
+        replica.objects.drain(..).map(|o| (o.guid, o)).collect();
+    let mut upserts = std::collections::HashSet::new();
+    let mut deletes = Vec::new();
+    for c in &changes.changes {
+        match c {
+            DirectoryChange::Upsert(o) => {
+                upserts.insert(o.guid);
+                by_guid.insert(o.guid, o.clone());
+            }
+            DirectoryChange::Delete { guid, .. } => {
+                upserts.remove(guid);
+                by_guid.remove(guid);
+                deletes.push(*guid);
+            }
+        }
+    }
+    replica.objects = by_guid.into_values().collect();
+    (upserts, deletes)
 }
 
 #[cfg(test)]

@@ -112,6 +112,11 @@ pub struct OpOutcome {
 
 impl OpOutcome {
     pub fn planned(op: &PlanOp) -> OpOutcome {
+        OpOutcome::from_op(op.clone())
+    }
+
+    /// The planned outcome of `op`, taking its texts instead of copying them.
+    pub fn from_op(op: PlanOp) -> OpOutcome {
         OpOutcome {
             seq: op.seq,
             phase: op.phase,
@@ -119,12 +124,12 @@ impl OpOutcome {
             kind: op.kind,
             service: op.service,
             target: op.target.to_string(),
-            dn: op.dn.clone(),
+            dn: op.dn,
             guid: op.guid,
-            label: op.label.clone(),
-            reason: op.reason.clone(),
-            fields: op.fields.keys().cloned().collect(),
-            address: op.address.clone(),
+            label: op.label,
+            reason: op.reason,
+            fields: op.fields.into_keys().collect(),
+            address: op.address,
             result: OpResult::Planned,
             code: None,
             message: None,
@@ -134,7 +139,6 @@ impl OpOutcome {
         }
     }
 
-    /// Marks it failed with a catalogue finding.
     pub fn fail(&mut self, f: &Finding, attempts: u32) {
         self.result = OpResult::Failed;
         self.code = Some(f.code);
@@ -178,6 +182,11 @@ pub struct Counts {
     pub in_scope: u64,
     /// Objects tied to the control panel before the run.
     pub synced_before: u64,
+    /// Directory objects this run mapped and planned: every object read
+    /// for a full run or one that replays the replica, only the changed
+    /// ones for a narrowed incremental run (absent in older reports).
+    #[serde(default)]
+    pub mapped: u64,
     pub planned: u64,
     pub created: u64,
     pub updated: u64,

@@ -14,8 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::Row;
 
-use crate::report::{RunReport, RunStatus};
-use crate::settings::HistorySettings;
+use crate::report::RunStatus;
 use crate::types::{Anchor, Service, TargetKind};
 
 /// The numbered migrations, applied in order, each once.
@@ -30,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "compact report",
         include_str!("../migrations/0003_compact_report.sql"),
+    ),
+    (
+        4,
+        "staged replica",
+        include_str!("../migrations/0004_replica_next.sql"),
     ),
 ];
 
@@ -174,22 +178,48 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let guid: String = r.try_get("guid")?;
-                let address: String = r.try_get("address")?;
-                Ok(Anchor {
-                    guid: guid.parse().map_err(|e| corrupt("anchor guid", e))?,
-                    kind: kind_from(&r.try_get::<String, _>("kind")?)?,
-                    service: service_from(&r.try_get::<String, _>("service")?)?,
-                    address: EmailAddress::parse(&address)
-                        .map_err(|e| corrupt("anchor address", e))?,
-                    dn: r.try_get("dn")?,
-                    hash: r.try_get("hash")?,
-                    disabled_at: r.try_get("disabled_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(anchor_row).collect()
+    }
+
+    /// The anchors of these objects (those that have one), looked up by
+    /// their key a batch at a time: what a run that touches a few objects
+    /// needs instead of every anchor.
+    pub async fn anchors_of(&self, guids: &[Guid]) -> Result<Vec<Anchor>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in guids.chunks(MAX_PARAMS) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT guid, kind, service, address, dn, hash, disabled_at FROM anchors WHERE guid IN ",
+            );
+            q.push_tuples(chunk, |mut b, g| {
+                b.push_bind(g.to_string());
+            });
+            for r in q.build().fetch_all(&self.pool).await? {
+                out.push(anchor_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// These objects of the replica (those it holds), looked up by their
+    /// key a batch at a time.
+    pub async fn replica_objects(
+        &self,
+        guids: &[Guid],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in guids.chunks(MAX_PARAMS) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT object FROM replica WHERE guid IN ",
+            );
+            q.push_tuples(chunk, |mut b, g| {
+                b.push_bind(g.to_string());
+            });
+            for r in q.build().fetch_all(&self.pool).await? {
+                let j: String = r.try_get("object")?;
+                out.push(serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))?);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes (inserts or replaces) one anchor, durably (its own
@@ -317,6 +347,16 @@ impl Store {
     /// is durable or none of it (a rerun then re-reads the same changes).
     pub async fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        if let Some((exchange, rsemail)) = c.staged {
+            sqlx::query("DELETE FROM replica").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO replica (guid, object) SELECT guid, object FROM replica_next")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM replica_next")
+                .execute(&mut *tx)
+                .await?;
+            set_groups(&mut tx, exchange, rsemail).await?;
+        }
         insert_anchors(&mut tx, c.anchors).await?;
         for g in c.forget {
             sqlx::query("DELETE FROM anchors WHERE guid = ?")
@@ -327,22 +367,10 @@ impl Store {
         if let Some(s) = c.full {
             sqlx::query("DELETE FROM replica").execute(&mut *tx).await?;
             let all: Vec<&DirectoryObject> = s.objects.iter().collect();
-            insert_replica(&mut tx, &all).await?;
-            set_state(
-                &mut tx,
-                "exchange_group",
-                &s.exchange_group.map(|g| g.to_string()).unwrap_or_default(),
-            )
-            .await?;
-            set_state(
-                &mut tx,
-                "rsemail_group",
-                &s.rsemail_group.map(|g| g.to_string()).unwrap_or_default(),
-            )
-            .await?;
-            set_state(&mut tx, "replica_full_at", &now_unix().to_string()).await?;
+            insert_replica(&mut tx, "replica", &all).await?;
+            set_groups(&mut tx, s.exchange_group, s.rsemail_group).await?;
         }
-        insert_replica(&mut tx, c.upserts).await?;
+        insert_replica(&mut tx, "replica", c.upserts).await?;
         for g in c.deletes {
             sqlx::query("DELETE FROM replica WHERE guid = ?")
                 .bind(g.to_string())
@@ -351,7 +379,7 @@ impl Store {
         }
         match c.cookie {
             Some(v) => set_state(&mut tx, "cookie", &hex::encode(v)).await?,
-            None if c.full.is_some() => {
+            None if c.full.is_some() || c.staged.is_some() => {
                 sqlx::query("DELETE FROM sync_state WHERE key = 'cookie'")
                     .execute(&mut *tx)
                     .await?;
@@ -366,6 +394,23 @@ impl Store {
                     .await?;
             }
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stages a full read for [`Commit::staged`], in its own transaction:
+    /// the run can then drop the snapshot before it plans and applies. The
+    /// replica itself is unchanged until the commit.
+    pub async fn stage_replica(
+        &self,
+        s: &dirsync_model::DirectorySnapshot,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM replica_next")
+            .execute(&mut *tx)
+            .await?;
+        let all: Vec<&DirectoryObject> = s.objects.iter().collect();
+        insert_replica(&mut tx, "replica_next", &all).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -405,129 +450,6 @@ impl Store {
                 .try_get("d")?,
         )
     }
-
-    /// Records a whole run that had nothing to do (an incremental read with
-    /// no change after a clean run) and commits its cookie, in one
-    /// transaction. Sets `report.id`.
-    pub async fn record_idle_run(
-        &self,
-        report: &mut RunReport,
-        cookie: &[u8],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "INSERT INTO runs (started_at, trigger, mode, full, status) VALUES (?, ?, ?, ?, 'running')",
-        )
-        .bind(&report.started_at)
-        .bind(crate::engine::trigger_str(report.trigger))
-        .bind(crate::engine::mode_str(report.mode))
-        .bind(report.full)
-        .execute(&mut *tx)
-        .await?;
-        report.id = r.last_insert_rowid();
-        crate::history::finish_run(&mut tx, report).await?;
-        set_state(&mut tx, "cookie", &hex::encode(cookie)).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records the start of a run; returns its id.
-    pub async fn run_started(
-        &self,
-        started_at: &str,
-        trigger: &str,
-        mode: &str,
-        full: bool,
-    ) -> Result<i64, StoreError> {
-        let r = sqlx::query("INSERT INTO runs (started_at, trigger, mode, full, status) VALUES (?, ?, ?, ?, 'running')")
-            .bind(started_at)
-            .bind(trigger)
-            .bind(mode)
-            .bind(full)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.last_insert_rowid())
-    }
-
-    /// Records the end of a run with its report and per-object outcomes.
-    pub async fn run_finished(&self, report: &RunReport) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        crate::history::finish_run(&mut tx, report).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Applies the history retention (see [`HistorySettings`]) as of the
-    /// Unix time `now`: deletes the runs that started more than
-    /// `keep_days` days before it, with their outcomes, except the newest
-    /// `keep_runs` runs and any run still in progress. Returns how many
-    /// runs were deleted. A run whose start time cannot be read is kept, and
-    /// so is one that started after a recent run (the clock was set back)
-    /// until the runs before it are old too.
-    pub async fn prune_history(&self, keep: HistorySettings, now: i64) -> Result<u64, StoreError> {
-        if keep.keep_days == 0 {
-            return Ok(0);
-        }
-        let cutoff = now - i64::from(keep.keep_days) * 86_400;
-        // Runs are numbered in the order they start, so the candidates are
-        // the runs below both the first recent one and the newest
-        // `keep_runs`. Finding both bounds reads only the old runs and the
-        // newest ones, not the whole history, after every run.
-        let first_recent: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM runs WHERE CAST(strftime('%s', started_at) AS INTEGER) >= ? ORDER BY id LIMIT 1",
-        )
-        .bind(cutoff)
-        .fetch_optional(&self.pool)
-        .await?;
-        let last_kept: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?")
-                .bind(i64::from(keep.keep_runs) - 1)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some(last_kept) = last_kept else {
-            return Ok(0);
-        };
-        let below = first_recent.map_or(last_kept, |r| r.min(last_kept));
-        // Their outcomes go with them (ON DELETE CASCADE; foreign keys are on).
-        let gone = sqlx::query(
-            "DELETE FROM runs WHERE id < ? AND status <> 'running' \
-             AND CAST(strftime('%s', started_at) AS INTEGER) < ?",
-        )
-        .bind(below)
-        .bind(cutoff)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(gone)
-    }
-
-    /// The most recent runs, newest first.
-    pub async fn runs(&self, limit: u32) -> Result<Vec<RunSummary>, StoreError> {
-        let rows = sqlx::query("SELECT id, started_at, finished_at, trigger, mode, full, status, counts FROM runs ORDER BY id DESC LIMIT ?")
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let counts: Option<String> = r.try_get("counts")?;
-                Ok(RunSummary {
-                    id: r.try_get("id")?,
-                    started_at: r.try_get("started_at")?,
-                    finished_at: r.try_get("finished_at")?,
-                    trigger: r.try_get("trigger")?,
-                    mode: r.try_get("mode")?,
-                    full: r.try_get("full")?,
-                    status: r.try_get("status")?,
-                    counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
-                })
-            })
-            .collect()
-    }
-
-    /// One run's full report (`None` if unknown or never finished).
-    pub async fn run_report(&self, id: i64) -> Result<Option<RunReport>, StoreError> {
-        crate::history::load_report(&self.pool, id).await
-    }
 }
 
 /// What [`Store::commit`] writes, in one transaction.
@@ -535,6 +457,9 @@ impl Store {
 pub struct Commit<'a> {
     /// A full read: the replica is replaced by it.
     pub full: Option<&'a dirsync_model::DirectorySnapshot>,
+    /// A full read staged by [`Store::stage_replica`], with its service
+    /// groups (Exchange, Rackspace Email): the replica is replaced by it.
+    pub staged: Option<(Option<Guid>, Option<Guid>)>,
     /// Objects of an incremental read, upserted into the replica.
     pub upserts: &'a [&'a DirectoryObject],
     /// Objects removed from the replica.
@@ -550,11 +475,25 @@ pub struct Commit<'a> {
     pub clean: Option<&'a str>,
 }
 
+fn anchor_row(r: &sqlx::sqlite::SqliteRow) -> Result<Anchor, StoreError> {
+    let guid: String = r.try_get("guid")?;
+    let address: String = r.try_get("address")?;
+    Ok(Anchor {
+        guid: guid.parse().map_err(|e| corrupt("anchor guid", e))?,
+        kind: kind_from(&r.try_get::<String, _>("kind")?)?,
+        service: service_from(&r.try_get::<String, _>("service")?)?,
+        address: EmailAddress::parse(&address).map_err(|e| corrupt("anchor address", e))?,
+        dn: r.try_get("dn")?,
+        hash: r.try_get("hash")?,
+        disabled_at: r.try_get("disabled_at")?,
+    })
+}
+
 /// SQLite's smallest limit on bound parameters per statement (999 before
 /// 3.32); multi-row inserts stay under it.
 const MAX_PARAMS: usize = 999;
 
-async fn set_state(
+pub(crate) async fn set_state(
     conn: &mut sqlx::SqliteConnection,
     key: &str,
     value: &str,
@@ -596,9 +535,23 @@ async fn insert_anchors(
     Ok(())
 }
 
-/// Inserts or replaces replica objects, many rows per statement.
+/// Records the service groups of a full read, and when it was committed.
+async fn set_groups(
+    conn: &mut sqlx::SqliteConnection,
+    exchange: Option<Guid>,
+    rsemail: Option<Guid>,
+) -> Result<(), StoreError> {
+    let text = |g: Option<Guid>| g.map(|g| g.to_string()).unwrap_or_default();
+    set_state(&mut *conn, "exchange_group", &text(exchange)).await?;
+    set_state(&mut *conn, "rsemail_group", &text(rsemail)).await?;
+    set_state(conn, "replica_full_at", &now_unix().to_string()).await
+}
+
+/// Inserts or replaces objects in `table` (`replica` or `replica_next`),
+/// many rows per statement.
 async fn insert_replica(
     conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
     objects: &[&DirectoryObject],
 ) -> Result<(), StoreError> {
     for chunk in objects.chunks(MAX_PARAMS / 2) {
@@ -610,9 +563,9 @@ async fn insert_replica(
                     .map_err(|e| corrupt("replica object", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT OR REPLACE INTO replica (guid, object) ",
-        );
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "INSERT OR REPLACE INTO {table} (guid, object) "
+        ));
         q.push_values(rows, |mut b, (g, j)| {
             b.push_bind(g).push_bind(j);
         });
@@ -633,77 +586,6 @@ pub(crate) fn status_str(s: RunStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn history_retention_keeps_the_newest_runs_recent_ones_and_running_ones() {
-        // Run ids 1..=6 with their start times and statuses; "now" is
-        // 2026-06-10T00:00:00Z and each run has two outcome rows.
-        let runs = [
-            ("2026-01-01T00:00:00Z", "success"),
-            ("2026-01-02T00:00:00.123456789Z", "interrupted"),
-            ("2026-01-03T00:00:00Z", "running"),
-            ("not a time", "failed"),
-            ("2026-06-01T00:00:00+02:00", "success"),
-            ("2026-06-09T23:59:59Z", "object_errors"),
-        ];
-        let now = 1_781_049_600; // 2026-06-10T00:00:00Z
-                                 // (keep_days, keep_runs, the run ids left)
-        let cases: [(u32, u32, &[i64]); 6] = [
-            (30, 2, &[3, 4, 5, 6]),
-            (30, 5, &[2, 3, 4, 5, 6]),
-            (30, 100, &[1, 2, 3, 4, 5, 6]),
-            (0, 1, &[1, 2, 3, 4, 5, 6]),
-            (1, 1, &[3, 4, 6]),
-            (200, 1, &[1, 2, 3, 4, 5, 6]),
-        ];
-        for (keep_days, keep_runs, left) in cases {
-            let dir = tempfile::tempdir().unwrap();
-            let s = Store::open(&dir.path().join("state.db")).await.unwrap();
-            for (at, status) in runs {
-                let id = s.run_started(at, "manual", "apply", true).await.unwrap();
-                sqlx::query("UPDATE runs SET status = ? WHERE id = ?")
-                    .bind(status)
-                    .bind(id)
-                    .execute(&s.pool)
-                    .await
-                    .unwrap();
-                for idx in 0..2 {
-                    sqlx::query("INSERT INTO outcomes (run_id, idx, result) VALUES (?, ?, 'done')")
-                        .bind(id)
-                        .bind(idx)
-                        .execute(&s.pool)
-                        .await
-                        .unwrap();
-                }
-            }
-            let keep = HistorySettings {
-                keep_days,
-                keep_runs,
-            };
-            let gone = s.prune_history(keep, now).await.unwrap();
-            let ids: Vec<i64> = s
-                .runs(100)
-                .await
-                .unwrap()
-                .iter()
-                .rev()
-                .map(|r| r.id)
-                .collect();
-            assert_eq!(ids, left, "{keep:?}");
-            assert_eq!(gone as usize, runs.len() - left.len(), "{keep:?}");
-            let orphans: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM outcomes WHERE run_id NOT IN (SELECT id FROM runs)",
-            )
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
-            let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outcomes")
-                .fetch_one(&s.pool)
-                .await
-                .unwrap();
-            assert_eq!((orphans, kept), (0, 2 * left.len() as i64), "{keep:?}");
-        }
-    }
 
     #[tokio::test]
     async fn migrations_anchors_cookie_and_replica_survive_reopen() {

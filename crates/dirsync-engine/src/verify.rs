@@ -135,6 +135,33 @@ impl Store {
             .collect()
     }
 
+    /// Up to `limit` synced Exchange mailboxes and contacts verified
+    /// longest ago (never verified first), with their last verification:
+    /// the rolling verification's sample for a run narrowed to a few
+    /// objects, read by index instead of every anchor.
+    pub async fn oldest_verified(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(Guid, Option<i64>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.guid, v.verified_at FROM anchors a LEFT JOIN verified v ON v.guid = a.guid \
+             WHERE a.service = 'exchange' AND a.kind IN ('mailbox', 'contact') AND a.disabled_at IS NULL \
+             ORDER BY v.verified_at IS NOT NULL, v.verified_at, a.guid LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let g: String = r.try_get("guid")?;
+                Ok((
+                    g.parse().map_err(|e| corrupt("verified guid", e))?,
+                    r.try_get("verified_at")?,
+                ))
+            })
+            .collect()
+    }
+
     /// The most recent verification of any object (unix milliseconds).
     pub async fn last_verified(&self) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query("SELECT MAX(verified_at) AS t FROM verified")

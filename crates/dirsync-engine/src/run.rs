@@ -1,0 +1,477 @@
+//! One run, step by step: the directory, the guard, the desired state,
+//! the control panel and the plan, the safety limits, the apply and the
+//! commit. [`crate::engine`] owns the engine and what surrounds a run.
+//!
+//! Memory: the directory snapshot is the largest structure of a full run.
+//! Once the desired state and the safety limits' membership are taken from
+//! it, a run that writes stages it in the state store
+//! ([`Store::stage_replica`]) for its commit and drops it, so the plan and
+//! the apply run without it. The operations' outcomes are written as they
+//! end ([`crate::outcomes`]) and built from the plan's operations by
+//! moving them, never held twice.
+
+use std::collections::{BTreeMap, HashSet};
+
+use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, Severity};
+
+use crate::clock;
+use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
+use crate::executor::Executor;
+use crate::guard::{group_drops, unsafe_read, Membership};
+use crate::mapping::{desired_state, MappingSettings};
+use crate::narrow::Narrow;
+use crate::outcomes::OutcomeSink;
+use crate::plan::PlanSettings;
+use crate::reader::{self, ClientReader, TargetReader};
+use crate::replica_diff::apply_changes;
+use crate::report::count;
+use crate::report::*;
+use crate::store::Commit;
+use crate::types::*;
+use crate::verify::{rfc3339, VerifiedObject};
+
+/// What the commit writes of the directory.
+enum DirCommit {
+    /// A full read, staged in the store (or nothing, for a run that does
+    /// not write).
+    Full {
+        cookie: Option<Vec<u8>>,
+        groups: (Option<Guid>, Option<Guid>),
+    },
+    /// The objects an incremental read changed and removed.
+    Incremental {
+        upserts: Vec<DirectoryObject>,
+        deletes: Vec<Guid>,
+        cookie: Vec<u8>,
+    },
+}
+
+impl Engine {
+    /// The run after its start is recorded. `ops_written` is set once the
+    /// operations' outcome rows are all in the store.
+    pub(crate) async fn run_inner(
+        &self,
+        input: DirectoryInput,
+        opts: RunOptions,
+        writes: bool,
+        report: &mut RunReport,
+        ops_written: &mut bool,
+        progress: &(impl Fn(Progress) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        // 1. The directory: a full snapshot, or the replica with the changes
+        // applied; and the groups' membership at the last sync.
+        let mut last_sync = None;
+        let mut narrowed: Option<Narrow> = None;
+        let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
+            DirectoryInput::Full { snapshot, cookie } => {
+                if opts.mode == Mode::Apply && self.store.has_replica().await? {
+                    last_sync = Some(Membership::of(&self.store.replica().await?));
+                }
+                let groups = (snapshot.exchange_group, snapshot.rsemail_group);
+                (snapshot, DirCommit::Full { cookie, groups })
+            }
+            DirectoryInput::Incremental(changes) => {
+                if !self.store.has_replica().await? {
+                    return Err(EngineError::NeedFullSync);
+                }
+                if writes {
+                    narrowed = self.narrow(&changes).await?;
+                }
+                if let Some(n) = &mut narrowed {
+                    // Only the changed objects: no replica replay.
+                    let objects = std::mem::take(&mut n.objects);
+                    let mut mapped = objects.clone();
+                    mapped.append(&mut n.sample);
+                    let snapshot = crate::narrow::mini_snapshot(mapped, n.exchange);
+                    let commit = DirCommit::Incremental {
+                        upserts: objects,
+                        deletes: Vec::new(),
+                        cookie: changes.cookie,
+                    };
+                    return self
+                        .run_rest(
+                            snapshot,
+                            commit,
+                            None,
+                            narrowed,
+                            opts,
+                            writes,
+                            report,
+                            ops_written,
+                            progress,
+                        )
+                        .await;
+                }
+                let mut replica = self.store.replica().await?;
+                if opts.mode == Mode::Apply {
+                    last_sync = Some(Membership::of(&replica));
+                }
+                let (upserted, deletes) = apply_changes(&mut replica, &changes);
+                drop(changes.changes);
+                let upserts = replica
+                    .objects
+                    .iter()
+                    .filter(|o| upserted.contains(&o.guid))
+                    .cloned()
+                    .collect();
+                (
+                    replica,
+                    DirCommit::Incremental {
+                        upserts,
+                        deletes,
+                        cookie: changes.cookie,
+                    },
+                )
+            }
+        };
+        self.run_rest(
+            snapshot,
+            commit,
+            last_sync,
+            None,
+            opts,
+            writes,
+            report,
+            ops_written,
+            progress,
+        )
+        .await
+    }
+
+    /// The run from the directory state on: the whole snapshot (or the
+    /// replica with the changes), or a narrowed run's changed objects.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_rest(
+        &self,
+        snapshot: DirectorySnapshot,
+        mut commit: DirCommit,
+        last_sync: Option<Membership>,
+        narrowed: Option<Narrow>,
+        opts: RunOptions,
+        writes: bool,
+        report: &mut RunReport,
+        ops_written: &mut bool,
+        progress: &(impl Fn(Progress) + Send + Sync),
+    ) -> Result<(), EngineError> {
+        let (anchors, in_scope, narrow_verified) = match narrowed {
+            Some(n) => {
+                report.counts.synced_before = self.store.anchor_count().await?;
+                (n.anchors, Some(n.in_scope), Some(n.verified))
+            }
+            None => {
+                let a = self.store.anchors().await?;
+                report.counts.synced_before = a.len() as u64;
+                (a, None, None)
+            }
+        };
+        report.counts.mapped = (snapshot.objects.len() - usize::from(in_scope.is_some())) as u64;
+
+        // 2. The empty/partial read guard.
+        if let Some(why) = unsafe_read(&snapshot, &anchors, opts.override_threshold) {
+            let f = Finding::new(Code::UnsafeDirectoryRead, None, None, [("detail", why)]);
+            report.summary = f.message.clone();
+            report.findings.push((&f).into());
+            report.status = RunStatus::Failed;
+            return Ok(());
+        }
+
+        // 3. Desired state (pure), the membership the safety limits compare,
+        // and the snapshot staged for the commit: from here the run no
+        // longer holds the directory.
+        let desired = desired_state(
+            &snapshot,
+            MappingSettings {
+                sync_alternates: self.settings.sync_alternates,
+            },
+        );
+        report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
+        let membership_now = match (&last_sync, opts.override_threshold) {
+            (Some(_), false) => Some(Membership::of(&snapshot)),
+            _ => None,
+        };
+        if writes && matches!(commit, DirCommit::Full { .. }) {
+            self.store.stage_replica(&snapshot).await?;
+        }
+        drop(snapshot);
+
+        // and a GET of one object where a decision needs it), and the plan.
+        progress(Progress {
+            phase: "read_target",
+            done: 0,
+            total: 1,
+        });
+        let budget = match (writes, report.full) {
+            (false, _) => 0,
+            (true, false) => self.settings.verify.budget,
+            (true, true) => self.settings.verify.full_budget,
+        };
+        report.verification.budget = budget;
+        let verified = match narrow_verified {
+            Some(v) => v,
+            None => self.store.verified_times().await?,
+        };
+        let rd = ClientReader::new(&self.client, &self.settings.target.customer);
+        let ps = PlanSettings {
+            sync_alternates: self.settings.sync_alternates,
+            allow_rename: self.settings.allow_rename,
+            delete_policy: self.settings.delete_policy,
+            now: clock::now_unix(),
+        };
+        let known = match in_scope {
+            None => {
+                reader::read_and_plan(&rd, &desired, &anchors, &ps, &verified, budget as usize)
+                    .await
+            }
+            // A narrowed run lists nothing but the domains: its objects'
+            // listing items are their anchors, and a GET of each changed
+            // one shows the control panel's state.
+            Some(_) => match rd.domains().await {
+                Ok(domains) => {
+                    let listed = crate::known::Listed {
+                        domains,
+                        items: crate::narrow::listed_items(&anchors, &desired),
+                    };
+                    reader::plan_listed(
+                        &rd,
+                        listed,
+                        &desired,
+                        &anchors,
+                        &ps,
+                        &verified,
+                        budget as usize,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            },
+        };
+        report.verification.list_pages = rd.counts().pages();
+        report.verification.object_reads = rd.counts().objects();
+        let reader::KnownPlan {
+            plan: mut the_plan,
+            reads,
+        } = match known {
+            Ok(k) => k,
+            Err(e) => {
+                let f = Finding::new(
+                    Code::TargetReadFailed,
+                    None,
+                    None,
+                    [("detail", e.to_string())],
+                );
+                report.summary = f.message.clone();
+                report.findings.push((&f).into());
+                report.status = RunStatus::Failed;
+                return Ok(());
+            }
+        };
+        report.verification.needed_reads = reads
+            .iter()
+            .filter(|r| r.why != crate::known::ReadWhy::Verify)
+            .count() as u64;
+        let planned_for: HashSet<Guid> = the_plan.ops.iter().filter_map(|o| o.guid).collect();
+        for r in &reads {
+            let (kind, service) = r.object.kind_service();
+            report.verification.objects.push(VerifiedObject {
+                guid: r.guid,
+                kind,
+                service,
+                target: r.address.to_string(),
+                drift: matches!(
+                    r.why,
+                    crate::known::ReadWhy::Verify | crate::known::ReadWhy::ListedDrift
+                ) && planned_for.contains(&r.guid),
+            });
+        }
+        progress(Progress {
+            phase: "read_target",
+            done: 1,
+            total: 1,
+        });
+        progress(Progress {
+            phase: "plan",
+            done: 0,
+            total: 1,
+        });
+        // The plan holds what the rest of the run needs; the desired state
+        // is the largest structure besides the snapshot.
+        drop(desired);
+        drop(anchors);
+        progress(Progress {
+            phase: "plan",
+            done: 1,
+            total: 1,
+        });
+        report.findings = the_plan.findings.iter().map(ReportFinding::from).collect();
+        report.counts.planned = the_plan.ops.len() as u64;
+
+        // 5. The safety limits, all reported when several hold: per group
+        // (DS204, whatever the directory's size), then the whole directory (DS201).
+        let mut stops: Vec<Finding> = match (last_sync, membership_now) {
+            (Some(before), Some(now)) => group_drops(&before, &now, &self.settings.threshold),
+            _ => Vec::new(),
+        };
+        if in_scope.is_some() {
+            // The threshold's base is every synced object, not the few planned.
+            the_plan.synced = report.counts.synced_before as usize;
+        }
+        let destructive = the_plan.destructive();
+        let t = self.settings.threshold;
+        if t.exceeded(destructive, the_plan.synced)
+            && !opts.override_threshold
+            && opts.mode == Mode::Apply
+        {
+            stops.push(Finding::new(
+                Code::ThresholdExceeded,
+                None,
+                None,
+                [
+                    ("count", destructive.to_string()),
+                    ("total", the_plan.synced.to_string()),
+                    ("percent", t.percent.to_string()),
+                    ("min_count", t.min_count.to_string()),
+                ],
+            ));
+        }
+        if let Some(first) = stops.first() {
+            report.summary = first.message.clone();
+            report
+                .findings
+                .extend(stops.iter().map(ReportFinding::from));
+            report.status = RunStatus::ThresholdStopped;
+            report.operations = the_plan.ops.into_iter().map(OpOutcome::from_op).collect();
+            count(report);
+            return Ok(());
+        }
+
+        // 6. Apply, then commit what it established.
+        if !writes {
+            report.operations = the_plan.ops.into_iter().map(OpOutcome::from_op).collect();
+        } else {
+            let total = the_plan.ops.len() as u64;
+            progress(Progress {
+                phase: "apply",
+                done: 0,
+                total,
+            });
+            if !the_plan.ops.is_empty() {
+                // From here the control panel changes: until this run's
+                // commit, the last clean run no longer describes it.
+                self.store.clear_clean().await?;
+            }
+            let exec = Executor {
+                client: &self.client,
+                customer: &self.settings.target.customer,
+                concurrency: self.settings.concurrency,
+                store: &self.store,
+            };
+            let cb = |n: usize| {
+                progress(Progress {
+                    phase: "apply",
+                    done: n as u64,
+                    total,
+                });
+            };
+            let sink = OutcomeSink::new(&self.store, report.id);
+            let applied = exec.run(&the_plan.ops, &sink, &cb).await;
+            *ops_written = sink.complete();
+            report.operations = applied.outcomes(std::mem::take(&mut the_plan.ops));
+            self.commit_applied(report, &the_plan, &mut commit).await?;
+        }
+        let (never, oldest) = self.store.verification_coverage().await?;
+        report.verification.never_verified = never;
+        report.verification.oldest_verified_at = oldest.map(rfc3339);
+        count(report);
+        Ok(())
+    }
+
+    /// Commits, in one transaction, the anchors of the objects whose
+    /// operations all succeeded, the directory state and its cookie, and
+    /// the clean marker when nothing is left to retry; then records the
+    /// objects verified. Objects that failed are retried by the next run,
+    /// which recomputes them from the replica against the control panel.
+    async fn commit_applied(
+        &self,
+        report: &mut RunReport,
+        the_plan: &Plan,
+        commit: &mut DirCommit,
+    ) -> Result<(), EngineError> {
+        let ok: HashSet<u32> = report
+            .operations
+            .iter()
+            .filter(|o| o.result == OpResult::Done)
+            .map(|o| o.seq)
+            .collect();
+        let mut put: Vec<&Anchor> = Vec::new();
+        let mut forget: Vec<Guid> = Vec::new();
+        for u in &the_plan.anchors {
+            if u.after.iter().all(|s| ok.contains(s)) {
+                match &u.anchor {
+                    Some(a) => put.push(a),
+                    None => forget.push(u.guid),
+                }
+            }
+        }
+        // Nothing left to retry: every operation done, no error finding.
+        let clean = report.operations.iter().all(|o| o.result == OpResult::Done)
+            && !report
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Error);
+        let marker = clean.then(|| self.clean_marker(report.counts.in_scope));
+        let mut c = Commit {
+            anchors: &put,
+            forget: &forget,
+            clean: marker.as_deref(),
+            ..Commit::default()
+        };
+        let ups: Vec<&DirectoryObject>;
+        match commit {
+            DirCommit::Full { cookie, groups } => {
+                c.staged = Some(*groups);
+                c.cookie = cookie.as_deref();
+            }
+            DirCommit::Incremental {
+                upserts,
+                deletes,
+                cookie,
+            } => {
+                ups = upserts.iter().collect();
+                c.upserts = &ups;
+                c.deletes = deletes;
+                c.cookie = Some(cookie);
+            }
+        }
+        self.store.commit(c).await?;
+        report.cookie_committed = true;
+        self.record_verified(report).await?;
+        Ok(())
+    }
+
+    /// Records as verified, now, the objects whose details this run read
+    /// and the objects it created, where every operation on them succeeded:
+    /// their state in the control panel is then the one dirsync wants.
+    async fn record_verified(&self, report: &RunReport) -> Result<(), EngineError> {
+        let mut ok: BTreeMap<Guid, bool> = BTreeMap::new();
+        for v in &report.verification.objects {
+            ok.insert(v.guid, v.drift);
+        }
+        for o in &report.operations {
+            if let (Some(g), OpKind::Create) = (o.guid, o.op) {
+                ok.entry(g).or_insert(false);
+            }
+        }
+        for o in &report.operations {
+            if o.result != OpResult::Done {
+                if let Some(g) = o.guid {
+                    ok.remove(&g);
+                }
+            }
+        }
+        let list: Vec<(Guid, bool)> = ok.into_iter().collect();
+        self.store
+            .record_verified(&list, crate::verify::now_ms())
+            .await?;
+        Ok(())
+    }
+}
