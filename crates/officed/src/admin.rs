@@ -11,9 +11,12 @@ use sqlx::Row;
 use crate::crypto::MasterKey;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::store::{self, now_ms, Actor, Customer, DomainRow, Svc};
+use crate::store::{self, audit, now_ms, Actor, Customer, DomainRow, Svc};
 use crate::validate;
 
+pub use crate::store::audit::{audit_log, AuditEntry};
+
+/// Writes an audit log entry for an administrator's change.
 async fn audit(
     db: &Db,
     customer_id: Option<&str>,
@@ -21,19 +24,13 @@ async fn audit(
     target: &str,
     detail: serde_json::Value,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, customer_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::new_v4().simple().to_string())
-    .bind(now_ms())
-    .bind(customer_id.map(str::to_string))
-    .bind(Actor::admin().0)
-    .bind(action.to_string())
-    .bind(target.to_string())
-    .bind(detail.to_string())
-    .execute(&db.pool)
-    .await?;
-    Ok(())
+    let entry = audit::Entry {
+        action: action.to_string(),
+        target: target.to_string(),
+        detail,
+    };
+    let mut c = db.pool.acquire().await?;
+    audit::record(&mut c, customer_id, &Actor::admin(), &entry).await
 }
 
 /// Creates a customer with this account number.
@@ -563,42 +560,4 @@ pub async fn rename_mailbox(
     let svc = if exchange { Svc::Ex } else { Svc::Rs };
     store::mailbox_rename(db, &Actor::admin(), &d, svc, name, new_name).await?;
     Ok(())
-}
-
-/// One audit log entry.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuditEntry {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: serde_json::Value,
-}
-
-/// The most recent `limit` audit entries, newest first.
-pub async fn audit_log(db: &Db, limit: u32) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(&format!(
-        "SELECT at, actor, action, target, detail FROM audit_log ORDER BY at DESC, id LIMIT {limit}"
-    ))
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let at: i64 = r.try_get("at")?;
-            let detail: String = r.try_get("detail")?;
-            Ok(AuditEntry {
-                at: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-                    .ok()
-                    .and_then(|t| {
-                        t.format(&time::format_description::well_known::Rfc3339)
-                            .ok()
-                    })
-                    .unwrap_or_default(),
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                target: r.try_get("target")?,
-                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect()
 }
