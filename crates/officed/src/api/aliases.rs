@@ -7,10 +7,10 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{PageQuery, RsAlias, RsAliasForm, RsAliasList};
 
-use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::extract::{Body, Path, Query, Scope};
+use super::{ApiRoute, AppState, BodyDoc};
 use crate::error::Result;
-use crate::store::{self, Actor, Page};
+use crate::store::{self, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -84,68 +84,60 @@ type P3 = Path<(String, String, String)>;
 
 async fn list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<RsAliasList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
-        store::alias_list(&st.db, &dom, &Page::from_query(q)?).await?,
+        store::alias_list(&st.db, &scope.dom, &Page::from_query(q)?).await?,
     ))
 }
 
 async fn show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
 ) -> Result<Json<RsAlias>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::alias_get(&st.db, &dom, &n).await?))
+    Ok(Json(store::alias_get(&st.db, &scope.dom, &n).await?))
 }
 
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Body(f): Body<RsAliasForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::alias_create(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Body(f): Body<RsAliasForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::alias_edit(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
-async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+async fn remove(State(st): State<AppState>, scope: Scope, Path((_, _, n)): P3) -> Result<()> {
+    store::alias_delete(&st.db, &scope.actor, &scope.dom, &n).await
 }
 
 type P4 = Path<(String, String, String, String)>;
 
 async fn address_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, a)): P4,
+    scope: Scope,
+    Path((_, _, n, a)): P4,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+    store::alias_address_add(&st.db, &scope.actor, &scope.dom, &n, &a).await
 }
 
 async fn address_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, a)): P4,
+    scope: Scope,
+    Path((_, _, n, a)): P4,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+    store::alias_address_remove(&st.db, &scope.actor, &scope.dom, &n, &a).await
 }

@@ -7,10 +7,10 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{ExchangeContact, ExchangeContactForm, ExchangeContactList, PageQuery};
 
-use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::extract::{Body, Path, Query, Scope};
+use super::{ApiRoute, AppState, BodyDoc};
 use crate::error::Result;
-use crate::store::{self, summarize, Actor, Page};
+use crate::store::{self, summarize, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -66,13 +66,11 @@ type P3 = Path<(String, String, String)>;
 
 async fn list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<ExchangeContactList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let page = Page::from_query(q)?;
-    let (rows, total) = store::contact_list(&st.db, &dom, &page).await?;
+    let (rows, total) = store::contact_list(&st.db, &scope.dom, &page).await?;
     let contacts = rows
         .iter()
         .map(|r| summarize(&r.wire(), &[], &page.fields))
@@ -87,36 +85,34 @@ async fn list(
 
 async fn show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
 ) -> Result<Json<ExchangeContact>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::contact_get(&st.db, &dom, &n).await?.wire()))
+    Ok(Json(
+        store::contact_get(&st.db, &scope.dom, &n).await?.wire(),
+    ))
 }
 
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Body(f): Body<ExchangeContactForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::contact_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::contact_create(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Body(f): Body<ExchangeContactForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::contact_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::contact_edit(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
-async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::contact_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+async fn remove(State(st): State<AppState>, scope: Scope, Path((_, _, n)): P3) -> Result<()> {
+    store::contact_delete(&st.db, &scope.actor, &scope.dom, &n).await
 }

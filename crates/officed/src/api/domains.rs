@@ -8,8 +8,8 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{Domain, DomainList, PageQuery};
 
-use super::extract::{Path, Query};
-use super::{check_customer, domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::extract::{Path, Query, Scope};
+use super::{check_customer, ApiRoute, AppState, BodyDoc, CallerExt};
 use crate::error::Result;
 use crate::store::{self, Page};
 
@@ -49,11 +49,6 @@ async fn list(
     ))
 }
 
-async fn show(
-    State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
-) -> Result<Json<Domain>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::domain_wire(&dom)))
+async fn show(scope: Scope) -> Result<Json<Domain>> {
+    Ok(Json(store::domain_wire(&scope.dom)))
 }

@@ -8,10 +8,10 @@ use cloudoffice_api::{
     DistributionList, DistributionListBody, DistributionListList, MemberList, PageQuery,
 };
 
-use super::extract::{Json, Path, Query};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::extract::{Json, Path, Query, Scope};
+use super::{ApiRoute, AppState, BodyDoc};
 use crate::error::Result;
-use crate::store::{self, Actor, Page};
+use crate::store::{self, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -96,78 +96,73 @@ type Out<T> = axum::Json<T>;
 
 async fn list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Out<DistributionListList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(
-        store::list_list(&st.db, &dom, &Page::from_query(q)?).await?,
+        store::list_list(&st.db, &scope.dom, &Page::from_query(q)?).await?,
     ))
 }
 
 async fn show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
 ) -> Result<Out<DistributionList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(
-        store::list_get(&st.db, &dom, &n).await?.wire(&dom),
+        store::list_get(&st.db, &scope.dom, &n)
+            .await?
+            .wire(&scope.dom),
     ))
 }
 
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Json(b): Json<DistributionListBody>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::list_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?;
+    store::list_create(&st.db, &scope.actor, &scope.dom, &n, &b).await?;
     Ok(())
 }
 
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Json(b): Json<DistributionListBody>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::list_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?;
+    store::list_edit(&st.db, &scope.actor, &scope.dom, &n, &b).await?;
     Ok(())
 }
 
-async fn remove(State(st): State<AppState>, caller: CallerExt, Path((c, d, n)): P3) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::list_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+async fn remove(State(st): State<AppState>, scope: Scope, Path((_, _, n)): P3) -> Result<()> {
+    store::list_delete(&st.db, &scope.actor, &scope.dom, &n).await
 }
 
 async fn members(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
 ) -> Result<Out<MemberList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(store::members_get(&st.db, &dom, &n).await?))
+    Ok(axum::Json(
+        store::members_get(&st.db, &scope.dom, &n).await?,
+    ))
 }
 
 async fn member_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, m)): P4,
+    scope: Scope,
+    Path((_, _, n, m)): P4,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::member_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await?;
+    store::member_add(&st.db, &scope.actor, &scope.dom, &n, &m).await?;
     Ok(())
 }
 
 async fn member_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, m)): P4,
+    scope: Scope,
+    Path((_, _, n, m)): P4,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::member_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await
+    store::member_remove(&st.db, &scope.actor, &scope.dom, &n, &m).await
 }

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-use super::extract::{Body, Path};
-use super::{domain_for, ApiRoute, AppState, BodyDoc, CallerExt};
+use super::extract::{Body, Path, Scope};
+use super::{ApiRoute, AppState, BodyDoc};
 use crate::error::{Error, Result};
 use crate::store::{self, Svc};
 
@@ -216,115 +216,94 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
-type P2 = Path<(String, String)>;
 type P3 = Path<(String, String, String)>;
 type P4 = Path<(String, String, String, String)>;
 type P5 = Path<(String, String, String, String, String)>;
 
-async fn domain_owner(st: &AppState, caller: &CallerExt, c: &str, d: &str) -> Result<String> {
-    Ok(domain_for(st, caller, c, d).await?.id)
-}
-
-async fn mailbox_owner(
-    st: &AppState,
-    caller: &CallerExt,
-    c: &str,
-    d: &str,
-    n: &str,
-) -> Result<String> {
-    let dom = domain_for(st, caller, c, d).await?;
-    store::mailbox_id(&st.db, &dom, Svc::Rs, n).await
-}
-
-async fn domain_show(
-    State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): P2,
-) -> Result<Json<Value>> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+async fn domain_show(State(st): State<AppState>, scope: Scope) -> Result<Json<Value>> {
+    let o = scope.dom.id;
     Ok(Json(load(&st, &o, true).await?))
 }
 
 async fn domain_edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): P2,
+    scope: Scope,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     edit(&st, &o, true, f).await
 }
 
 async fn domain_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, l)): P3,
+    scope: Scope,
+    Path((_, _, l)): P3,
 ) -> Result<Json<Value>> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     list_show(&st, &o, &l).await
 }
 
 async fn domain_list_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, l, e)): P4,
+    scope: Scope,
+    Path((_, _, l, e)): P4,
 ) -> Result<()> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     list_add(&st, &o, &l, &e).await
 }
 
 async fn domain_list_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, l, e)): P4,
+    scope: Scope,
+    Path((_, _, l, e)): P4,
 ) -> Result<()> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     list_remove(&st, &o, &l, &e).await
 }
 
 async fn mailbox_show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
 ) -> Result<Json<Value>> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     Ok(Json(load(&st, &o, false).await?))
 }
 
 async fn mailbox_edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): P3,
+    scope: Scope,
+    Path((_, _, n)): P3,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     edit(&st, &o, false, f).await
 }
 
 async fn mailbox_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, l)): P4,
+    scope: Scope,
+    Path((_, _, n, l)): P4,
 ) -> Result<Json<Value>> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     list_show(&st, &o, &l).await
 }
 
 async fn mailbox_list_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, l, e)): P5,
+    scope: Scope,
+    Path((_, _, n, l, e)): P5,
 ) -> Result<()> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     list_add(&st, &o, &l, &e).await
 }
 
 async fn mailbox_list_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, l, e)): P5,
+    scope: Scope,
+    Path((_, _, n, l, e)): P5,
 ) -> Result<()> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     list_remove(&st, &o, &l, &e).await
 }
 

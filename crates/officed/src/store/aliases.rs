@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
 use super::addresses::{delete_owner_addresses, insert_address, primary_in_use};
+use super::page::Listing;
 use super::rules::{self, parse_targets, target_domain};
 use super::{count_i64, new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
 use crate::db::{internal, Db};
@@ -168,17 +169,15 @@ async fn find_alias(
 pub async fn alias_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<RsAliasList> {
     Svc::Rs.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let (filter, binds) = page.filter_sql("name_key", &[], None, 2);
-    let sql = format!(
-        "SELECT name, targets FROM rs_aliases WHERE domain_id = $1{filter} \
-         ORDER BY name_key LIMIT {} OFFSET {}",
-        page.size, page.offset
-    );
-    let mut q = sqlx::query(&sql).bind(dom.id.clone());
-    for b in &binds {
-        q = q.bind(b.clone());
-    }
-    let rows = q.fetch_all(&mut *c).await?;
+    let listing = Listing {
+        cols: "name, targets",
+        table: "rs_aliases",
+        scope: "domain_id = $1",
+        binds: vec![dom.id.clone()],
+        search_cols: &[],
+        enabled_col: None,
+    };
+    let (rows, total) = listing.fetch(&mut c, page).await?;
     let aliases = rows
         .iter()
         .map(|r| {
@@ -199,15 +198,11 @@ pub async fn alias_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<RsAlias
             })
         })
         .collect::<Result<_>>()?;
-    let mut args: Vec<&str> = vec![&dom.id];
-    args.extend(binds.iter().map(String::as_str));
-    let count = format!("SELECT COUNT(*) FROM rs_aliases WHERE domain_id = $1{filter}");
-    let total = count_i64(&mut c, &count, &args).await?;
     Ok(RsAliasList {
         aliases,
         offset: page.offset,
         size: page.size,
-        total: total as u32,
+        total,
     })
 }
 

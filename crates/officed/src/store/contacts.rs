@@ -11,8 +11,9 @@ use super::addresses::{
     delete_owner_addresses, insert_address, primary_in_use, remove_member_everywhere,
 };
 use super::contact_info::{apply_passive, stored_join, stored_split, PassiveFields};
+use super::page::Listing;
 use super::rules::{check_texts, empty_none, keep_service_id};
-use super::{count_i64, new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::{new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::validate;
@@ -103,23 +104,17 @@ async fn find_contact(c: &mut AnyConnection, dom: &DomainRow, name: &str) -> Res
 pub async fn contact_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<(Vec<ContactRow>, u32)> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let (filter, binds) = page.filter_sql("name_key", &["display_name", "external_email"], None, 2);
-    let sql = format!(
-        "SELECT {CONTACT_COLS} FROM ex_contacts WHERE domain_id = $1{filter} \
-         ORDER BY name_key LIMIT {} OFFSET {}",
-        page.size, page.offset
-    );
-    let mut q = sqlx::query(&sql).bind(dom.id.clone());
-    for b in &binds {
-        q = q.bind(b.clone());
-    }
-    let rows = q.fetch_all(&mut *c).await?;
+    let listing = Listing {
+        cols: CONTACT_COLS,
+        table: "ex_contacts",
+        scope: "domain_id = $1",
+        binds: vec![dom.id.clone()],
+        search_cols: &["display_name", "external_email"],
+        enabled_col: None,
+    };
+    let (rows, total) = listing.fetch(&mut c, page).await?;
     let contacts = rows.iter().map(contact_from_row).collect::<Result<_>>()?;
-    let mut args: Vec<&str> = vec![&dom.id];
-    args.extend(binds.iter().map(String::as_str));
-    let count = format!("SELECT COUNT(*) FROM ex_contacts WHERE domain_id = $1{filter}");
-    let total = count_i64(&mut c, &count, &args).await?;
-    Ok((contacts, total as u32))
+    Ok((contacts, total))
 }
 
 /// `GET .../ex/contacts/{name}`.

@@ -14,8 +14,9 @@ use super::addresses::{
     delete_owner_addresses, domain_id_by_name, insert_address, owner_addresses, primary_in_use,
     remove_member_everywhere, IN_USE_DETAILS,
 };
+use super::page::Listing;
 use super::rules::{apply_actions, check_alternate, check_list_body, list_address_list};
-use super::{count_i64, new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::{new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -139,17 +140,15 @@ async fn list_members(c: &mut AnyConnection, list_id: &str) -> Result<Vec<String
 pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<DistributionListList> {
     Svc::Ex.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let (filter, binds) = page.filter_sql("name_key", &["display_name"], None, 2);
-    let sql = format!(
-        "SELECT name, display_name FROM ex_lists WHERE domain_id = $1{filter} \
-         ORDER BY name_key LIMIT {} OFFSET {}",
-        page.size, page.offset
-    );
-    let mut q = sqlx::query(&sql).bind(dom.id.clone());
-    for b in &binds {
-        q = q.bind(b.clone());
-    }
-    let rows = q.fetch_all(&mut *c).await?;
+    let listing = Listing {
+        cols: "name, display_name",
+        table: "ex_lists",
+        scope: "domain_id = $1",
+        binds: vec![dom.id.clone()],
+        search_cols: &["display_name"],
+        enabled_col: None,
+    };
+    let (rows, total) = listing.fetch(&mut c, page).await?;
     let lists = rows
         .iter()
         .map(|r| {
@@ -160,15 +159,11 @@ pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<Distribu
             })
         })
         .collect::<Result<_>>()?;
-    let mut args: Vec<&str> = vec![&dom.id];
-    args.extend(binds.iter().map(String::as_str));
-    let count = format!("SELECT COUNT(*) FROM ex_lists WHERE domain_id = $1{filter}");
-    let total = count_i64(&mut c, &count, &args).await?;
     Ok(DistributionListList {
         distribution_lists: lists,
         offset: page.offset,
         size: page.size,
-        total: total as u32,
+        total,
     })
 }
 

@@ -18,8 +18,9 @@ use super::addresses::{
 };
 use super::contact_info::{apply_passive, stored_join, stored_split, PassiveFields};
 use super::domains::{release_licence, take_licence};
+use super::page::Listing;
 use super::rules::{address_list, check_texts, empty_none, keep_service_id};
-use super::{count_i64, new_id, now_ms, rfc3339, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::{new_id, now_ms, rfc3339, write_in_domain, Actor, DomainRow, Page, Svc};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -216,18 +217,11 @@ pub(crate) async fn require_mailbox(
         return Ok(m);
     }
     // Say whether it can be recovered.
-    let deleted = sqlx::query(&format!(
-        "SELECT deleted_at FROM mailboxes WHERE {RECOVERABLE}"
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .bind(validate::key(name))
-    .bind(now_ms() - RECOVERY_WINDOW_MS)
-    .fetch_optional(&mut *c)
-    .await?;
-    let details = match deleted {
-        Some(r) => {
-            let at: i64 = r.try_get("deleted_at")?;
+    let details = match find_recoverable(c, dom, svc, name).await? {
+        Some(MailboxRow {
+            deleted_at: Some(at),
+            ..
+        }) => {
             format!(
                 "The mailbox '{}' was deleted at {}; it can be recovered until {} by adding it \
                  again with recoverDeleted=true.",
@@ -236,7 +230,7 @@ pub(crate) async fn require_mailbox(
                 rfc3339(at + RECOVERY_WINDOW_MS)
             )
         }
-        None => format!(
+        _ => format!(
             "No mailbox named '{}' in '{}'.",
             validate::printable(name),
             dom.name
@@ -348,20 +342,15 @@ pub async fn mailbox_list(
 ) -> Result<(Vec<MailboxView>, u32)> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
-    let (filter, binds) = page.filter_sql("name_key", &["display_name"], Some("enabled"), 3);
-    let live = "domain_id = $1 AND service = $2 AND deleted_at IS NULL";
-    let sql = format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE {live}{filter} \
-         ORDER BY name_key LIMIT {} OFFSET {}",
-        page.size, page.offset
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(dom.id.clone())
-        .bind(svc.code().to_string());
-    for b in &binds {
-        q = q.bind(b.clone());
-    }
-    let rows = q.fetch_all(&mut *c).await?;
+    let listing = Listing {
+        cols: MAILBOX_COLS,
+        table: "mailboxes",
+        scope: "domain_id = $1 AND service = $2 AND deleted_at IS NULL",
+        binds: vec![dom.id.clone(), svc.code().to_string()],
+        search_cols: &["display_name"],
+        enabled_col: Some("enabled"),
+    };
+    let (rows, total) = listing.fetch(&mut c, page).await?;
     let out = rows
         .iter()
         .map(|r| {
@@ -371,11 +360,7 @@ pub async fn mailbox_list(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let mut args: Vec<&str> = vec![&dom.id, svc.code()];
-    args.extend(binds.iter().map(String::as_str));
-    let count = format!("SELECT COUNT(*) FROM mailboxes WHERE {live}{filter}");
-    let total = count_i64(&mut c, &count, &args).await?;
-    Ok((out, total as u32))
+    Ok((out, total))
 }
 
 /// `POST .../{ex,rs}/mailboxes/{name}`: creates a mailbox (or, with

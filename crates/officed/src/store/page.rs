@@ -5,6 +5,10 @@
 use cloudoffice_api::paths;
 use cloudoffice_api::types::PageQuery;
 
+use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
+
+use super::count_i64;
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -135,5 +139,52 @@ impl Page {
             None => {}
         }
         (sql, binds)
+    }
+}
+
+/// What a list call reads: rows of `table` within `scope` (SQL conditions
+/// on `$1`.., bound to `binds`), narrowed by the page's filter, ordered by
+/// `name_key`.
+pub(crate) struct Listing<'a> {
+    /// The `SELECT` columns.
+    pub cols: &'a str,
+    pub table: &'a str,
+    pub scope: &'a str,
+    pub binds: Vec<String>,
+    /// Columns `startswith=`/`contains=` also search, besides `name_key`.
+    pub search_cols: &'a [&'a str],
+    /// The column `enabled=` filters on, if the resource has one.
+    pub enabled_col: Option<&'a str>,
+}
+
+impl Listing<'_> {
+    /// One page of rows and the filtered total.
+    pub(crate) async fn fetch(
+        &self,
+        c: &mut AnyConnection,
+        page: &Page,
+    ) -> Result<(Vec<AnyRow>, u32)> {
+        let next = self.binds.len() + 1;
+        let (filter, filter_binds) =
+            page.filter_sql("name_key", self.search_cols, self.enabled_col, next);
+        let (cols, table, scope) = (self.cols, self.table, self.scope);
+        let sql = format!(
+            "SELECT {cols} FROM {table} WHERE {scope}{filter} ORDER BY name_key LIMIT {} OFFSET {}",
+            page.size, page.offset
+        );
+        let binds: Vec<&str> = self
+            .binds
+            .iter()
+            .chain(&filter_binds)
+            .map(String::as_str)
+            .collect();
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.to_string());
+        }
+        let rows = q.fetch_all(&mut *c).await?;
+        let count = format!("SELECT COUNT(*) FROM {table} WHERE {scope}{filter}");
+        let total = count_i64(c, &count, &binds).await?;
+        Ok((rows, total as u32))
     }
 }

@@ -542,10 +542,7 @@ mod tests {
             ),
         ];
         for (before, entries, want) in cases {
-            let mut set: Vec<String> = before
-                .iter()
-                .map(ToString::to_string)
-                .collect();
+            let mut set: Vec<String> = before.iter().map(ToString::to_string).collect();
             let r = apply_actions(&mut set, entries, "Member");
             match want {
                 Ok(after) => {
