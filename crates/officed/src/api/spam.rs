@@ -9,7 +9,6 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use super::extract::{Body, Path, Scope};
 use super::{ApiRoute, AppState, BodyDoc};
@@ -331,18 +330,8 @@ pub fn defaults(domain: bool) -> Value {
 }
 
 async fn load(st: &AppState, owner: &str, domain: bool) -> Result<Value> {
-    let mut c = st.db.pool.acquire().await?;
-    let row = sqlx::query("SELECT settings FROM spam_settings WHERE owner_id = $1")
-        .bind(owner.to_string())
-        .fetch_optional(&mut *c)
-        .await?;
-    Ok(match row {
-        Some(r) => {
-            let s: String = r.try_get("settings")?;
-            serde_json::from_str(&s).unwrap_or_else(|_| defaults(domain))
-        }
-        None => defaults(domain),
-    })
+    let stored = store::spam::settings(&st.db, owner).await?;
+    Ok(stored.unwrap_or_else(|| defaults(domain)))
 }
 
 fn invalid(field: &str, why: &str) -> Error {
@@ -455,15 +444,7 @@ pub fn apply(mut cur: Value, domain: bool, f: SpamSettingsForm) -> Result<Value>
 
 async fn edit(st: &AppState, owner: &str, domain: bool, f: SpamSettingsForm) -> Result<()> {
     let next = apply(load(st, owner, domain).await?, domain, f)?;
-    let mut c = st.db.pool.acquire().await?;
-    sqlx::query(
-        "INSERT INTO spam_settings (owner_id, settings) VALUES ($1, $2) ON CONFLICT (owner_id) DO UPDATE SET settings = excluded.settings",
-    )
-    .bind(owner.to_string())
-    .bind(next.to_string())
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+    store::spam::save_settings(&st.db, owner, &next).await
 }
 
 /// The canonical list name, or a 404 naming the documented ones.
@@ -503,52 +484,20 @@ pub fn entry_key(list: &str, e: &str) -> Result<String> {
 
 async fn list_show(st: &AppState, owner: &str, l: &str) -> Result<Json<Value>> {
     let list = list_name(l)?;
-    let mut c = st.db.pool.acquire().await?;
-    let rows = sqlx::query(
-        "SELECT entry FROM spam_list_entries WHERE owner_id = $1 AND list = $2 ORDER BY entry_key",
-    )
-    .bind(owner.to_string())
-    .bind(list.to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    let mut a = Vec::with_capacity(rows.len());
-    for r in rows {
-        a.push(r.try_get::<String, _>("entry")?);
-    }
+    let a = store::spam::entries(&st.db, owner, list).await?;
     Ok(Json(json!({ "addresses": a })))
 }
 
 async fn list_add(st: &AppState, owner: &str, l: &str, e: &str) -> Result<()> {
     let list = list_name(l)?;
     let key = entry_key(list, e)?;
-    let mut c = st.db.pool.acquire().await?;
-    sqlx::query(
-        "INSERT INTO spam_list_entries (owner_id, list, entry_key, entry, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner_id, list, entry_key) DO NOTHING",
-    )
-    .bind(owner.to_string())
-    .bind(list.to_string())
-    .bind(key.clone())
-    .bind(key)
-    .bind(store::now_ms())
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+    store::spam::add_entry(&st.db, owner, list, &key).await
 }
 
 async fn list_remove(st: &AppState, owner: &str, l: &str, e: &str) -> Result<()> {
     let list = list_name(l)?;
     let key = entry_key(list, e)?;
-    let mut c = st.db.pool.acquire().await?;
-    let n = sqlx::query(
-        "DELETE FROM spam_list_entries WHERE owner_id = $1 AND list = $2 AND entry_key = $3",
-    )
-    .bind(owner.to_string())
-    .bind(list.to_string())
-    .bind(key)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    if !store::spam::remove_entry(&st.db, owner, list, &key).await? {
         return Err(Error::not_found(
             format!("{} is not in the {list}.", crate::validate::printable(e)),
             "Nothing was removed.",

@@ -21,6 +21,7 @@
 //! - [`contacts`]: Exchange contacts;
 //! - [`lists`]: Exchange distribution lists and their members;
 //! - [`tokens`]: Rackspace Email login tokens;
+//! - [`spam`]: spam settings and spam list entries;
 //! - [`contact_info`]: the stored `contact_info` column;
 //! - [`audit`]: the audit log, written and read;
 //! - [`rules`]: the pure rules every write checks (no I/O).
@@ -35,6 +36,7 @@ pub mod lists;
 pub mod mailboxes;
 pub mod page;
 pub mod rules;
+pub mod spam;
 pub mod tokens;
 
 use cloudoffice_api::messages;
