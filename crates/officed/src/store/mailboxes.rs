@@ -170,21 +170,14 @@ fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
     })
 }
 
+/// The live mailbox `name`.
 async fn find_mailbox(
     c: &mut AnyConnection,
     dom: &DomainRow,
     svc: Svc,
     name: &str,
 ) -> Result<Option<MailboxRow>> {
-    let row = sqlx::query(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE {LIVE}"
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .bind(validate::key(name))
-    .fetch_optional(c)
-    .await?;
-    row.as_ref().map(mailbox_from_row).transpose()
+    find_row(c, dom, svc, name, false).await
 }
 
 /// The newest mailbox `name` deleted within the recovery window.
@@ -194,15 +187,26 @@ async fn find_recoverable(
     svc: Svc,
     name: &str,
 ) -> Result<Option<MailboxRow>> {
-    let row = sqlx::query(&format!(
-        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE {RECOVERABLE}"
-    ))
-    .bind(dom.id.clone())
-    .bind(svc.code().to_string())
-    .bind(validate::key(name))
-    .bind(now_ms() - RECOVERY_WINDOW_MS)
-    .fetch_optional(c)
-    .await?;
+    find_row(c, dom, svc, name, true).await
+}
+
+async fn find_row(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    deleted: bool,
+) -> Result<Option<MailboxRow>> {
+    let condition = if deleted { RECOVERABLE } else { LIVE };
+    let sql = format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE {condition}");
+    let mut q = sqlx::query(&sql)
+        .bind(dom.id.clone())
+        .bind(svc.code().to_string())
+        .bind(validate::key(name));
+    if deleted {
+        q = q.bind(now_ms() - RECOVERY_WINDOW_MS);
+    }
+    let row = q.fetch_optional(c).await?;
     row.as_ref().map(mailbox_from_row).transpose()
 }
 
