@@ -252,33 +252,15 @@ fn describe(e: &sqlx::Error) -> String {
     }
 }
 
-/// How many times an operation is retried on a transient database conflict.
+/// How many times a write is retried on a transient database conflict
+/// (deadlock, serialization failure, SQLite busy): see
+/// [`crate::store::write_in_domain`].
 pub const RETRIES: u32 = 8;
 
 /// Waits before retry number `attempt` (1-based): growing, with jitter.
 pub async fn backoff(attempt: u32) {
     let jitter = rand::random::<u64>() % 20;
     tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
-}
-
-/// Retries an operation on transient database conflicts (deadlocks,
-/// serialization failures, SQLite busy), up to [`RETRIES`] times with
-/// [`backoff`].
-pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        match op().await {
-            Err(e) if e.is_retryable() && attempt < RETRIES => {
-                attempt += 1;
-                backoff(attempt).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Returns an [`Error::Internal`] for impossible states.

@@ -291,8 +291,9 @@ pub(crate) struct Done<T> {
 /// Runs one write in `dom`: begins a transaction on the writer pool, takes
 /// the domain's lock, runs `op`, writes its audit log entry (as `actor`),
 /// and commits. The whole is retried while the database answers with a
-/// retryable error (serialization failure, SQLite busy; see
-/// [`crate::db::retry`]); `op` runs again from the start each time.
+/// retryable error (serialization failure, SQLite busy), up to
+/// [`RETRIES`] times after a [`backoff`]; `op` runs again from the start
+/// each time.
 ///
 /// `op` owns the [`Write`] and hands it back in [`Done`] (made with
 /// [`Write::logged`] or [`Write::unlogged`]): a closure that borrowed it
