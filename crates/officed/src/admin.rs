@@ -11,9 +11,35 @@ use sqlx::Row;
 use crate::crypto::MasterKey;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::store::{self, now_ms, Actor, Customer, DomainRow, Svc};
+use crate::store::{self, audit, now_ms, Actor, Customer, DomainRow, Svc};
 use crate::validate;
 
+pub use crate::store::audit::{audit_log, AuditEntry};
+
+const INSERT_CUSTOMER: &str = "INSERT INTO customers (id, account_number, name, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+const INSERT_KEY: &str =
+    "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, \
+     revoked_at, allow_rename, allow_domain_admin) \
+     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) ON CONFLICT DO NOTHING";
+const LIVE_KEY: &str = "SELECT k.customer_id, k.secret_enc, k.allow_rename, \
+     k.allow_domain_admin, c.account_number \
+     FROM api_keys k JOIN customers c ON c.id = k.customer_id \
+     WHERE k.user_key = $1 AND k.revoked_at IS NULL";
+const ALL_CUSTOMERS: &str = "SELECT c.account_number, c.name, \
+     (SELECT COUNT(*) FROM domains d WHERE d.customer_id = c.id) AS domains, \
+     (SELECT COUNT(*) FROM api_keys k WHERE k.customer_id = c.id AND k.revoked_at IS NULL) \
+     AS active_keys FROM customers c ORDER BY c.account_number";
+const ALL_DOMAINS: &str = "SELECT d.name, c.account_number, d.service_type, d.ex_used, \
+     d.ex_licences, d.rs_used, d.rs_licences \
+     FROM domains d JOIN customers c ON c.id = d.customer_id ORDER BY d.name";
+const ALL_KEYS: &str =
+    "SELECT k.user_key, c.account_number, k.label, k.revoked_at, k.allow_rename, \
+     k.allow_domain_admin \
+     FROM api_keys k JOIN customers c ON c.id = k.customer_id \
+     ORDER BY c.account_number, k.created_at";
+
+/// Writes an audit log entry for an administrator's change.
 async fn audit(
     db: &Db,
     customer_id: Option<&str>,
@@ -21,19 +47,13 @@ async fn audit(
     target: &str,
     detail: serde_json::Value,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, customer_id, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(uuid::Uuid::new_v4().simple().to_string())
-    .bind(now_ms())
-    .bind(customer_id.map(str::to_string))
-    .bind(Actor::admin().0)
-    .bind(action.to_string())
-    .bind(target.to_string())
-    .bind(detail.to_string())
-    .execute(&db.pool)
-    .await?;
-    Ok(())
+    let entry = audit::Entry {
+        action: action.to_string(),
+        target: target.to_string(),
+        detail,
+    };
+    let mut c = db.pool.acquire().await?;
+    audit::record(&mut c, customer_id, &Actor::admin(), &entry).await
 }
 
 /// Creates a customer with this account number.
@@ -41,16 +61,14 @@ pub async fn create_customer(db: &Db, account_number: &str, name: &str) -> Resul
     validate::account_number(account_number)?;
     validate::display_name(name)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let n = sqlx::query(
-        "INSERT INTO customers (id, account_number, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-    )
-    .bind(id.clone())
-    .bind(account_number.to_string())
-    .bind(name.to_string())
-    .bind(now_ms())
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
+    let n = sqlx::query(INSERT_CUSTOMER)
+        .bind(id.clone())
+        .bind(account_number.to_string())
+        .bind(name.to_string())
+        .bind(now_ms())
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
     if n == 0 {
         return Err(Error::bad_request(
             format!("The customer '{account_number}' already exists."),
@@ -378,20 +396,18 @@ pub async fn import_key_with(
             "Give a non-empty secret.",
         ));
     }
-    let n = sqlx::query(
-        "INSERT INTO api_keys (id, customer_id, user_key, secret_enc, label, created_at, revoked_at, allow_rename, allow_domain_admin) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) ON CONFLICT DO NOTHING",
-    )
-    .bind(uuid::Uuid::new_v4().simple().to_string())
-    .bind(cust.id.clone())
-    .bind(user_key.to_string())
-    .bind(master.encrypt(user_key, secret))
-    .bind(label.to_string())
-    .bind(now_ms())
-    .bind(i64::from(permissions.allow_rename))
-    .bind(i64::from(permissions.allow_domain_admin))
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
+    let n = sqlx::query(INSERT_KEY)
+        .bind(uuid::Uuid::new_v4().simple().to_string())
+        .bind(cust.id.clone())
+        .bind(user_key.to_string())
+        .bind(master.encrypt(user_key, secret))
+        .bind(label.to_string())
+        .bind(now_ms())
+        .bind(i64::from(permissions.allow_rename))
+        .bind(i64::from(permissions.allow_domain_admin))
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
     if n == 0 {
         return Err(Error::bad_request(
             format!(
@@ -450,12 +466,10 @@ pub struct KeyRecord {
 
 /// Looks up a live key and decrypts its secret. `None` for unknown or revoked keys.
 pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<Option<KeyRecord>> {
-    let row = sqlx::query(
-        "SELECT k.customer_id, k.secret_enc, k.allow_rename, k.allow_domain_admin, c.account_number FROM api_keys k JOIN customers c ON c.id = k.customer_id WHERE k.user_key = $1 AND k.revoked_at IS NULL",
-    )
-    .bind(user_key.to_string())
-    .fetch_optional(&db.pool)
-    .await?;
+    let row = sqlx::query(LIVE_KEY)
+        .bind(user_key.to_string())
+        .fetch_optional(&db.pool)
+        .await?;
     let Some(r) = row else { return Ok(None) };
     let enc: String = r.try_get("secret_enc")?;
     let Some(secret) = master.decrypt(user_key, &enc) else {
@@ -496,14 +510,7 @@ pub struct CustomerInfo {
 
 /// Every customer, by account number, with its domain and live-key counts.
 pub async fn list_customers(db: &Db) -> Result<Vec<CustomerInfo>> {
-    let rows = sqlx::query(
-        "SELECT c.account_number, c.name, \
-         (SELECT COUNT(*) FROM domains d WHERE d.customer_id = c.id) AS domains, \
-         (SELECT COUNT(*) FROM api_keys k WHERE k.customer_id = c.id AND k.revoked_at IS NULL) AS active_keys \
-         FROM customers c ORDER BY c.account_number",
-    )
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = sqlx::query(ALL_CUSTOMERS).fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
             Ok(CustomerInfo {
@@ -530,12 +537,7 @@ pub struct DomainInfo {
 
 /// Every domain (of one customer, when given), by name.
 pub async fn list_domains(db: &Db, account_number: Option<&str>) -> Result<Vec<DomainInfo>> {
-    let rows = sqlx::query(
-        "SELECT d.name, c.account_number, d.service_type, d.ex_used, d.ex_licences, d.rs_used, d.rs_licences \
-         FROM domains d JOIN customers c ON c.id = d.customer_id ORDER BY d.name",
-    )
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = sqlx::query(ALL_DOMAINS).fetch_all(&db.pool).await?;
     let mut out = Vec::new();
     for r in rows {
         let acct: String = r.try_get("account_number")?;
@@ -556,11 +558,7 @@ pub async fn list_domains(db: &Db, account_number: Option<&str>) -> Result<Vec<D
 }
 
 pub async fn list_keys(db: &Db, account_number: Option<&str>) -> Result<Vec<KeyInfo>> {
-    let rows = sqlx::query(
-        "SELECT k.user_key, c.account_number, k.label, k.revoked_at, k.allow_rename, k.allow_domain_admin FROM api_keys k JOIN customers c ON c.id = k.customer_id ORDER BY c.account_number, k.created_at",
-    )
-    .fetch_all(&db.pool)
-    .await?;
+    let rows = sqlx::query(ALL_KEYS).fetch_all(&db.pool).await?;
     let mut out = Vec::new();
     for r in rows {
         let acct: String = r.try_get("account_number")?;
@@ -591,42 +589,4 @@ pub async fn rename_mailbox(
     let svc = if exchange { Svc::Ex } else { Svc::Rs };
     store::mailbox_rename(db, &Actor::admin(), &d, svc, name, new_name).await?;
     Ok(())
-}
-
-/// One audit log entry.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuditEntry {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: serde_json::Value,
-}
-
-/// The most recent `limit` audit entries, newest first.
-pub async fn audit_log(db: &Db, limit: u32) -> Result<Vec<AuditEntry>> {
-    let rows = sqlx::query(&format!(
-        "SELECT at, actor, action, target, detail FROM audit_log ORDER BY at DESC, id LIMIT {limit}"
-    ))
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let at: i64 = r.try_get("at")?;
-            let detail: String = r.try_get("detail")?;
-            Ok(AuditEntry {
-                at: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-                    .ok()
-                    .and_then(|t| {
-                        t.format(&time::format_description::well_known::Rfc3339)
-                            .ok()
-                    })
-                    .unwrap_or_default(),
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                target: r.try_get("target")?,
-                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect()
 }

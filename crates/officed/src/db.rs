@@ -293,8 +293,21 @@ fn describe(e: &sqlx::Error) -> String {
     }
 }
 
-/// Retries an operation on transient database conflicts (deadlocks,
-/// serialization failures, SQLite busy), up to 8 attempts with backoff.
+/// How many times a write is retried on a transient database conflict
+/// (deadlock, serialization failure, SQLite busy): see
+/// [`crate::store::write_in_domain`].
+pub const RETRIES: u32 = 8;
+
+/// Waits before retry number `attempt` (1-based): growing, with jitter.
+pub async fn backoff(attempt: u32) {
+    let jitter = rand::random::<u64>() % 20;
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+}
+
+/// Retries `op` on a transient database conflict, as
+/// [`crate::store::write_in_domain`] does, for the writes that are not in
+/// one existing domain (adding, editing and deleting domains and their
+/// alternate domains, which take their own locks).
 pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -303,10 +316,9 @@ where
     let mut attempt = 0u32;
     loop {
         match op().await {
-            Err(e) if e.is_retryable() && attempt < 8 => {
+            Err(e) if e.is_retryable() && attempt < RETRIES => {
                 attempt += 1;
-                let jitter = rand::random::<u64>() % 20;
-                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+                backoff(attempt).await;
             }
             other => return other,
         }

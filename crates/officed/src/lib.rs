@@ -2,7 +2,7 @@
 //! like the Cloud Office API (see `docs/officed.md`).
 //!
 //! - [`api::app`]: the axum router (`/v1`, `/healthz`, `/v1/openapi.json`).
-//! - [`store`]: storage and the control panel's rules.
+//! - [`store`]: storage, one module per resource; its pure rules in [`store::rules`].
 //! - [`admin`]: administrator operations (customers, domains, licences, keys).
 //! - [`Service`]: start it in-process; [`sample_account`] for demos.
 

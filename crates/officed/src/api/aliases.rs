@@ -7,10 +7,10 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{PageQuery, RsAlias, RsAliasForm, RsAliasList};
 
-use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, CallerExt};
+use super::extract::{Body, Path, Query, Scope};
+use super::{ApiRoute, AppState};
 use crate::error::Result;
-use crate::store::{self, Actor, Page};
+use crate::store::{self, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -65,13 +65,11 @@ type ObjectPath = Path<(String, String, String)>;
 )]
 async fn list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<RsAliasList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
-        store::alias_list(&st.db, &dom, &Page::from_query(q)?).await?,
+        store::alias_list(&st.db, &scope.dom, &Page::from_query(q)?).await?,
     ))
 }
 
@@ -84,11 +82,10 @@ async fn list(
 )]
 async fn show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<RsAlias>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::alias_get(&st.db, &dom, &n).await?))
+    Ok(Json(store::alias_get(&st.db, &scope.dom, &n).await?))
 }
 
 #[utoipa::path(
@@ -101,12 +98,11 @@ async fn show(
 )]
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<RsAliasForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::alias_create(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
@@ -120,12 +116,11 @@ async fn add(
 )]
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<RsAliasForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::alias_edit(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
@@ -138,11 +133,10 @@ async fn edit(
 )]
 async fn remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+    store::alias_delete(&st.db, &scope.actor, &scope.dom, &n).await
 }
 
 /// `.../{name}/.../{item}`: customer, domain, object name and one item of it (a member, an address).
@@ -157,11 +151,10 @@ type ItemPath = Path<(String, String, String, String)>;
 )]
 async fn address_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, a)): ItemPath,
+    scope: Scope,
+    Path((_, _, n, a)): ItemPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+    store::alias_address_add(&st.db, &scope.actor, &scope.dom, &n, &a).await
 }
 
 #[utoipa::path(
@@ -173,9 +166,8 @@ async fn address_add(
 )]
 async fn address_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, a)): ItemPath,
+    scope: Scope,
+    Path((_, _, n, a)): ItemPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::alias_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+    store::alias_address_remove(&st.db, &scope.actor, &scope.dom, &n, &a).await
 }

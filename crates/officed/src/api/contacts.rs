@@ -7,10 +7,10 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use cloudoffice_api::{ExchangeContact, ExchangeContactForm, ExchangeContactList, PageQuery};
 
-use super::extract::{Body, Path, Query};
-use super::{domain_for, ApiRoute, AppState, CallerExt};
+use super::extract::{Body, Path, Query, Scope};
+use super::{ApiRoute, AppState};
 use crate::error::Result;
-use crate::store::{self, summarize, Actor, Page};
+use crate::store::{self, summarize, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -55,13 +55,11 @@ type ObjectPath = Path<(String, String, String)>;
 )]
 async fn list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<ExchangeContactList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let page = Page::from_query(q)?;
-    let (rows, total) = store::contact_list(&st.db, &dom, &page).await?;
+    let (rows, total) = store::contact_list(&st.db, &scope.dom, &page).await?;
     let contacts = rows
         .iter()
         .map(|r| summarize(&r.wire(), &[], &page.fields))
@@ -83,11 +81,12 @@ async fn list(
 )]
 async fn show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<ExchangeContact>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::contact_get(&st.db, &dom, &n).await?.wire()))
+    Ok(Json(
+        store::contact_get(&st.db, &scope.dom, &n).await?.wire(),
+    ))
 }
 
 #[utoipa::path(
@@ -100,12 +99,11 @@ async fn show(
 )]
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<ExchangeContactForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::contact_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::contact_create(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
@@ -119,12 +117,11 @@ async fn add(
 )]
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<ExchangeContactForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::contact_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &f).await?;
+    store::contact_edit(&st.db, &scope.actor, &scope.dom, &n, &f).await?;
     Ok(())
 }
 
@@ -137,9 +134,8 @@ async fn edit(
 )]
 async fn remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::contact_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+    store::contact_delete(&st.db, &scope.actor, &scope.dom, &n).await
 }

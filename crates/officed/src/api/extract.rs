@@ -1,12 +1,16 @@
-//! Extractors whose rejections are fault bodies (400), never axum's plain
-//! text: path, query, form, JSON, and [`Body`] (form or JSON).
+//! Extractors whose rejections are fault bodies, never axum's plain text:
+//! path, query, form, JSON, [`Body`] (form or JSON), and [`Scope`] (the
+//! domain a request is about, resolved and authorised once).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::{domain_for, AppState, Caller};
+use crate::db::internal;
 use crate::error::Error;
+use crate::store::{Actor, DomainRow};
 
 /// Path parameters.
 pub struct Path<T>(pub T);
@@ -31,6 +35,40 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Query<T
         serde_urlencoded::from_str(q)
             .map(Query)
             .map_err(|e| Error::bad_request("The query string is invalid.", e.to_string()))
+    }
+}
+
+/// The domain a request is about, and who asks: the `{c}` (customer) and
+/// `{d}` (domain) path segments resolved for the caller's API key, once,
+/// before the handler runs. A customer other than the key's, or a domain
+/// that is not the customer's, answers 403 "Not authorized" (both alike).
+/// `actor` is who the audit log names for the request's changes.
+pub struct Scope {
+    pub dom: DomainRow,
+    pub actor: Actor,
+}
+
+impl FromRequestParts<AppState> for Scope {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Error> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| internal("Scope is extracted on an unauthenticated route."))?;
+        let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, st).await?;
+        let segment = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .ok_or_else(|| internal(format!("Scope needs a {{{name}}} path segment.")))
+        };
+        let dom = domain_for(st, &caller, segment("c")?, segment("d")?).await?;
+        Ok(Scope {
+            dom,
+            actor: Actor::key(&caller.user_key),
+        })
     }
 }
 

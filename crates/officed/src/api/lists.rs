@@ -8,10 +8,10 @@ use cloudoffice_api::{
     DistributionList, DistributionListBody, DistributionListList, MemberList, PageQuery,
 };
 
-use super::extract::{Json, Path, Query};
-use super::{domain_for, ApiRoute, AppState, CallerExt};
+use super::extract::{Json, Path, Query, Scope};
+use super::{ApiRoute, AppState};
 use crate::error::Result;
-use crate::store::{self, Actor, Page};
+use crate::store::{self, Page};
 
 pub fn routes() -> Vec<ApiRoute> {
     vec![
@@ -74,13 +74,11 @@ type Out<T> = axum::Json<T>;
 )]
 async fn list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Out<DistributionListList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(
-        store::list_list(&st.db, &dom, &Page::from_query(q)?).await?,
+        store::list_list(&st.db, &scope.dom, &Page::from_query(q)?).await?,
     ))
 }
 
@@ -93,12 +91,13 @@ async fn list(
 )]
 async fn show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Out<DistributionList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(axum::Json(
-        store::list_get(&st.db, &dom, &n).await?.wire(&dom),
+        store::list_get(&st.db, &scope.dom, &n)
+            .await?
+            .wire(&scope.dom),
     ))
 }
 
@@ -112,12 +111,11 @@ async fn show(
 )]
 async fn add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Json(b): Json<DistributionListBody>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::list_create(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?;
+    store::list_create(&st.db, &scope.actor, &scope.dom, &n, &b).await?;
     Ok(())
 }
 
@@ -131,12 +129,11 @@ async fn add(
 )]
 async fn edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Json(b): Json<DistributionListBody>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::list_edit(&st.db, &Actor::key(&caller.user_key), &dom, &n, &b).await?;
+    store::list_edit(&st.db, &scope.actor, &scope.dom, &n, &b).await?;
     Ok(())
 }
 
@@ -149,11 +146,10 @@ async fn edit(
 )]
 async fn remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::list_delete(&st.db, &Actor::key(&caller.user_key), &dom, &n).await
+    store::list_delete(&st.db, &scope.actor, &scope.dom, &n).await
 }
 
 #[utoipa::path(
@@ -166,11 +162,12 @@ async fn remove(
 )]
 async fn members(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Out<MemberList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(axum::Json(store::members_get(&st.db, &dom, &n).await?))
+    Ok(axum::Json(
+        store::members_get(&st.db, &scope.dom, &n).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -183,11 +180,10 @@ async fn members(
 )]
 async fn member_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, m)): ItemPath,
+    scope: Scope,
+    Path((_, _, n, m)): ItemPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::member_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await?;
+    store::member_add(&st.db, &scope.actor, &scope.dom, &n, &m).await?;
     Ok(())
 }
 
@@ -201,9 +197,8 @@ async fn member_add(
 )]
 async fn member_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, m)): ItemPath,
+    scope: Scope,
+    Path((_, _, n, m)): ItemPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::member_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &m).await
+    store::member_remove(&st.db, &scope.actor, &scope.dom, &n, &m).await
 }

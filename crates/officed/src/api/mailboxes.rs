@@ -1,6 +1,7 @@
 //! Exchange and Rackspace Email mailboxes, and Exchange alternate addresses.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::Method;
 use axum::routing::{delete, get, post, put};
 use axum::Json;
@@ -10,10 +11,11 @@ use cloudoffice_api::{
     MailboxRenameForm, PageQuery, RsMailbox, RsMailboxForm, RsMailboxList,
 };
 
-use super::extract::{Body, Form, Path, Query};
-use super::{domain_for, ApiRoute, AppState, CallerExt};
+use super::extract::{Body, Form, Path, Query, Scope};
+use super::{ApiRoute, AppState, Caller};
+use crate::db::internal;
 use crate::error::{Error, Result};
-use crate::store::{self, summarize, Actor, MailboxInput, Page, Svc};
+use crate::store::{self, summarize, MailboxInput, Page, Svc};
 
 /// The documented `fields=` extras of the Exchange mailbox list.
 pub const EX_LIST_FIELDS: &[&str] = &[
@@ -134,13 +136,11 @@ type ObjectPath = Path<(String, String, String)>;
 )]
 async fn ex_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<ExchangeMailboxList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let page = Page::from_query(q)?;
-    let (boxes, total) = store::mailbox_list(&st.db, &dom, Svc::Ex, &page).await?;
+    let (boxes, total) = store::mailbox_list(&st.db, &scope.dom, Svc::Ex, &page).await?;
     let mailboxes = boxes
         .iter()
         .map(|m| summarize(&m.exchange(), EX_LIST_FIELDS, &page.fields))
@@ -162,12 +162,11 @@ async fn ex_list(
 )]
 async fn ex_show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<ExchangeMailbox>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
-        store::mailbox_get(&st.db, &dom, Svc::Ex, &n)
+        store::mailbox_get(&st.db, &scope.dom, Svc::Ex, &n)
             .await?
             .exchange(),
     ))
@@ -183,21 +182,12 @@ async fn ex_show(
 )]
 async fn ex_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<ExchangeMailboxForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    store::mailbox_create(
-        &st.db,
-        &Actor::key(&caller.user_key),
-        &dom,
-        Svc::Ex,
-        &n,
-        &input,
-    )
-    .await?;
+    store::mailbox_create(&st.db, &scope.actor, &scope.dom, Svc::Ex, &n, &input).await?;
     Ok(())
 }
 
@@ -211,55 +201,40 @@ async fn ex_add(
 )]
 async fn ex_edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<ExchangeMailboxForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    store::mailbox_edit(
-        &st.db,
-        &Actor::key(&caller.user_key),
-        &dom,
-        Svc::Ex,
-        &n,
-        &input,
-    )
-    .await?;
+    store::mailbox_edit(&st.db, &scope.actor, &scope.dom, Svc::Ex, &n, &input).await?;
     Ok(())
 }
 
 /// Refuses keys without the rename permission, before anything else is
-/// looked at (so the answer says nothing about the mailbox).
-fn check_rename_permission(caller: &CallerExt) -> Result<()> {
-    if caller.allow_rename {
-        Ok(())
-    } else {
-        tracing::info!(user_key = %caller.user_key, "refused: rename without the rename permission");
-        Err(Error::not_authorized(
-            "Renaming a mailbox changes its Service ID and is an administrator's operation: this API key lacks the rename permission (an administrator issues one with 'officed key issue --allow-rename').",
-        ))
+/// looked at (so the answer says nothing about the mailbox or its domain).
+struct CanRename;
+
+impl<S: Send + Sync> FromRequestParts<S> for CanRename {
+    type Rejection = Error;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
+        let Some(caller) = parts.extensions.get::<Caller>() else {
+            return Err(internal(
+                "CanRename is extracted on an unauthenticated route.",
+            ));
+        };
+        if caller.allow_rename {
+            Ok(CanRename)
+        } else {
+            tracing::info!(user_key = %caller.user_key, "refused: rename without the rename permission");
+            Err(Error::not_authorized(
+                "Renaming a mailbox changes its Service ID and is an administrator's operation: this API key lacks the rename permission (an administrator issues one with 'officed key issue --allow-rename').",
+            ))
+        }
     }
 }
 
-async fn rename(
-    st: &AppState,
-    caller: &CallerExt,
-    (c, d, n): (String, String, String),
-    svc: Svc,
-    new_name: &str,
-) -> Result<()> {
-    check_rename_permission(caller)?;
-    let dom = domain_for(st, caller, &c, &d).await?;
-    store::mailbox_rename(
-        &st.db,
-        &Actor::key(&caller.user_key),
-        &dom,
-        svc,
-        &n,
-        new_name,
-    )
-    .await?;
+async fn rename(st: &AppState, scope: &Scope, name: &str, svc: Svc, new_name: &str) -> Result<()> {
+    store::mailbox_rename(&st.db, &scope.actor, &scope.dom, svc, name, new_name).await?;
     Ok(())
 }
 
@@ -274,11 +249,12 @@ async fn rename(
 )]
 async fn ex_rename(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path(p): ObjectPath,
+    _: CanRename,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Form(f): Form<MailboxRenameForm>,
 ) -> Result<()> {
-    rename(&st, &caller, p, Svc::Ex, &f.new_name).await
+    rename(&st, &scope, &n, Svc::Ex, &f.new_name).await
 }
 
 #[utoipa::path(
@@ -290,11 +266,10 @@ async fn ex_rename(
 )]
 async fn ex_delete(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Ex, &n).await
+    store::mailbox_delete(&st.db, &scope.actor, &scope.dom, Svc::Ex, &n).await
 }
 
 #[utoipa::path(
@@ -306,11 +281,12 @@ async fn ex_delete(
 )]
 async fn addr_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<EmailAddressList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    Ok(Json(store::mailbox_addresses(&st.db, &dom, &n).await?))
+    Ok(Json(
+        store::mailbox_addresses(&st.db, &scope.dom, &n).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -322,11 +298,10 @@ async fn addr_list(
 )]
 async fn addr_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, a)): Path<(String, String, String, String)>,
+    scope: Scope,
+    Path((_, _, n, a)): Path<(String, String, String, String)>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::mailbox_address_add(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await?;
+    store::mailbox_address_add(&st.db, &scope.actor, &scope.dom, &n, &a).await?;
     Ok(())
 }
 
@@ -339,11 +314,10 @@ async fn addr_add(
 )]
 async fn addr_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, a)): Path<(String, String, String, String)>,
+    scope: Scope,
+    Path((_, _, n, a)): Path<(String, String, String, String)>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::mailbox_address_remove(&st.db, &Actor::key(&caller.user_key), &dom, &n, &a).await
+    store::mailbox_address_remove(&st.db, &scope.actor, &scope.dom, &n, &a).await
 }
 
 #[utoipa::path(
@@ -356,13 +330,11 @@ async fn addr_remove(
 )]
 async fn rs_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): Path<(String, String)>,
+    scope: Scope,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<RsMailboxList>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let page = Page::from_query(q)?;
-    let (boxes, total) = store::mailbox_list(&st.db, &dom, Svc::Rs, &page).await?;
+    let (boxes, total) = store::mailbox_list(&st.db, &scope.dom, Svc::Rs, &page).await?;
     let rs_mailboxes = boxes
         .iter()
         .map(|m| summarize(&m.rs(), RS_LIST_FIELDS, &page.fields))
@@ -384,12 +356,13 @@ async fn rs_list(
 )]
 async fn rs_show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<RsMailbox>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     Ok(Json(
-        store::mailbox_get(&st.db, &dom, Svc::Rs, &n).await?.rs(),
+        store::mailbox_get(&st.db, &scope.dom, Svc::Rs, &n)
+            .await?
+            .rs(),
     ))
 }
 
@@ -402,11 +375,10 @@ async fn rs_show(
 )]
 async fn rs_login_token(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<LoginToken>> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    let token = store::rs_login_token(&st.db, &dom, &n).await?;
+    let token = store::rs_login_token(&st.db, &scope.dom, &n).await?;
     Ok(Json(LoginToken { token }))
 }
 
@@ -419,10 +391,10 @@ async fn rs_login_token(
 )]
 async fn rs_login_token_lower(
     st: State<AppState>,
-    caller: CallerExt,
+    scope: Scope,
     path: ObjectPath,
 ) -> Result<Json<LoginToken>> {
-    rs_login_token(st, caller, path).await
+    rs_login_token(st, scope, path).await
 }
 
 #[utoipa::path(
@@ -435,21 +407,12 @@ async fn rs_login_token_lower(
 )]
 async fn rs_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<RsMailboxForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    store::mailbox_create(
-        &st.db,
-        &Actor::key(&caller.user_key),
-        &dom,
-        Svc::Rs,
-        &n,
-        &input,
-    )
-    .await?;
+    store::mailbox_create(&st.db, &scope.actor, &scope.dom, Svc::Rs, &n, &input).await?;
     Ok(())
 }
 
@@ -463,21 +426,12 @@ async fn rs_add(
 )]
 async fn rs_edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<RsMailboxForm>,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
     let input = MailboxInput::from(f);
-    store::mailbox_edit(
-        &st.db,
-        &Actor::key(&caller.user_key),
-        &dom,
-        Svc::Rs,
-        &n,
-        &input,
-    )
-    .await?;
+    store::mailbox_edit(&st.db, &scope.actor, &scope.dom, Svc::Rs, &n, &input).await?;
     Ok(())
 }
 
@@ -492,11 +446,12 @@ async fn rs_edit(
 )]
 async fn rs_rename(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path(p): ObjectPath,
+    _: CanRename,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Form(f): Form<MailboxRenameForm>,
 ) -> Result<()> {
-    rename(&st, &caller, p, Svc::Rs, &f.new_name).await
+    rename(&st, &scope, &n, Svc::Rs, &f.new_name).await
 }
 
 #[utoipa::path(
@@ -508,9 +463,8 @@ async fn rs_rename(
 )]
 async fn rs_delete(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    let dom = domain_for(&st, &caller, &c, &d).await?;
-    store::mailbox_delete(&st.db, &Actor::key(&caller.user_key), &dom, Svc::Rs, &n).await
+    store::mailbox_delete(&st.db, &scope.actor, &scope.dom, Svc::Rs, &n).await
 }

@@ -244,7 +244,8 @@ pub fn check_customer(caller: &Caller, c: &str) -> Result<()> {
     }
 }
 
-/// Resolves `{c}` and `{d}` for the caller.
+/// Resolves `{c}` and `{d}` for the caller (handlers take
+/// [`extract::Scope`], which calls this once).
 pub async fn domain_for(st: &AppState, caller: &Caller, c: &str, d: &str) -> Result<DomainRow> {
     check_customer(caller, c)?;
     store::customer_domain(&st.db, &caller.customer_id, d).await

@@ -9,10 +9,9 @@ use axum::Json;
 use cloudoffice_api::paths::routes as r;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row;
 
-use super::extract::{Body, Path};
-use super::{domain_for, ApiRoute, AppState, CallerExt};
+use super::extract::{Body, Path, Scope};
+use super::{ApiRoute, AppState};
 use crate::error::{Error, Result};
 use crate::store::{self, Svc};
 
@@ -132,6 +131,10 @@ pub fn routes() -> Vec<ApiRoute> {
     ]
 }
 
+type ObjectPath = Path<(String, String, String)>;
+type ItemPath = Path<(String, String, String, String)>;
+type P5 = Path<(String, String, String, String, String)>;
+
 /// A domain's spam settings as `GET .../spam/settings` answers them (the
 /// shape of [`defaults`]`(true)`; a test checks the two agree).
 #[derive(utoipa::ToSchema)]
@@ -178,29 +181,6 @@ pub struct SpamList {
     pub addresses: Vec<String>,
 }
 
-/// `/customers/{c}/domains/{d}`: customer and domain.
-type DomainPath = Path<(String, String)>;
-/// `/customers/{c}/domains/{d}/.../{name}`: customer, domain and object name.
-type ObjectPath = Path<(String, String, String)>;
-/// `.../{name}/.../{item}`: customer, domain, object name and one item of it (a member, an address).
-type ItemPath = Path<(String, String, String, String)>;
-type P5 = Path<(String, String, String, String, String)>;
-
-async fn domain_owner(st: &AppState, caller: &CallerExt, c: &str, d: &str) -> Result<String> {
-    Ok(domain_for(st, caller, c, d).await?.id)
-}
-
-async fn mailbox_owner(
-    st: &AppState,
-    caller: &CallerExt,
-    c: &str,
-    d: &str,
-    n: &str,
-) -> Result<String> {
-    let dom = domain_for(st, caller, c, d).await?;
-    store::mailbox_id(&st.db, &dom, Svc::Rs, n).await
-}
-
 #[utoipa::path(
     get,
     path = r::DOMAIN_SPAM_SETTINGS,
@@ -208,12 +188,8 @@ async fn mailbox_owner(
     summary = "Show a domain's spam settings (stored; officed does not filter mail)",
     responses((status = 200, description = "OK", body = DomainSpamSettings), crate::openapi::Faults),
 )]
-async fn domain_show(
-    State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): DomainPath,
-) -> Result<Json<Value>> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+async fn domain_show(State(st): State<AppState>, scope: Scope) -> Result<Json<Value>> {
+    let o = scope.dom.id;
     Ok(Json(load(&st, &o, true).await?))
 }
 
@@ -227,11 +203,10 @@ async fn domain_show(
 )]
 async fn domain_edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d)): DomainPath,
+    scope: Scope,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     edit(&st, &o, true, f).await
 }
 
@@ -244,10 +219,10 @@ async fn domain_edit(
 )]
 async fn domain_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, l)): ObjectPath,
+    scope: Scope,
+    Path((_, _, l)): ObjectPath,
 ) -> Result<Json<Value>> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     list_show(&st, &o, &l).await
 }
 
@@ -260,10 +235,10 @@ async fn domain_list(
 )]
 async fn domain_list_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, l, e)): ItemPath,
+    scope: Scope,
+    Path((_, _, l, e)): ItemPath,
 ) -> Result<()> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     list_add(&st, &o, &l, &e).await
 }
 
@@ -276,10 +251,10 @@ async fn domain_list_add(
 )]
 async fn domain_list_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, l, e)): ItemPath,
+    scope: Scope,
+    Path((_, _, l, e)): ItemPath,
 ) -> Result<()> {
-    let o = domain_owner(&st, &caller, &c, &d).await?;
+    let o = scope.dom.id;
     list_remove(&st, &o, &l, &e).await
 }
 
@@ -292,10 +267,10 @@ async fn domain_list_remove(
 )]
 async fn mailbox_show(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
 ) -> Result<Json<Value>> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     Ok(Json(load(&st, &o, false).await?))
 }
 
@@ -309,11 +284,11 @@ async fn mailbox_show(
 )]
 async fn mailbox_edit(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n)): ObjectPath,
+    scope: Scope,
+    Path((_, _, n)): ObjectPath,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     edit(&st, &o, false, f).await
 }
 
@@ -326,10 +301,10 @@ async fn mailbox_edit(
 )]
 async fn mailbox_list(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, l)): ItemPath,
+    scope: Scope,
+    Path((_, _, n, l)): ItemPath,
 ) -> Result<Json<Value>> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     list_show(&st, &o, &l).await
 }
 
@@ -342,10 +317,10 @@ async fn mailbox_list(
 )]
 async fn mailbox_list_add(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, l, e)): P5,
+    scope: Scope,
+    Path((_, _, n, l, e)): P5,
 ) -> Result<()> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     list_add(&st, &o, &l, &e).await
 }
 
@@ -358,10 +333,10 @@ async fn mailbox_list_add(
 )]
 async fn mailbox_list_remove(
     State(st): State<AppState>,
-    caller: CallerExt,
-    Path((c, d, n, l, e)): P5,
+    scope: Scope,
+    Path((_, _, n, l, e)): P5,
 ) -> Result<()> {
-    let o = mailbox_owner(&st, &caller, &c, &d, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
     list_remove(&st, &o, &l, &e).await
 }
 
@@ -389,18 +364,8 @@ pub fn defaults(domain: bool) -> Value {
 }
 
 async fn load(st: &AppState, owner: &str, domain: bool) -> Result<Value> {
-    let mut c = st.db.pool.acquire().await?;
-    let row = sqlx::query("SELECT settings FROM spam_settings WHERE owner_id = $1")
-        .bind(owner.to_string())
-        .fetch_optional(&mut *c)
-        .await?;
-    Ok(match row {
-        Some(r) => {
-            let s: String = r.try_get("settings")?;
-            serde_json::from_str(&s).unwrap_or_else(|_| defaults(domain))
-        }
-        None => defaults(domain),
-    })
+    let stored = store::spam::settings(&st.db, owner).await?;
+    Ok(stored.unwrap_or_else(|| defaults(domain)))
 }
 
 fn invalid(field: &str, why: &str) -> Error {
@@ -513,15 +478,7 @@ pub fn apply(mut cur: Value, domain: bool, f: SpamSettingsForm) -> Result<Value>
 
 async fn edit(st: &AppState, owner: &str, domain: bool, f: SpamSettingsForm) -> Result<()> {
     let next = apply(load(st, owner, domain).await?, domain, f)?;
-    let mut c = st.db.pool.acquire().await?;
-    sqlx::query(
-        "INSERT INTO spam_settings (owner_id, settings) VALUES ($1, $2) ON CONFLICT (owner_id) DO UPDATE SET settings = excluded.settings",
-    )
-    .bind(owner.to_string())
-    .bind(next.to_string())
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+    store::spam::save_settings(&st.db, owner, &next).await
 }
 
 /// The canonical list name, or a 404 naming the documented ones.
@@ -561,52 +518,20 @@ pub fn entry_key(list: &str, e: &str) -> Result<String> {
 
 async fn list_show(st: &AppState, owner: &str, l: &str) -> Result<Json<Value>> {
     let list = list_name(l)?;
-    let mut c = st.db.pool.acquire().await?;
-    let rows = sqlx::query(
-        "SELECT entry FROM spam_list_entries WHERE owner_id = $1 AND list = $2 ORDER BY entry_key",
-    )
-    .bind(owner.to_string())
-    .bind(list.to_string())
-    .fetch_all(&mut *c)
-    .await?;
-    let mut a = Vec::with_capacity(rows.len());
-    for r in rows {
-        a.push(r.try_get::<String, _>("entry")?);
-    }
+    let a = store::spam::entries(&st.db, owner, list).await?;
     Ok(Json(json!({ "addresses": a })))
 }
 
 async fn list_add(st: &AppState, owner: &str, l: &str, e: &str) -> Result<()> {
     let list = list_name(l)?;
     let key = entry_key(list, e)?;
-    let mut c = st.db.pool.acquire().await?;
-    sqlx::query(
-        "INSERT INTO spam_list_entries (owner_id, list, entry_key, entry, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner_id, list, entry_key) DO NOTHING",
-    )
-    .bind(owner.to_string())
-    .bind(list.to_string())
-    .bind(key.clone())
-    .bind(key)
-    .bind(store::now_ms())
-    .execute(&mut *c)
-    .await?;
-    Ok(())
+    store::spam::add_entry(&st.db, owner, list, &key).await
 }
 
 async fn list_remove(st: &AppState, owner: &str, l: &str, e: &str) -> Result<()> {
     let list = list_name(l)?;
     let key = entry_key(list, e)?;
-    let mut c = st.db.pool.acquire().await?;
-    let n = sqlx::query(
-        "DELETE FROM spam_list_entries WHERE owner_id = $1 AND list = $2 AND entry_key = $3",
-    )
-    .bind(owner.to_string())
-    .bind(list.to_string())
-    .bind(key)
-    .execute(&mut *c)
-    .await?
-    .rows_affected();
-    if n == 0 {
+    if !store::spam::remove_entry(&st.db, owner, list, &key).await? {
         return Err(Error::not_found(
             format!("{} is not in the {list}.", crate::validate::printable(e)),
             "Nothing was removed.",

@@ -126,7 +126,12 @@ async fn audited(
     target: &str,
     detail: Value,
 ) -> Result<()> {
-    audit(&mut tx, customer_id, actor, action, target, detail).await?;
+    let entry = audit::Entry {
+        action: action.to_string(),
+        target: target.to_string(),
+        detail,
+    };
+    audit::record(&mut tx, customer_id, actor, &entry).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,0 +1,753 @@
+//! Mailboxes of both services (Hosted Exchange and Rackspace Email): the
+//! add/edit input, the stored row and its two answer shapes, reads, and the
+//! writes (create, recover, edit, soft delete, administrator rename), each
+//! taking or giving back a licence of its domain.
+
+use cloudoffice_api::forms::{ExchangeMailboxForm, Passive, RsMailboxForm};
+use cloudoffice_api::messages;
+use cloudoffice_api::types::{
+    ContactInfo, EmailAddressEntry, ExContactInfo, ExchangeMailbox, RsContactInfo, RsMailbox,
+    CONTACT_INFO_FIELDS,
+};
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+use super::addresses::{
+    delete_owner_addresses, domain_id_by_name, insert_address, owner_addresses, primary_in_use,
+    remove_member_everywhere, DELETE_ONE,
+};
+use super::contact_info::{apply_passive, stored_join, stored_split, PassiveFields};
+use super::domains::{release_licence, take_licence};
+use super::page::Listing;
+use super::rules::{address_list, check_texts, empty_none, keep_service_id};
+use super::{new_id, now_ms, rfc3339, write_in_domain, Actor, DomainRow, Page, Svc};
+use crate::db::{internal, Db};
+use crate::error::{Error, Result};
+use crate::validate;
+
+/// Deleted mailboxes stay recoverable this long.
+pub const RECOVERY_WINDOW_MS: i64 = messages::RECOVERY_DAYS as i64 * 24 * 3600 * 1000;
+
+/// The default size of a new mailbox (MB).
+const DEFAULT_SIZE_MB: u32 = 25_600;
+
+/// Add/edit input for a mailbox of either service (from the forms).
+#[derive(Debug, Clone, Default)]
+pub struct MailboxInput {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub initials: Option<String>,
+    pub enabled: Option<bool>,
+    pub hidden: Option<bool>,
+    pub size: Option<u32>,
+    pub contact: ContactInfo,
+    pub recover_deleted: bool,
+    /// Documented settings kept without acting on them (see `Passive`).
+    pub passive: Passive,
+    /// Given on add (required for Rackspace Email, as documented); never stored.
+    pub password: Option<String>,
+}
+
+impl From<ExchangeMailboxForm> for MailboxInput {
+    fn from(f: ExchangeMailboxForm) -> Self {
+        let passive = f.passive();
+        MailboxInput {
+            contact: f.contact_info(),
+            name: f.name,
+            display_name: f.display_name,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            initials: f.initials,
+            enabled: f.enabled,
+            hidden: f.is_hidden,
+            size: f.size,
+            recover_deleted: f.recover_deleted.unwrap_or(false),
+            passive,
+            password: f.password,
+        }
+    }
+}
+
+impl From<RsMailboxForm> for MailboxInput {
+    fn from(f: RsMailboxForm) -> Self {
+        let mut passive = f.passive();
+        // Forwarding addresses are answered as the documented list.
+        if let Some(serde_json::Value::String(v)) = passive.top.remove("emailForwardingAddresses") {
+            let list: Vec<serde_json::Value> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| serde_json::Value::String(a.to_string()))
+                .collect();
+            passive.top.insert(
+                "emailForwardingAddressList".into(),
+                serde_json::json!({ "emailAddress": list }),
+            );
+        }
+        MailboxInput {
+            contact: f.contact_info(),
+            name: f.name,
+            display_name: f.display_name,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            initials: f.initials,
+            enabled: f.enabled,
+            hidden: None,
+            size: f.size,
+            recover_deleted: f.recover_deleted.unwrap_or(false),
+            passive,
+            password: f.password,
+        }
+    }
+}
+
+const MAILBOX_COLS: &str = "id, domain_id, service, name, display_name, first_name, last_name, \
+     initials, enabled, hidden, size_mb, usage_mb, contact_info, created_at, deleted_at, \
+     deleted_addresses";
+const LIVE: &str = "domain_id = $1 AND service = $2 AND name_key = $3 AND deleted_at IS NULL";
+const RECOVERABLE: &str = "domain_id = $1 AND service = $2 AND name_key = $3 \
+     AND deleted_at IS NOT NULL AND deleted_at > $4 ORDER BY deleted_at DESC LIMIT 1";
+const INSERT_VALUES: &str =
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, NULL, $15)";
+const UNDELETE: &str =
+    "UPDATE mailboxes SET deleted_at = NULL, deleted_addresses = NULL WHERE id = $1";
+const UPDATE: &str = "UPDATE mailboxes SET display_name = $1, first_name = $2, last_name = $3, \
+     initials = $4, enabled = $5, hidden = $6, size_mb = $7, contact_info = $8 WHERE id = $9";
+const SOFT_DELETE: &str =
+    "UPDATE mailboxes SET deleted_at = $1, deleted_addresses = $2 WHERE id = $3";
+/// Purges the domain's mailboxes deleted before the recovery window. Naming
+/// both services lets the live index find them by time instead of visiting
+/// every mailbox of the domain.
+const PURGE: &str = "DELETE FROM mailboxes WHERE domain_id = $1 AND service IN ('ex', 'rs') \
+     AND deleted_at IS NOT NULL AND deleted_at < $2";
+const RENAME_MEMBER: &str =
+    "UPDATE ex_list_members SET member_key = $1, member = $2 WHERE member_key = $3";
+const RENAME_ADDRESS: &str =
+    "UPDATE addresses SET address = $1 WHERE customer_id = $2 AND address_key = $3";
+const RENAME: &str = "UPDATE mailboxes SET name = $1, name_key = $2 WHERE id = $3";
+
+/// A mailbox as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct MailboxRow {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    display_name: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    initials: Option<String>,
+    enabled: bool,
+    hidden: bool,
+    size_mb: i64,
+    usage_mb: i64,
+    contact: ContactInfo,
+    passive: PassiveFields,
+    created_at: i64,
+    deleted_at: Option<i64>,
+    deleted_addresses: Option<String>,
+}
+
+fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
+    let ci: String = r.try_get("contact_info")?;
+    let (contact, passive) = stored_split(&ci)?;
+    Ok(MailboxRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        display_name: r.try_get("display_name")?,
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        initials: r.try_get("initials")?,
+        enabled: r.try_get::<i64, _>("enabled")? != 0,
+        hidden: r.try_get::<i64, _>("hidden")? != 0,
+        size_mb: r.try_get("size_mb")?,
+        usage_mb: r.try_get("usage_mb")?,
+        contact,
+        passive,
+        created_at: r.try_get("created_at")?,
+        deleted_at: r.try_get("deleted_at")?,
+        deleted_addresses: r.try_get("deleted_addresses")?,
+    })
+}
+
+/// The live mailbox `name`.
+async fn find_mailbox(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<Option<MailboxRow>> {
+    find_row(c, dom, svc, name, false).await
+}
+
+/// The newest mailbox `name` deleted within the recovery window.
+async fn find_recoverable(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<Option<MailboxRow>> {
+    find_row(c, dom, svc, name, true).await
+}
+
+async fn find_row(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    deleted: bool,
+) -> Result<Option<MailboxRow>> {
+    let condition = if deleted { RECOVERABLE } else { LIVE };
+    let sql = format!("SELECT {MAILBOX_COLS} FROM mailboxes WHERE {condition}");
+    let mut q = sqlx::query(&sql)
+        .bind(dom.id.clone())
+        .bind(svc.code().to_string())
+        .bind(validate::key(name));
+    if deleted {
+        q = q.bind(now_ms() - RECOVERY_WINDOW_MS);
+    }
+    let row = q.fetch_optional(c).await?;
+    row.as_ref().map(mailbox_from_row).transpose()
+}
+
+/// The live mailbox `name`, or 404 saying whether it can be recovered.
+pub(crate) async fn require_mailbox(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<MailboxRow> {
+    if let Some(m) = find_mailbox(c, dom, svc, name).await? {
+        return Ok(m);
+    }
+    // Say whether it can be recovered.
+    let details = match find_recoverable(c, dom, svc, name).await? {
+        Some(MailboxRow {
+            deleted_at: Some(at),
+            ..
+        }) => {
+            format!(
+                "The mailbox '{}' was deleted at {}; it can be recovered until {} by adding it \
+                 again with recoverDeleted=true.",
+                validate::printable(name),
+                rfc3339(at),
+                rfc3339(at + RECOVERY_WINDOW_MS)
+            )
+        }
+        _ => format!(
+            "No mailbox named '{}' in '{}'.",
+            validate::printable(name),
+            dom.name
+        ),
+    };
+    Err(Error::not_found("Mailbox not found.", details))
+}
+
+async fn mailbox_wire(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    m: &MailboxRow,
+) -> Result<MailboxView> {
+    let addrs = owner_addresses(c, &m.id).await?;
+    Ok(mailbox_answer(dom, m, &addrs))
+}
+
+/// A mailbox as stored, with its addresses, answered in the shape of
+/// either service.
+#[derive(Debug, Clone)]
+pub struct MailboxView {
+    row: MailboxRow,
+    pub(crate) addresses: Vec<EmailAddressEntry>,
+}
+
+impl MailboxView {
+    /// The Exchange shape (`GET .../ex/mailboxes/{name}`).
+    pub fn exchange(&self) -> ExchangeMailbox {
+        let m = &self.row;
+        ExchangeMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            enabled: m.enabled,
+            is_hidden: m.hidden,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: ExContactInfo::from_common(
+                m.first_name.clone(),
+                m.last_name.clone(),
+                m.initials.clone(),
+                &m.contact,
+            ),
+            email_address_list: self.addresses.clone(),
+            extra: {
+                // officed has no mobile services: the documented flags are false.
+                let mut e = m.passive.clone();
+                for f in ["hasBlackBerryMobileService", "hasActiveSyncMobileService"] {
+                    e.entry(f).or_insert(serde_json::Value::Bool(false));
+                }
+                e
+            },
+        }
+    }
+
+    /// The Rackspace Email shape (`GET .../rs/mailboxes/{name}`).
+    pub fn rs(&self) -> RsMailbox {
+        let m = &self.row;
+        RsMailbox {
+            name: m.name.clone(),
+            display_name: m.display_name.clone(),
+            enabled: m.enabled,
+            size: m.size_mb as u32,
+            current_usage: m.usage_mb as u32,
+            created_date: rfc3339(m.created_at),
+            contact_info: RsContactInfo {
+                first_name: m.first_name.clone(),
+                last_name: m.last_name.clone(),
+                initials: m.initials.clone(),
+                info: m.contact.clone(),
+            },
+            email_address_list: self.addresses.clone(),
+            extra: m.passive.clone(),
+        }
+    }
+}
+
+/// The view of a mailbox row with its stored addresses.
+fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> MailboxView {
+    MailboxView {
+        row: m.clone(),
+        addresses: address_list(dom, &m.name, addrs),
+    }
+}
+
+/// `GET .../{ex,rs}/mailboxes/{name}`.
+pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<MailboxView> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let m = require_mailbox(&mut c, dom, svc, name).await?;
+    mailbox_wire(&mut c, dom, &m).await
+}
+
+/// The id of a live mailbox (404 `itemNotFoundFault` when there is none),
+/// for the resources kept per mailbox (spam settings and lists).
+pub async fn mailbox_id(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<String> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    Ok(require_mailbox(&mut c, dom, svc, name).await?.id)
+}
+
+/// One page of live mailboxes, filtered, without their addresses (list
+/// items carry no addresses), and the filtered total.
+pub async fn mailbox_list(
+    db: &Db,
+    dom: &DomainRow,
+    svc: Svc,
+    page: &Page,
+) -> Result<(Vec<MailboxView>, u32)> {
+    svc.check_domain(dom)?;
+    let mut c = db.pool.acquire().await?;
+    let listing = Listing {
+        cols: MAILBOX_COLS,
+        table: "mailboxes",
+        scope: "domain_id = $1 AND service = $2 AND deleted_at IS NULL",
+        binds: vec![dom.id.clone(), svc.code().to_string()],
+        search_cols: &["display_name"],
+        enabled_col: Some("enabled"),
+    };
+    let (rows, total) = listing.fetch(&mut c, page).await?;
+    let out = rows
+        .iter()
+        .map(|r| {
+            mailbox_from_row(r).map(|row| MailboxView {
+                row,
+                addresses: Vec::new(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((out, total))
+}
+
+/// `POST .../{ex,rs}/mailboxes/{name}`: creates a mailbox (or, with
+/// `recoverDeleted=true`, recovers one deleted in the last 14 days).
+pub async fn mailbox_create(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    input: &MailboxInput,
+) -> Result<MailboxView> {
+    svc.check_domain(dom)?;
+    validate::local_part("mailbox", name)?;
+    if let Some(n) = &input.name {
+        if !n.eq_ignore_ascii_case(name) {
+            return Err(Error::bad_request(
+                "The name in the body does not match the path.",
+                format!(
+                    "Path name '{name}', body name '{}'.",
+                    validate::printable(n)
+                ),
+            ));
+        }
+    }
+    if input.recover_deleted {
+        return mailbox_recover(db, actor, dom, svc, name).await;
+    }
+    // The documented add needs a password (checked, never stored); size
+    // defaults to 25600 MB when absent.
+    if input.password.as_deref().unwrap_or("").is_empty() {
+        return Err(Error::bad_request(
+            "Missing required field: password",
+            "A mailbox is added with a password (officed requires it and never stores it).",
+        ));
+    }
+    let display = match (&input.display_name, svc) {
+        (Some(d), _) => d.clone(),
+        // Rackspace Email does not require a display name: the name serves.
+        (None, Svc::Rs) => name.to_string(),
+        (None, Svc::Ex) => {
+            return Err(Error::bad_request(
+                "Missing required field: displayName",
+                "Give the mailbox a display name.",
+            ))
+        }
+    };
+    validate::display_name(&display)?;
+    let size = input.size.unwrap_or(DEFAULT_SIZE_MB);
+    validate::size_mb(size)?;
+    check_texts(
+        &[
+            ("firstName", &input.first_name),
+            ("lastName", &input.last_name),
+            ("initials", &input.initials),
+        ],
+        &input.contact,
+    )?;
+    let mut contact = ContactInfo::default();
+    contact.apply(&input.contact);
+    let mut passive = serde_json::Map::new();
+    apply_passive(&mut contact, &mut passive, &input.passive);
+    let contact_json = stored_join(&contact, &passive)?;
+    let (contact, contact_json, display, passive) = (&contact, &contact_json, &display, &passive);
+    write_in_domain(db, actor, dom, |mut tx| async move {
+        let id = new_id();
+        let primary = format!("{name}@{}", dom.name);
+        if !insert_address(
+            &mut tx,
+            &dom.customer_id,
+            &primary,
+            &dom.id,
+            svc.kind(),
+            &id,
+            true,
+        )
+        .await?
+        {
+            return Err(Error::exists(
+                messages::user_exists_in_another_service(name, svc.label()),
+                primary_in_use(&primary),
+            ));
+        }
+        take_licence(&mut tx, dom, svc).await?;
+        // The row as inserted: the answer is built from it, without reading
+        // it back (each statement is a hand-off to the database thread).
+        let m = MailboxRow {
+            id: id.clone(),
+            name: name.to_string(),
+            display_name: display.clone(),
+            first_name: empty_none(&input.first_name),
+            last_name: empty_none(&input.last_name),
+            initials: empty_none(&input.initials),
+            enabled: input.enabled.unwrap_or(true),
+            hidden: input.hidden.unwrap_or(false),
+            size_mb: i64::from(size),
+            usage_mb: 0,
+            contact: contact.clone(),
+            passive: passive.clone(),
+            created_at: now_ms(),
+            deleted_at: None,
+            deleted_addresses: None,
+        };
+        let insert = format!("INSERT INTO mailboxes ({MAILBOX_COLS}, name_key) {INSERT_VALUES}");
+        sqlx::query(&insert)
+            .bind(m.id.clone())
+            .bind(dom.id.clone())
+            .bind(svc.code().to_string())
+            .bind(m.name.clone())
+            .bind(m.display_name.clone())
+            .bind(m.first_name.clone())
+            .bind(m.last_name.clone())
+            .bind(m.initials.clone())
+            .bind(i64::from(m.enabled))
+            .bind(i64::from(m.hidden))
+            .bind(m.size_mb)
+            .bind(m.usage_mb)
+            .bind(contact_json.clone())
+            .bind(m.created_at)
+            .bind(validate::key(name))
+            .execute(&mut *tx)
+            .await?;
+        let detail =
+            json!({"displayName": display, "size": size, "enabled": input.enabled.unwrap_or(true)});
+        let answer = mailbox_answer(dom, &m, &[(primary.clone(), true)]);
+        Ok(tx.logged(answer, format!("{}.create", svc.kind()), primary, detail))
+    })
+    .await
+}
+
+/// Recovers the newest mailbox `name` deleted within the recovery window,
+/// with its addresses (unless one was taken since) and a licence.
+async fn mailbox_recover(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<MailboxView> {
+    write_in_domain(db, actor, dom, |mut tx| async move {
+        let Some(m) = find_recoverable(&mut tx, dom, svc, name).await? else {
+            return Err(Error::not_found(
+                "Mailbox not found.",
+                format!(
+                    "No mailbox named '{}' was deleted from '{}' in the last {} days.",
+                    validate::printable(name),
+                    dom.name,
+                    messages::RECOVERY_DAYS
+                ),
+            ));
+        };
+        let addrs: Vec<(String, bool)> = m
+            .deleted_addresses
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| internal(format!("deleted_addresses: {e}")))?
+            .unwrap_or_default();
+        for (a, primary) in &addrs {
+            let (_, d) = validate::address(a)?;
+            let did = domain_id_by_name(&mut tx, &dom.customer_id, &validate::key(&d)).await?;
+            if !insert_address(
+                &mut tx,
+                &dom.customer_id,
+                a,
+                &did,
+                svc.kind(),
+                &m.id,
+                *primary,
+            )
+            .await?
+            {
+                return Err(Error::exists(
+                    messages::user_exists_in_another_service(&m.name, svc.label()),
+                    format!("The address '{a}' was taken after the mailbox was deleted."),
+                ));
+            }
+        }
+        take_licence(&mut tx, dom, svc).await?;
+        sqlx::query(UNDELETE)
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        let target = format!("{}@{}", m.name, dom.name);
+        let detail = json!({"deletedAt": m.deleted_at.map(rfc3339)});
+        let live = require_mailbox(&mut tx, dom, svc, name).await?;
+        let wire = mailbox_wire(&mut tx, dom, &live).await?;
+        Ok(tx.logged(wire, format!("{}.recover", svc.kind()), target, detail))
+    })
+    .await
+}
+
+/// `PUT .../{ex,rs}/mailboxes/{name}`: changes the fields present. The
+/// name (Service ID) cannot change here: see [`mailbox_rename`].
+pub async fn mailbox_edit(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    input: &MailboxInput,
+) -> Result<MailboxView> {
+    svc.check_domain(dom)?;
+    keep_service_id(
+        name,
+        input.name.as_deref(),
+        "An edit cannot rename a mailbox; an administrator renames it with 'officed \
+         rename-mailbox' or POST .../mailboxes/NAME/rename with a key that has the rename \
+         permission.",
+    )?;
+    if let Some(d) = &input.display_name {
+        validate::display_name(d)?;
+    }
+    if let Some(s) = input.size {
+        validate::size_mb(s)?;
+    }
+    check_texts(
+        &[
+            ("firstName", &input.first_name),
+            ("lastName", &input.last_name),
+            ("initials", &input.initials),
+        ],
+        &input.contact,
+    )?;
+    write_in_domain(db, actor, dom, |mut tx| async move {
+        let mut m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let mut changed = serde_json::Map::new();
+        if let Some(v) = &input.display_name {
+            m.display_name = v.clone();
+            changed.insert("displayName".into(), json!(v));
+        }
+        for (f, src, dst) in [
+            ("firstName", &input.first_name, &mut m.first_name),
+            ("lastName", &input.last_name, &mut m.last_name),
+            ("initials", &input.initials, &mut m.initials),
+        ] {
+            if src.is_some() {
+                *dst = empty_none(src);
+                changed.insert(f.into(), json!(dst));
+            }
+        }
+        if let Some(v) = input.enabled {
+            m.enabled = v;
+            changed.insert("enabled".into(), json!(v));
+        }
+        if let Some(v) = input.hidden {
+            m.hidden = v;
+            changed.insert("isHidden".into(), json!(v));
+        }
+        if let Some(v) = input.size {
+            m.size_mb = i64::from(v);
+            changed.insert("size".into(), json!(v));
+        }
+        for f in CONTACT_INFO_FIELDS {
+            if let Some(Some(v)) = input.contact.get(f) {
+                changed.insert(f.into(), json!(v));
+            }
+        }
+        m.contact.apply(&input.contact);
+        apply_passive(&mut m.contact, &mut m.passive, &input.passive);
+        for (k, v) in input.passive.top.iter().chain(input.passive.contact.iter()) {
+            changed.insert(k.clone(), v.clone());
+        }
+        sqlx::query(UPDATE)
+            .bind(m.display_name.clone())
+            .bind(m.first_name.clone())
+            .bind(m.last_name.clone())
+            .bind(m.initials.clone())
+            .bind(i64::from(m.enabled))
+            .bind(i64::from(m.hidden))
+            .bind(m.size_mb)
+            .bind(stored_join(&m.contact, &m.passive)?)
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        let wire = mailbox_wire(&mut tx, dom, &m).await?;
+        Ok(tx.logged(
+            wire,
+            format!("{}.edit", svc.kind()),
+            format!("{}@{}", m.name, dom.name),
+            serde_json::Value::Object(changed),
+        ))
+    })
+    .await
+}
+
+/// `DELETE .../{ex,rs}/mailboxes/{name}`: soft delete. The addresses are
+/// released (kept with the row for recovery) and list memberships removed;
+/// the row is purged after 14 days.
+pub async fn mailbox_delete(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+) -> Result<()> {
+    svc.check_domain(dom)?;
+    write_in_domain(db, actor, dom, |mut tx| async move {
+        let m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let addrs = owner_addresses(&mut tx, &m.id).await?;
+        for (a, _) in &addrs {
+            remove_member_everywhere(&mut tx, &dom.customer_id, a).await?;
+        }
+        delete_owner_addresses(&mut tx, &m.id).await?;
+        let now = now_ms();
+        sqlx::query(SOFT_DELETE)
+            .bind(now)
+            .bind(serde_json::to_string(&addrs).map_err(|e| internal(e.to_string()))?)
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        release_licence(&mut tx, dom, svc).await?;
+        sqlx::query(PURGE)
+            .bind(dom.id.clone())
+            .bind(now - RECOVERY_WINDOW_MS)
+            .execute(&mut *tx)
+            .await?;
+        let addresses: Vec<&String> = addrs.iter().map(|a| &a.0).collect();
+        Ok(tx.logged(
+            (),
+            format!("{}.delete", svc.kind()),
+            format!("{}@{}", m.name, dom.name),
+            json!({"recoverableUntil": rfc3339(now + RECOVERY_WINDOW_MS), "addresses": addresses}),
+        ))
+    })
+    .await
+}
+
+/// Administrator rename of a mailbox (changes its Service ID and primary
+/// address; alternates stay). Logged in the audit log.
+pub async fn mailbox_rename(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    svc: Svc,
+    name: &str,
+    new_name: &str,
+) -> Result<MailboxView> {
+    svc.check_domain(dom)?;
+    validate::local_part("mailbox", new_name)?;
+    write_in_domain(db, actor, dom, |mut tx| async move {
+        let m = require_mailbox(&mut tx, dom, svc, name).await?;
+        let old_primary = format!("{}@{}", m.name, dom.name);
+        let new_primary = format!("{new_name}@{}", dom.name);
+        let (old_key, new_key) = (validate::key(&old_primary), validate::key(&new_primary));
+        if old_key != new_key {
+            let cid = &dom.customer_id;
+            if !insert_address(&mut tx, cid, &new_primary, &dom.id, svc.kind(), &m.id, true).await?
+            {
+                return Err(Error::exists(
+                    messages::user_exists_in_another_service(new_name, svc.label()),
+                    format!("The address '{new_primary}' is already used."),
+                ));
+            }
+            sqlx::query(DELETE_ONE)
+                .bind(cid.clone())
+                .bind(old_key.clone())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(RENAME_MEMBER)
+                .bind(new_key)
+                .bind(new_primary.clone())
+                .bind(old_key)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query(RENAME_ADDRESS)
+                .bind(new_primary.clone())
+                .bind(dom.customer_id.clone())
+                .bind(old_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(RENAME)
+            .bind(new_name.to_string())
+            .bind(validate::key(new_name))
+            .bind(m.id.clone())
+            .execute(&mut *tx)
+            .await?;
+        let detail = json!({"from": m.name, "to": new_name});
+        let renamed = require_mailbox(&mut tx, dom, svc, new_name).await?;
+        let wire = mailbox_wire(&mut tx, dom, &renamed).await?;
+        Ok(tx.logged(wire, format!("{}.rename", svc.kind()), old_primary, detail))
+    })
+    .await
+}
