@@ -11,7 +11,7 @@ use sqlx::Row;
 use crate::crypto::MasterKey;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::store::{self, audit, now_ms, Actor, Customer, DomainRow, Svc};
+use crate::store::{self, audit, now_ms, Actor, Customer, DomainRow, Service};
 use crate::validate;
 
 pub use crate::store::audit::{audit_log, AuditEntry};
@@ -586,7 +586,11 @@ pub async fn rename_mailbox(
     new_name: &str,
 ) -> Result<()> {
     let d = store::domain_by_name(db, domain).await?;
-    let svc = if exchange { Svc::Ex } else { Svc::Rs };
+    let svc = if exchange {
+        Service::Exchange
+    } else {
+        Service::RsEmail
+    };
     store::mailbox_rename(db, &Actor::admin(), &d, svc, name, new_name).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use super::extract::{Body, Form, Path, Query, Scope};
 use super::{ApiRoute, AppState, Caller};
 use crate::db::internal;
 use crate::error::{Error, Result};
-use crate::store::{self, summarize, MailboxInput, Page, Svc};
+use crate::store::{self, summarize, MailboxInput, Page, Service};
 
 /// The documented `fields=` extras of the Exchange mailbox list.
 pub const EX_LIST_FIELDS: &[&str] = &[
@@ -140,7 +140,7 @@ async fn ex_list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<ExchangeMailboxList>> {
     let page = Page::from_query(q)?;
-    let (boxes, total) = store::mailbox_list(&st.db, &scope.dom, Svc::Ex, &page).await?;
+    let (boxes, total) = store::mailbox_list(&st.db, &scope.dom, Service::Exchange, &page).await?;
     let mailboxes = boxes
         .iter()
         .map(|m| summarize(&m.exchange(), EX_LIST_FIELDS, &page.fields))
@@ -166,7 +166,7 @@ async fn ex_show(
     Path((_, _, n)): ObjectPath,
 ) -> Result<Json<ExchangeMailbox>> {
     Ok(Json(
-        store::mailbox_get(&st.db, &scope.dom, Svc::Ex, &n)
+        store::mailbox_get(&st.db, &scope.dom, Service::Exchange, &n)
             .await?
             .exchange(),
     ))
@@ -187,7 +187,15 @@ async fn ex_add(
     Body(f): Body<ExchangeMailboxForm>,
 ) -> Result<()> {
     let input = MailboxInput::from(f);
-    store::mailbox_create(&st.db, &scope.actor, &scope.dom, Svc::Ex, &n, &input).await?;
+    store::mailbox_create(
+        &st.db,
+        &scope.actor,
+        &scope.dom,
+        Service::Exchange,
+        &n,
+        &input,
+    )
+    .await?;
     Ok(())
 }
 
@@ -206,7 +214,15 @@ async fn ex_edit(
     Body(f): Body<ExchangeMailboxForm>,
 ) -> Result<()> {
     let input = MailboxInput::from(f);
-    store::mailbox_edit(&st.db, &scope.actor, &scope.dom, Svc::Ex, &n, &input).await?;
+    store::mailbox_edit(
+        &st.db,
+        &scope.actor,
+        &scope.dom,
+        Service::Exchange,
+        &n,
+        &input,
+    )
+    .await?;
     Ok(())
 }
 
@@ -233,7 +249,13 @@ impl<S: Send + Sync> FromRequestParts<S> for CanRename {
     }
 }
 
-async fn rename(st: &AppState, scope: &Scope, name: &str, svc: Svc, new_name: &str) -> Result<()> {
+async fn rename(
+    st: &AppState,
+    scope: &Scope,
+    name: &str,
+    svc: Service,
+    new_name: &str,
+) -> Result<()> {
     store::mailbox_rename(&st.db, &scope.actor, &scope.dom, svc, name, new_name).await?;
     Ok(())
 }
@@ -254,7 +276,7 @@ async fn ex_rename(
     Path((_, _, n)): ObjectPath,
     Form(f): Form<MailboxRenameForm>,
 ) -> Result<()> {
-    rename(&st, &scope, &n, Svc::Ex, &f.new_name).await
+    rename(&st, &scope, &n, Service::Exchange, &f.new_name).await
 }
 
 #[utoipa::path(
@@ -269,7 +291,7 @@ async fn ex_delete(
     scope: Scope,
     Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    store::mailbox_delete(&st.db, &scope.actor, &scope.dom, Svc::Ex, &n).await
+    store::mailbox_delete(&st.db, &scope.actor, &scope.dom, Service::Exchange, &n).await
 }
 
 #[utoipa::path(
@@ -334,7 +356,7 @@ async fn rs_list(
     Query(q): Query<PageQuery>,
 ) -> Result<Json<RsMailboxList>> {
     let page = Page::from_query(q)?;
-    let (boxes, total) = store::mailbox_list(&st.db, &scope.dom, Svc::Rs, &page).await?;
+    let (boxes, total) = store::mailbox_list(&st.db, &scope.dom, Service::RsEmail, &page).await?;
     let rs_mailboxes = boxes
         .iter()
         .map(|m| summarize(&m.rs(), RS_LIST_FIELDS, &page.fields))
@@ -360,7 +382,7 @@ async fn rs_show(
     Path((_, _, n)): ObjectPath,
 ) -> Result<Json<RsMailbox>> {
     Ok(Json(
-        store::mailbox_get(&st.db, &scope.dom, Svc::Rs, &n)
+        store::mailbox_get(&st.db, &scope.dom, Service::RsEmail, &n)
             .await?
             .rs(),
     ))
@@ -412,7 +434,15 @@ async fn rs_add(
     Body(f): Body<RsMailboxForm>,
 ) -> Result<()> {
     let input = MailboxInput::from(f);
-    store::mailbox_create(&st.db, &scope.actor, &scope.dom, Svc::Rs, &n, &input).await?;
+    store::mailbox_create(
+        &st.db,
+        &scope.actor,
+        &scope.dom,
+        Service::RsEmail,
+        &n,
+        &input,
+    )
+    .await?;
     Ok(())
 }
 
@@ -431,7 +461,15 @@ async fn rs_edit(
     Body(f): Body<RsMailboxForm>,
 ) -> Result<()> {
     let input = MailboxInput::from(f);
-    store::mailbox_edit(&st.db, &scope.actor, &scope.dom, Svc::Rs, &n, &input).await?;
+    store::mailbox_edit(
+        &st.db,
+        &scope.actor,
+        &scope.dom,
+        Service::RsEmail,
+        &n,
+        &input,
+    )
+    .await?;
     Ok(())
 }
 
@@ -451,7 +489,7 @@ async fn rs_rename(
     Path((_, _, n)): ObjectPath,
     Form(f): Form<MailboxRenameForm>,
 ) -> Result<()> {
-    rename(&st, &scope, &n, Svc::Rs, &f.new_name).await
+    rename(&st, &scope, &n, Service::RsEmail, &f.new_name).await
 }
 
 #[utoipa::path(
@@ -466,5 +504,5 @@ async fn rs_delete(
     scope: Scope,
     Path((_, _, n)): ObjectPath,
 ) -> Result<()> {
-    store::mailbox_delete(&st.db, &scope.actor, &scope.dom, Svc::Rs, &n).await
+    store::mailbox_delete(&st.db, &scope.actor, &scope.dom, Service::RsEmail, &n).await
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::extract::{Body, Path, Scope};
 use super::{ApiRoute, AppState};
 use crate::error::{Error, Result};
-use crate::store::{self, Svc};
+use crate::store::{self, Service};
 
 /// The documented list names (`blacklist`, the name before 2020, is read
 /// as `blocklist`).
@@ -133,7 +133,8 @@ pub fn routes() -> Vec<ApiRoute> {
 
 type ObjectPath = Path<(String, String, String)>;
 type ItemPath = Path<(String, String, String, String)>;
-type P5 = Path<(String, String, String, String, String)>;
+/// `.../{name}/spam/{list}/{entry}`: customer, domain, mailbox, spam list and one entry of it.
+type EntryPath = Path<(String, String, String, String, String)>;
 
 /// A domain's spam settings as `GET .../spam/settings` answers them (the
 /// shape of [`defaults`]`(true)`; a test checks the two agree).
@@ -270,7 +271,7 @@ async fn mailbox_show(
     scope: Scope,
     Path((_, _, n)): ObjectPath,
 ) -> Result<Json<Value>> {
-    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Service::RsEmail, &n).await?;
     Ok(Json(load(&st, &o, false).await?))
 }
 
@@ -288,7 +289,7 @@ async fn mailbox_edit(
     Path((_, _, n)): ObjectPath,
     Body(f): Body<SpamSettingsForm>,
 ) -> Result<()> {
-    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Service::RsEmail, &n).await?;
     edit(&st, &o, false, f).await
 }
 
@@ -304,7 +305,7 @@ async fn mailbox_list(
     scope: Scope,
     Path((_, _, n, l)): ItemPath,
 ) -> Result<Json<Value>> {
-    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Service::RsEmail, &n).await?;
     list_show(&st, &o, &l).await
 }
 
@@ -318,9 +319,9 @@ async fn mailbox_list(
 async fn mailbox_list_add(
     State(st): State<AppState>,
     scope: Scope,
-    Path((_, _, n, l, e)): P5,
+    Path((_, _, n, l, e)): EntryPath,
 ) -> Result<()> {
-    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Service::RsEmail, &n).await?;
     list_add(&st, &o, &l, &e).await
 }
 
@@ -334,9 +335,9 @@ async fn mailbox_list_add(
 async fn mailbox_list_remove(
     State(st): State<AppState>,
     scope: Scope,
-    Path((_, _, n, l, e)): P5,
+    Path((_, _, n, l, e)): EntryPath,
 ) -> Result<()> {
-    let o = store::mailbox_id(&st.db, &scope.dom, Svc::Rs, &n).await?;
+    let o = store::mailbox_id(&st.db, &scope.dom, Service::RsEmail, &n).await?;
     list_remove(&st, &o, &l, &e).await
 }
 

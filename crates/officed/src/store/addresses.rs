@@ -10,7 +10,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::mailboxes::{mailbox_get, require_mailbox};
 use super::rules::check_alternate;
-use super::{now_ms, write_in_domain, Actor, DomainRow, Svc};
+use super::ServiceStore;
+use super::{now_ms, write_in_domain, Actor, DomainRow, Service};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::validate;
@@ -131,7 +132,7 @@ pub(crate) async fn remove_member_everywhere(
 
 /// `GET .../ex/mailboxes/{name}/emailaddresses`.
 pub async fn mailbox_addresses(db: &Db, dom: &DomainRow, name: &str) -> Result<EmailAddressList> {
-    let m = mailbox_get(db, dom, Svc::Ex, name).await?;
+    let m = mailbox_get(db, dom, Service::Exchange, name).await?;
     Ok(EmailAddressList {
         email_address_list: m.addresses,
     })
@@ -145,18 +146,18 @@ pub async fn mailbox_address_add(
     name: &str,
     address: &str,
 ) -> Result<()> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     let addr_domain = check_alternate(dom, address)?;
     let addr_domain = &addr_domain;
     write_in_domain(db, actor, dom, |mut tx| async move {
-        let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
+        let m = require_mailbox(&mut tx, dom, Service::Exchange, name).await?;
         // Most alternates are in the mailbox's own domain, locked above.
         let did = if addr_domain.eq_ignore_ascii_case(&dom.name) {
             dom.id.clone()
         } else {
             domain_id_by_name(&mut tx, &dom.customer_id, addr_domain).await?
         };
-        let kind = Svc::Ex.kind();
+        let kind = Service::Exchange.kind();
         if !insert_address(&mut tx, &dom.customer_id, address, &did, kind, &m.id, false).await? {
             return Err(Error::exists(
                 messages::address_in_use(address),
@@ -182,9 +183,9 @@ pub async fn mailbox_address_remove(
     name: &str,
     address: &str,
 ) -> Result<()> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
-        let m = require_mailbox(&mut tx, dom, Svc::Ex, name).await?;
+        let m = require_mailbox(&mut tx, dom, Service::Exchange, name).await?;
         let row = sqlx::query(IS_PRIMARY)
             .bind(dom.customer_id.clone())
             .bind(validate::key(address))

@@ -11,7 +11,8 @@ use sqlx::{AnyConnection, Row};
 use super::addresses::{delete_owner_addresses, insert_address, primary_in_use};
 use super::page::Listing;
 use super::rules::{self, parse_targets, target_domain};
-use super::{count_i64, new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::ServiceStore;
+use super::{count_i64, new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Service};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -71,7 +72,7 @@ pub async fn alias_address_add(
     name: &str,
     address: &str,
 ) -> Result<()> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     validate::address(address)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, alias) = find_alias(&mut tx, dom, name).await?;
@@ -100,7 +101,7 @@ pub async fn alias_address_remove(
     name: &str,
     address: &str,
 ) -> Result<()> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, alias) = find_alias(&mut tx, dom, name).await?;
         let mut targets = alias.email_address_list.email_address.clone();
@@ -167,7 +168,7 @@ async fn find_alias(
 
 /// `GET .../rs/aliases`.
 pub async fn alias_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<RsAliasList> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     let listing = Listing {
         cols: "name, targets",
@@ -208,7 +209,7 @@ pub async fn alias_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<RsAlias
 
 /// `GET .../rs/aliases/{alias}`.
 pub async fn alias_get(db: &Db, dom: &DomainRow, name: &str) -> Result<RsAlias> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     Ok(find_alias(&mut c, dom, name).await?.1)
 }
@@ -221,7 +222,7 @@ pub async fn alias_create(
     name: &str,
     form: &RsAliasForm,
 ) -> Result<RsAlias> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     validate::local_part("alias", name)?;
     let targets = parse_targets(form.alias_emails.as_deref().unwrap_or(""))?;
     let targets = &targets;
@@ -276,7 +277,7 @@ pub async fn alias_edit(
     name: &str,
     form: &RsAliasForm,
 ) -> Result<RsAlias> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     let targets = parse_targets(form.alias_emails.as_deref().unwrap_or(""))?;
     let targets = &targets;
     write_in_domain(db, actor, dom, |mut tx| async move {
@@ -293,7 +294,7 @@ pub async fn alias_edit(
 
 /// `DELETE .../rs/aliases/{alias}`.
 pub async fn alias_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, alias) = find_alias(&mut tx, dom, name).await?;
         delete_owner_addresses(&mut tx, &id).await?;

@@ -13,7 +13,8 @@ use super::addresses::{
 use super::contact_info::{apply_passive, stored_join, stored_split, PassiveFields};
 use super::page::Listing;
 use super::rules::{check_texts, empty_none, keep_service_id};
-use super::{new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::ServiceStore;
+use super::{new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Service};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::validate;
@@ -102,7 +103,7 @@ async fn find_contact(c: &mut AnyConnection, dom: &DomainRow, name: &str) -> Res
 
 /// `GET .../ex/contacts`: one filtered page and the filtered total.
 pub async fn contact_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<(Vec<ContactRow>, u32)> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     let listing = Listing {
         cols: CONTACT_COLS,
@@ -119,7 +120,7 @@ pub async fn contact_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<(Vec<
 
 /// `GET .../ex/contacts/{name}`.
 pub async fn contact_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ContactRow> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     find_contact(&mut c, dom, name).await
 }
@@ -149,7 +150,7 @@ pub async fn contact_create(
     name: &str,
     form: &ExchangeContactForm,
 ) -> Result<ContactRow> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     validate::local_part("contact", name)?;
     contact_texts(form)?;
     let external = form.external_email.clone().ok_or_else(|| {
@@ -226,7 +227,7 @@ pub async fn contact_edit(
     name: &str,
     form: &ExchangeContactForm,
 ) -> Result<ContactRow> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     keep_service_id(
         name,
         form.name.as_deref(),
@@ -271,7 +272,7 @@ pub async fn contact_edit(
 
 /// `DELETE .../ex/contacts/{name}`.
 pub async fn contact_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let ct = find_contact(&mut tx, dom, name).await?;
         let primary = format!("{}@{}", ct.name, dom.name);

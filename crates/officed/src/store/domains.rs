@@ -6,7 +6,7 @@ use cloudoffice_api::types::{Domain, DomainList, ServiceType};
 use sqlx::{AnyConnection, Row};
 
 use super::rules::{licence_columns, limit_details};
-use super::{count_i64, DomainRow, Page, Svc};
+use super::{count_i64, DomainRow, Page, Service};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -156,7 +156,11 @@ pub async fn list_domains(db: &Db, customer_id: &str, page: Page) -> Result<Doma
 /// are in use. Counted under the domain's lock, against the licences as
 /// they are now (an admin may have changed them since the domain row was
 /// read).
-pub(crate) async fn take_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Svc) -> Result<()> {
+pub(crate) async fn take_licence(
+    c: &mut AnyConnection,
+    dom: &DomainRow,
+    svc: Service,
+) -> Result<()> {
     let (used_col, max_col) = licence_columns(svc);
     let n = sqlx::query(&format!(
         "UPDATE domains SET {used_col} = {used_col} + 1 WHERE id = $1 AND {used_col} < {max_col}"
@@ -184,7 +188,7 @@ pub(crate) async fn take_licence(c: &mut AnyConnection, dom: &DomainRow, svc: Sv
 pub(crate) async fn release_licence(
     c: &mut AnyConnection,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
 ) -> Result<()> {
     let (used_col, _) = licence_columns(svc);
     sqlx::query(&format!(

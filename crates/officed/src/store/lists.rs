@@ -16,7 +16,8 @@ use super::addresses::{
 };
 use super::page::Listing;
 use super::rules::{apply_actions, check_alternate, check_list_body, list_address_list};
-use super::{new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::ServiceStore;
+use super::{new_id, now_ms, write_in_domain, Actor, DomainRow, Page, Service};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -138,7 +139,7 @@ async fn list_members(c: &mut AnyConnection, list_id: &str) -> Result<Vec<String
 
 /// `GET .../ex/distributionlists`.
 pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<DistributionListList> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     let listing = Listing {
         cols: "name, display_name",
@@ -169,7 +170,7 @@ pub async fn list_list(db: &Db, dom: &DomainRow, page: &Page) -> Result<Distribu
 
 /// `GET .../ex/distributionlists/{name}`.
 pub async fn list_get(db: &Db, dom: &DomainRow, name: &str) -> Result<ListRow> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     Ok(find_list(&mut c, dom, name).await?.1)
 }
@@ -246,7 +247,7 @@ pub async fn list_create(
     name: &str,
     body: &DistributionListBody,
 ) -> Result<ListRow> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     validate::local_part("distribution list", name)?;
     check_list_body(body)?;
     let display = body.display_name.clone().ok_or_else(|| {
@@ -344,7 +345,7 @@ pub async fn list_edit(
     name: &str,
     body: &DistributionListBody,
 ) -> Result<ListRow> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     check_list_body(body)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, l) = find_list(&mut tx, dom, name).await?;
@@ -415,7 +416,7 @@ pub async fn list_edit(
 
 /// `DELETE .../ex/distributionlists/{name}`.
 pub async fn list_delete(db: &Db, actor: &Actor, dom: &DomainRow, name: &str) -> Result<()> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, l) = find_list(&mut tx, dom, name).await?;
         for a in &l.addresses {
@@ -452,7 +453,7 @@ pub async fn member_add(
     name: &str,
     member: &str,
 ) -> Result<MemberList> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, l) = find_list(&mut tx, dom, name).await?;
         let added = add_member(&mut tx, dom, &id, &l.name, member).await?;
@@ -481,7 +482,7 @@ pub async fn member_remove(
     name: &str,
     member: &str,
 ) -> Result<()> {
-    Svc::Ex.check_domain(dom)?;
+    Service::Exchange.check_domain(dom)?;
     write_in_domain(db, actor, dom, |mut tx| async move {
         let (id, l) = find_list(&mut tx, dom, name).await?;
         let n = sqlx::query(REMOVE_MEMBER)

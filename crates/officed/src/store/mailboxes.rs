@@ -20,7 +20,8 @@ use super::contact_info::{apply_passive, stored_join, stored_split, PassiveField
 use super::domains::{release_licence, take_licence};
 use super::page::Listing;
 use super::rules::{address_list, check_texts, empty_none, keep_service_id};
-use super::{new_id, now_ms, rfc3339, write_in_domain, Actor, DomainRow, Page, Svc};
+use super::ServiceStore;
+use super::{new_id, now_ms, rfc3339, write_in_domain, Actor, DomainRow, Page, Service};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -174,7 +175,7 @@ fn mailbox_from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
 async fn find_mailbox(
     c: &mut AnyConnection,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
 ) -> Result<Option<MailboxRow>> {
     find_row(c, dom, svc, name, false).await
@@ -184,7 +185,7 @@ async fn find_mailbox(
 async fn find_recoverable(
     c: &mut AnyConnection,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
 ) -> Result<Option<MailboxRow>> {
     find_row(c, dom, svc, name, true).await
@@ -193,7 +194,7 @@ async fn find_recoverable(
 async fn find_row(
     c: &mut AnyConnection,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
     deleted: bool,
 ) -> Result<Option<MailboxRow>> {
@@ -214,7 +215,7 @@ async fn find_row(
 pub(crate) async fn require_mailbox(
     c: &mut AnyConnection,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
 ) -> Result<MailboxRow> {
     if let Some(m) = find_mailbox(c, dom, svc, name).await? {
@@ -321,7 +322,12 @@ fn mailbox_answer(dom: &DomainRow, m: &MailboxRow, addrs: &[(String, bool)]) -> 
 }
 
 /// `GET .../{ex,rs}/mailboxes/{name}`.
-pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<MailboxView> {
+pub async fn mailbox_get(
+    db: &Db,
+    dom: &DomainRow,
+    svc: Service,
+    name: &str,
+) -> Result<MailboxView> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     let m = require_mailbox(&mut c, dom, svc, name).await?;
@@ -330,7 +336,7 @@ pub async fn mailbox_get(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Resu
 
 /// The id of a live mailbox (404 `itemNotFoundFault` when there is none),
 /// for the resources kept per mailbox (spam settings and lists).
-pub async fn mailbox_id(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Result<String> {
+pub async fn mailbox_id(db: &Db, dom: &DomainRow, svc: Service, name: &str) -> Result<String> {
     svc.check_domain(dom)?;
     let mut c = db.pool.acquire().await?;
     Ok(require_mailbox(&mut c, dom, svc, name).await?.id)
@@ -341,7 +347,7 @@ pub async fn mailbox_id(db: &Db, dom: &DomainRow, svc: Svc, name: &str) -> Resul
 pub async fn mailbox_list(
     db: &Db,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     page: &Page,
 ) -> Result<(Vec<MailboxView>, u32)> {
     svc.check_domain(dom)?;
@@ -373,7 +379,7 @@ pub async fn mailbox_create(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
     input: &MailboxInput,
 ) -> Result<MailboxView> {
@@ -404,8 +410,8 @@ pub async fn mailbox_create(
     let display = match (&input.display_name, svc) {
         (Some(d), _) => d.clone(),
         // Rackspace Email does not require a display name: the name serves.
-        (None, Svc::Rs) => name.to_string(),
-        (None, Svc::Ex) => {
+        (None, Service::RsEmail) => name.to_string(),
+        (None, Service::Exchange) => {
             return Err(Error::bad_request(
                 "Missing required field: displayName",
                 "Give the mailbox a display name.",
@@ -501,7 +507,7 @@ async fn mailbox_recover(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
 ) -> Result<MailboxView> {
     write_in_domain(db, actor, dom, |mut tx| async move {
@@ -563,7 +569,7 @@ pub async fn mailbox_edit(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
     input: &MailboxInput,
 ) -> Result<MailboxView> {
@@ -658,7 +664,7 @@ pub async fn mailbox_delete(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
 ) -> Result<()> {
     svc.check_domain(dom)?;
@@ -699,7 +705,7 @@ pub async fn mailbox_rename(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
-    svc: Svc,
+    svc: Service,
     name: &str,
     new_name: &str,
 ) -> Result<MailboxView> {

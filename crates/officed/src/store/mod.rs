@@ -136,42 +136,50 @@ pub struct DomainRow {
     pub accepted: Vec<String>,
 }
 
-/// Mailbox service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Svc {
-    Ex,
-    Rs,
+/// The workspace's one mailbox-service enum (Hosted Exchange or Rackspace
+/// Email), from `dirsync-model`.
+pub use dirsync_model::Service;
+
+/// What officed's storage and faults say about a mailbox service.
+pub trait ServiceStore: Copy {
+    /// The path segment of its resources: `ex` or `rs`.
+    fn code(self) -> &'static str;
+    /// The control panel's name of its licences, as the faults say it.
+    fn label(self) -> &'static str;
+    /// The service's product name, as the faults say it.
+    fn product(self) -> &'static str;
+    /// The `owner_kind` of its addresses and the audit action prefix.
+    fn kind(self) -> &'static str;
+    /// 403 unless the domain has this service (see [`rules::check_service`]).
+    fn check_domain(self, d: &DomainRow) -> Result<()>;
 }
 
-impl Svc {
-    pub fn code(self) -> &'static str {
+impl ServiceStore for Service {
+    fn code(self) -> &'static str {
         match self {
-            Svc::Ex => "ex",
-            Svc::Rs => "rs",
+            Service::Exchange => "ex",
+            Service::RsEmail => "rs",
         }
     }
-    pub fn label(self) -> &'static str {
+    fn label(self) -> &'static str {
         match self {
-            Svc::Ex => messages::EXCHANGE_MAILBOXES,
-            Svc::Rs => messages::RSEMAIL_MAILBOXES,
+            Service::Exchange => messages::EXCHANGE_MAILBOXES,
+            Service::RsEmail => messages::RSEMAIL_MAILBOXES,
         }
     }
-    /// The service's product name, as the faults say it.
-    pub(crate) fn product(self) -> &'static str {
+    fn product(self) -> &'static str {
         match self {
-            Svc::Ex => "Hosted Exchange",
-            Svc::Rs => "Rackspace Email",
+            Service::Exchange => "Hosted Exchange",
+            Service::RsEmail => "Rackspace Email",
         }
     }
-    /// The `owner_kind` of its addresses and the audit action prefix.
-    pub(crate) fn kind(self) -> &'static str {
+    fn kind(self) -> &'static str {
         match self {
-            Svc::Ex => "ex_mailbox",
-            Svc::Rs => "rs_mailbox",
+            Service::Exchange => "ex_mailbox",
+            Service::RsEmail => "rs_mailbox",
         }
     }
-    /// 403 unless the domain has this service (see [`rules::check_service`]).
-    pub(crate) fn check_domain(self, d: &DomainRow) -> Result<()> {
+    fn check_domain(self, d: &DomainRow) -> Result<()> {
         rules::check_service(&d.name, d.service_type, self)
     }
 }

@@ -9,15 +9,16 @@ use cloudoffice_api::types::{
     ContactInfo, DistributionListBody, EmailAddressEntry, ServiceType, CONTACT_INFO_FIELDS,
 };
 
-use super::{DomainRow, Svc};
+use super::ServiceStore;
+use super::{DomainRow, Service};
 use crate::error::{Error, Result};
 use crate::validate;
 
 /// 403 unless a domain of `service_type` offers `svc`.
-pub fn check_service(domain: &str, service_type: ServiceType, svc: Svc) -> Result<()> {
+pub fn check_service(domain: &str, service_type: ServiceType, svc: Service) -> Result<()> {
     let ok = match svc {
-        Svc::Ex => service_type.has_exchange(),
-        Svc::Rs => service_type.has_rsemail(),
+        Service::Exchange => service_type.has_exchange(),
+        Service::RsEmail => service_type.has_rsemail(),
     };
     if ok {
         Ok(())
@@ -110,7 +111,7 @@ pub fn check_alternate(dom: &DomainRow, address: &str) -> Result<String> {
 }
 
 /// The fault details when every licence of a service is in use.
-pub fn limit_details(domain: &str, svc: Svc, used: i64, max: i64) -> String {
+pub fn limit_details(domain: &str, svc: Service, used: i64, max: i64) -> String {
     format!(
         "All {max} purchased {} licences of '{domain}' are in use ({used} mailboxes, disabled \
          ones included). Add licences or remove a mailbox.",
@@ -119,10 +120,10 @@ pub fn limit_details(domain: &str, svc: Svc, used: i64, max: i64) -> String {
 }
 
 /// The domain's counter and licence columns of a service.
-pub fn licence_columns(svc: Svc) -> (&'static str, &'static str) {
+pub fn licence_columns(svc: Service) -> (&'static str, &'static str) {
     match svc {
-        Svc::Ex => ("ex_used", "ex_licences"),
-        Svc::Rs => ("rs_used", "rs_licences"),
+        Service::Exchange => ("ex_used", "ex_licences"),
+        Service::RsEmail => ("rs_used", "rs_licences"),
     }
 }
 
@@ -345,12 +346,12 @@ mod tests {
     #[test]
     fn services_of_a_domain() {
         let cases = [
-            (ServiceType::Both, Svc::Ex, true),
-            (ServiceType::Both, Svc::Rs, true),
-            (ServiceType::Exchange, Svc::Ex, true),
-            (ServiceType::Exchange, Svc::Rs, false),
-            (ServiceType::RsEmail, Svc::Ex, false),
-            (ServiceType::RsEmail, Svc::Rs, true),
+            (ServiceType::Both, Service::Exchange, true),
+            (ServiceType::Both, Service::RsEmail, true),
+            (ServiceType::Exchange, Service::Exchange, true),
+            (ServiceType::Exchange, Service::RsEmail, false),
+            (ServiceType::RsEmail, Service::Exchange, false),
+            (ServiceType::RsEmail, Service::RsEmail, true),
         ];
         for (st, svc, ok) in cases {
             let r = check_service("example.com", st, svc);
@@ -443,11 +444,11 @@ mod tests {
     fn licence_details() {
         let cases = [
             (
-                Svc::Ex,
+                Service::Exchange,
                 "All 3 purchased Hosted Exchange licences of 'x.com' are in use (3 ",
             ),
             (
-                Svc::Rs,
+                Service::RsEmail,
                 "All 3 purchased Rackspace Email licences of 'x.com' are in use (3 ",
             ),
         ];
@@ -456,8 +457,14 @@ mod tests {
             assert!(d.starts_with(start), "{d}");
             assert!(d.ends_with("Add licences or remove a mailbox."), "{d}");
         }
-        assert_eq!(licence_columns(Svc::Ex), ("ex_used", "ex_licences"));
-        assert_eq!(licence_columns(Svc::Rs), ("rs_used", "rs_licences"));
+        assert_eq!(
+            licence_columns(Service::Exchange),
+            ("ex_used", "ex_licences")
+        );
+        assert_eq!(
+            licence_columns(Service::RsEmail),
+            ("rs_used", "rs_licences")
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use sqlx::AnyConnection;
 
 use super::mailboxes::require_mailbox;
-use super::{now_ms, DomainRow, Svc};
+use super::ServiceStore;
+use super::{now_ms, DomainRow, Service};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -22,7 +23,7 @@ const INSERT: &str =
 pub async fn rs_login_token(db: &Db, dom: &DomainRow, name: &str) -> Result<String> {
     use rand::RngCore;
     use sha2::{Digest, Sha256};
-    Svc::Rs.check_domain(dom)?;
+    Service::RsEmail.check_domain(dom)?;
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
@@ -31,7 +32,7 @@ pub async fn rs_login_token(db: &Db, dom: &DomainRow, name: &str) -> Result<Stri
     let now = now_ms();
     let mut c = db.pool.acquire().await?;
     let c: &mut AnyConnection = &mut c;
-    let m = require_mailbox(c, dom, Svc::Rs, name).await?;
+    let m = require_mailbox(c, dom, Service::RsEmail, name).await?;
     sqlx::query(DELETE_EXPIRED)
         .bind(now)
         .execute(&mut *c)
