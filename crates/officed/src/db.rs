@@ -295,7 +295,7 @@ fn describe(e: &sqlx::Error) -> String {
 
 /// How many times a write is retried on a transient database conflict
 /// (deadlock, serialization failure, SQLite busy): see
-/// [`crate::store::write_in_domain`].
+/// `write_in_domain`.
 pub const RETRIES: u32 = 8;
 
 /// Waits before retry number `attempt` (1-based): growing, with jitter.
@@ -305,7 +305,7 @@ pub async fn backoff(attempt: u32) {
 }
 
 /// Retries `op` on a transient database conflict, as
-/// [`crate::store::write_in_domain`] does, for the writes that are not in
+/// `write_in_domain` does, for the writes that are not in
 /// one existing domain (adding, editing and deleting domains and their
 /// alternate domains, which take their own locks).
 pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>

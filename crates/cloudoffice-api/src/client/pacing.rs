@@ -65,7 +65,7 @@ impl RateLimiter {
     /// The service counts per clock minute, by when each request arrives,
     /// while this window is timed by when each one leaves. A request slowed
     /// on its way across a minute boundary could otherwise land in the same
-    /// minute as the one sent 60 s after it; [`WINDOW_MARGIN`] absorbs that
+    /// minute as the one sent 60 s after it; `WINDOW_MARGIN` absorbs that
     /// jitter (under 1% of the rate).
     pub fn new(limit: RateLimit) -> Self {
         Self::with_window(limit, Duration::from_secs(60) + WINDOW_MARGIN)

@@ -1,5 +1,5 @@
 //! The audit log: every change, by whom, to what. Written by
-//! [`record`] (through [`super::write_in_domain`] for the customers' writes,
+//! [`record`] (through `write_in_domain` for the customers' writes,
 //! directly by [`crate::admin`]), read by [`audit_log`].
 
 use sqlx::{AnyConnection, Row};

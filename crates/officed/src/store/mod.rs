@@ -1,5 +1,5 @@
 //! Storage of the control panel, one module per resource, and the one way a
-//! change is written: [`write_in_domain`].
+//! change is written: `write_in_domain`.
 //!
 //! Every write runs in one transaction whose first statement bumps the
 //! domain's `lock_version` (the per-domain lock: a row lock on PostgreSQL,
@@ -296,7 +296,7 @@ impl Write {
 }
 
 /// A write's work done: the write, its answer and its audit log entry,
-/// for [`write_in_domain`] to log and commit.
+/// for `write_in_domain` to log and commit.
 pub(crate) struct Done<T> {
     write: Write,
     value: T,
