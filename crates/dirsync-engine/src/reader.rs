@@ -209,55 +209,42 @@ impl TargetReader for ClientReader<'_> {
         listing: Listing,
     ) -> Result<Vec<Summary>, ClientError> {
         let (c, d) = (self.customer, domain.as_str());
-        // Only the documented summary fields are taken from the items.
-        Ok(match listing {
-            Listing::ExMailboxes => self
-                .pages(&paths::ex_mailboxes(c, d), |p: api::ExchangeMailboxList| {
+        // Every listing's items are `ListItem`s; only the documented summary
+        // fields are taken from them.
+        let items: Vec<api::ListItem> = match listing {
+            Listing::ExMailboxes => {
+                self.pages(&paths::ex_mailboxes(c, d), |p: api::ExchangeMailboxList| {
                     (p.mailboxes, p.total)
                 })
                 .await?
-                .iter()
-                .filter_map(|m| {
-                    summary(
-                        &m.name,
-                        domain,
-                        m.display_name.as_deref().unwrap_or_default(),
-                    )
-                })
-                .collect(),
-            Listing::RsMailboxes => self
-                .pages(&paths::rs_mailboxes(c, d), |p: api::RsMailboxList| {
+            }
+            Listing::RsMailboxes => {
+                self.pages(&paths::rs_mailboxes(c, d), |p: api::RsMailboxList| {
                     (p.rs_mailboxes, p.total)
                 })
                 .await?
-                .iter()
-                .filter_map(|m| {
-                    summary(
-                        &m.name,
-                        domain,
-                        m.display_name.as_deref().unwrap_or_default(),
-                    )
-                })
-                .collect(),
-            Listing::ExContacts => self
-                .pages(&paths::ex_contacts(c, d), |p: api::ExchangeContactList| {
+            }
+            Listing::ExContacts => {
+                self.pages(&paths::ex_contacts(c, d), |p: api::ExchangeContactList| {
                     (p.contacts, p.total)
                 })
                 .await?
-                .iter()
-                .filter_map(|m| {
-                    summary(
-                        &m.name,
-                        domain,
-                        m.display_name.as_deref().unwrap_or_default(),
-                    )
-                })
-                .collect(),
-            Listing::ExLists => self
-                .pages(&paths::ex_lists(c, d), |p: api::DistributionListList| {
+            }
+            Listing::ExLists => {
+                self.pages(&paths::ex_lists(c, d), |p: api::DistributionListList| {
                     (p.distribution_lists, p.total)
                 })
                 .await?
+            }
+            Listing::RsAliases => {
+                self.pages(&paths::rs_aliases(c, d), |p: api::RsAliasList| {
+                    (p.aliases, p.total)
+                })
+                .await?
+            }
+        };
+        if listing != Listing::RsAliases {
+            return Ok(items
                 .iter()
                 .filter_map(|m| {
                     summary(
@@ -266,32 +253,28 @@ impl TargetReader for ClientReader<'_> {
                         m.display_name.as_deref().unwrap_or_default(),
                     )
                 })
-                .collect(),
-            Listing::RsAliases => self
-                .pages(&paths::rs_aliases(c, d), |p: api::RsAliasList| {
-                    (p.aliases, p.total)
-                })
-                .await?
-                .iter()
-                .filter_map(|a| {
-                    // numberOfMembers and singleMemberName, as documented.
-                    let mut s = summary(&a.name, domain, "")?;
-                    s.members = a
+                .collect());
+        }
+        // numberOfMembers and singleMemberName, as documented.
+        Ok(items
+            .iter()
+            .filter_map(|a| {
+                let mut s = summary(&a.name, domain, "")?;
+                s.members = a
+                    .extra
+                    .get("numberOfMembers")
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                    .unwrap_or(0) as u32;
+                if s.members == 1 {
+                    s.single_member = a
                         .extra
-                        .get("numberOfMembers")
-                        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
-                        .unwrap_or(0) as u32;
-                    if s.members == 1 {
-                        s.single_member = a
-                            .extra
-                            .get("singleMemberName")
-                            .and_then(|v| v.as_str())
-                            .map(|one| one.trim().to_ascii_lowercase());
-                    }
-                    Some(s)
-                })
-                .collect(),
-        })
+                        .get("singleMemberName")
+                        .and_then(|v| v.as_str())
+                        .map(|one| one.trim().to_ascii_lowercase());
+                }
+                Some(s)
+            })
+            .collect())
     }
 
     async fn details(

@@ -294,19 +294,25 @@ fn describe(e: &sqlx::Error) -> String {
 }
 
 /// How many times a write is retried on a transient database conflict
-/// (deadlock, serialization failure, SQLite busy): see
-/// `write_in_domain`.
-pub const RETRIES: u32 = 8;
+/// (deadlock, serialization failure, SQLite busy).
+const RETRIES: u32 = 8;
 
-/// Waits before retry number `attempt` (1-based): growing, with jitter.
-pub async fn backoff(attempt: u32) {
+/// The one retry rule of every write (`write_in_domain` and [`retry`]):
+/// after `e`, whether to run the write again. When `e` is retryable and
+/// `attempt` (the retries so far) is under `RETRIES` (8), counts the retry
+/// and waits a growing, jittered backoff first.
+pub async fn retry_after(e: &Error, attempt: &mut u32) -> bool {
+    if !e.is_retryable() || *attempt >= RETRIES {
+        return false;
+    }
+    *attempt += 1;
     let jitter = rand::random::<u64>() % 20;
-    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter)).await;
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(*attempt) + jitter)).await;
+    true
 }
 
-/// Retries `op` on a transient database conflict, as
-/// `write_in_domain` does, for the writes that are not in
-/// one existing domain (adding, editing and deleting domains and their
+/// Retries `op` by [`retry_after`], for the writes that are not in one
+/// existing domain (adding, editing and deleting domains and their
 /// alternate domains, which take their own locks).
 pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>
 where
@@ -316,10 +322,7 @@ where
     let mut attempt = 0u32;
     loop {
         match op().await {
-            Err(e) if e.is_retryable() && attempt < RETRIES => {
-                attempt += 1;
-                backoff(attempt).await;
-            }
+            Err(e) if retry_after(&e, &mut attempt).await => {}
             other => return other,
         }
     }

@@ -46,7 +46,7 @@ use cloudoffice_api::messages;
 use cloudoffice_api::types::{ListItem, ServiceType};
 use sqlx::{AnyConnection, Row};
 
-use crate::db::{backoff, internal, Db, RETRIES};
+use crate::db::{internal, retry_after, Db};
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -306,9 +306,8 @@ pub(crate) struct Done<T> {
 /// Runs one write in `dom`: begins a transaction on the writer pool, takes
 /// the domain's lock, runs `op`, writes its audit log entry (as `actor`),
 /// and commits. The whole is retried while the database answers with a
-/// retryable error (serialization failure, SQLite busy), up to
-/// [`RETRIES`] times after a [`backoff`]; `op` runs again from the start
-/// each time.
+/// retryable error (serialization failure, SQLite busy), by the one rule
+/// of [`retry_after`]; `op` runs again from the start each time.
 ///
 /// `op` owns the [`Write`] and hands it back in [`Done`] (made with
 /// [`Write::logged`] or [`Write::unlogged`]): a closure that borrowed it
@@ -326,10 +325,7 @@ where
     let mut attempt = 0u32;
     loop {
         match write_once(db, actor, dom, &mut op).await {
-            Err(e) if e.is_retryable() && attempt < RETRIES => {
-                attempt += 1;
-                backoff(attempt).await;
-            }
+            Err(e) if retry_after(&e, &mut attempt).await => {}
             other => return other,
         }
     }
