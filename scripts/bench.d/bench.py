@@ -606,6 +606,56 @@ def read_floor(fx, repeat=3):
     return {"median_s": statistics.median(times), "runs_s": times, "entries": entries}
 
 
+# The attributes dirsync's DirSync search asks for (crates/dirsync-directory: ATTRIBUTES,
+# then isDeleted and name) and its flags: LDAP_DIRSYNC_INCREMENTAL_VALUES, 1 MiB a page.
+DIRSYNC_ATTRS = [a for a in ATTRS if not a.startswith("member;")] + ["member", "isDeleted", "name"]
+DIRSYNC_FLAGS = "2147483648/1048576"
+
+
+def committed_dirsync_cookie(state_db):
+    """The DirSync cookie in dirsync's committed envelope (crates/dirsync-directory
+    incremental/cookie.rs: `DSYN`, version, method 1 = DirSync, scope fingerprint (u64),
+    position length (u32) and bytes), base64 for ldapsearch; None for another method."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT value FROM sync_state WHERE key = 'cookie'").fetchone()
+    finally:
+        con.close()
+    if not row:
+        return None
+    raw = bytes.fromhex(row[0])
+    if raw[:4] != b"DSYN" or raw[5] != 1:
+        return None
+    n = int.from_bytes(raw[14:18], "big")
+    return base64.b64encode(raw[18:18 + n]).decode()
+
+
+def dirsync_floor(cookie, repeat=3):
+    """The floor of an incremental run (issue 12): `ldapsearch` making the DirSync search
+    dirsync makes, from the same cookie, following the continue flag to the end. Read-only
+    (the server's cookie is only handed back), so it repeats; median of `repeat` runs."""
+    times = []
+    entries = 0
+    for _ in range(repeat):
+        t = time.monotonic()
+        c, n = cookie, 0
+        while True:
+            p = subprocess.run(["ldapsearch", "-LLL", *LDAP_AUTH, "-E", f"!dirSync={DIRSYNC_FLAGS}/{c}",
+                                "-b", BASE_DN, KINDS, *DIRSYNC_ATTRS], env=LDAP_ENV,
+                               capture_output=True, text=True, timeout=STEP_TIMEOUT)
+            if p.returncode != 0:
+                fail(f"ldapsearch (DirSync floor) failed: {p.stderr[-500:]}")
+            n += p.stdout.count("\ndn: ") + p.stdout.startswith("dn: ") + p.stdout.count("\ndn:: ")
+            m = re.search(r"^# cookie:: (\S+)", p.stdout, re.M)
+            if "continueFlag=1" not in p.stdout or not m:
+                break
+            c = m.group(1)
+        times.append(time.monotonic() - t)
+        entries = n
+    return {"median_s": statistics.median(times), "runs_s": times, "entries": entries}
+
+
 def new_user_ldif(ou, group, tag, i, title="Engineer"):
     sam = f"{tag}{i}"
     dn = f"CN=Bench {sam},{ou}"
@@ -760,10 +810,21 @@ def measure_pass(fx, backend, workdir, latency_samples, churn_percent, res):
             ldapmodify(churn["apply"])
             res["churn"]["ldapmodify_s"] = time.monotonic() - t
             log(f"churn applied in AD: {res['churn']['changes']} changes")
+            state_db = os.path.join(ds.dir, "state.db")
+            cookie = committed_dirsync_cookie(state_db)
+            if cookie:
+                res["churn_floor"] = dirsync_floor(cookie)
+                log(f"DirSync floor (ldapsearch from the committed cookie, median of 3): "
+                    f"{res['churn_floor']['median_s']:.2f} s, {res['churn_floor']['entries']} entries")
             off = o.log_offset()
             inc = ds.sync(full=False)
             res["incremental"] = summarize_sync(inc, o.calls_since(off))
             log(f"incremental: {inc['wall_s']:.2f} s, {res['incremental']['calls']['total']} calls")
+            cookie = committed_dirsync_cookie(state_db)
+            if cookie:
+                res["idle_floor"] = dirsync_floor(cookie)
+                log(f"DirSync floor with no change: {res['idle_floor']['median_s']:.2f} s, "
+                    f"{res['idle_floor']['entries']} entries")
             off = o.log_offset()
             idle = ds.sync(full=False)
             res["idle"] = summarize_sync(idle, o.calls_since(off))
