@@ -231,7 +231,7 @@ async fn rate_limiter_holds_the_target_limits() {
         gets_per_min: 40,
         writes_per_min: 8,
     };
-    s.retry.max_attempts = 1; // a throttle answer would fail the operation
+    s.retry.max_attempts = 1;
     let engine = open(dir.path(), s).await;
     let users: Vec<_> = (0..10)
         .map(|i| user(i, &format!("Rate R{i}"), &format!("r{i}@example.com")))
@@ -257,6 +257,81 @@ async fn rate_limiter_holds_the_target_limits() {
     assert!(
         started.elapsed() >= Duration::from_secs(50),
         "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A run that starts after the key's writes for the minute were spent (by
+/// the run just before it, in another process, whose limiter this one does
+/// not share): officed refuses its writes, and the client holds them until
+/// officed's next minute instead of giving up after the retry policy's
+/// backoff (six attempts, about 15 s at most), so the run succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_minute_is_waited_out_not_failed() {
+    let o = officed(OfficedOptions {
+        serve_args: vec!["--throttle".into(), "100,4".into()],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let settings = || {
+        let mut s = settings(&o.base_url, &o);
+        s.rate_limit = RateLimit {
+            gets_per_min: 100,
+            writes_per_min: 4,
+        };
+        s
+    };
+    // Start early in a clock minute: its end must be further away than the
+    // retry policy's backoff, or a client without the wait would pass too.
+    let into = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        % 60_000;
+    if into > 10_000 {
+        tokio::time::sleep(Duration::from_millis(60_000 - into + 300)).await;
+    }
+    let users: Vec<_> = (0..7)
+        .map(|i| user(i, &format!("Spent S{i}"), &format!("s{i}@example.com")))
+        .collect();
+    let first: Vec<&_> = users.iter().take(4).collect();
+    let r = open(dir.path(), settings())
+        .await
+        .run(full(snapshot(&first, &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.counts.created),
+        (RunStatus::Success, 4),
+        "{r:#?}"
+    );
+    // The next run: a new engine and client, as a new `dirsync sync` process.
+    let started = std::time::Instant::now();
+    let all: Vec<&_> = users.iter().collect();
+    let r = open(dir.path(), settings())
+        .await
+        .run(full(snapshot(&all, &[], &[])), apply(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status,
+        RunStatus::Success,
+        "{:#?}",
+        r.operations
+            .iter()
+            .filter(|o| o.result != OpResult::Done)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(r.counts.created, 3);
+    // Refused at most once each: the first refusal holds the others.
+    assert!(
+        (1..=3).contains(&r.api.throttled),
+        "throttled {}",
+        r.api.throttled
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(30),
+        "the writes did not wait for officed's next minute: {:?}",
         started.elapsed()
     );
 }

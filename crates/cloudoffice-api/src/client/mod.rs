@@ -4,8 +4,11 @@
 //! rate limiter that holds the Cloud Office limits (by default 60 GETs and
 //! 30 writes per rolling minute), and retried with exponential backoff and
 //! jitter when the failure is transient: connection refused, reset or
-//! closed, timeouts, 5xx answers and throttle answers ("Exceeded request
-//! limits", 429). Fault bodies are parsed into [`ClientError::Fault`] with
+//! closed, timeouts and 5xx answers. A throttle answer ("Exceeded request
+//! limits", 429) means the key's limits for the minute are spent, perhaps
+//! before this client started: every request of its kind waits for the
+//! answer's `Retry-After` or the service's next minute, then goes again
+//! (up to [`MAX_THROTTLE_REFUSALS`] times per request). Fault bodies are parsed into [`ClientError::Fault`] with
 //! the recognised [`RuleViolation`], so callers can map them to their own
 //! catalogue. List reads are paged (at most [`MAX_PAGE_SIZE`] per page).
 //!
@@ -31,7 +34,15 @@ mod pacing;
 mod resources;
 
 pub use error::ClientError;
-pub use pacing::{RateLimit, RateLimiter, RetryPolicy};
+pub use pacing::{until_next_minute, RateLimit, RateLimiter, RetryPolicy};
+
+/// Throttle refusals one request waits out before it fails: each waits for
+/// the service's next minute, so five cover a key whose limits other
+/// clients keep spending for minutes.
+pub const MAX_THROTTLE_REFUSALS: u32 = 5;
+
+/// The longest `Retry-After` a throttle refusal is taken at.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -124,7 +135,11 @@ impl Client {
     ) -> Result<Vec<u8>, ClientError> {
         let write = method != Method::GET;
         let policy = self.cfg.retry;
+        // Every attempt; transient failures other than throttle refusals
+        // (bounded by the retry policy); throttle refusals (bounded apart).
         let mut attempt = 0u32;
+        let mut failures = 0u32;
+        let mut refusals = 0u32;
         loop {
             attempt += 1;
             self.limiter.acquire(write).await;
@@ -184,21 +199,40 @@ impl Client {
             self.stats
                 .observer
                 .notify(method.as_str(), err.status(), sent);
-            if !err.is_transient() || attempt >= policy.max_attempts.max(1) {
+            if !err.is_transient() {
                 return Err(err);
             }
             if err.rule() == Some(RuleViolation::ExceededRequestLimits) || err.status() == Some(429)
             {
+                // The key's limits are spent for this minute (by this client,
+                // an earlier run or another client of the key): backing off
+                // by attempts would give up before the minute ends. Hold the
+                // class until the service counts afresh, then send again.
+                refusals += 1;
+                if refusals > MAX_THROTTLE_REFUSALS {
+                    return Err(err);
+                }
                 self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                let wait = retry_after
+                    .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
+                    .unwrap_or_else(|| until_next_minute(std::time::SystemTime::now()));
+                tracing::debug!(%method, path, attempt, wait_ms = wait.as_millis() as u64, "throttled; waiting");
+                self.limiter.refused(write, wait);
+                continue;
+            }
+            failures += 1;
+            if failures >= policy.max_attempts.max(1) {
+                return Err(err);
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let exp = policy
                 .base_delay_ms
-                .saturating_mul(1u64 << (attempt - 1).min(20))
+                .saturating_mul(1u64 << (failures - 1).min(20))
                 .min(policy.max_delay_ms);
             let jittered = rand::thread_rng().gen_range(exp / 2..=exp.max(1));
             let delay = retry_after
-                .map(|s| (s * 1000).min(policy.max_delay_ms))
+                .map(|s| s.saturating_mul(1000).min(policy.max_delay_ms))
                 .unwrap_or(0)
                 .max(jittered);
             tracing::debug!(%method, path, attempt, delay_ms = delay, error = %err, "retrying");

@@ -353,7 +353,7 @@ pub const ENGINE_KEYS: &[EngineKey] = &[
     EngineKey {
         name: "engine.retry.max_attempts",
         default_doc: None,
-        doc: "attempts per request for connection failures, timeouts, 5xx and throttles",
+        doc: "attempts per request for connection failures, timeouts and 5xx answers; a throttle answer instead holds requests of its kind until the provider's next minute (or its Retry-After) and is retried up to 5 times",
     },
     EngineKey {
         name: "engine.retry.base_delay_ms",
