@@ -45,7 +45,6 @@ impl DnKeys {
 /// What pass one keeps of a record.
 #[derive(Debug, Clone, Copy)]
 struct Meta {
-    line: usize,
     kind: Option<ObjectKind>,
     bad: bool,
 }
@@ -117,7 +116,6 @@ impl LdifScope {
             entries.insert(
                 key,
                 Meta {
-                    line,
                     kind,
                     bad: error.is_some(),
                 },
