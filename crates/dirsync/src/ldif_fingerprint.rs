@@ -48,6 +48,12 @@ pub fn of_bytes(size_mtime: (u64, u128), bytes: &[u8]) -> Vec<u8> {
     cookie(size_mtime, &Sha256::digest(bytes))
 }
 
+/// The fingerprint cookie of a file whose content has the SHA-256
+/// `digest` (computed while it was streamed), with its size and time.
+pub fn of_digest(size_mtime: (u64, u128), digest: &[u8]) -> Vec<u8> {
+    cookie(size_mtime, digest)
+}
+
 fn cookie((size, mtime): (u64, u128), digest: &[u8]) -> Vec<u8> {
     format!("{PREFIX}{size}:{mtime}:{}", hex::encode(digest)).into_bytes()
 }
