@@ -61,6 +61,7 @@ struct GroupSeen {
 
 /// A record of pass two.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // handed over one at a time, never stored in bulk
 pub enum Found {
     /// An object in scope and the line its record starts on.
     Object {

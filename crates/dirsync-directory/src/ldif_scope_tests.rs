@@ -260,7 +260,7 @@ fn one_bad_record_is_held_back_alone() {
             "the service group cannot be read",
             [
                 ex.replace("objectGUID::", "objectGUID:: !!"),
-                l1.clone(),
+                l1,
                 user(5, "a"),
                 user(6, "b"),
                 user(7, "c"),

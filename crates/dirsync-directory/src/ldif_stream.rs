@@ -76,6 +76,9 @@ impl Building {
     }
 }
 
+/// A physical line: its number and its text (or why it is not text).
+type PhysLine = (usize, Result<String, LdifError>);
+
 /// A logical line: its text (unfolded) and the physical line it started on.
 pub(crate) struct Logical {
     pub line: usize,
@@ -91,7 +94,7 @@ pub struct Records<R> {
     /// Physical lines read so far.
     phys: usize,
     /// A physical line read ahead (to see whether the next one continues it).
-    peeked: Option<(usize, Result<String, LdifError>)>,
+    peeked: Option<PhysLine>,
     eof: bool,
     seen_first: bool,
     current: Option<Building>,
@@ -122,7 +125,7 @@ impl<R: BufRead> Records<R> {
     }
 
     /// The next physical line, without its line end.
-    fn physical(&mut self) -> Result<Option<(usize, Result<String, LdifError>)>, LdifError> {
+    fn physical(&mut self) -> Result<Option<PhysLine>, LdifError> {
         if let Some(p) = self.peeked.take() {
             return Ok(Some(p));
         }
@@ -230,7 +233,7 @@ impl<R: BufRead> Records<R> {
                             dn_text: String::new(),
                             entry: RawEntry::default(),
                             error: Some(e),
-                        })
+                        });
                     }
                 }
                 return None;
@@ -281,7 +284,7 @@ impl<R: BufRead> Records<R> {
                             }
                             Err(_) => {
                                 b.error =
-                                    Some(LdifError::syntax(l.line, "the DN is not UTF-8 text"))
+                                    Some(LdifError::syntax(l.line, "the DN is not UTF-8 text"));
                             }
                         }
                     }

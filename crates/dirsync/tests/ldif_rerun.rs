@@ -266,8 +266,9 @@ fn each_change_of_the_file_is_synced_incrementally() {
     assert_eq!(r["full"], false, "{r}");
     assert_eq!(counts(&r)[..4], [0, 1, 0, 0], "{r}\n{log}");
     assert!(
-        log.contains(&format!("LDIF line {line}: the base64 value of displayName is invalid"))
-            && log.contains("left as last synced"),
+        log.contains(&format!(
+            "LDIF line {line}: the base64 value of displayName is invalid"
+        )) && log.contains("left as last synced"),
         "{log}"
     );
 
