@@ -31,7 +31,9 @@ use dirsync_directory::ldif_stream::BadEntry;
 use dirsync_directory::Scope;
 use dirsync_engine::replica_diff::ReplicaIndex;
 use dirsync_engine::Engine;
-use dirsync_model::{ChangeTracking, DirectoryChange, DirectoryChanges, DirectoryObject, Guid};
+use dirsync_model::{
+    ChangeTracking, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Guid,
+};
 use sha2::{Digest, Sha256};
 
 use crate::config::Loaded;
@@ -58,6 +60,8 @@ struct FileDiff {
     hold_all: bool,
     /// The SHA-256 of the file's bytes.
     digest: Vec<u8>,
+    /// How long each pass took (for the log).
+    pass_ms: [u128; 2],
 }
 
 /// A reader that hashes what it reads.
@@ -93,6 +97,7 @@ fn open(path: &Path) -> Result<BufReader<Hashing<std::fs::File>>> {
 /// Both passes over the file (blocking): `None` when the file's service
 /// groups are not the replica's (the scope changed: a full sync).
 fn diff_file(path: &Path, scope: &Scope, mut index: ReplicaIndex) -> Result<Option<FileDiff>> {
+    let t = std::time::Instant::now();
     let mut src = open(path)?;
     let ldif = LdifScope::scan(&mut src, scope)?;
     // Whatever the buffer read ahead is hashed: scan reads to the end.
@@ -102,6 +107,8 @@ fn diff_file(path: &Path, scope: &Scope, mut index: ReplicaIndex) -> Result<Opti
         return Ok(None);
     }
     let mut out = FileDiff::default();
+    out.pass_ms[0] = t.elapsed().as_millis();
+    let t = std::time::Instant::now();
     let mut failed: Option<anyhow::Error> = None;
     let mut src = open(path)?;
     out.unread = ldif.read(&mut src, |found| match found {
@@ -140,7 +147,44 @@ fn diff_file(path: &Path, scope: &Scope, mut index: ReplicaIndex) -> Result<Opti
     }
     out.unseen = index.unseen();
     out.digest = digest;
+    out.pass_ms[1] = t.elapsed().as_millis();
     Ok(Some(out))
+}
+
+/// Reads the whole scope of the LDIF file, streamed (blocking): the
+/// snapshot of a full sync and the SHA-256 of the bytes read. Neither the
+/// text nor the records out of scope are held. Stricter than a rerun: any
+/// record that cannot be read fails the read (a full sync must see every
+/// object), as [`dirsync_directory::read_snapshot`] does.
+pub fn snapshot_file(path: &Path, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
+    let mut src = open(path)?;
+    let ldif = LdifScope::scan(&mut src, scope)?;
+    let digest = src.into_inner().hash.finalize().to_vec();
+    let mut objects = Vec::with_capacity(ldif.len());
+    let mut held: Option<BadEntry> = None;
+    let mut src = open(path)?;
+    let unread = ldif.read(&mut src, |found| match found {
+        Found::Object { object, .. } => objects.push(object),
+        Found::Held(b) => {
+            held.get_or_insert(b);
+        }
+    })?;
+    if let Some(b) = held.into_iter().chain(unread).min_by_key(|b| b.start) {
+        return Err(b.error.into());
+    }
+    if src.into_inner().hash.finalize().as_slice() != digest.as_slice() {
+        anyhow::bail!(
+            "the LDIF file {} changed while it was read (its two passes read different content); it is not applied, \
+             and the next run reads it again. Let the export finish before the sync",
+            path.display()
+        );
+    }
+    let snapshot = DirectorySnapshot {
+        exchange_group: ldif.exchange_group,
+        rsemail_group: ldif.rsemail_group,
+        objects,
+    };
+    Ok((snapshot, digest))
 }
 
 /// Streams the LDIF file and compares it with the committed replica:
@@ -156,9 +200,11 @@ pub async fn read_changes(
         .context("directory.ldif_path is not set")?;
     let settle = loaded.config.directory.ldif_settle;
     let before = crate::source::settled(&path, settle).await?;
+    let t = std::time::Instant::now();
     let Some(index) = engine.replica_index().await? else {
         return Ok(None);
     };
+    let index_ms = t.elapsed().as_millis();
     let replica = index.len();
     let (p, s) = (path.clone(), scope.clone());
     let diff = tokio::task::spawn_blocking(move || diff_file(&p, &s, index))
@@ -168,7 +214,7 @@ pub async fn read_changes(
     let Some(diff) = diff else {
         return Ok(None);
     };
-    crate::source::unchanged_since(&path, settle, before, None)?;
+    crate::source::unchanged_since(&path, settle, before)?;
     let fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &diff.digest);
     report_unreadable(&path, &diff);
     let mut changes: Vec<DirectoryChange> = if diff.hold_all {
@@ -198,6 +244,9 @@ pub async fn read_changes(
         changed = diff.upserts.len(),
         gone = changes.len(),
         held = diff.held.len(),
+        index_ms,
+        scope_ms = diff.pass_ms[0],
+        compare_ms = diff.pass_ms[1],
         "LDIF file compared with the replica"
     );
     changes.extend(diff.upserts.into_iter().map(DirectoryChange::Upsert));

@@ -7,11 +7,12 @@
 //! the same transaction). A rerun whose file has the same fingerprint has
 //! nothing new to read: it is an incremental run with no change, which the
 //! engine finishes without reading the control panel when the last run was
-//! clean. A file with another fingerprint is read whole and compared with
-//! the replica ([`dirsync_engine::replica_diff`]).
+//! clean. A file with another fingerprint is streamed and compared with
+//! the replica ([`crate::ldif_diff`], [`dirsync_engine::replica_diff`]).
 //!
-//! The fingerprint is computed from the same bytes that are parsed, so a
-//! file rewritten between the two can never be taken for the one read.
+//! The fingerprint is computed from the same bytes that are parsed (both
+//! passes of a streamed read hash what they read, and must agree), so a
+//! file rewritten meanwhile can never be taken for the one read.
 
 use std::io::Read;
 use std::path::Path;

@@ -72,46 +72,31 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
     cfg
 }
 
-/// Reads the LDIF file once it has settled, with the fingerprint of the text read.
+/// Reads the LDIF file once it has settled, streamed
+/// ([`crate::ldif_diff::snapshot_file`]), with the fingerprint of the bytes
+/// read.
 async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
     let settle = loaded.config.directory.ldif_settle;
-    let text = read_settled(&path, settle).await?;
+    let before = settled(&path, settle).await?;
+    let (p, s) = (path.clone(), scope.clone());
+    let (snapshot, digest) =
+        tokio::task::spawn_blocking(move || crate::ldif_diff::snapshot_file(&p, &s))
+            .await
+            .context("the LDIF read stopped")?
+            .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    unchanged_since(&path, settle, before)?;
     // The size and time the settled read saw (a change since only makes the
     // next run read the file again: the hash is of the text read).
-    let fingerprint = ldif_fingerprint::of_bytes(ldif_fingerprint::stat(&path)?, text.as_bytes());
-    let snapshot = dirsync_directory::read_snapshot(&text, scope)
-        .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    let fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &digest);
     Ok((snapshot, fingerprint))
 }
 
 /// The longest a read waits for an LDIF file to settle before leaving it
 /// to the next run.
 const MAX_SETTLE_WAIT: Duration = Duration::from_secs(60);
-
-/// Reads a file another program may still be writing: one modified less
-/// than `settle` ago is read once it has been unchanged that long, and a
-/// file whose size or modification time changes before or during the read
-/// is refused (the next run reads it again) instead of being taken whole.
-async fn read_settled(path: &Path, settle: Duration) -> Result<String> {
-    let before = settled(path, settle).await?;
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read the LDIF file {} (directory.ldif_path)",
-            path.display()
-        )
-    })?;
-    unchanged_since(path, settle, before, Some(bytes.len() as u64))?;
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "the LDIF file {} is not UTF-8 text (byte {}); export it as UTF-8 text (ldifde without -u, or ldapsearch)",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
-}
 
 /// The size and modification time of a file.
 pub(crate) type FileStat = (u64, Option<SystemTime>);
@@ -136,7 +121,8 @@ fn still_written(path: &Path, settle: Duration, why: String) -> anyhow::Error {
 }
 
 /// Waits, once, for a file modified less than `settle` ago to settle;
-/// fails when it changed meanwhile. Returns its size and time, to compare
+/// fails when it changed meanwhile (another program may still be writing
+/// it: the next run reads it again, instead of taking it whole). Returns its size and time, to compare
 /// with those after the read ([`unchanged_since`]).
 pub(crate) async fn settled(path: &Path, settle: Duration) -> Result<FileStat> {
     let age = |t: Option<SystemTime>| {
@@ -169,24 +155,16 @@ pub(crate) async fn settled(path: &Path, settle: Duration) -> Result<FileStat> {
 }
 
 /// Fails when the file's size or modification time changed since
-/// `before` (or its size is not the `read` bytes): it was written while
-/// it was read.
-pub(crate) fn unchanged_since(
-    path: &Path,
-    settle: Duration,
-    before: FileStat,
-    read: Option<u64>,
-) -> Result<()> {
+/// `before`: it was written while it was read.
+pub(crate) fn unchanged_since(path: &Path, settle: Duration, before: FileStat) -> Result<()> {
     let after = file_stat(path)?;
-    if after != before || read.is_some_and(|n| n != after.0) {
+    if after != before {
         return Err(still_written(
             path,
             settle,
             format!(
-                "its size or modification time changed while it was read: {} bytes before, {} read, {} after",
-                before.0,
-                read.map_or_else(|| "all".to_string(), |n| n.to_string()),
-                after.0
+                "its size or modification time changed while it was read: {} bytes before, {} after",
+                before.0, after.0
             ),
         ));
     }
