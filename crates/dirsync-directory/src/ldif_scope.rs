@@ -104,7 +104,8 @@ impl LdifScope {
         let mut entries: HashMap<u128, Meta> = HashMap::new();
         let mut groups: HashMap<u128, GroupSeen> = HashMap::new();
         let mut bad: HashMap<u128, LdifError> = HashMap::new();
-        let mut records = Records::new(src);
+        let mut records =
+            Records::new(src).only(&["objectclass", "objectguid", "samaccountname", "member"]);
         for r in &mut records {
             let (line, entry, error) = match r? {
                 Parsed::Entry { line, entry } => (line, entry, None),

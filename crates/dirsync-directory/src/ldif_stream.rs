@@ -100,6 +100,8 @@ pub struct Records<R> {
     current: Option<Building>,
     unterminated: Option<Unterminated>,
     done: bool,
+    /// When set, the only attributes read (lower case); see [`Records::only`].
+    only: Option<&'static [&'static str]>,
 }
 
 impl<R: BufRead> Records<R> {
@@ -115,7 +117,32 @@ impl<R: BufRead> Records<R> {
             current: None,
             unterminated: None,
             done: false,
+            only: None,
         }
+    }
+
+    /// Reads only these attributes (lower-case names) of each record, and
+    /// neither decodes nor checks the others' values: for a first pass
+    /// whose second pass reads every record whole (a record is then bad
+    /// only for a line of these attributes, or of its DN).
+    pub fn only(mut self, attributes: &'static [&'static str]) -> Self {
+        self.only = Some(attributes);
+        self
+    }
+
+    /// True when the logical line is an attribute [`Records::only`] skips.
+    fn skipped(&self, text: &str) -> bool {
+        let Some(only) = self.only else {
+            return false;
+        };
+        let Some(colon) = text.find(':') else {
+            return false;
+        };
+        let base = text[..colon].split(';').next().unwrap_or_default();
+        !["dn", "changetype", "control"]
+            .iter()
+            .chain(only)
+            .any(|a| a.eq_ignore_ascii_case(base))
     }
 
     /// Once every record was read: the last record, when no blank line
@@ -241,6 +268,9 @@ impl<R: BufRead> Records<R> {
         };
         if l.text.trim().is_empty() {
             return self.current.take().map(Building::finish);
+        }
+        if self.current.is_some() && self.skipped(&l.text) {
+            return None;
         }
         let parsed = attr_value(&l);
         let Some(b) = self.current.as_mut() else {
