@@ -6,14 +6,12 @@
 //! record) and CRLF line ends. Every error names the line it was found on.
 //! The snapshot is scoped exactly as the LDAP reader scopes a live directory.
 
-use base64::Engine as _;
-use dirsync_model::DirectorySnapshot;
-
 use std::collections::HashMap;
 
-use dirsync_model::{DirectoryObject, ObjectKind};
+use dirsync_model::{DirectoryObject, DirectorySnapshot, ObjectKind};
 
 use crate::entry::{dn_key, EntryError, RawEntry};
+use crate::ldif_stream::{preview, Parsed, Records, Unterminated};
 use crate::scope::{scope_objects, Scope, ScopeError};
 
 /// Why an LDIF snapshot could not be read.
@@ -32,12 +30,15 @@ pub enum LdifError {
     /// as it is, it would look like objects left the directory.
     #[error("LDIF line {line}: {message}")]
     Incomplete { line: usize, message: String },
+    /// The file could not be read further (an I/O failure).
+    #[error("LDIF line {line}: cannot read the file further: {message}")]
+    Io { line: usize, message: String },
     #[error(transparent)]
     Scope(#[from] ScopeError),
 }
 
 impl LdifError {
-    fn syntax(line: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn syntax(line: usize, message: impl Into<String>) -> Self {
         LdifError::Syntax {
             line,
             message: message.into(),
@@ -48,7 +49,8 @@ impl LdifError {
         match self {
             LdifError::Syntax { line, .. }
             | LdifError::Entry { line, .. }
-            | LdifError::Incomplete { line, .. } => Some(*line),
+            | LdifError::Incomplete { line, .. }
+            | LdifError::Io { line, .. } => Some(*line),
             LdifError::Scope(_) => None,
         }
     }
@@ -62,18 +64,14 @@ impl LdifError {
 /// the service groups and of the groups nested in them is an entry of the
 /// export. A file cut short, or still being written, fails here
 /// ([`LdifError::Incomplete`]) instead of reading as users who left.
+/// Any record that cannot be read fails the whole read (a full sync must
+/// see every object); the streamed rerun ([`crate::ldif_scope`]) holds
+/// only that object back instead.
 pub fn read_snapshot(text: &str, scope: &Scope) -> Result<DirectorySnapshot, LdifError> {
-    let entries = parse_entries(text)?;
-    if let Some((start, end, dn)) = unterminated_last_record(text) {
-        return Err(LdifError::Incomplete {
-            line: end,
-            message: format!(
-                "the last record ('dn: {}', from line {start}) does not end with a blank line, so the file may be cut short \
-                 or still being written; nothing is synced from it. ldifde and ldapsearch end every record with an empty line: \
-                 export the file again, or, if it is whole, end it with an empty line",
-                preview(&dn)
-            ),
-        });
+    let mut records = Records::new(text.as_bytes());
+    let entries = collect_entries(&mut records)?;
+    if let Some(cut) = records.unterminated() {
+        return Err(unterminated_error(cut));
     }
     // Every entry's DN (objects dirsync ignores, such as computers and OUs,
     // included) with the line its record starts on.
@@ -91,6 +89,35 @@ pub fn read_snapshot(text: &str, scope: &Scope) -> Result<DirectorySnapshot, Ldi
     let snapshot = scope_objects(objects, scope)?;
     check_members(&snapshot, &lines)?;
     Ok(snapshot)
+}
+
+/// The error for a last record that no blank line ends.
+pub(crate) fn unterminated_error((start, end, dn): &Unterminated) -> LdifError {
+    LdifError::Incomplete {
+        line: *end,
+        message: format!(
+            "the last record ('dn: {}', from line {start}) does not end with a blank line, so the file may be cut short \
+             or still being written; nothing is synced from it. ldifde and ldapsearch end every record with an empty line: \
+             export the file again, or, if it is whole, end it with an empty line",
+            preview(dn)
+        ),
+    }
+}
+
+/// The error for a member of a service group (or of a group nested in
+/// one) that is no entry of the export.
+pub(crate) fn missing_member_error(line: usize, group: &str, member: &str) -> LdifError {
+    LdifError::Incomplete {
+        line,
+        message: format!(
+            "the group '{}' names the member '{}', which is not an entry of the export: the file is cut short \
+             or still being written, or was exported without that object; nothing is synced from it. \
+             Export the whole domain (ldifde -f, or ldapsearch -LLL from the domain root) with every member \
+             of the service groups and of the groups nested in them",
+            preview(group),
+            preview(member)
+        ),
+    }
 }
 
 /// Fails when a service group, or a group nested in one, names a member
@@ -117,248 +144,38 @@ fn check_members(s: &DirectorySnapshot, lines: &HashMap<String, usize>) -> Resul
     for g in groups {
         for m in &g.members {
             if !lines.contains_key(&dn_key(m)) {
-                return Err(LdifError::Incomplete {
-                    line: lines.get(&dn_key(&g.dn)).copied().unwrap_or(1),
-                    message: format!(
-                        "the group '{}' names the member '{}', which is not an entry of the export: the file is cut short \
-                         or still being written, or was exported without that object; nothing is synced from it. \
-                         Export the whole domain (ldifde -f, or ldapsearch -LLL from the domain root) with every member \
-                         of the service groups and of the groups nested in them",
-                        preview(&g.dn),
-                        preview(m)
-                    ),
-                });
+                let line = lines.get(&dn_key(&g.dn)).copied().unwrap_or(1);
+                return Err(missing_member_error(line, &g.dn, m));
             }
         }
     }
     Ok(())
 }
 
-/// `Some((first line, last line, dn))` of the last record when no blank
-/// line follows it.
-fn unterminated_last_record(text: &str) -> Option<(usize, usize, String)> {
-    let lines = logical_lines(text).ok()?;
-    let mut last: Option<(usize, usize, &str)> = None;
-    let mut open = false;
-    for l in &lines {
-        if l.text.trim().is_empty() {
-            open = false;
-            continue;
-        }
-        if !open && !l.text.to_ascii_lowercase().starts_with("dn:") {
-            // `version: 1`, or a line parse_entries already refused.
-            continue;
-        }
-        match (&mut last, open) {
-            (Some(r), true) => r.1 = l.line,
-            _ => {
-                let dn = l
-                    .text
-                    .split_once(':')
-                    .map_or("", |(_, v)| v.trim_start_matches([':', ' ']));
-                last = Some((l.line, l.line, dn));
-                open = true;
-            }
+/// Every record, or the first that cannot be read (in file order).
+fn collect_entries<R: std::io::BufRead>(
+    records: &mut Records<R>,
+) -> Result<Vec<(usize, RawEntry)>, LdifError> {
+    let mut entries = Vec::new();
+    for r in records {
+        match r? {
+            Parsed::Entry { line, entry } => entries.push((line, entry)),
+            Parsed::Bad(b) => return Err(b.error),
         }
     }
-    let (start, _, dn) = last.filter(|_| open)?;
-    // The record ends at the file's last physical line.
-    let end = text
-        .trim_end_matches(['\n', '\r'])
-        .split('\n')
-        .count()
-        .max(start);
-    Some((start, end, dn.to_string()))
-}
-
-/// A logical line: its text (unfolded) and the physical line it started on.
-struct Logical {
-    line: usize,
-    text: String,
-}
-
-fn logical_lines(text: &str) -> Result<Vec<Logical>, LdifError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out: Vec<Logical> = Vec::new();
-    let mut in_comment = false;
-    let last = text.split('\n').count();
-    for (i, raw) in text.split('\n').enumerate() {
-        let line = i + 1;
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if line == last && raw.is_empty() {
-            // What follows the final line end is no line.
-            break;
-        }
-        if let Some(cont) = raw.strip_prefix(' ') {
-            if in_comment {
-                continue;
-            }
-            match out.last_mut() {
-                Some(l) if !l.text.is_empty() => l.text.push_str(cont),
-                _ => {
-                    return Err(LdifError::syntax(
-                        line,
-                        "a continuation line (starting with a space) follows no attribute line",
-                    ))
-                }
-            }
-            continue;
-        }
-        in_comment = raw.starts_with('#');
-        if in_comment {
-            continue;
-        }
-        out.push(Logical {
-            line,
-            text: raw.to_string(),
-        });
-    }
-    Ok(out)
-}
-
-/// Splits `name:value`, `name:: base64` or `name:< url`.
-fn attr_value(l: &Logical) -> Result<(String, Vec<u8>), LdifError> {
-    let Some(colon) = l.text.find(':') else {
-        return Err(LdifError::syntax(
-            l.line,
-            format!("expected 'attribute: value', found '{}'", preview(&l.text)),
-        ));
-    };
-    let name = &l.text[..colon];
-    if name.is_empty()
-        || !name.chars().all(|c| {
-            c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.' || c == '=' || c == '*'
-        })
-    {
-        return Err(LdifError::syntax(
-            l.line,
-            format!("'{}' is not a valid attribute name", preview(name)),
-        ));
-    }
-    let rest = &l.text[colon + 1..];
-    let value = if let Some(b64) = rest.strip_prefix(':') {
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .map_err(|e| {
-                LdifError::syntax(
-                    l.line,
-                    format!("the base64 value of {name} is invalid ({e})"),
-                )
-            })?
-    } else if rest.starts_with('<') {
-        return Err(LdifError::syntax(
-            l.line,
-            format!("{name} takes its value from a URL ('{name}:<'), which dirsync does not follow; export the value inline"),
-        ));
-    } else {
-        rest.trim_start_matches(' ').as_bytes().to_vec()
-    };
-    Ok((name.to_string(), value))
-}
-
-fn preview(s: &str) -> String {
-    let p: String = s.chars().take(60).collect();
-    if p.len() < s.len() {
-        format!("{p}...")
-    } else {
-        p
-    }
+    Ok(entries)
 }
 
 /// Parses the content records of an LDIF file into raw entries, each with the
-/// line its `dn:` is on.
+/// line its `dn:` is on. The first record that cannot be read fails it.
 pub fn parse_entries(text: &str) -> Result<Vec<(usize, RawEntry)>, LdifError> {
-    let lines = logical_lines(text)?;
-    let mut entries = Vec::new();
-    let mut current: Option<(usize, RawEntry)> = None;
-    // Ranged attributes seen in the current entry: (line, attribute, end).
-    let mut seen_first = false;
-    for l in &lines {
-        if l.text.trim().is_empty() {
-            if let Some(e) = current.take() {
-                entries.push(e);
-            }
-            continue;
-        }
-        let (name, value) = attr_value(l)?;
-        let lname = name.to_ascii_lowercase();
-        let Some((_, entry)) = current.as_mut() else {
-            if lname == "version" && !seen_first {
-                seen_first = true;
-                if value != b"1" {
-                    return Err(LdifError::syntax(
-                        l.line,
-                        "only LDIF version 1 is supported",
-                    ));
-                }
-                continue;
-            }
-            seen_first = true;
-            if lname != "dn" {
-                return Err(LdifError::syntax(
-                    l.line,
-                    format!("a record must start with 'dn:', found '{name}:'"),
-                ));
-            }
-            let dn = String::from_utf8(value)
-                .map_err(|_| LdifError::syntax(l.line, "the DN is not UTF-8 text"))?;
-            current = Some((l.line, RawEntry::new(dn)));
-            continue;
-        };
-        seen_first = true;
-        match lname.as_str() {
-            "dn" => {
-                return Err(LdifError::syntax(
-                    l.line,
-                    "a second 'dn:' inside one record (records are separated by a blank line)",
-                ))
-            }
-            "changetype" => {
-                if value != b"add" {
-                    return Err(LdifError::syntax(
-                        l.line,
-                        format!(
-                            "'changetype: {}' is a change record; a snapshot holds only entries (use ldifde -f or ldapsearch -LLL to export)",
-                            String::from_utf8_lossy(&value)
-                        ),
-                    ));
-                }
-            }
-            "control" => {
-                return Err(LdifError::syntax(
-                    l.line,
-                    "'control:' belongs to change records, not to a snapshot",
-                ))
-            }
-            _ => {
-                let (base, options) = lname.split_once(';').unwrap_or((lname.as_str(), ""));
-                for opt in options.split(';').filter(|o| !o.is_empty()) {
-                    if let Some(range) = opt.strip_prefix("range=") {
-                        if !range.ends_with("-*") {
-                            return Err(LdifError::syntax(
-                                l.line,
-                                format!(
-                                    "{name}: the export holds only part of this multi-valued attribute (ranged retrieval, '{opt}'); \
-                                     export with ldifde, or read the directory over LDAP, which follows ranges"
-                                ),
-                            ));
-                        }
-                    }
-                }
-                entry.push(base, value);
-            }
-        }
-    }
-    if let Some(e) = current.take() {
-        entries.push(e);
-    }
-    Ok(entries)
+    collect_entries(&mut Records::new(text.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dirsync_model::ObjectKind;
+    use base64::Engine as _;
 
     fn b64(bytes: &[u8]) -> String {
         base64::engine::general_purpose::STANDARD.encode(bytes)

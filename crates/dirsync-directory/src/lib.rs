@@ -18,6 +18,8 @@ pub mod fixture;
 pub mod incremental;
 pub mod ldap;
 pub mod ldif;
+pub mod ldif_scope;
+pub mod ldif_stream;
 pub mod scope;
 
 pub use config::{LdapConfig, Transport};

@@ -147,6 +147,24 @@ impl Engine {
         Ok(crate::replica_diff::changes_since_replica(&self.store, snapshot).await?)
     }
 
+    /// What a streamed comparison with the committed replica needs: each
+    /// object's GUID and content hash, or `None` when no replica was
+    /// committed yet (see [`crate::replica_diff::ReplicaIndex`]).
+    pub async fn replica_index(
+        &self,
+    ) -> Result<Option<crate::replica_diff::ReplicaIndex>, EngineError> {
+        Ok(crate::replica_diff::replica_index(&self.store).await?)
+    }
+
+    /// The deletions of these replica objects, each with its last DN (the
+    /// objects a streamed comparison never met).
+    pub async fn replica_deletions(
+        &self,
+        guids: &[dirsync_model::Guid],
+    ) -> Result<Vec<DirectoryChange>, EngineError> {
+        Ok(crate::replica_diff::deletions(&self.store, guids).await?)
+    }
+
     /// Tests authentication and reads the customer's domains.
     pub async fn probe_target(&self) -> Result<TargetProbe, EngineError> {
         let domains = self.client.domains(&self.settings.target.customer).await?;

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "staged replica",
         include_str!("../migrations/0004_replica_next.sql"),
     ),
+    (
+        5,
+        "replica hash",
+        include_str!("../migrations/0005_replica_hash.sql"),
+    ),
 ];
 
 /// A state store failure.
@@ -349,7 +354,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if let Some((exchange, rsemail)) = c.staged {
             sqlx::query("DELETE FROM replica").execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO replica (guid, object) SELECT guid, object FROM replica_next")
+            sqlx::query(
+                "INSERT INTO replica (guid, object, hash) SELECT guid, object, hash FROM replica_next",
+            )
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM replica_next")
@@ -554,20 +561,23 @@ async fn insert_replica(
     table: &'static str,
     objects: &[&DirectoryObject],
 ) -> Result<(), StoreError> {
-    for chunk in objects.chunks(MAX_PARAMS / 2) {
+    for chunk in objects.chunks(MAX_PARAMS / 3) {
         let rows = chunk
             .iter()
             .map(|o| {
                 serde_json::to_string(o)
-                    .map(|j| (o.guid.to_string(), j))
+                    .map(|j| {
+                        let h = crate::replica_diff::json_hash(&j);
+                        (o.guid.to_string(), j, h)
+                    })
                     .map_err(|e| corrupt("replica object", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
-            "INSERT OR REPLACE INTO {table} (guid, object) "
+            "INSERT OR REPLACE INTO {table} (guid, object, hash) "
         ));
-        q.push_values(rows, |mut b, (g, j)| {
-            b.push_bind(g).push_bind(j);
+        q.push_values(rows, |mut b, (g, j, h)| {
+            b.push_bind(g).push_bind(j).push_bind(h);
         });
         q.build().execute(&mut *conn).await?;
     }

@@ -243,7 +243,7 @@ impl Agent {
         });
         let full = req.full || !engine.has_replica().await?;
         let cookie = if full { None } else { engine.cookie().await? };
-        let read = match source::read(&self.loaded, cookie.as_deref(), full).await {
+        let read = match source::read(&self.loaded, cookie.as_deref(), full, Some(engine)).await {
             Ok(r) => r,
             Err(e) => {
                 let detail = scrub(&self.loaded, &format!("{e:#}"));
@@ -265,7 +265,7 @@ impl Agent {
                 reason,
             } => {
                 tracing::info!(objects = snapshot.objects.len(), %reason, "full directory read");
-                self.whole_read_input(full, snapshot, cookie).await?
+                DirectoryInput::Full { snapshot, cookie }
             }
             DirectoryRead::Changes(c) => {
                 tracing::info!(changes = c.changes.len(), "incremental directory read");
@@ -284,42 +284,6 @@ impl Agent {
             .await
             .map_err(|e| anyhow::anyhow!("{}", scrub(&self.loaded, &e.to_string())))?;
         Ok(report)
-    }
-
-    /// The engine input for a whole read of the directory. A source without
-    /// change tracking (LDIF: its cookie is the file's fingerprint) that is
-    /// not asked for a full sync hands over only what changed since the
-    /// committed replica, so a rerun costs what changed, not a full sync;
-    /// when the replica cannot say (none yet, or another scope) the read
-    /// is a full sync.
-    async fn whole_read_input(
-        &self,
-        full: bool,
-        snapshot: dirsync_model::DirectorySnapshot,
-        cookie: Option<Vec<u8>>,
-    ) -> Result<DirectoryInput> {
-        let fingerprint = cookie
-            .as_deref()
-            .is_some_and(crate::ldif_fingerprint::is_fingerprint);
-        if full || !fingerprint {
-            return Ok(DirectoryInput::Full { snapshot, cookie });
-        }
-        match self.engine.changes_since_replica(&snapshot).await? {
-            Some(changes) => {
-                tracing::info!(
-                    changes = changes.len(),
-                    "LDIF file compared with the replica"
-                );
-                Ok(DirectoryInput::Incremental(
-                    dirsync_model::DirectoryChanges {
-                        changes,
-                        cookie: cookie.unwrap_or_default(),
-                        method: dirsync_model::ChangeTracking::LdifDiff,
-                    },
-                ))
-            }
-            None => Ok(DirectoryInput::Full { snapshot, cookie }),
-        }
     }
 }
 

@@ -7,11 +7,12 @@
 //! the same transaction). A rerun whose file has the same fingerprint has
 //! nothing new to read: it is an incremental run with no change, which the
 //! engine finishes without reading the control panel when the last run was
-//! clean. A file with another fingerprint is read whole and compared with
-//! the replica ([`dirsync_engine::replica_diff`]).
+//! clean. A file with another fingerprint is streamed and compared with
+//! the replica ([`crate::ldif_diff`], [`dirsync_engine::replica_diff`]).
 //!
-//! The fingerprint is computed from the same bytes that are parsed, so a
-//! file rewritten between the two can never be taken for the one read.
+//! The fingerprint is computed from the same bytes that are parsed (both
+//! passes of a streamed read hash what they read, and must agree), so a
+//! file rewritten meanwhile can never be taken for the one read.
 
 use std::io::Read;
 use std::path::Path;
@@ -46,6 +47,12 @@ pub fn stat(path: &Path) -> Result<(u64, u128)> {
 /// size and modification time taken before it was read.
 pub fn of_bytes(size_mtime: (u64, u128), bytes: &[u8]) -> Vec<u8> {
     cookie(size_mtime, &Sha256::digest(bytes))
+}
+
+/// The fingerprint cookie of a file whose content has the SHA-256
+/// `digest` (computed while it was streamed), with its size and time.
+pub fn of_digest(size_mtime: (u64, u128), digest: &[u8]) -> Vec<u8> {
+    cookie(size_mtime, digest)
 }
 
 fn cookie((size, mtime): (u64, u128), digest: &[u8]) -> Vec<u8> {

@@ -6,14 +6,15 @@
 //! to a full read on the first run, when asked, when the cookie is refused or
 //! stale. LDIF files have no change tracking: a file with the fingerprint
 //! of the last committed run's is "no change" without being parsed, and
-//! another one is read whole (and compared with the replica by the caller,
-//! see `agent`).
+//! another one is streamed and compared with the committed replica
+//! ([`crate::ldif_diff`]), or read whole for a full sync.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope};
+use dirsync_engine::Engine;
 use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
 
 use crate::ldif_fingerprint;
@@ -71,18 +72,25 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
     cfg
 }
 
-/// Reads the LDIF file once it has settled, with the fingerprint of the text read.
+/// Reads the LDIF file once it has settled, streamed
+/// ([`crate::ldif_diff::snapshot_file`]), with the fingerprint of the bytes
+/// read.
 async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
     let settle = loaded.config.directory.ldif_settle;
-    let text = read_settled(&path, settle).await?;
+    let before = settled(&path, settle).await?;
+    let (p, s) = (path.clone(), scope.clone());
+    let (snapshot, digest) =
+        tokio::task::spawn_blocking(move || crate::ldif_diff::snapshot_file(&p, &s))
+            .await
+            .context("the LDIF read stopped")?
+            .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    unchanged_since(&path, settle, before)?;
     // The size and time the settled read saw (a change since only makes the
     // next run read the file again: the hash is of the text read).
-    let fingerprint = ldif_fingerprint::of_bytes(ldif_fingerprint::stat(&path)?, text.as_bytes());
-    let snapshot = dirsync_directory::read_snapshot(&text, scope)
-        .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    let fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &digest);
     Ok((snapshot, fingerprint))
 }
 
@@ -90,20 +98,33 @@ async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot,
 /// to the next run.
 const MAX_SETTLE_WAIT: Duration = Duration::from_secs(60);
 
-/// Reads a file another program may still be writing: one modified less
-/// than `settle` ago is read once it has been unchanged that long, and a
-/// file whose size or modification time changes before or during the read
-/// is refused (the next run reads it again) instead of being taken whole.
-async fn read_settled(path: &Path, settle: Duration) -> Result<String> {
-    let stat = || -> Result<(u64, Option<SystemTime>)> {
-        let m = std::fs::metadata(path).with_context(|| {
-            format!(
-                "cannot read the LDIF file {} (directory.ldif_path)",
-                path.display()
-            )
-        })?;
-        Ok((m.len(), m.modified().ok()))
-    };
+/// The size and modification time of a file.
+pub(crate) type FileStat = (u64, Option<SystemTime>);
+
+fn file_stat(path: &Path) -> Result<FileStat> {
+    let m = std::fs::metadata(path).with_context(|| {
+        format!(
+            "cannot read the LDIF file {} (directory.ldif_path)",
+            path.display()
+        )
+    })?;
+    Ok((m.len(), m.modified().ok()))
+}
+
+fn still_written(path: &Path, settle: Duration, why: String) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the LDIF file {} is still being written ({why}); it is not applied, and the next run reads it again. \
+         Let the export finish before the sync (directory.ldif_settle is {})",
+        path.display(),
+        crate::config::format_duration(settle)
+    )
+}
+
+/// Waits, once, for a file modified less than `settle` ago to settle;
+/// fails when it changed meanwhile (another program may still be writing
+/// it: the next run reads it again, instead of taking it whole). Returns its size and time, to compare
+/// with those after the read ([`unchanged_since`]).
+pub(crate) async fn settled(path: &Path, settle: Duration) -> Result<FileStat> {
     let age = |t: Option<SystemTime>| {
         t.map(|t| {
             SystemTime::now()
@@ -112,50 +133,42 @@ async fn read_settled(path: &Path, settle: Duration) -> Result<String> {
         })
         .unwrap_or(Duration::MAX)
     };
-    let busy = |why: String| {
-        anyhow::anyhow!(
-            "the LDIF file {} is still being written ({why}); it is not applied, and the next run reads it again. \
-             Let the export finish before the sync (directory.ldif_settle is {})",
-            path.display(),
-            crate::config::format_duration(settle)
-        )
-    };
-    let mut before = stat()?;
+    let before = file_stat(path)?;
     let young = age(before.1);
     if young < settle {
         // One wait, never longer than a scheduled run should hang on it.
         tokio::time::sleep((settle - young).min(MAX_SETTLE_WAIT)).await;
-        let again = stat()?;
+        let again = file_stat(path)?;
         if again != before || age(again.1) < settle {
-            return Err(busy(format!(
-                "it changed within the last {}",
-                crate::config::format_duration(settle)
-            )));
+            return Err(still_written(
+                path,
+                settle,
+                format!(
+                    "it changed within the last {}",
+                    crate::config::format_duration(settle)
+                ),
+            ));
         }
-        before = again;
+        return Ok(again);
     }
-    let bytes = std::fs::read(path).with_context(|| {
-        format!(
-            "cannot read the LDIF file {} (directory.ldif_path)",
-            path.display()
-        )
-    })?;
-    let after = stat()?;
-    if after != before || bytes.len() as u64 != after.0 {
-        return Err(busy(format!(
-            "its size or modification time changed while it was read: {} bytes before, {} read, {} after",
-            before.0,
-            bytes.len(),
-            after.0
-        )));
+    Ok(before)
+}
+
+/// Fails when the file's size or modification time changed since
+/// `before`: it was written while it was read.
+pub(crate) fn unchanged_since(path: &Path, settle: Duration, before: FileStat) -> Result<()> {
+    let after = file_stat(path)?;
+    if after != before {
+        return Err(still_written(
+            path,
+            settle,
+            format!(
+                "its size or modification time changed while it was read: {} bytes before, {} after",
+                before.0, after.0
+            ),
+        ));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "the LDIF file {} is not UTF-8 text (byte {}); export it as UTF-8 text (ldifde without -u, or ldapsearch)",
-            path.display(),
-            e.utf8_error().valid_up_to()
-        )
-    })
+    Ok(())
 }
 
 /// Connects and binds (the preflight's directory test); returns a description.
@@ -185,7 +198,7 @@ pub async fn probe(loaded: &Loaded) -> Result<String> {
 /// Reads the whole directory, for a prediction that commits nothing
 /// (`dirsync check`).
 pub async fn read_whole(loaded: &Loaded) -> Result<DirectorySnapshot> {
-    match read(loaded, None, true).await? {
+    match read(loaded, None, true, None).await? {
         DirectoryRead::Full { snapshot, .. } => Ok(snapshot),
         DirectoryRead::Changes(_) => anyhow::bail!(
             "the directory answered a full read with changes only; run `dirsync check` again"
@@ -193,8 +206,16 @@ pub async fn read_whole(loaded: &Loaded) -> Result<DirectorySnapshot> {
     }
 }
 
-/// Reads the directory: incrementally from `cookie` unless `full` (or LDIF).
-pub async fn read(loaded: &Loaded, cookie: Option<&[u8]>, full: bool) -> Result<DirectoryRead> {
+/// Reads the directory: incrementally from `cookie` unless `full`. An
+/// LDIF file is compared with the committed replica of `replica` (when
+/// given and not `full`), streamed ([`crate::ldif_diff`]); it is read whole
+/// when there is no replica or the scope's service groups changed.
+pub async fn read(
+    loaded: &Loaded,
+    cookie: Option<&[u8]>,
+    full: bool,
+    replica: Option<&Engine>,
+) -> Result<DirectoryRead> {
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
@@ -209,6 +230,11 @@ pub async fn read(loaded: &Loaded, cookie: Option<&[u8]>, full: bool) -> Result<
                         cookie: c.to_vec(),
                         method: ChangeTracking::LdifDiff,
                     }));
+                }
+            }
+            if let Some(engine) = replica.filter(|_| !full) {
+                if let Some(d) = crate::ldif_diff::read_changes(loaded, &scope, engine).await? {
+                    return Ok(DirectoryRead::Changes(d));
                 }
             }
             let (snapshot, fingerprint) = read_ldif(loaded, &scope).await?;

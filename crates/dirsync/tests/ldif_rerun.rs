@@ -11,6 +11,11 @@ use serde_json::Value;
 use testkit::officed::{DomainSpec, Officed, OfficedOptions};
 
 fn sync(dir: &Path, o: &Officed, extra: &[&str]) -> Value {
+    sync_logged(dir, o, extra).0
+}
+
+/// `dirsync sync --json`: the report and what was logged.
+fn sync_logged(dir: &Path, o: &Officed, extra: &[&str]) -> (Value, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dirsync"));
     c.current_dir(dir)
         .env_remove("DIRSYNC_CONFIG")
@@ -32,7 +37,9 @@ fn sync(dir: &Path, o: &Officed, extra: &[&str]) -> Value {
         String::from_utf8_lossy(&r.stderr)
     );
     assert_eq!(r.status.code(), Some(0), "{all}");
-    serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{all}"))
+    let report =
+        serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{all}"));
+    (report, String::from_utf8_lossy(&r.stderr).into_owned())
 }
 
 fn guid(n: u32) -> String {
@@ -62,16 +69,61 @@ fn ldif(n: u32, title: &str) -> String {
     s
 }
 
-#[test]
-fn unchanged_ldif_reruns_make_no_call_and_changes_are_incremental() {
+/// A directory of one OU of users and the Exchange service group.
+struct Directory {
+    /// The users with an entry in the file, with their title.
+    users: Vec<(u32, &'static str)>,
+    /// The users in the Exchange service group.
+    members: Vec<u32>,
+    /// A user whose entry has a line that cannot be read.
+    malformed: Option<u32>,
+}
+
+impl Directory {
+    /// The file's text and the line of the malformed value, if any.
+    fn render(&self) -> (String, Option<usize>) {
+        let mut s = String::from("version: 1\n\n");
+        let mut bad_line = None;
+        for (i, title) in &self.users {
+            if self.malformed == Some(*i) {
+                let at = s.lines().count() + 3;
+                bad_line = Some(at);
+                s.push_str(&format!(
+                    "dn: CN=User {i:03},OU=Staff,DC=example,DC=com\nobjectClass: user\ndisplayName:: not base64!\n"
+                ));
+            } else {
+                s.push_str(&format!(
+                    "dn: CN=User {i:03},OU=Staff,DC=example,DC=com\nobjectClass: user\ndisplayName: User {i:03}\n"
+                ));
+            }
+            s.push_str(&format!(
+                "objectGUID:: {}\nsAMAccountName: user{i:03}\ntitle: {title}\nmail: user{i:03}@example.com\nuserAccountControl: 512\n\n",
+                guid(i + 1)
+            ));
+        }
+        s.push_str(&format!(
+            "dn: CN=Exchange Users,OU=Groups,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\n",
+            guid(999)
+        ));
+        for m in &self.members {
+            s.push_str(&format!(
+                "member: CN=User {m:03},OU=Staff,DC=example,DC=com\n"
+            ));
+        }
+        s.push('\n');
+        (s, bad_line)
+    }
+}
+
+/// An officed with one Exchange domain, and a dirsync directory whose
+/// configuration reads `file`.
+fn setup(file: &Path) -> (Officed, tempfile::TempDir) {
     let o = Officed::start(OfficedOptions {
         domains: vec![DomainSpec::new("example.com", "exchange", 100, 0)],
         ..Default::default()
     })
     .expect("start officed");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("ad.ldif");
-    std::fs::write(&file, ldif(12, "Engineer")).unwrap();
     std::fs::write(
         dir.path().join("dirsync.toml"),
         format!(
@@ -86,6 +138,15 @@ fn unchanged_ldif_reruns_make_no_call_and_changes_are_incremental() {
         ),
     )
     .unwrap();
+    (o, dir)
+}
+
+#[test]
+fn unchanged_ldif_reruns_make_no_call_and_changes_are_incremental() {
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("ad.ldif");
+    std::fs::write(&file, ldif(12, "Engineer")).unwrap();
+    let (o, dir) = setup(&file);
 
     let first = sync(dir.path(), &o, &[]);
     assert_eq!(
@@ -140,4 +201,86 @@ fn unchanged_ldif_reruns_make_no_call_and_changes_are_incremental() {
     assert_eq!(full["full"], true, "{full}");
     assert_eq!(full["counts"]["planned"], 0, "{full}");
     assert!(full["api"]["requests"].as_u64().unwrap() > 0, "{full}");
+}
+
+/// Each kind of change in a rerun of a changed file, streamed and
+/// compared with the replica: an attribute, a new user, a user gone from
+/// the file, users moved into and out of the service group, and a record
+/// that cannot be read (named by its line, held as last synced, while the
+/// other changes still sync).
+#[test]
+fn each_change_of_the_file_is_synced_incrementally() {
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("ad.ldif");
+    let mut d = Directory {
+        users: (0..8).map(|i| (i, "Engineer")).collect(),
+        members: (0..6).collect(),
+        malformed: None,
+    };
+    let write = |d: &Directory| {
+        let (text, line) = d.render();
+        std::fs::write(&file, text).unwrap();
+        line
+    };
+    write(&d);
+    let (o, dir) = setup(&file);
+    let counts = |r: &Value| -> [u64; 5] {
+        ["created", "updated", "disabled", "deleted", "planned"]
+            .map(|k| r["counts"][k].as_u64().unwrap_or(u64::MAX))
+    };
+    let first = sync(dir.path(), &o, &[]);
+    assert_eq!(first["full"], true, "{first}");
+    assert_eq!(counts(&first), [6, 0, 0, 0, 6], "{first}");
+
+    // A changed attribute and a new user in the service group.
+    d.users[0].1 = "Manager";
+    d.users.push((8, "Engineer"));
+    d.members.push(8);
+    write(&d);
+    let r = sync(dir.path(), &o, &[]);
+    assert_eq!(r["full"], false, "{r}");
+    assert_eq!(counts(&r)[..4], [1, 1, 0, 0], "{r}");
+
+    // A user gone from the file (and so from the group): disabled, not deleted.
+    d.users.retain(|(i, _)| *i != 2);
+    d.members.retain(|i| *i != 2);
+    write(&d);
+    let r = sync(dir.path(), &o, &[]);
+    assert_eq!(r["full"], false, "{r}");
+    assert_eq!(counts(&r)[..4], [0, 0, 1, 0], "{r}");
+
+    // User 6 (in the file all along) joins the service group, user 1 leaves it.
+    d.members.push(6);
+    d.members.retain(|i| *i != 1);
+    write(&d);
+    let r = sync(dir.path(), &o, &[]);
+    assert_eq!(r["full"], false, "{r}");
+    assert_eq!(counts(&r)[..4], [1, 0, 1, 0], "{r}");
+
+    // User 3's record cannot be read; user 4's title changed. User 3 is
+    // named by line and left as it was; user 4 is updated.
+    d.malformed = Some(3);
+    d.users.iter_mut().find(|(i, _)| *i == 4).unwrap().1 = "Director";
+    let line = write(&d).unwrap();
+    let (r, log) = sync_logged(dir.path(), &o, &[]);
+    assert_eq!(r["full"], false, "{r}");
+    assert_eq!(counts(&r)[..4], [0, 1, 0, 0], "{r}\n{log}");
+    assert!(
+        log.contains(&format!(
+            "LDIF line {line}: the base64 value of displayName is invalid"
+        )) && log.contains("left as last synced"),
+        "{log}"
+    );
+
+    // The record fixed: nothing left to do for user 3.
+    d.malformed = None;
+    write(&d);
+    let r = sync(dir.path(), &o, &[]);
+    assert_eq!(r["full"], false, "{r}");
+    assert_eq!(counts(&r)[..4], [0, 0, 0, 0], "{r}");
+
+    // --full agrees with what the reruns did.
+    let full = sync(dir.path(), &o, &["--full"]);
+    assert_eq!(full["full"], true, "{full}");
+    assert_eq!(full["counts"]["planned"], 0, "{full}");
 }
