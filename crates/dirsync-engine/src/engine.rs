@@ -254,6 +254,7 @@ impl Engine {
             operations: Vec::new(),
             findings: Vec::new(),
             cookie_committed: false,
+            operations_stored: false,
             api: ApiStats::default(),
             verification: Default::default(),
         };
@@ -379,6 +380,7 @@ impl Engine {
             operations: Vec::new(),
             findings: Vec::new(),
             cookie_committed: true,
+            operations_stored: false,
             api: ApiStats::default(),
             verification: Default::default(),
         };
