@@ -65,7 +65,7 @@ impl Engine {
         let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
             DirectoryInput::Full { snapshot, cookie } => {
                 if opts.mode == Mode::Apply && self.store.has_replica().await? {
-                    last_sync = Some(Membership::of(&self.store.replica().await?));
+                    last_sync = Some(self.store.replica_membership().await?);
                 }
                 let groups = (snapshot.exchange_group, snapshot.rsemail_group);
                 (snapshot, DirCommit::Full { cookie, groups })
