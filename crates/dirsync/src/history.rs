@@ -54,6 +54,17 @@ impl History {
         Ok(self.runs.run_report_summary(id).await?)
     }
 
+    /// Up to `limit` operations of run `id` from position `from` on, in
+    /// plan order, each with its position.
+    pub async fn operations_page(
+        &self,
+        id: i64,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<(usize, dirsync_engine::OpOutcome)>> {
+        Ok(self.runs.operations_page(id, from, limit).await?)
+    }
+
     /// Prints `report` on standard output as pretty JSON, with its whole
     /// list of operations read from the history a page at a time when the
     /// report does not hold it.
