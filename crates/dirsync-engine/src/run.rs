@@ -7,8 +7,12 @@
 //! it, a run that writes stages it in the state store
 //! ([`Store::stage_replica`]) for its commit and drops it, so the plan and
 //! the apply run without it. The operations' outcomes are written as they
-//! end ([`crate::outcomes`]) and built from the plan's operations by
-//! moving them, never held twice.
+//! end ([`crate::outcomes`]); the run keeps one result per operation (for
+//! the commit's anchors and the counts) and returns a report holding only
+//! the operations that failed or were skipped
+//! ([`RunReport::operations_stored`]). A full run that writes reads the
+//! last sync's groups from the replica row by row
+//! (`Store::replica_membership`), never the whole replica beside its read.
 
 use std::collections::{BTreeMap, HashSet};
 
