@@ -272,6 +272,7 @@ impl Engine {
             operations: Vec::new(),
             findings: Vec::new(),
             cookie_committed: false,
+            operations_stored: false,
             api: ApiStats::default(),
             verification: Default::default(),
         };
@@ -397,6 +398,7 @@ impl Engine {
             operations: Vec::new(),
             findings: Vec::new(),
             cookie_committed: true,
+            operations_stored: false,
             api: ApiStats::default(),
             verification: Default::default(),
         };

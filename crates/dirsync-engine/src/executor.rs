@@ -44,7 +44,7 @@ impl Applied {
     /// The outcomes of `ops` in plan order: the kept ones for operations
     /// that did not end done, the others built from the operation (moved,
     /// not copied, so the plan and its outcomes are never held twice).
-    pub fn outcomes(mut self, ops: Vec<PlanOp>) -> Vec<OpOutcome> {
+    pub fn outcomes(&mut self, ops: Vec<PlanOp>) -> Vec<OpOutcome> {
         ops.into_iter()
             .enumerate()
             .map(|(i, op)| match self.not_done.remove(&i) {
@@ -56,6 +56,16 @@ impl Applied {
                 }
             })
             .collect()
+    }
+
+    /// True when the operation of plan position (`seq`) `seq` ended done.
+    pub fn done(&self, seq: u32) -> bool {
+        self.results.get(seq as usize) == Some(&OpResult::Done)
+    }
+
+    /// True when every operation ended done.
+    pub fn all_done(&self) -> bool {
+        self.results.iter().all(|r| *r == OpResult::Done)
     }
 }
 

@@ -94,6 +94,7 @@ pub(crate) fn failed_read_report(
         operations: Vec::new(),
         findings: vec![ReportFinding::from(&f)],
         cookie_committed: false,
+        operations_stored: false,
         api: ApiStats::default(),
         verification: Default::default(),
     }

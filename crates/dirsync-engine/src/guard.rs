@@ -40,23 +40,61 @@ impl Membership {
     /// The service groups and the groups that are their direct members
     /// (distribution lists), each with its members.
     pub fn of(s: &DirectorySnapshot) -> Membership {
-        let by_dn: HashMap<String, &DirectoryObject> =
-            s.objects.iter().map(|o| (key(&o.dn), o)).collect();
-        let by_guid: HashMap<Guid, &DirectoryObject> =
-            s.objects.iter().map(|o| (o.guid, o)).collect();
+        let mut index = MemberIndex::default();
+        for o in &s.objects {
+            index.add_dn(o);
+        }
+        let groups: HashMap<Guid, &DirectoryObject> = s
+            .objects
+            .iter()
+            .filter(|o| MemberIndex::keeps(o, [s.exchange_group, s.rsemail_group]))
+            .map(|o| (o.guid, o))
+            .collect();
+        index.membership([s.exchange_group, s.rsemail_group], &groups)
+    }
+}
+
+/// What [`Membership`] needs of a directory, gathered object by object so
+/// that a directory read a page at a time (the replica in the state store)
+/// is never held whole: every object's DN with its GUID, and the groups.
+#[derive(Debug, Default)]
+pub(crate) struct MemberIndex {
+    /// Lower-case DN -> GUID, of every object.
+    guid_of: HashMap<String, Guid>,
+}
+
+impl MemberIndex {
+    /// Records one object's DN.
+    pub fn add_dn(&mut self, o: &DirectoryObject) {
+        self.guid_of.insert(key(&o.dn), o.guid);
+    }
+
+    /// True for an object [`MemberIndex::membership`] needs whole: a group,
+    /// or a service group whatever its kind.
+    pub fn keeps(o: &DirectoryObject, service: [Option<Guid>; 2]) -> bool {
+        o.kind == ObjectKind::Group || service.contains(&Some(o.guid))
+    }
+
+    /// The membership of the service groups and their direct member
+    /// groups, `groups` holding at least every object [`MemberIndex::keeps`].
+    pub fn membership(
+        &self,
+        service: [Option<Guid>; 2],
+        groups: &HashMap<Guid, &DirectoryObject>,
+    ) -> Membership {
         let member_set = |g: &DirectoryObject| -> HashSet<String> {
             g.members
                 .iter()
-                .map(|m| match by_dn.get(&key(m)) {
-                    Some(o) => o.guid.to_string(),
+                .map(|m| match self.guid_of.get(&key(m)) {
+                    Some(guid) => guid.to_string(),
                     None => key(m),
                 })
                 .collect()
         };
-        let mut groups = HashMap::new();
-        for sg in [s.exchange_group, s.rsemail_group].into_iter().flatten() {
-            let Some(g) = by_guid.get(&sg) else { continue };
-            groups.insert(
+        let mut out = HashMap::new();
+        for sg in service.into_iter().flatten() {
+            let Some(g) = groups.get(&sg) else { continue };
+            out.insert(
                 g.guid,
                 GroupMembers {
                     label: g.label().to_string(),
@@ -66,8 +104,13 @@ impl Membership {
                 },
             );
             for m in &g.members {
-                if let Some(n) = by_dn.get(&key(m)).filter(|o| o.kind == ObjectKind::Group) {
-                    groups.entry(n.guid).or_insert_with(|| GroupMembers {
+                let nested = self
+                    .guid_of
+                    .get(&key(m))
+                    .and_then(|guid| groups.get(guid))
+                    .filter(|o| o.kind == ObjectKind::Group);
+                if let Some(n) = nested {
+                    out.entry(n.guid).or_insert_with(|| GroupMembers {
                         label: n.label().to_string(),
                         dn: n.dn.clone(),
                         service: false,
@@ -76,7 +119,7 @@ impl Membership {
                 }
             }
         }
-        Membership { groups }
+        Membership { groups: out }
     }
 }
 

@@ -54,6 +54,7 @@ fn summary_json(r: &RunReport) -> Result<String, StoreError> {
         operations: Vec::new(),
         findings: Vec::new(),
         cookie_committed: r.cookie_committed,
+        operations_stored: false,
         api: r.api.clone(),
         verification: r.verification.clone(),
     };
@@ -86,7 +87,13 @@ pub(crate) async fn finish_run(
     .bind(report.id)
     .execute(&mut *conn)
     .await?;
-    let ops = report.operations.len();
+    // The findings' rows follow the operations' (all of them, also when
+    // the report holds only those that did not end done).
+    let ops = if report.operations_stored {
+        report.counts.planned as usize
+    } else {
+        report.operations.len()
+    };
     let mut rows: Vec<(usize, OutcomeRow<'_>)> = Vec::new();
     if !ops_written {
         rows.extend(report.operations.iter().map(OutcomeRow::Op).enumerate());
@@ -295,7 +302,13 @@ impl Store {
 
     /// One run's full report (`None` if unknown or never finished).
     pub async fn run_report(&self, id: i64) -> Result<Option<RunReport>, StoreError> {
-        load_report(&self.pool, id).await
+        load_report(&self.pool, id, true).await
+    }
+
+    /// One run's report with only its operations that failed or were
+    /// skipped (see `load_report`).
+    pub async fn run_report_summary(&self, id: i64) -> Result<Option<RunReport>, StoreError> {
+        load_report(&self.pool, id, false).await
     }
 }
 
@@ -309,12 +322,107 @@ fn code(s: Option<String>) -> Result<Option<Code>, StoreError> {
         .transpose()
 }
 
+/// The columns [`outcome_row`] reads.
+const OUTCOME_COLUMNS: &str = "dn, guid, op, result, code, message, seq, phase, kind, service, \
+     target, label, reason, fields, address, cause, solution, attempts";
+
+/// One outcome row read back.
+enum Read {
+    Op(OpOutcome),
+    Finding(ReportFinding),
+}
+
+/// Reads one outcome row (selected with [`OUTCOME_COLUMNS`]).
+fn outcome_row(r: &sqlx::sqlite::SqliteRow) -> Result<Read, StoreError> {
+    let op: Option<String> = r.try_get("op")?;
+    let dn: Option<String> = r.try_get("dn")?;
+    let g = guid(r.try_get("guid")?)?;
+    let result: String = r.try_get("result")?;
+    let c = code(r.try_get("code")?)?;
+    let message: Option<String> = r.try_get("message")?;
+    let cause: Option<String> = r.try_get("cause")?;
+    let solution: Option<String> = r.try_get("solution")?;
+    Ok(match op {
+        Some(op) => {
+            let text = |k: &str| -> Result<String, StoreError> {
+                Ok(r.try_get::<Option<String>, _>(k)?.unwrap_or_default())
+            };
+            let fields: Vec<String> =
+                serde_json::from_str(&text("fields")?).map_err(|e| corrupt("outcome fields", e))?;
+            Read::Op(OpOutcome {
+                seq: r.try_get::<i64, _>("seq")? as u32,
+                phase: r.try_get::<i64, _>("phase")? as u8,
+                op: parse("outcome op", &op)?,
+                kind: parse("outcome kind", &text("kind")?)?,
+                service: parse("outcome service", &text("service")?)?,
+                target: text("target")?,
+                dn,
+                guid: g,
+                label: text("label")?,
+                reason: text("reason")?,
+                fields: fields.into_iter().map(Cow::Owned).collect(),
+                address: r.try_get("address")?,
+                result: parse("outcome result", &result)?,
+                code: c,
+                message,
+                cause,
+                solution,
+                attempts: r.try_get::<i64, _>("attempts")? as u32,
+            })
+        }
+        None => Read::Finding(ReportFinding {
+            code: c.ok_or_else(|| corrupt("outcome code", "a finding without a code"))?,
+            severity: parse("finding severity", &result)?,
+            dn,
+            guid: g,
+            message: message.unwrap_or_default(),
+            cause: cause.unwrap_or_default(),
+            solution: solution.unwrap_or_default(),
+        }),
+    })
+}
+
+/// Up to `limit` operations of run `run_id` from position `from` on, in
+/// plan order, each with its position: one page of a run's operations,
+/// for whoever shows a long run's whole list without holding it.
+pub(crate) async fn operations_page(
+    pool: &sqlx::SqlitePool,
+    run_id: i64,
+    from: usize,
+    limit: usize,
+) -> Result<Vec<(usize, OpOutcome)>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT idx, {OUTCOME_COLUMNS} FROM outcomes \
+         WHERE run_id = ? AND idx >= ? AND op IS NOT NULL ORDER BY idx LIMIT ?"
+    ))
+    .bind(run_id)
+    .bind(from as i64)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?;
+    let mut page = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let idx = r.try_get::<i64, _>("idx")? as usize;
+        if let Read::Op(o) = outcome_row(r)? {
+            page.push((idx, o));
+        }
+    }
+    Ok(page)
+}
+
 /// One run's report (`None` if unknown or never finished): the stored
 /// report, with its operations and findings read back from their rows when
 /// it was stored compact.
+///
+/// With `whole` false, a compact report is read with only the operations
+/// that failed or were skipped ([`RunReport::operations_stored`] set): what
+/// a summary, its errors by code and the metrics need, whatever the run's
+/// size; the whole list is then read a page at a time
+/// ([`operations_page`]).
 pub(crate) async fn load_report(
     pool: &sqlx::SqlitePool,
     id: i64,
+    whole: bool,
 ) -> Result<Option<RunReport>, StoreError> {
     let Some(row) = sqlx::query("SELECT report, compact FROM runs WHERE id = ?")
         .bind(id)
@@ -331,59 +439,22 @@ pub(crate) async fn load_report(
     if row.try_get::<i64, _>("compact")? == 0 {
         return Ok(Some(report));
     }
-    let rows = sqlx::query(
-        "SELECT dn, guid, op, result, code, message, seq, phase, kind, service, target, label, \
-         reason, fields, address, cause, solution, attempts FROM outcomes WHERE run_id = ? ORDER BY idx",
-    )
+    report.operations_stored = !whole;
+    let only = if whole {
+        ""
+    } else {
+        "AND (op IS NULL OR result IN ('failed', 'skipped'))"
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE run_id = ? {only} ORDER BY idx"
+    ))
     .bind(id)
     .fetch_all(pool)
     .await?;
     for r in rows {
-        let op: Option<String> = r.try_get("op")?;
-        let dn: Option<String> = r.try_get("dn")?;
-        let g = guid(r.try_get("guid")?)?;
-        let result: String = r.try_get("result")?;
-        let c = code(r.try_get("code")?)?;
-        let message: Option<String> = r.try_get("message")?;
-        let cause: Option<String> = r.try_get("cause")?;
-        let solution: Option<String> = r.try_get("solution")?;
-        match op {
-            Some(op) => {
-                let text = |k: &str| -> Result<String, StoreError> {
-                    Ok(r.try_get::<Option<String>, _>(k)?.unwrap_or_default())
-                };
-                let fields: Vec<String> = serde_json::from_str(&text("fields")?)
-                    .map_err(|e| corrupt("outcome fields", e))?;
-                report.operations.push(OpOutcome {
-                    seq: r.try_get::<i64, _>("seq")? as u32,
-                    phase: r.try_get::<i64, _>("phase")? as u8,
-                    op: parse("outcome op", &op)?,
-                    kind: parse("outcome kind", &text("kind")?)?,
-                    service: parse("outcome service", &text("service")?)?,
-                    target: text("target")?,
-                    dn,
-                    guid: g,
-                    label: text("label")?,
-                    reason: text("reason")?,
-                    fields: fields.into_iter().map(Cow::Owned).collect(),
-                    address: r.try_get("address")?,
-                    result: parse("outcome result", &result)?,
-                    code: c,
-                    message,
-                    cause,
-                    solution,
-                    attempts: r.try_get::<i64, _>("attempts")? as u32,
-                });
-            }
-            None => report.findings.push(ReportFinding {
-                code: c.ok_or_else(|| corrupt("outcome code", "a finding without a code"))?,
-                severity: parse("finding severity", &result)?,
-                dn,
-                guid: g,
-                message: message.unwrap_or_default(),
-                cause: cause.unwrap_or_default(),
-                solution: solution.unwrap_or_default(),
-            }),
+        match outcome_row(&r)? {
+            Read::Op(o) => report.operations.push(o),
+            Read::Finding(f) => report.findings.push(f),
         }
     }
     Ok(Some(report))
@@ -451,6 +522,7 @@ mod tests {
                 solution: "its fix".into(),
             }],
             cookie_committed: true,
+            operations_stored: false,
             api: ApiStats {
                 requests: 4,
                 retries: 1,

@@ -6,7 +6,9 @@
 //! [`OutcomeSink`], which writes a batch of rows in one transaction once
 //! [`BATCH`] have ended, and the rest when the apply is over. The run
 //! history and the web UI can then show a long run's outcomes while it
-//! runs, and what a run holds is bounded by the batch.
+//! runs, and what a run holds is bounded by the batch: the returned report
+//! keeps only the operations that did not end done
+//! ([`crate::RunReport::operations_stored`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -234,7 +234,9 @@ pub struct RunReport {
     /// One sentence for people: what happened.
     pub summary: String,
     pub counts: Counts,
-    /// The plan, in order, with each operation's outcome.
+    /// The plan, in order, with each operation's outcome. In memory, when
+    /// [`RunReport::operations_stored`] is set, only the operations that
+    /// failed or were skipped: the whole list is in the run history.
     pub operations: Vec<OpOutcome>,
     /// Findings of the mapping and the planner, and run-level stops.
     pub findings: Vec<ReportFinding>,
@@ -245,6 +247,17 @@ pub struct RunReport {
     /// verified (absent in reports of older versions).
     #[serde(default)]
     pub verification: crate::verify::Verification,
+    /// True when this in-memory report holds in `operations` only the
+    /// operations that failed or were skipped, the whole list being in the
+    /// run history's outcome rows (written as the operations ended), and
+    /// its counts were taken as they ended. Why: a full sync of
+    /// 50,000 users plans 156,000 operations; holding each one's outcome
+    /// until the run's end was the largest structure after the apply.
+    /// Whoever shows the whole list reads it from the history, page by
+    /// page ([`crate::RunHistory::write_report_json`]). Never serialised:
+    /// the JSON report always carries the whole list.
+    #[serde(skip)]
+    pub operations_stored: bool,
 }
 
 /// One affected object under a code (for "errors grouped by code").
@@ -277,34 +290,50 @@ impl RunReport {
     }
 }
 
-/// Fills a report's counts from its operations and findings, sets the
+/// Adds one operation's end to the per-kind counts. A run that writes
+/// nothing (`planned_only`: check, plan, staging) counts what it planned
+/// per kind; an apply counts what it did.
+pub(crate) fn count_op(c: &mut Counts, op: OpKind, result: OpResult, planned_only: bool) {
+    let result = match result {
+        OpResult::Planned if planned_only => OpResult::Done,
+        r => r,
+    };
+    match result {
+        OpResult::Done => match op {
+            OpKind::Create => c.created += 1,
+            OpKind::Update => c.updated += 1,
+            OpKind::Rename => c.renamed += 1,
+            OpKind::Enable => c.enabled += 1,
+            OpKind::Disable => c.disabled += 1,
+            OpKind::Delete => c.deleted += 1,
+            OpKind::AddAddress => c.addresses_added += 1,
+            OpKind::RemoveAddress => c.addresses_removed += 1,
+            OpKind::AddMember => c.members_added += 1,
+            OpKind::RemoveMember => c.members_removed += 1,
+        },
+        OpResult::Failed => c.failed += 1,
+        OpResult::Skipped => c.skipped += 1,
+        OpResult::Planned => {}
+    }
+}
+
+impl RunReport {
+    /// True when a run that writes nothing (check, plan, staging) made this
+    /// report: its counts are of what was planned.
+    pub(crate) fn planned_only(&self) -> bool {
+        self.mode != Mode::Apply || self.staging
+    }
+}
+
+/// Fills a report's counts from its operations (unless they were counted
+/// as they ended: [`RunReport::operations_stored`]) and findings, sets the
 /// status for object errors, and writes the summary when none was set.
 pub(crate) fn count(report: &mut RunReport) {
-    // A run that writes nothing (check, plan, staging) counts what it
-    // planned per kind; an apply counts what it did.
-    let planned_only = report.mode != Mode::Apply || report.staging;
+    let planned_only = report.planned_only();
     let c = &mut report.counts;
-    for o in &report.operations {
-        let result = match o.result {
-            OpResult::Planned if planned_only => OpResult::Done,
-            r => r,
-        };
-        match result {
-            OpResult::Done => match o.op {
-                OpKind::Create => c.created += 1,
-                OpKind::Update => c.updated += 1,
-                OpKind::Rename => c.renamed += 1,
-                OpKind::Enable => c.enabled += 1,
-                OpKind::Disable => c.disabled += 1,
-                OpKind::Delete => c.deleted += 1,
-                OpKind::AddAddress => c.addresses_added += 1,
-                OpKind::RemoveAddress => c.addresses_removed += 1,
-                OpKind::AddMember => c.members_added += 1,
-                OpKind::RemoveMember => c.members_removed += 1,
-            },
-            OpResult::Failed => c.failed += 1,
-            OpResult::Skipped => c.skipped += 1,
-            OpResult::Planned => {}
+    if !report.operations_stored {
+        for o in &report.operations {
+            count_op(c, o.op, o.result, planned_only);
         }
     }
     c.errors = report
@@ -526,6 +555,7 @@ mod tests {
                 (&Finding::new(Code::ThresholdExceeded, None, None, [])).into(),
             ],
             cookie_committed: true,
+            operations_stored: false,
             api: ApiStats {
                 requests: 3,
                 retries: 1,
@@ -645,6 +675,7 @@ mod count_tests {
             ],
             findings: vec![],
             cookie_committed: false,
+            operations_stored: false,
             api: ApiStats::default(),
             verification: Default::default(),
         }

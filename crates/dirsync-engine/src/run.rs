@@ -7,8 +7,12 @@
 //! it, a run that writes stages it in the state store
 //! ([`Store::stage_replica`]) for its commit and drops it, so the plan and
 //! the apply run without it. The operations' outcomes are written as they
-//! end ([`crate::outcomes`]) and built from the plan's operations by
-//! moving them, never held twice.
+//! end ([`crate::outcomes`]); the run keeps one result per operation (for
+//! the commit's anchors and the counts) and returns a report holding only
+//! the operations that failed or were skipped
+//! ([`RunReport::operations_stored`]). A full run that writes reads the
+//! last sync's groups from the replica row by row
+//! (`Store::replica_membership`), never the whole replica beside its read.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -16,7 +20,7 @@ use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, Sev
 
 use crate::clock;
 use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
-use crate::executor::Executor;
+use crate::executor::{Applied, Executor};
 use crate::guard::{group_drops, unsafe_read, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::narrow::Narrow;
@@ -24,8 +28,8 @@ use crate::outcomes::OutcomeSink;
 use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
 use crate::replica_diff::apply_changes;
-use crate::report::count;
 use crate::report::*;
+use crate::report::{count, count_op};
 use crate::store::Commit;
 use crate::types::*;
 use crate::verify::{rfc3339, VerifiedObject};
@@ -65,7 +69,7 @@ impl Engine {
         let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
             DirectoryInput::Full { snapshot, cookie } => {
                 if opts.mode == Mode::Apply && self.store.has_replica().await? {
-                    last_sync = Some(Membership::of(&self.store.replica().await?));
+                    last_sync = Some(self.store.replica_membership().await?);
                 }
                 let groups = (snapshot.exchange_group, snapshot.rsemail_group);
                 (snapshot, DirCommit::Full { cookie, groups })
@@ -339,7 +343,19 @@ impl Engine {
                 .findings
                 .extend(stops.iter().map(ReportFinding::from));
             report.status = RunStatus::ThresholdStopped;
-            report.operations = the_plan.ops.into_iter().map(OpOutcome::from_op).collect();
+            // Nothing was applied: the plan is recorded as planned, its
+            // rows written a batch at a time rather than held whole.
+            let sink = OutcomeSink::new(&self.store, report.id);
+            for (i, op) in the_plan.ops.iter().enumerate() {
+                sink.push(i, OpOutcome::planned(op)).await;
+            }
+            sink.flush().await;
+            *ops_written = sink.complete();
+            if *ops_written {
+                report.operations_stored = true;
+            } else {
+                report.operations = the_plan.ops.into_iter().map(OpOutcome::from_op).collect();
+            }
             count(report);
             return Ok(());
         }
@@ -373,10 +389,27 @@ impl Engine {
                 });
             };
             let sink = OutcomeSink::new(&self.store, report.id);
-            let applied = exec.run(&the_plan.ops, &sink, &cb).await;
+            let mut applied = exec.run(&the_plan.ops, &sink, &cb).await;
             *ops_written = sink.complete();
-            report.operations = applied.outcomes(std::mem::take(&mut the_plan.ops));
-            self.commit_applied(report, &the_plan, &mut commit).await?;
+            let ended = Ended::of(&the_plan.ops, &applied);
+            let ops = std::mem::take(&mut the_plan.ops);
+            if *ops_written {
+                // The outcome rows are in the store: the report keeps the
+                // counts and the operations that did not end done.
+                let planned_only = report.planned_only();
+                for (op, r) in ops.iter().zip(&applied.results) {
+                    count_op(&mut report.counts, op.op, *r, planned_only);
+                }
+                drop(ops);
+                report.operations_stored = true;
+                report.operations = std::mem::take(&mut applied.not_done)
+                    .into_values()
+                    .collect();
+            } else {
+                report.operations = applied.outcomes(ops);
+            }
+            self.commit_applied(report, &the_plan, &applied, ended, &mut commit)
+                .await?;
         }
         let (never, oldest) = self.store.verification_coverage().await?;
         report.verification.never_verified = never;
@@ -394,18 +427,14 @@ impl Engine {
         &self,
         report: &mut RunReport,
         the_plan: &Plan,
+        applied: &Applied,
+        ended: Ended,
         commit: &mut DirCommit,
     ) -> Result<(), EngineError> {
-        let ok: HashSet<u32> = report
-            .operations
-            .iter()
-            .filter(|o| o.result == OpResult::Done)
-            .map(|o| o.seq)
-            .collect();
         let mut put: Vec<&Anchor> = Vec::new();
         let mut forget: Vec<Guid> = Vec::new();
         for u in &the_plan.anchors {
-            if u.after.iter().all(|s| ok.contains(s)) {
+            if u.after.iter().all(|s| applied.done(*s)) {
                 match &u.anchor {
                     Some(a) => put.push(a),
                     None => forget.push(u.guid),
@@ -413,7 +442,7 @@ impl Engine {
             }
         }
         // Nothing left to retry: every operation done, no error finding.
-        let clean = report.operations.iter().all(|o| o.result == OpResult::Done)
+        let clean = applied.all_done()
             && !report
                 .findings
                 .iter()
@@ -444,34 +473,55 @@ impl Engine {
         }
         self.store.commit(c).await?;
         report.cookie_committed = true;
-        self.record_verified(report).await?;
+        self.record_verified(report, ended).await?;
         Ok(())
     }
 
     /// Records as verified, now, the objects whose details this run read
     /// and the objects it created, where every operation on them succeeded:
     /// their state in the control panel is then the one dirsync wants.
-    async fn record_verified(&self, report: &RunReport) -> Result<(), EngineError> {
+    async fn record_verified(&self, report: &RunReport, ended: Ended) -> Result<(), EngineError> {
         let mut ok: BTreeMap<Guid, bool> = BTreeMap::new();
         for v in &report.verification.objects {
             ok.insert(v.guid, v.drift);
         }
-        for o in &report.operations {
-            if let (Some(g), OpKind::Create) = (o.guid, o.op) {
-                ok.entry(g).or_insert(false);
-            }
+        for g in ended.created {
+            ok.entry(g).or_insert(false);
         }
-        for o in &report.operations {
-            if o.result != OpResult::Done {
-                if let Some(g) = o.guid {
-                    ok.remove(&g);
-                }
-            }
+        for g in &ended.not_done {
+            ok.remove(g);
         }
         let list: Vec<(Guid, bool)> = ok.into_iter().collect();
         self.store
             .record_verified(&list, crate::verify::now_ms())
             .await?;
         Ok(())
+    }
+}
+
+/// What the verified record needs of the apply, taken before the plan's
+/// operations are dropped: the objects created, and those with an
+/// operation that did not end done.
+struct Ended {
+    created: Vec<Guid>,
+    not_done: HashSet<Guid>,
+}
+
+impl Ended {
+    fn of(ops: &[PlanOp], applied: &Applied) -> Ended {
+        let mut e = Ended {
+            created: Vec::new(),
+            not_done: HashSet::new(),
+        };
+        for (i, o) in ops.iter().enumerate() {
+            let Some(g) = o.guid else { continue };
+            if !applied.done(i as u32) {
+                e.not_done.insert(g);
+            }
+            if o.op == OpKind::Create {
+                e.created.push(g);
+            }
+        }
+        e
     }
 }

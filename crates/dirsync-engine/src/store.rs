@@ -325,6 +325,38 @@ impl Store {
         })
     }
 
+    /// The groups' membership at the last sync ([`crate::guard::Membership`]
+    /// of the replica), read row by row: only each object's DN and the
+    /// groups are kept, never the whole replica. Why: a full run compares
+    /// the groups against the last sync (DS204) while it holds this run's
+    /// read; loading the replica whole for it held the directory twice.
+    pub(crate) async fn replica_membership(&self) -> Result<crate::guard::Membership, StoreError> {
+        use futures::TryStreamExt;
+        let parse_guid = |v: Option<String>| -> Result<Option<Guid>, StoreError> {
+            v.filter(|s| !s.is_empty())
+                .map(|s| s.parse().map_err(|e| corrupt("service group guid", e)))
+                .transpose()
+        };
+        let service = [
+            parse_guid(self.state("exchange_group").await?)?,
+            parse_guid(self.state("rsemail_group").await?)?,
+        ];
+        let mut index = crate::guard::MemberIndex::default();
+        let mut groups: Vec<DirectoryObject> = Vec::new();
+        let mut rows = sqlx::query("SELECT object FROM replica ORDER BY guid").fetch(&self.pool);
+        while let Some(r) = rows.try_next().await? {
+            let j: String = r.try_get("object")?;
+            let o = serde_json::from_str::<DirectoryObject>(&j)
+                .map_err(|e| corrupt("replica object", e))?;
+            index.add_dn(&o);
+            if crate::guard::MemberIndex::keeps(&o, service) {
+                groups.push(o);
+            }
+        }
+        let by_guid = groups.iter().map(|g| (g.guid, g)).collect();
+        Ok(index.membership(service, &by_guid))
+    }
+
     /// Commits a directory state in one transaction: for a full read the
     /// replica is replaced; for an incremental one the changed objects are
     /// upserted and the deleted ones removed. The cookie goes with it.
@@ -646,5 +678,37 @@ mod tests {
         assert!(s.replica().await.unwrap().objects.is_empty());
         s.delete_anchor(g).await.unwrap();
         assert!(s.anchors().await.unwrap().is_empty());
+    }
+
+    /// The last sync's group membership read row by row from the replica
+    /// is the one of the whole replica: service groups, their member lists
+    /// (one nested in both), members known by GUID and one only by DN.
+    #[tokio::test]
+    async fn replica_membership_is_the_whole_replicas() {
+        use crate::guard::Membership;
+        use crate::mapping::tests::{group, snapshot, user};
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("state.db")).await.unwrap();
+        let u: Vec<DirectoryObject> = (1..=6)
+            .map(|i| user(i, &format!("U{i}"), Some(&format!("u{i}@example.com"))))
+            .collect();
+        let mut outside = user(9, "Outside", None);
+        outside.dn = "CN=Outside,OU=Elsewhere,DC=example,DC=com".into();
+        let sales = group(
+            100,
+            "Sales",
+            Some("sales@example.com"),
+            &[&u[0], &u[1], &outside],
+        );
+        let mut ex = u[..4].to_vec();
+        ex.push(sales.clone());
+        let snap = snapshot(ex, vec![u[4].clone(), u[5].clone(), sales], vec![]);
+        s.commit_directory(Some(&snap), &[], &[], Some(b"c"))
+            .await
+            .unwrap();
+        let whole = Membership::of(&s.replica().await.unwrap());
+        assert_ne!(whole, Membership::default());
+        assert_eq!(s.replica_membership().await.unwrap(), whole);
+        assert_eq!(whole, Membership::of(&snap));
     }
 }

@@ -80,6 +80,7 @@ async fn sync_finishes_through_drops_resets_500s_and_throttles() {
         .run(full(snapshot(&ex, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(
         r.status,
         RunStatus::Success,
@@ -99,6 +100,7 @@ async fn sync_finishes_through_drops_resets_500s_and_throttles() {
         .run(full(snapshot(&ex, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let again = whole(&engine, &again).await;
     assert!(again.operations.is_empty(), "{:#?}", again.operations);
 }
 
@@ -125,6 +127,7 @@ async fn retries_running_out_is_ds009_and_the_next_run_catches_up() {
         .run(full(snapshot(&ex, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.status, RunStatus::ObjectErrors);
     let failed: Vec<_> = r
         .operations
@@ -151,6 +154,7 @@ async fn retries_running_out_is_ds009_and_the_next_run_catches_up() {
         .run(full(snapshot(&ex, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     let mut ops: Vec<String> = r
         .operations
@@ -212,6 +216,7 @@ async fn interrupted_runs_rerun_to_exactly_the_expected_state() {
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     assert_complete(&o).await;
     let again = engine.run(full(snap), apply(), |_| {}).await.unwrap();
+    let again = whole(&engine, &again).await;
     assert!(again.operations.is_empty(), "{:#?}", again.operations);
     let runs = engine.runs(20).await.unwrap();
     assert!(runs.iter().any(|r| r.status == "interrupted"), "{runs:#?}");
@@ -242,6 +247,7 @@ async fn rate_limiter_holds_the_target_limits() {
         .run(full(snapshot(&refs, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(
         r.status,
         RunStatus::Success,

@@ -56,6 +56,7 @@ async fn idle_incremental_after_a_clean_run_makes_no_api_call() {
         .run(incremental(vec![], "cookie-2"), apply(), |_| {})
         .await
         .unwrap();
+    let idle = whole(&engine, &idle).await;
     assert_eq!(px.requests.load(Ordering::SeqCst), before, "{idle:#?}");
     assert_eq!(idle.api.requests, 0);
     assert_eq!(idle.status, RunStatus::Success);
@@ -182,6 +183,7 @@ async fn incremental_after_a_failed_object_still_retries_it() {
         .run(incremental(vec![], "cookie-2"), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     let created: Vec<_> = r
         .operations
@@ -199,6 +201,7 @@ async fn incremental_after_a_failed_object_still_retries_it() {
         .run(incremental(vec![], "cookie-3"), apply(), |_| {})
         .await
         .unwrap();
+    let idle = whole(&engine, &idle).await;
     assert_eq!(healed.requests.load(Ordering::SeqCst), before);
     assert!(idle.operations.is_empty());
 }

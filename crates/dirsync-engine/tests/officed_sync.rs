@@ -101,6 +101,7 @@ async fn seed_errors_exactly_where_expected() {
         .run(full(snap.clone()), apply(), |_| {})
         .await
         .unwrap();
+    let report = whole(&engine, &report).await;
 
     let dn = |x: &dirsync_model::DirectoryObject| x.dn.clone();
     let mut want = vec![
@@ -228,6 +229,7 @@ async fn seed_errors_exactly_where_expected() {
         .run(full(snap.clone()), apply(), |_| {})
         .await
         .unwrap();
+    let again = whole(&engine, &again).await;
     assert!(again.operations.is_empty(), "{:#?}", again.operations);
     assert_eq!(codes_by_dn(&again), want);
 
@@ -483,6 +485,7 @@ async fn incremental_sync_after_directory_changes() {
         .run(DirectoryInput::Incremental(changes), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     assert!(!r.full);
     let mut ops: Vec<String> = r
@@ -541,6 +544,7 @@ async fn incremental_sync_after_directory_changes() {
         .run(DirectoryInput::Incremental(none), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert!(r.operations.is_empty());
     assert_eq!(
         engine.cookie().await.unwrap().as_deref(),
@@ -615,6 +619,7 @@ async fn threshold_empty_read_guard_and_staging() {
         .run(full(snapshot(&stay, &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!((r.status, r.exit_code), (RunStatus::ThresholdStopped, 3));
     assert_eq!(r.findings.last().unwrap().code.as_str(), "DS201");
     assert!(r.operations.iter().all(|op| op.result == OpResult::Planned));
@@ -712,6 +717,7 @@ async fn allowed_rename_goes_through_the_api() {
         .run(full(snap.clone()), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.operations.len(), 1, "{:#?}", r.operations);
     let op = &r.operations[0];
     assert_eq!(
@@ -732,6 +738,7 @@ async fn allowed_rename_goes_through_the_api() {
     );
     // The anchor follows the new name: nothing more to do.
     let again = engine.run(full(snap), apply(), |_| {}).await.unwrap();
+    let again = whole(&engine, &again).await;
     assert!(again.operations.is_empty(), "{:#?}", again.operations);
     assert!(again.findings.is_empty(), "{:#?}", again.findings);
 }
@@ -758,6 +765,7 @@ async fn rename_without_the_permission_is_ds008() {
         .run(full(snapshot(&[&renamed], &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.operations.len(), 1, "{:#?}", r.operations);
     let op = &r.operations[0];
     assert_eq!(

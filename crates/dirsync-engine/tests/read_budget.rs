@@ -209,6 +209,7 @@ async fn idle_run_makes_at_most_c_gets_and_no_write() {
             .run(incremental(vec![], cookie), apply(), |_| {})
             .await
             .unwrap();
+        let idle = whole(&engine, &idle).await;
         assert_eq!(idle.status, RunStatus::Success, "{idle:#?}");
         assert!(idle.operations.is_empty(), "{idle:#?}");
         let (pages, ones, writes) = split(&wire.take());
@@ -298,6 +299,7 @@ async fn hand_edits_are_repaired_by_verification_within_the_budgeted_runs() {
             .run(incremental(vec![], &format!("cookie-{n}")), apply(), |_| {})
             .await
             .unwrap();
+        let r = whole(&engine, &r).await;
         assert_eq!(r.status, RunStatus::Success, "{r:#?}");
         let t = target_state(&o).await;
         assert_eq!(display(&t).as_deref(), Some("Hand H1"), "run {n}");
@@ -344,6 +346,7 @@ async fn existing_unanchored_mailbox_is_adopted_with_one_get() {
         .run(full(snapshot(&[&adopt, &other], &[], &[])), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!(r.status, RunStatus::Success, "{r:#?}");
     assert_eq!(r.counts.created, 1, "{:#?}", r.operations);
     let ops: Vec<(String, types::OpKind)> = r

@@ -75,6 +75,7 @@ async fn emptied_service_group_of_a_small_directory_is_refused() {
         .run(full(emptied.clone()), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     assert_eq!((r.status, r.exit_code), (RunStatus::ThresholdStopped, 3));
     assert_eq!(
         codes_by_dn(&r),

@@ -244,6 +244,7 @@ async fn samba_to_officed_seed_errors_and_incremental() {
         )
         .await
         .unwrap();
+    let report = whole(&engine, &report).await;
 
     stage("first run done");
     let mut want = [
@@ -340,6 +341,7 @@ async fn samba_to_officed_seed_errors_and_incremental() {
         .run(DirectoryInput::Incremental(changes), apply(), |_| {})
         .await
         .unwrap();
+    let r = whole(&engine, &r).await;
     stage("second run done");
     let mut ops: Vec<String> = r
         .operations

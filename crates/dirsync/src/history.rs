@@ -47,6 +47,37 @@ impl History {
         Ok(self.runs.run_report(id).await?)
     }
 
+    /// One run's report with, of its operations, only those that failed or
+    /// were skipped when the others are in the history: what `history show`
+    /// and the metrics need, whatever the run's size.
+    pub async fn report_summary(&self, id: i64) -> Result<Option<RunReport>> {
+        Ok(self.runs.run_report_summary(id).await?)
+    }
+
+    /// Up to `limit` operations of run `id` from position `from` on, in
+    /// plan order, each with its position.
+    pub async fn operations_page(
+        &self,
+        id: i64,
+        from: usize,
+        limit: usize,
+    ) -> Result<Vec<(usize, dirsync_engine::OpOutcome)>> {
+        Ok(self.runs.operations_page(id, from, limit).await?)
+    }
+
+    /// Prints `report` on standard output as pretty JSON, with its whole
+    /// list of operations read from the history a page at a time when the
+    /// report does not hold it.
+    pub async fn print_json(&self, report: &RunReport) -> Result<()> {
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        self.runs
+            .write_report_json(report, &mut out)
+            .await
+            .context("writing the run report as JSON")?;
+        std::io::Write::flush(&mut out).context("writing the run report as JSON")?;
+        Ok(())
+    }
+
     /// Every synced object with when it was last verified in the control panel.
     pub async fn synced_objects(&self) -> Result<Vec<SyncedObject>> {
         Ok(self.runs.synced_objects().await?)

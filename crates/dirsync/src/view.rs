@@ -258,8 +258,12 @@ pub struct OpRow {
 
 /// The operations of a run, in plan order.
 pub fn operations(r: &RunReport) -> Vec<OpRow> {
-    r.operations
-        .iter()
+    op_rows(&r.operations)
+}
+
+/// Table rows of some operations (a page of a run's), in their order.
+pub fn op_rows(ops: &[dirsync_engine::OpOutcome]) -> Vec<OpRow> {
+    ops.iter()
         .map(|o| {
             let mut action = o.op.as_str().replace('_', " ");
             if let Some(a) = &o.address {

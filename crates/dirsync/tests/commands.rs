@@ -157,6 +157,17 @@ fn check_plan_sync_history_and_exit_codes() {
         "{first}"
     );
     let first_id = first["id"].as_i64().unwrap();
+    // The whole list of operations, read back from the run history (the
+    // run itself keeps only those not done).
+    let ops = first["operations"].as_array().unwrap();
+    assert_eq!(Some(ops.len() as u64), first["counts"]["planned"].as_u64());
+    assert_eq!(
+        ops.iter()
+            .filter(|o| o["op"] == "create" && o["result"] == "done")
+            .count() as u64,
+        first["counts"]["created"].as_u64().unwrap(),
+        "{first}"
+    );
 
     // A second sync changes nothing new (idempotent).
     let r = run(dir.path(), &o, &["sync"]);
@@ -173,6 +184,12 @@ fn check_plan_sync_history_and_exit_codes() {
     let v = json(&r);
     assert_eq!(v["status"], "threshold_stopped");
     assert_eq!(v["counts"]["disabled"], 0);
+    let ops = v["operations"].as_array().unwrap();
+    assert_eq!(Some(ops.len() as u64), v["counts"]["planned"].as_u64());
+    assert!(
+        !ops.is_empty() && ops.iter().all(|o| o["result"] == "planned"),
+        "{v}"
+    );
     let r = run(dir.path(), &o, &["sync", "--override-threshold"]);
     assert_eq!(r.status.code(), Some(1), "{}", out(&r));
     assert!(out(&r).contains("2 disabled"), "{}", out(&r));

@@ -223,6 +223,29 @@ async fn web_ui_without_javascript_and_csrf() {
         }
         if page == "/history/1" {
             assert!(t.contains("<h2>Verification</h2>"), "{t}");
+            // Every operation of the run, read from the history a page at
+            // a time: all on the first page of 500, none on the second.
+            let ops = |t: &str| -> String {
+                t.split("<h2>Operations (")
+                    .nth(1)
+                    .unwrap_or_default()
+                    .into()
+            };
+            let rows = |t: &str| ops(t).matches("<td class=\"dn\">").count();
+            let n = rows(&t);
+            assert!(n > 0, "{t}");
+            assert!(ops(&t).starts_with(&format!("{n})</h2>")), "{t}");
+            let p2 = client
+                .get(format!("{}/history/1?page=2", demo.url))
+                .header("cookie", &session)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(ops(&p2).starts_with(&format!("{n})</h2>")), "{p2}");
+            assert_eq!(rows(&p2), 0, "{p2}");
         }
         if page == "/objects" {
             // The demo's first sync created the objects: verified then.

@@ -196,3 +196,31 @@ pub fn mailboxes(t: &TargetState, service: types::Service) -> Vec<String> {
     v.sort();
     v
 }
+
+/// `r` with its whole list of operations: read back from the run history
+/// when the run kept in memory only those that failed or were skipped
+/// ([`RunReport::operations_stored`]), checking on the way that the report
+/// held exactly those, and that the history holds every planned operation.
+pub async fn whole(engine: &Engine, r: &RunReport) -> RunReport {
+    if !r.operations_stored {
+        return r.clone();
+    }
+    let w = engine
+        .run_report(r.id)
+        .await
+        .unwrap()
+        .expect("the run is recorded");
+    assert_eq!(w.operations.len() as u64, r.counts.planned, "{w:#?}");
+    let not_done: Vec<OpOutcome> = w
+        .operations
+        .iter()
+        .filter(|o| matches!(o.result, OpResult::Failed | OpResult::Skipped))
+        .cloned()
+        .collect();
+    assert_eq!(
+        not_done, r.operations,
+        "the report holds the operations not done"
+    );
+    assert_eq!((&w.counts, &w.findings), (&r.counts, &r.findings));
+    w
+}

@@ -410,7 +410,7 @@ async fn sync(loaded: Loaded, args: &SyncArgs) -> Result<Exit> {
     };
     let report = agent.run(req, progress_printer(args.json, format)).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        agent.history().print_json(&report).await?;
     } else {
         print!("{}", render::term(&render::report_text(&report, false)));
     }
@@ -422,13 +422,13 @@ async fn history(loaded: Loaded, args: &HistoryArgs) -> Result<Exit> {
     let history = History::open(&loaded).await?;
     match &args.show {
         Some(HistoryCmd::Show { id, json }) => {
-            let Some(report) = history.report(*id).await? else {
+            let Some(report) = history.report_summary(*id).await? else {
                 anyhow::bail!(
                     "there is no run {id} in the history; `dirsync history` lists the runs"
                 );
             };
             if *json || args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                history.print_json(&report).await?;
             } else {
                 print!("{}", render::term(&render::report_text(&report, false)));
             }

@@ -29,6 +29,7 @@ fn report(findings: &[Code], status: RunStatus) -> RunReport {
             .map(|c| ReportFinding::from(&Finding::new(*c, Some("CN=A,DC=x"), None, [])))
             .collect(),
         cookie_committed: true,
+        operations_stored: false,
         api: Default::default(),
         verification: Default::default(),
     }

@@ -397,12 +397,25 @@ fn ops_table(rows: &[view::OpRow], with_result: bool) -> String {
     b
 }
 
+/// Operations shown per page of a run's detail.
+const OPS_PER_PAGE: usize = 500;
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<usize>,
+}
+
 pub async fn run_detail(
     State(state): State<Arc<WebState>>,
     Extension(sess): Extension<Sess>,
     Path(id): Path<i64>,
+    Query(pq): Query<PageQuery>,
 ) -> Response {
-    let report = match state.svc.agent.history().report(id).await {
+    // The report with its failed and skipped operations only; the page's
+    // operations are read from the history (a full run has 156,000 at
+    // 50,000 users).
+    let history = state.svc.agent.history();
+    let report = match history.report_summary(id).await {
         Ok(Some(r)) => r,
         Ok(None) => {
             return (
@@ -436,11 +449,52 @@ pub async fn run_detail(
     b.push_str("<h2>Errors and warnings</h2>");
     b.push_str(&findings_groups(&report, None));
     b.push_str(&super::objects::verified_in_run(&report));
-    let rows = view::operations(&report);
-    let _ = write!(b, "<h2>Operations ({})</h2>", rows.len());
-    if rows.is_empty() {
+    let total = if report.operations_stored {
+        report.counts.planned as usize
+    } else {
+        report.operations.len()
+    };
+    let page = pq.page.unwrap_or(1).max(1);
+    let from = (page - 1) * OPS_PER_PAGE;
+    let ops: Vec<dirsync_engine::OpOutcome> = if report.operations_stored {
+        match history.operations_page(id, from, OPS_PER_PAGE).await {
+            Ok(p) => p.into_iter().map(|(_, o)| o).collect(),
+            Err(e) => return error_page("Sync History", "/history", &sess, &format!("{e:#}")),
+        }
+    } else {
+        report
+            .operations
+            .iter()
+            .skip(from)
+            .take(OPS_PER_PAGE)
+            .cloned()
+            .collect()
+    };
+    let rows = view::op_rows(&ops);
+    let _ = write!(b, "<h2>Operations ({total})</h2>");
+    if total == 0 {
         b.push_str("<p>No change was needed or planned in this run.</p>");
     } else {
+        if total > OPS_PER_PAGE {
+            let last = total.div_ceil(OPS_PER_PAGE);
+            let _ = write!(
+                b,
+                "<p class=\"pages\">Operations {}–{} of {total} (page {page} of {last}).",
+                (from + 1).min(total),
+                (from + rows.len()).max(from),
+            );
+            if page > 1 {
+                let _ = write!(
+                    b,
+                    " <a href=\"/history/{id}?page={}\">Previous</a>",
+                    page - 1
+                );
+            }
+            if page < last {
+                let _ = write!(b, " <a href=\"/history/{id}?page={}\">Next</a>", page + 1);
+            }
+            b.push_str("</p>");
+        }
         b.push_str(&ops_table(&rows, true));
     }
     layout(&format!("Run #{id}"), "/history", Some(&sess), &b).into_response()
@@ -458,7 +512,7 @@ async fn errors_run(state: &WebState, q: &RunQuery) -> Result<Option<RunReport>,
             .svc
             .agent
             .history()
-            .report(id)
+            .report_summary(id)
             .await
             .map_err(|e| format!("{e:#}"));
     }
@@ -471,7 +525,7 @@ async fn errors_run(state: &WebState, q: &RunQuery) -> Result<Option<RunReport>,
             .svc
             .agent
             .history()
-            .report(r.id)
+            .report_summary(r.id)
             .await
             .map_err(|e| format!("{e:#}")),
         None => Ok(None),
