@@ -6,10 +6,11 @@
 //! text for both backends means both enforce exactly the same thing. The
 //! SQL sticks to the common subset: TEXT ids, BIGINT integers and flags,
 //! `$n` placeholders (SQLite accepts them), `INSERT .. ON CONFLICT DO
-//! NOTHING` (both), no `RETURNING`/`FOR UPDATE` (one exception: the
-//! PostgreSQL-only throttle counter, see `api::auth`).
+//! NOTHING` and `RETURNING` (both; SQLite since 3.35, and sqlx bundles a
+//! newer one), no `FOR UPDATE`.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -17,6 +18,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::error::{Error, Result};
+use crate::store::group::GroupWriter;
 
 /// Which backend a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +93,12 @@ const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
 pub struct Db {
     /// Reads, and admin writes that are rare.
     pub pool: AnyPool,
-    /// Write transactions of the API (one connection on SQLite).
+    /// Write transactions of the administrator's domain operations (one
+    /// connection on SQLite; on PostgreSQL the API's writes too).
     pub writer: AnyPool,
+    /// On SQLite, the connection of the API's writes, committed in groups
+    /// (`store::group`); `None` on PostgreSQL.
+    pub(crate) group: Option<Arc<GroupWriter>>,
     pub backend: Backend,
 }
 
@@ -170,17 +176,27 @@ impl Db {
         .connect_with(opts.clone())
         .await
         .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
-        let writer = if backend == Backend::Sqlite {
-            Self::pool(backend, 1, true)
+        let (writer, group) = if backend == Backend::Sqlite {
+            let writer = Self::pool(backend, 1, true)
                 .connect_with(opts)
                 .await
+                .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
+            // The API's writer connection leaves the pool (which opens
+            // another when the administrator's operations need one): it is
+            // held for good by the group commit, with no pool ping per use.
+            let conn = writer
+                .acquire()
+                .await
                 .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?
+                .detach();
+            (writer, Some(Arc::new(GroupWriter::new(conn))))
         } else {
-            pool.clone()
+            (pool.clone(), None)
         };
         let db = Db {
             pool,
             writer,
+            group,
             backend,
         };
         db.migrate()
@@ -238,8 +254,11 @@ impl Db {
             })
     }
 
-    /// Closes both pools.
+    /// Commits any batch in progress and closes the pools.
     pub async fn close(&self) {
+        if let Some(g) = &self.group {
+            g.close().await;
+        }
         self.writer.close().await;
         self.pool.close().await;
     }
