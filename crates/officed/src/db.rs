@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
 use crate::error::{Error, Result};
 use crate::store::group::GroupWriter;
@@ -99,6 +99,9 @@ pub struct Db {
     /// On SQLite, the connection of the API's writes, committed in groups
     /// (`store::group`); `None` on PostgreSQL.
     pub(crate) group: Option<Arc<GroupWriter>>,
+    /// On SQLite, the connections of the reads every request makes
+    /// ([`Db::reader`]); `None` on PostgreSQL.
+    fast: Option<Arc<FastReads>>,
     pub backend: Backend,
 }
 
@@ -176,6 +179,7 @@ impl Db {
         .connect_with(opts.clone())
         .await
         .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
+        let fast = (backend == Backend::Sqlite).then(|| Arc::new(FastReads::new(opts.clone())));
         let (writer, group) = if backend == Backend::Sqlite {
             let writer = Self::pool(backend, 1, true)
                 .connect_with(opts)
@@ -197,6 +201,7 @@ impl Db {
             pool,
             writer,
             group,
+            fast,
             backend,
         };
         db.migrate()
@@ -220,7 +225,7 @@ impl Db {
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
                     if meta.idle_for >= IDLE_BEFORE_TEST {
-                        sqlx::Connection::ping(conn).await?;
+                        Connection::ping(conn).await?;
                     }
                     Ok(true)
                 })
@@ -228,36 +233,29 @@ impl Db {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 15000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        // Durability choice: in WAL mode NORMAL syncs at
-                        // checkpoints, not at every commit. A power loss or OS
-                        // crash can lose the last commits before it (an
-                        // officed process crash loses nothing); it cannot
-                        // corrupt the database (docs/officed.md).
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        if writer {
-                            // The writer's cache survives between its
-                            // transactions; give it room for the indexes.
-                            conn.execute("PRAGMA cache_size = -32768").await?;
-                        } else {
-                            conn.execute("PRAGMA cache_size = -16384").await?;
-                        }
-                        // Readers lose their page cache whenever the writer
-                        // commits (WAL); with the file mapped, re-reading a
-                        // page is a memory access instead of a pread copy.
-                        conn.execute("PRAGMA mmap_size = 268435456").await?;
+                        sqlite_setup(conn, writer).await?;
                     }
                     Ok(())
                 })
             })
     }
 
+    /// A connection for the reads every request makes (its key, its
+    /// domain): on SQLite one of [`Db::fast`]'s, else from the pool.
+    pub(crate) async fn reader(&self) -> Result<Reader<'_>> {
+        match &self.fast {
+            Some(f) => Ok(Reader::Fast(f.take().await?)),
+            None => Ok(Reader::Pool(self.pool.acquire().await?)),
+        }
+    }
+
     /// Commits any batch in progress and closes the pools.
     pub async fn close(&self) {
         if let Some(g) = &self.group {
             g.close().await;
+        }
+        if let Some(f) = &self.fast {
+            f.close();
         }
         self.writer.close().await;
         self.pool.close().await;
@@ -301,6 +299,141 @@ impl Db {
             .try_get::<i64, _>("one")
             .or_else(|_| row.try_get::<i32, _>("one").map(i64::from))?;
         Ok(())
+    }
+}
+
+/// The settings of every SQLite connection (`writer`: the writers' larger
+/// page cache).
+async fn sqlite_setup(conn: &mut AnyConnection, writer: bool) -> sqlx::Result<()> {
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA busy_timeout = 15000").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    // Durability choice: in WAL mode NORMAL syncs at checkpoints, not at
+    // every commit. A power loss or OS crash can lose the last commits
+    // before it (an officed process crash loses nothing); it cannot corrupt
+    // the database (docs/officed.md).
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    if writer {
+        // The writer's cache survives between its transactions; give it
+        // room for the indexes.
+        conn.execute("PRAGMA cache_size = -32768").await?;
+    } else {
+        conn.execute("PRAGMA cache_size = -16384").await?;
+    }
+    // Readers lose their page cache whenever the writer commits (WAL); with
+    // the file mapped, re-reading a page is a memory access instead of a
+    // pread copy.
+    conn.execute("PRAGMA mmap_size = 268435456").await?;
+    Ok(())
+}
+
+/// How many SQLite connections [`FastReads`] keeps.
+const FAST_READERS: usize = 4;
+
+/// SQLite connections for the reads of every request, kept outside sqlx's
+/// pool: the pool tests a connection (a ping, one more hand-off to its
+/// database thread) each time it goes back, which doubled the cost of
+/// these one-statement reads. A SQLite connection to a local file does
+/// not go stale, so none is tested.
+pub(crate) struct FastReads {
+    idle: std::sync::Mutex<Vec<AnyConnection>>,
+    permits: tokio::sync::Semaphore,
+    opts: AnyConnectOptions,
+}
+
+impl std::fmt::Debug for FastReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FastReads")
+    }
+}
+
+impl FastReads {
+    fn new(opts: AnyConnectOptions) -> FastReads {
+        FastReads {
+            idle: std::sync::Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(FAST_READERS),
+            opts,
+        }
+    }
+
+    async fn take(&self) -> Result<FastConn<'_>> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| internal("the database is closed"))?;
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let mut c = AnyConnection::connect_with(&self.opts).await?;
+                sqlite_setup(&mut c, false).await?;
+                c
+            }
+        };
+        Ok(FastConn {
+            conn: Some(conn),
+            owner: self,
+            _permit: permit,
+        })
+    }
+
+    fn close(&self) {
+        self.permits.close();
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// A connection of [`FastReads`], given back when dropped.
+pub(crate) struct FastConn<'a> {
+    conn: Option<AnyConnection>,
+    owner: &'a FastReads,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for FastConn<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            if !self.owner.permits.is_closed() {
+                self.owner
+                    .idle
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(c);
+            }
+        }
+    }
+}
+
+/// A connection for reads: see [`Db::reader`].
+pub(crate) enum Reader<'a> {
+    Fast(FastConn<'a>),
+    Pool(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Reader::Fast(f) => f.conn.as_ref().expect("a fast connection is held"),
+            Reader::Pool(p) => p,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Reader::Fast(f) => f.conn.as_mut().expect("a fast connection is held"),
+            Reader::Pool(p) => p,
+        }
     }
 }
 

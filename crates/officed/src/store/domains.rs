@@ -80,7 +80,7 @@ pub async fn customer_domain(db: &Db, customer_id: &str, name: &str) -> Result<D
     let rows = sqlx::query(CUSTOMER_DOMAIN)
         .bind(validate::key(name))
         .bind(customer_id.to_string())
-        .fetch_all(&db.pool)
+        .fetch_all(&mut *db.reader().await?)
         .await?;
     let Some(first) = rows.first() else {
         return Err(Error::not_authorized(format!(

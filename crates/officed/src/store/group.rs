@@ -302,3 +302,69 @@ impl Drop for Slot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    async fn keys(db: &Db) -> Vec<String> {
+        sqlx::query_scalar::<_, String>("SELECT k FROM t ORDER BY k")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn run(slot: &mut Slot, sql: &str) -> std::result::Result<(), sqlx::Error> {
+        sqlx::query(sql).execute(&mut **slot).await.map(|_| ())
+    }
+
+    /// A write that fails inside a batch is undone alone, and one that
+    /// fails after opening a batch takes nothing else with it; the
+    /// successful writes are committed and told so.
+    #[tokio::test]
+    async fn a_failed_write_is_undone_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::service::sqlite_url(&dir.path().join("t.db"));
+        let db = Db::open(&url).await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (k TEXT PRIMARY KEY)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        let g = db.group.clone().unwrap();
+
+        // `a` opens a batch, then waits for its commit in another task.
+        let mut a = g.enter().await.unwrap();
+        assert_eq!(a.opening(), BEGIN);
+        let sql = format!("{}INSERT INTO t VALUES ('a')", a.opening());
+        run(&mut a, &sql).await.unwrap();
+        let a_done = tokio::spawn(a.finish());
+        // `b` queued for the connection before the commit: same batch, in
+        // a savepoint. It sees `a`'s row (its insert of `a` is refused)
+        // after inserting `b`, and fails.
+        let mut b = g.enter().await.unwrap();
+        assert_eq!(b.opening(), SAVEPOINT, "b joins a's batch");
+        let sql = format!("{}INSERT INTO t VALUES ('b')", b.opening());
+        run(&mut b, &sql).await.unwrap();
+        assert!(run(&mut b, "INSERT INTO t VALUES ('a')").await.is_err());
+        drop(b);
+        a_done.await.unwrap().unwrap();
+        assert_eq!(keys(&db).await, ["a"], "b undone, a committed");
+
+        // A write that opened its batch and fails rolls back only itself.
+        let mut c = g.enter().await.unwrap();
+        let sql = format!("{}INSERT INTO t VALUES ('c')", c.opening());
+        run(&mut c, &sql).await.unwrap();
+        drop(c);
+        let mut d = g.enter().await.unwrap();
+        let sql = format!("{}INSERT INTO t VALUES ('d')", d.opening());
+        run(&mut d, &sql).await.unwrap();
+        let closing = d.closing().trim_start_matches("; ");
+        if !closing.is_empty() {
+            run(&mut d, closing).await.unwrap();
+        }
+        d.finish().await.unwrap();
+        assert_eq!(keys(&db).await, ["a", "d"]);
+        db.close().await;
+    }
+}
