@@ -135,7 +135,10 @@ impl Db {
         };
         let mut url = url.to_string();
         let mut sqlite_file = None;
+        let mut sync = Synchronous::Normal;
         if backend == Backend::Sqlite {
+            (url, sync) = take_synchronous(&url)
+                .map_err(|e| format!("cannot open database '{shown}': {e}"))?;
             // sqlx's own SQLite parser reads the file name (so an operator's
             // `sqlite://C:\data\officed.db` works too), which is then carried
             // percent-encoded: the `Any` driver's options hold only a URL.
@@ -175,13 +178,15 @@ impl Db {
             backend,
             if backend == Backend::Sqlite { 4 } else { 10 },
             false,
+            sync,
         )
         .connect_with(opts.clone())
         .await
         .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
-        let fast = (backend == Backend::Sqlite).then(|| Arc::new(FastReads::new(opts.clone())));
+        let fast =
+            (backend == Backend::Sqlite).then(|| Arc::new(FastReads::new(opts.clone(), sync)));
         let (writer, group) = if backend == Backend::Sqlite {
-            let writer = Self::pool(backend, 1, true)
+            let writer = Self::pool(backend, 1, true, sync)
                 .connect_with(opts)
                 .await
                 .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
@@ -210,7 +215,7 @@ impl Db {
         Ok(db)
     }
 
-    fn pool(backend: Backend, size: u32, writer: bool) -> AnyPoolOptions {
+    fn pool(backend: Backend, size: u32, writer: bool, sync: Synchronous) -> AnyPoolOptions {
         AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(30))
@@ -233,7 +238,7 @@ impl Db {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        sqlite_setup(conn, writer).await?;
+                        sqlite_setup(conn, writer, sync).await?;
                     }
                     Ok(())
                 })
@@ -302,17 +307,69 @@ impl Db {
     }
 }
 
+/// SQLite's `synchronous` setting, chosen by the database URL's
+/// `synchronous=normal|full` (officed's own parameter, not sqlx's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// The default: in WAL mode, syncs at checkpoints only. An OS crash or
+    /// power loss can lose the last commits; an officed crash loses none.
+    Normal,
+    /// Syncs the WAL at every commit (every batch of the group commit):
+    /// nothing committed is lost, at the cost of one `fsync` per commit.
+    Full,
+}
+
+/// Takes officed's `synchronous=` parameter out of a SQLite URL (sqlx
+/// refuses parameters it does not know): the URL without it, and the
+/// setting (`Normal` when absent).
+pub fn take_synchronous(url: &str) -> std::result::Result<(String, Synchronous), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), Synchronous::Normal));
+    };
+    let mut sync = Synchronous::Normal;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) if k.eq_ignore_ascii_case("synchronous") => {
+                sync = match v.to_ascii_lowercase().as_str() {
+                    "normal" => Synchronous::Normal,
+                    "full" => Synchronous::Full,
+                    _ => {
+                        return Err(format!(
+                            "synchronous={v} is not a setting officed knows: use synchronous=normal (the default) or synchronous=full"
+                        ))
+                    }
+                }
+            }
+            _ => kept.push(pair),
+        }
+    }
+    if kept.is_empty() {
+        Ok((base.to_string(), sync))
+    } else {
+        Ok((format!("{base}?{}", kept.join("&")), sync))
+    }
+}
+
 /// The settings of every SQLite connection (`writer`: the writers' larger
 /// page cache).
-async fn sqlite_setup(conn: &mut AnyConnection, writer: bool) -> sqlx::Result<()> {
+async fn sqlite_setup(
+    conn: &mut AnyConnection,
+    writer: bool,
+    sync: Synchronous,
+) -> sqlx::Result<()> {
     conn.execute("PRAGMA journal_mode = WAL").await?;
     conn.execute("PRAGMA busy_timeout = 15000").await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;
-    // Durability choice: in WAL mode NORMAL syncs at checkpoints, not at
-    // every commit. A power loss or OS crash can lose the last commits
-    // before it (an officed process crash loses nothing); it cannot corrupt
-    // the database (docs/officed.md).
-    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    // Durability choice (docs/officed.md): by default NORMAL, which in WAL
+    // mode syncs at checkpoints, not at every commit. A power loss or OS
+    // crash can lose the last commits before it (an officed process crash
+    // loses nothing); it cannot corrupt the database.
+    conn.execute(match sync {
+        Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+        Synchronous::Full => "PRAGMA synchronous = FULL",
+    })
+    .await?;
     if writer {
         // The writer's cache survives between its transactions; give it
         // room for the indexes.
@@ -339,6 +396,7 @@ pub(crate) struct FastReads {
     idle: std::sync::Mutex<Vec<AnyConnection>>,
     permits: tokio::sync::Semaphore,
     opts: AnyConnectOptions,
+    sync: Synchronous,
 }
 
 impl std::fmt::Debug for FastReads {
@@ -348,11 +406,12 @@ impl std::fmt::Debug for FastReads {
 }
 
 impl FastReads {
-    fn new(opts: AnyConnectOptions) -> FastReads {
+    fn new(opts: AnyConnectOptions, sync: Synchronous) -> FastReads {
         FastReads {
             idle: std::sync::Mutex::new(Vec::new()),
             permits: tokio::sync::Semaphore::new(FAST_READERS),
             opts,
+            sync,
         }
     }
 
@@ -371,7 +430,7 @@ impl FastReads {
             Some(c) => c,
             None => {
                 let mut c = AnyConnection::connect_with(&self.opts).await?;
-                sqlite_setup(&mut c, false).await?;
+                sqlite_setup(&mut c, false, self.sync).await?;
                 c
             }
         };
@@ -506,6 +565,55 @@ mod tests {
             let back = SqliteConnectOptions::try_from(&any).expect(&url);
             assert_eq!(back.get_filename(), Path::new(path), "{url}");
         }
+    }
+
+    /// officed's `synchronous=` leaves the URL; other parameters stay.
+    #[test]
+    fn synchronous_is_taken_from_the_url() {
+        use Synchronous::*;
+        let cases: &[(&str, Option<(&str, Synchronous)>)] = &[
+            ("sqlite:///a.db", Some(("sqlite:///a.db", Normal))),
+            (
+                "sqlite:///a.db?synchronous=full",
+                Some(("sqlite:///a.db", Full)),
+            ),
+            (
+                "sqlite:///a.db?synchronous=NORMAL",
+                Some(("sqlite:///a.db", Normal)),
+            ),
+            (
+                "sqlite:///a.db?mode=rwc&synchronous=full",
+                Some(("sqlite:///a.db?mode=rwc", Full)),
+            ),
+            (
+                "sqlite:///a.db?synchronous=full&mode=ro",
+                Some(("sqlite:///a.db?mode=ro", Full)),
+            ),
+            (
+                "sqlite:///a.db?mode=rwc",
+                Some(("sqlite:///a.db?mode=rwc", Normal)),
+            ),
+            ("sqlite:///a.db?synchronous=off", None),
+        ];
+        for (url, want) in cases {
+            let got = take_synchronous(url).ok();
+            let got = got.as_ref().map(|(u, s)| (u.as_str(), *s));
+            assert_eq!(got, *want, "{url}");
+        }
+    }
+
+    /// `synchronous=full` opens a database that syncs every commit.
+    #[tokio::test]
+    async fn synchronous_full_is_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::service::sqlite_url(&dir.path().join("s.db"));
+        let db = Db::open(&format!("{url}?synchronous=full")).await.unwrap();
+        let mode: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, 2, "FULL");
+        db.close().await;
     }
 
     /// A file whose directory name holds URL syntax is created where asked.
