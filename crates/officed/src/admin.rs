@@ -468,7 +468,7 @@ pub struct KeyRecord {
 pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<Option<KeyRecord>> {
     let row = sqlx::query(LIVE_KEY)
         .bind(user_key.to_string())
-        .fetch_optional(&db.pool)
+        .fetch_optional(&mut *db.reader().await?)
         .await?;
     let Some(r) = row else { return Ok(None) };
     let enc: String = r.try_get("secret_enc")?;

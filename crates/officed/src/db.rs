@@ -6,17 +6,19 @@
 //! text for both backends means both enforce exactly the same thing. The
 //! SQL sticks to the common subset: TEXT ids, BIGINT integers and flags,
 //! `$n` placeholders (SQLite accepts them), `INSERT .. ON CONFLICT DO
-//! NOTHING` (both), no `RETURNING`/`FOR UPDATE` (one exception: the
-//! PostgreSQL-only throttle counter, see `api::auth`).
+//! NOTHING` and `RETURNING` (both; SQLite since 3.35, and sqlx bundles a
+//! newer one), no `FOR UPDATE`.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
 use crate::error::{Error, Result};
+use crate::store::group::GroupWriter;
 
 /// Which backend a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +93,15 @@ const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
 pub struct Db {
     /// Reads, and admin writes that are rare.
     pub pool: AnyPool,
-    /// Write transactions of the API (one connection on SQLite).
+    /// Write transactions of the administrator's domain operations (one
+    /// connection on SQLite; on PostgreSQL the API's writes too).
     pub writer: AnyPool,
+    /// On SQLite, the connection of the API's writes, committed in groups
+    /// (`store::group`); `None` on PostgreSQL.
+    pub(crate) group: Option<Arc<GroupWriter>>,
+    /// On SQLite, the connections of the reads every request makes
+    /// ([`Db::reader`]); `None` on PostgreSQL.
+    fast: Option<Arc<FastReads>>,
     pub backend: Backend,
 }
 
@@ -126,7 +135,10 @@ impl Db {
         };
         let mut url = url.to_string();
         let mut sqlite_file = None;
+        let mut sync = Synchronous::Normal;
         if backend == Backend::Sqlite {
+            (url, sync) = take_synchronous(&url)
+                .map_err(|e| format!("cannot open database '{shown}': {e}"))?;
             // sqlx's own SQLite parser reads the file name (so an operator's
             // `sqlite://C:\data\officed.db` works too), which is then carried
             // percent-encoded: the `Any` driver's options hold only a URL.
@@ -166,21 +178,35 @@ impl Db {
             backend,
             if backend == Backend::Sqlite { 4 } else { 10 },
             false,
+            sync,
         )
         .connect_with(opts.clone())
         .await
         .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
-        let writer = if backend == Backend::Sqlite {
-            Self::pool(backend, 1, true)
+        let fast =
+            (backend == Backend::Sqlite).then(|| Arc::new(FastReads::new(opts.clone(), sync)));
+        let (writer, group) = if backend == Backend::Sqlite {
+            let writer = Self::pool(backend, 1, true, sync)
                 .connect_with(opts)
                 .await
+                .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
+            // The API's writer connection leaves the pool (which opens
+            // another when the administrator's operations need one): it is
+            // held for good by the group commit, with no pool ping per use.
+            let conn = writer
+                .acquire()
+                .await
                 .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?
+                .detach();
+            (writer, Some(Arc::new(GroupWriter::new(conn))))
         } else {
-            pool.clone()
+            (pool.clone(), None)
         };
         let db = Db {
             pool,
             writer,
+            group,
+            fast,
             backend,
         };
         db.migrate()
@@ -189,7 +215,7 @@ impl Db {
         Ok(db)
     }
 
-    fn pool(backend: Backend, size: u32, writer: bool) -> AnyPoolOptions {
+    fn pool(backend: Backend, size: u32, writer: bool, sync: Synchronous) -> AnyPoolOptions {
         AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(30))
@@ -204,7 +230,7 @@ impl Db {
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
                     if meta.idle_for >= IDLE_BEFORE_TEST {
-                        sqlx::Connection::ping(conn).await?;
+                        Connection::ping(conn).await?;
                     }
                     Ok(true)
                 })
@@ -212,34 +238,30 @@ impl Db {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 15000").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        // Durability choice: in WAL mode NORMAL syncs at
-                        // checkpoints, not at every commit. A power loss or OS
-                        // crash can lose the last commits before it (an
-                        // officed process crash loses nothing); it cannot
-                        // corrupt the database (docs/officed.md).
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        if writer {
-                            // The writer's cache survives between its
-                            // transactions; give it room for the indexes.
-                            conn.execute("PRAGMA cache_size = -32768").await?;
-                        } else {
-                            conn.execute("PRAGMA cache_size = -16384").await?;
-                        }
-                        // Readers lose their page cache whenever the writer
-                        // commits (WAL); with the file mapped, re-reading a
-                        // page is a memory access instead of a pread copy.
-                        conn.execute("PRAGMA mmap_size = 268435456").await?;
+                        sqlite_setup(conn, writer, sync).await?;
                     }
                     Ok(())
                 })
             })
     }
 
-    /// Closes both pools.
+    /// A connection for the reads every request makes (its key, its
+    /// domain): on SQLite one of [`Db::fast`]'s, else from the pool.
+    pub(crate) async fn reader(&self) -> Result<Reader<'_>> {
+        match &self.fast {
+            Some(f) => Ok(Reader::Fast(f.take().await?)),
+            None => Ok(Reader::Pool(self.pool.acquire().await?)),
+        }
+    }
+
+    /// Commits any batch in progress and closes the pools.
     pub async fn close(&self) {
+        if let Some(g) = &self.group {
+            g.close().await;
+        }
+        if let Some(f) = &self.fast {
+            f.close();
+        }
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -282,6 +304,195 @@ impl Db {
             .try_get::<i64, _>("one")
             .or_else(|_| row.try_get::<i32, _>("one").map(i64::from))?;
         Ok(())
+    }
+}
+
+/// SQLite's `synchronous` setting, chosen by the database URL's
+/// `synchronous=normal|full` (officed's own parameter, not sqlx's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// The default: in WAL mode, syncs at checkpoints only. An OS crash or
+    /// power loss can lose the last commits; an officed crash loses none.
+    Normal,
+    /// Syncs the WAL at every commit (every batch of the group commit):
+    /// nothing committed is lost, at the cost of one `fsync` per commit.
+    Full,
+}
+
+/// Takes officed's `synchronous=` parameter out of a SQLite URL (sqlx
+/// refuses parameters it does not know): the URL without it, and the
+/// setting (`Normal` when absent).
+pub fn take_synchronous(url: &str) -> std::result::Result<(String, Synchronous), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), Synchronous::Normal));
+    };
+    let mut sync = Synchronous::Normal;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) if k.eq_ignore_ascii_case("synchronous") => {
+                sync = match v.to_ascii_lowercase().as_str() {
+                    "normal" => Synchronous::Normal,
+                    "full" => Synchronous::Full,
+                    _ => {
+                        return Err(format!(
+                            "synchronous={v} is not a setting officed knows: use synchronous=normal (the default) or synchronous=full"
+                        ))
+                    }
+                }
+            }
+            _ => kept.push(pair),
+        }
+    }
+    if kept.is_empty() {
+        Ok((base.to_string(), sync))
+    } else {
+        Ok((format!("{base}?{}", kept.join("&")), sync))
+    }
+}
+
+/// The settings of every SQLite connection (`writer`: the writers' larger
+/// page cache).
+async fn sqlite_setup(
+    conn: &mut AnyConnection,
+    writer: bool,
+    sync: Synchronous,
+) -> sqlx::Result<()> {
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA busy_timeout = 15000").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    // Durability choice (docs/officed.md): by default NORMAL, which in WAL
+    // mode syncs at checkpoints, not at every commit. A power loss or OS
+    // crash can lose the last commits before it (an officed process crash
+    // loses nothing); it cannot corrupt the database.
+    conn.execute(match sync {
+        Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+        Synchronous::Full => "PRAGMA synchronous = FULL",
+    })
+    .await?;
+    if writer {
+        // The writer's cache survives between its transactions; give it
+        // room for the indexes.
+        conn.execute("PRAGMA cache_size = -32768").await?;
+    } else {
+        conn.execute("PRAGMA cache_size = -16384").await?;
+    }
+    // Readers lose their page cache whenever the writer commits (WAL); with
+    // the file mapped, re-reading a page is a memory access instead of a
+    // pread copy.
+    conn.execute("PRAGMA mmap_size = 268435456").await?;
+    Ok(())
+}
+
+/// How many SQLite connections [`FastReads`] keeps.
+const FAST_READERS: usize = 4;
+
+/// SQLite connections for the reads of every request, kept outside sqlx's
+/// pool: the pool tests a connection (a ping, one more hand-off to its
+/// database thread) each time it goes back, which doubled the cost of
+/// these one-statement reads. A SQLite connection to a local file does
+/// not go stale, so none is tested.
+pub(crate) struct FastReads {
+    idle: std::sync::Mutex<Vec<AnyConnection>>,
+    permits: tokio::sync::Semaphore,
+    opts: AnyConnectOptions,
+    sync: Synchronous,
+}
+
+impl std::fmt::Debug for FastReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FastReads")
+    }
+}
+
+impl FastReads {
+    fn new(opts: AnyConnectOptions, sync: Synchronous) -> FastReads {
+        FastReads {
+            idle: std::sync::Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(FAST_READERS),
+            opts,
+            sync,
+        }
+    }
+
+    async fn take(&self) -> Result<FastConn<'_>> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| internal("the database is closed"))?;
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let mut c = AnyConnection::connect_with(&self.opts).await?;
+                sqlite_setup(&mut c, false, self.sync).await?;
+                c
+            }
+        };
+        Ok(FastConn {
+            conn: Some(conn),
+            owner: self,
+            _permit: permit,
+        })
+    }
+
+    fn close(&self) {
+        self.permits.close();
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// A connection of [`FastReads`], given back when dropped.
+pub(crate) struct FastConn<'a> {
+    conn: Option<AnyConnection>,
+    owner: &'a FastReads,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for FastConn<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            if !self.owner.permits.is_closed() {
+                self.owner
+                    .idle
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(c);
+            }
+        }
+    }
+}
+
+/// A connection for reads: see [`Db::reader`].
+pub(crate) enum Reader<'a> {
+    Fast(FastConn<'a>),
+    Pool(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Reader::Fast(f) => f.conn.as_ref().expect("a fast connection is held"),
+            Reader::Pool(p) => p,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Reader::Fast(f) => f.conn.as_mut().expect("a fast connection is held"),
+            Reader::Pool(p) => p,
+        }
     }
 }
 
@@ -354,6 +565,55 @@ mod tests {
             let back = SqliteConnectOptions::try_from(&any).expect(&url);
             assert_eq!(back.get_filename(), Path::new(path), "{url}");
         }
+    }
+
+    /// officed's `synchronous=` leaves the URL; other parameters stay.
+    #[test]
+    fn synchronous_is_taken_from_the_url() {
+        use Synchronous::*;
+        let cases: &[(&str, Option<(&str, Synchronous)>)] = &[
+            ("sqlite:///a.db", Some(("sqlite:///a.db", Normal))),
+            (
+                "sqlite:///a.db?synchronous=full",
+                Some(("sqlite:///a.db", Full)),
+            ),
+            (
+                "sqlite:///a.db?synchronous=NORMAL",
+                Some(("sqlite:///a.db", Normal)),
+            ),
+            (
+                "sqlite:///a.db?mode=rwc&synchronous=full",
+                Some(("sqlite:///a.db?mode=rwc", Full)),
+            ),
+            (
+                "sqlite:///a.db?synchronous=full&mode=ro",
+                Some(("sqlite:///a.db?mode=ro", Full)),
+            ),
+            (
+                "sqlite:///a.db?mode=rwc",
+                Some(("sqlite:///a.db?mode=rwc", Normal)),
+            ),
+            ("sqlite:///a.db?synchronous=off", None),
+        ];
+        for (url, want) in cases {
+            let got = take_synchronous(url).ok();
+            let got = got.as_ref().map(|(u, s)| (u.as_str(), *s));
+            assert_eq!(got, *want, "{url}");
+        }
+    }
+
+    /// `synchronous=full` opens a database that syncs every commit.
+    #[tokio::test]
+    async fn synchronous_full_is_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::service::sqlite_url(&dir.path().join("s.db"));
+        let db = Db::open(&format!("{url}?synchronous=full")).await.unwrap();
+        let mode: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, 2, "FULL");
+        db.close().await;
     }
 
     /// A file whose directory name holds URL syntax is created where asked.

@@ -24,6 +24,10 @@ pub enum Error {
     /// Any other internal failure.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The SQLite batch a write was committed with failed as a whole (see
+    /// `store::group`): the write is run again.
+    #[error("batch not committed: {0}")]
+    BatchAborted(String),
 }
 
 /// Result alias.
@@ -115,7 +119,7 @@ impl Error {
                 ) || e.message().contains("database is locked")
                     || e.message().contains("deadlock detected")
             }
-            Error::Db(sqlx::Error::PoolTimedOut) => true,
+            Error::Db(sqlx::Error::PoolTimedOut) | Error::BatchAborted(_) => true,
             _ => false,
         }
     }
@@ -136,7 +140,7 @@ impl Error {
                     f
                 }
             }
-            Error::Db(_) | Error::Internal(_) => Fault::new(
+            Error::Db(_) | Error::Internal(_) | Error::BatchAborted(_) => Fault::new(
                 FaultKind::Apps,
                 500,
                 "An internal error occurred.",
@@ -161,7 +165,10 @@ fn resource_type(message: &str) -> String {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        if matches!(self, Error::Db(_) | Error::Internal(_)) {
+        if matches!(
+            self,
+            Error::Db(_) | Error::Internal(_) | Error::BatchAborted(_)
+        ) {
             tracing::error!(error = %self, "request failed");
         }
         let fault = self.to_fault();

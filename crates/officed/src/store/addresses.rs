@@ -19,6 +19,16 @@ use crate::validate;
 const INSERT: &str = "INSERT INTO addresses (customer_id, address_key, address, domain_id, \
      owner_kind, owner_id, is_primary, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING";
+/// An alternate address of the live mailbox `$9` (of service `$8` in
+/// domain `$7`), inserted unless the customer already uses it; answers the
+/// mailbox's stored name, or no row when the mailbox is not there or the
+/// address is in use.
+const INSERT_FOR_MAILBOX: &str = "INSERT INTO addresses (customer_id, address_key, address, \
+     domain_id, owner_kind, owner_id, is_primary, created_at) \
+     SELECT $1, $2, $3, $4, $5, m.id, 0, $6 FROM mailboxes m \
+     WHERE m.domain_id = $7 AND m.service = $8 AND m.name_key = $9 AND m.deleted_at IS NULL \
+     ON CONFLICT DO NOTHING \
+     RETURNING (SELECT name FROM mailboxes WHERE id = addresses.owner_id) AS name";
 const OF_OWNER: &str = "SELECT address, is_primary FROM addresses WHERE owner_id = $1 \
      ORDER BY is_primary DESC, address_key";
 const DOMAIN_ID: &str = "SELECT id FROM domains WHERE name = $1 AND customer_id = $2";
@@ -150,25 +160,44 @@ pub async fn mailbox_address_add(
     let addr_domain = check_alternate(dom, address)?;
     let addr_domain = &addr_domain;
     write_in_domain(db, actor, dom, |mut tx| async move {
-        let m = require_mailbox(&mut tx, dom, Service::Exchange, name).await?;
         // Most alternates are in the mailbox's own domain, locked above.
         let did = if addr_domain.eq_ignore_ascii_case(&dom.name) {
             dom.id.clone()
         } else {
+            // The faults in their usual order: no such mailbox first.
+            require_mailbox(&mut tx, dom, Service::Exchange, name).await?;
             domain_id_by_name(&mut tx, &dom.customer_id, addr_domain).await?
         };
-        let kind = Service::Exchange.kind();
-        if !insert_address(&mut tx, &dom.customer_id, address, &did, kind, &m.id, false).await? {
-            return Err(Error::exists(
-                messages::address_in_use(address),
-                IN_USE_DETAILS,
-            ));
-        }
+        // The mailbox is found and its address inserted in one statement.
+        let row = sqlx::query(INSERT_FOR_MAILBOX)
+            .bind(dom.customer_id.clone())
+            .bind(validate::key(address))
+            .bind(address.to_string())
+            .bind(did)
+            .bind(Service::Exchange.kind())
+            .bind(now_ms())
+            .bind(dom.id.clone())
+            .bind(Service::Exchange.code())
+            .bind(validate::key(name))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let owner: String = match row {
+            Some(r) => r.try_get("name")?,
+            None => {
+                // Refused: the mailbox's own fault when it is not there,
+                // else the address is in use.
+                require_mailbox(&mut tx, dom, Service::Exchange, name).await?;
+                return Err(Error::exists(
+                    messages::address_in_use(address),
+                    IN_USE_DETAILS,
+                ));
+            }
+        };
         // The answer is empty: the owner's addresses are not read back.
         Ok(tx.logged(
             (),
             "ex_mailbox.address.add",
-            format!("{}@{}", m.name, dom.name),
+            format!("{owner}@{}", dom.name),
             json!({"address": address}),
         ))
     })

@@ -29,7 +29,25 @@ pub async fn record(
     actor: &Actor,
     entry: &Entry,
 ) -> Result<()> {
-    sqlx::query(INSERT)
+    record_then(c, customer_id, actor, entry, "").await
+}
+
+/// [`record`], with `then` (`"; STATEMENT"`, no parameters) run after the
+/// insert in the same call: on SQLite, one hand-off to the database
+/// thread instead of two.
+pub(crate) async fn record_then(
+    c: &mut AnyConnection,
+    customer_id: Option<&str>,
+    actor: &Actor,
+    entry: &Entry,
+    then: &str,
+) -> Result<()> {
+    let sql = if then.is_empty() {
+        std::borrow::Cow::Borrowed(INSERT)
+    } else {
+        std::borrow::Cow::Owned(format!("{INSERT}{then}"))
+    };
+    sqlx::query(&sql)
         .bind(new_id())
         .bind(now_ms())
         .bind(customer_id.map(str::to_string))

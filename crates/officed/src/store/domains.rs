@@ -54,24 +54,50 @@ async fn fill_domain(c: &mut AnyConnection, mut d: DomainRow) -> Result<DomainRo
     Ok(d)
 }
 
+/// The customer's domain `$1` with its aliases and accepted domains, in one
+/// statement (every request resolves its domain): a row for the domain
+/// (`kind` `d`) and one per alias (`a`) and accepted domain (`c`), each
+/// carrying the domain's columns.
+const CUSTOMER_DOMAIN: &str = "SELECT d.id, d.customer_id, c.account_number, d.name, \
+     d.service_type, d.ex_licences, d.rs_licences, d.ex_used, d.rs_used, 'd' AS kind, d.name AS alt \
+     FROM domains d JOIN customers c ON c.id = d.customer_id \
+     WHERE d.name = $1 AND d.customer_id = $2 \
+     UNION ALL SELECT d.id, d.customer_id, c.account_number, d.name, \
+     d.service_type, d.ex_licences, d.rs_licences, d.ex_used, d.rs_used, 'a' AS kind, x.name AS alt \
+     FROM domains d JOIN customers c ON c.id = d.customer_id \
+     JOIN domain_aliases x ON x.domain_id = d.id \
+     WHERE d.name = $1 AND d.customer_id = $2 \
+     UNION ALL SELECT d.id, d.customer_id, c.account_number, d.name, \
+     d.service_type, d.ex_licences, d.rs_licences, d.ex_used, d.rs_used, 'c' AS kind, x.name AS alt \
+     FROM domains d JOIN customers c ON c.id = d.customer_id \
+     JOIN accepted_domains x ON x.domain_id = d.id \
+     WHERE d.name = $1 AND d.customer_id = $2 \
+     ORDER BY kind, alt";
+
 /// The customer's domain `name`. A domain that does not exist and one of
 /// another customer answer identically: 403 "Not authorized".
 pub async fn customer_domain(db: &Db, customer_id: &str, name: &str) -> Result<DomainRow> {
-    let mut c = db.pool.acquire().await?;
-    let row = sqlx::query(&format!(
-        "{DOMAIN_SELECT} WHERE d.name = $1 AND d.customer_id = $2"
-    ))
-    .bind(validate::key(name))
-    .bind(customer_id.to_string())
-    .fetch_optional(&mut *c)
-    .await?;
-    match row {
-        Some(r) => fill_domain(&mut c, domain_from_row(&r)?).await,
-        None => Err(Error::not_authorized(format!(
+    let rows = sqlx::query(CUSTOMER_DOMAIN)
+        .bind(validate::key(name))
+        .bind(customer_id.to_string())
+        .fetch_all(&mut *db.reader().await?)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Err(Error::not_authorized(format!(
             "The domain '{}' is not a domain of this account.",
             validate::printable(name)
-        ))),
+        )));
+    };
+    let mut d = domain_from_row(first)?;
+    for r in &rows {
+        let alt: String = r.try_get("alt")?;
+        match r.try_get::<String, _>("kind")?.as_str() {
+            "a" => d.aliases.push(alt),
+            "c" => d.accepted.push(alt),
+            _ => {}
+        }
     }
+    Ok(d)
 }
 
 /// Any domain by name (admin use).

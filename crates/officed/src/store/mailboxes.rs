@@ -21,7 +21,9 @@ use super::domains::{release_licence, take_licence};
 use super::page::Listing;
 use super::rules::{address_list, check_texts, empty_none, keep_service_id};
 use super::ServiceStore;
-use super::{new_id, now_ms, rfc3339, write_in_domain, Actor, DomainRow, Page, Service};
+use super::{
+    new_id, now_ms, rfc3339, write_in_domain, write_locking, Actor, DomainRow, Lock, Page, Service,
+};
 use crate::db::{internal, Db};
 use crate::error::{Error, Result};
 use crate::validate;
@@ -435,7 +437,10 @@ pub async fn mailbox_create(
     apply_passive(&mut contact, &mut passive, &input.passive);
     let contact_json = stored_join(&contact, &passive)?;
     let (contact, contact_json, display, passive) = (&contact, &contact_json, &display, &passive);
-    write_in_domain(db, actor, dom, |mut tx| async move {
+    // The licence is counted by the write's first statement, with the
+    // domain's lock; an address already in use is still the fault answered
+    // first, as when the licence was taken after the address.
+    write_locking(db, actor, dom, Lock::TakingLicence(svc), |mut tx| async move {
         let id = new_id();
         let primary = format!("{name}@{}", dom.name);
         if !insert_address(
@@ -454,7 +459,7 @@ pub async fn mailbox_create(
                 primary_in_use(&primary),
             ));
         }
-        take_licence(&mut tx, dom, svc).await?;
+        tx.check_licence(dom, svc)?;
         // The row as inserted: the answer is built from it, without reading
         // it back (each statement is a hand-off to the database thread).
         let m = MailboxRow {

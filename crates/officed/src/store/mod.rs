@@ -35,6 +35,7 @@ pub mod contact_info;
 pub mod contacts;
 mod domain_admin;
 pub mod domains;
+pub(crate) mod group;
 pub mod lists;
 pub mod mailboxes;
 pub mod page;
@@ -44,7 +45,7 @@ pub mod tokens;
 
 use cloudoffice_api::messages;
 use cloudoffice_api::types::{ListItem, ServiceType};
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
 use crate::db::{internal, retry_after, Db};
 use crate::error::{Error, Result};
@@ -226,43 +227,107 @@ pub(crate) async fn count_i64(c: &mut AnyConnection, sql: &str, binds: &[&str]) 
     Ok(row.try_get::<i64, _>(0)?)
 }
 
-const LOCK_DOMAIN: &str = "UPDATE domains SET lock_version = lock_version + 1 WHERE id = $1";
+/// The per-domain lock, a write's first statement. `RETURNING` (SQLite
+/// and PostgreSQL both have it) answers whether the domain still exists in
+/// the same statement.
+const LOCK_DOMAIN: &str =
+    "UPDATE domains SET lock_version = lock_version + 1 WHERE id = $1 RETURNING lock_version";
+/// The lock that also counts one more mailbox of a service: the new count
+/// and the licences, which the create compares (a refusal rolls the count
+/// back with the rest of its work).
+const LOCK_TAKING_EX: &str = "UPDATE domains SET lock_version = lock_version + 1, \
+     ex_used = ex_used + 1 WHERE id = $1 RETURNING ex_used AS used, ex_licences AS max";
+const LOCK_TAKING_RS: &str = "UPDATE domains SET lock_version = lock_version + 1, \
+     rs_used = rs_used + 1 WHERE id = $1 RETURNING rs_used AS used, rs_licences AS max";
 
 /// Takes the per-domain lock (first statement of every write).
 async fn lock_domain(c: &mut AnyConnection, domain_id: &str) -> Result<()> {
-    let n = sqlx::query(LOCK_DOMAIN)
+    let row = sqlx::query(LOCK_DOMAIN)
         .bind(domain_id.to_string())
-        .execute(c)
-        .await?
-        .rows_affected();
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(Error::not_authorized("The domain no longer exists."))
+        .fetch_optional(c)
+        .await?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(Error::not_authorized("The domain no longer exists.")),
     }
 }
 
-/// One write in progress in a domain: its transaction, holding the
-/// domain's lock. Dereferences to the connection, so the store's helpers
-/// take `&mut tx` and queries run on `&mut *tx`.
+/// What a write's first statement does besides locking the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lock {
+    /// Only the lock.
+    Domain,
+    /// The lock, and one more mailbox of the service counted (see
+    /// [`Write::licence`]).
+    TakingLicence(Service),
+}
+
+impl Lock {
+    fn sql(self) -> &'static str {
+        match self {
+            Lock::Domain => LOCK_DOMAIN,
+            Lock::TakingLicence(Service::Exchange) => LOCK_TAKING_EX,
+            Lock::TakingLicence(Service::RsEmail) => LOCK_TAKING_RS,
+        }
+    }
+}
+
+/// The connection a write runs on.
+enum WriteConn {
+    /// Its own transaction (PostgreSQL).
+    Tx(sqlx::Transaction<'static, sqlx::Any>),
+    /// Its place in the SQLite writer's batch (`group`).
+    Group(group::Slot),
+}
+
+/// One write in progress in a domain: its transaction (or savepoint of a
+/// batch), holding the domain's lock. Dereferences to the connection, so
+/// the store's helpers take `&mut tx` and queries run on `&mut *tx`.
 pub(crate) struct Write {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    conn: WriteConn,
+    /// After [`Lock::TakingLicence`]: the service's mailboxes counted with
+    /// the new one, and the domain's licences of it. Over the licences,
+    /// the write must fail (see [`Write::check_licence`]).
+    licence: Option<(i64, i64)>,
 }
 
 impl std::ops::Deref for Write {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        &self.tx
+        match &self.conn {
+            WriteConn::Tx(tx) => tx,
+            WriteConn::Group(slot) => slot,
+        }
     }
 }
 
 impl std::ops::DerefMut for Write {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.conn {
+            WriteConn::Tx(tx) => tx,
+            WriteConn::Group(slot) => slot,
+        }
     }
 }
 
 impl Write {
+    /// After [`Lock::TakingLicence`]: the licence fault when the new
+    /// mailbox is one more than the domain's licences of `svc`.
+    pub(crate) fn check_licence(&self, dom: &DomainRow, svc: Service) -> Result<()> {
+        let (used, max) = self
+            .licence
+            .ok_or_else(|| internal("check_licence without Lock::TakingLicence"))?;
+        if used <= max {
+            return Ok(());
+        }
+        Err(Error::mailbox_limit(rules::limit_details(
+            &dom.name,
+            svc,
+            used - 1,
+            max,
+        )))
+    }
+
     /// Ends the write's work with `value` as its answer and this audit log
     /// entry.
     pub(crate) fn logged<T>(
@@ -303,10 +368,12 @@ pub(crate) struct Done<T> {
     entry: Option<audit::Entry>,
 }
 
-/// Runs one write in `dom`: begins a transaction on the writer pool, takes
-/// the domain's lock, runs `op`, writes its audit log entry (as `actor`),
-/// and commits. The whole is retried while the database answers with a
-/// retryable error (serialization failure, SQLite busy), by the one rule
+/// Runs one write in `dom`: begins a transaction (on PostgreSQL) or takes
+/// its place in the SQLite writer's batch (`group`), takes the domain's
+/// lock, runs `op`, writes its audit log entry (as `actor`), and commits
+/// (answering once its work is committed, with the batch on SQLite). The
+/// whole is retried while the database answers with a retryable error
+/// (serialization failure, SQLite busy, a failed batch), by the one rule
 /// of [`retry_after`]; `op` runs again from the start each time.
 ///
 /// `op` owns the [`Write`] and hands it back in [`Done`] (made with
@@ -316,6 +383,22 @@ pub(crate) async fn write_in_domain<T, F, Fut>(
     db: &Db,
     actor: &Actor,
     dom: &DomainRow,
+    op: F,
+) -> Result<T>
+where
+    F: FnMut(Write) -> Fut,
+    Fut: std::future::Future<Output = Result<Done<T>>>,
+{
+    write_locking(db, actor, dom, Lock::Domain, op).await
+}
+
+/// [`write_in_domain`] whose first statement is `lock` (the domain lock
+/// and, for a mailbox create, its licence in the same statement).
+pub(crate) async fn write_locking<T, F, Fut>(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    lock: Lock,
     mut op: F,
 ) -> Result<T>
 where
@@ -324,26 +407,82 @@ where
 {
     let mut attempt = 0u32;
     loop {
-        match write_once(db, actor, dom, &mut op).await {
+        match write_once(db, actor, dom, lock, &mut op).await {
             Err(e) if retry_after(&e, &mut attempt).await => {}
             other => return other,
         }
     }
 }
 
-async fn write_once<T, F, Fut>(db: &Db, actor: &Actor, dom: &DomainRow, op: &mut F) -> Result<T>
+async fn write_once<T, F, Fut>(
+    db: &Db,
+    actor: &Actor,
+    dom: &DomainRow,
+    lock: Lock,
+    op: &mut F,
+) -> Result<T>
 where
     F: FnMut(Write) -> Fut,
     Fut: std::future::Future<Output = Result<Done<T>>>,
 {
-    let mut write = Write {
-        tx: db.writer.begin().await?,
+    // The lock is sent with the statement opening the write (SQLite's
+    // batch: one hand-off to the database thread for both).
+    let (sql, conn) = match &db.group {
+        Some(g) => {
+            let slot = g.enter().await?;
+            (
+                std::borrow::Cow::Owned(format!("{}{}", slot.opening(), lock.sql())),
+                WriteConn::Group(slot),
+            )
+        }
+        None => (
+            std::borrow::Cow::Borrowed(lock.sql()),
+            WriteConn::Tx(db.writer.begin().await?),
+        ),
     };
-    lock_domain(&mut write, &dom.id).await?;
-    let mut done = op(write).await?;
-    if let Some(entry) = &done.entry {
-        audit::record(&mut done.write, Some(&dom.customer_id), actor, entry).await?;
+    let mut write = Write {
+        conn,
+        licence: None,
+    };
+    // `fetch_all`: with the opening statement first, the row is not the
+    // first result, which `fetch_optional` of the `Any` driver would take.
+    let rows = sqlx::query(&sql)
+        .bind(dom.id.clone())
+        .fetch_all(&mut *write)
+        .await?;
+    let Some(row) = rows.first() else {
+        return Err(Error::not_authorized("The domain no longer exists."));
+    };
+    if let Lock::TakingLicence(_) = lock {
+        write.licence = Some((row.try_get("used")?, row.try_get("max")?));
     }
-    done.write.tx.commit().await?;
-    Ok(done.value)
+    let Done {
+        mut write,
+        value,
+        entry,
+    } = op(write).await?;
+    let customer = Some(dom.customer_id.as_str());
+    match write.conn {
+        WriteConn::Tx(ref mut tx) => {
+            if let Some(entry) = &entry {
+                audit::record(tx, customer, actor, entry).await?;
+            }
+        }
+        WriteConn::Group(ref mut slot) => {
+            // The savepoint (if any) is released with the audit insert.
+            let closing = slot.closing();
+            match &entry {
+                Some(entry) => audit::record_then(slot, customer, actor, entry, closing).await?,
+                None if !closing.is_empty() => {
+                    slot.execute(closing.trim_start_matches("; ")).await?;
+                }
+                None => {}
+            }
+        }
+    }
+    match write.conn {
+        WriteConn::Tx(tx) => tx.commit().await?,
+        WriteConn::Group(slot) => slot.finish().await?,
+    }
+    Ok(value)
 }
