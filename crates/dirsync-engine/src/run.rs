@@ -83,7 +83,7 @@ impl Engine {
                     let before = std::mem::take(&mut n.before);
                     let commit = DirCommit::Incremental {
                         upserts: std::mem::take(&mut n.objects),
-                        deletes: Vec::new(),
+                        deletes: std::mem::take(&mut n.deletes),
                         cookie: changes.cookie,
                     };
                     return self

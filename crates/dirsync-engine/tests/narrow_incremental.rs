@@ -9,7 +9,9 @@
 //! state stores that start equal: once narrowed, once forced to run whole
 //! (the same changes with the deletion of an object that does not exist).
 //! Both must end with the same control panel, the same anchors, replica
-//! and clean marker, and the same operations. Requests are counted on the
+//! and clean marker, and the same operations. (A narrowed run never
+//! deletes what the replica does not hold: that read disagrees with the
+//! replica, and runs whole.) Requests are counted on the
 //! wire by a real TCP proxy in front of the narrowed twin's officed.
 
 mod common;
@@ -510,10 +512,19 @@ async fn group_limits_and_deletions_are_decided_as_a_whole_run_decides_them() {
     );
     assert_eq!(r.verification.list_pages, 1, "{:#?}", r.verification);
 
-    // A deleted object runs whole.
+    // Objects deleted from the directory (what the LDIF source reports
+    // for a user out of every group): a synced user is disabled as a
+    // leaver, a nested one leaves Sales' members; narrowed.
     let mut w = World::new();
     let mut t = Twins::start(&w).await;
     w.extra.clear();
+    w.ex.retain(|o| o.guid != guid(9));
+    let (r, _, _) = t.step(&w).await;
+    assert_eq!(r.status, RunStatus::Success, "{r:#?}");
+    assert_eq!(r.counts.disabled, 1, "{r:#?}");
+    assert_eq!(r.verification.list_pages, 1, "{:#?}", r.verification);
+    // A deleted list runs whole.
+    w.lists.retain(|l| l.guid != guid(401));
     let (r, _, _) = t.step(&w).await;
     ran_whole(&r);
 }

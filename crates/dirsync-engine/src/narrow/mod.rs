@@ -73,6 +73,8 @@ pub(crate) struct Narrow {
     /// The changed objects, as the directory has them now: the commit's
     /// upserts.
     pub objects: Vec<DirectoryObject>,
+    /// The objects the read removed: the commit's deletions.
+    pub deletes: Vec<Guid>,
     /// What the run maps and plans: the service groups as they are now
     /// and the objects it plans (see the module documentation).
     pub snapshot: DirectorySnapshot,
@@ -267,10 +269,13 @@ impl Engine {
             whole!("the last run was not clean (errors to retry, other settings or a grace period ended)");
         };
         let mut upserts: Vec<DirectoryObject> = Vec::new();
+        let mut deleted: BTreeSet<Guid> = BTreeSet::new();
         for c in &changes.changes {
             match c {
                 DirectoryChange::Upsert(o) => upserts.push(o.clone()),
-                DirectoryChange::Delete { .. } => whole!("an object was deleted"),
+                DirectoryChange::Delete { guid, .. } => {
+                    deleted.insert(*guid);
+                }
             }
         }
         let (Some(ex), rs) = self.store.replica_groups().await? else {
@@ -278,7 +283,7 @@ impl Engine {
         };
         let mut new: BTreeMap<Guid, DirectoryObject> =
             upserts.iter().map(|o| (o.guid, o.clone())).collect();
-        let mut keys: Vec<Guid> = new.keys().copied().collect();
+        let mut keys: Vec<Guid> = new.keys().chain(&deleted).copied().collect();
         keys.push(ex);
         keys.extend(rs);
         keys.sort();
@@ -290,6 +295,11 @@ impl Engine {
             .into_iter()
             .map(|o| (o.guid, o))
             .collect();
+        for g in &deleted {
+            if new.contains_key(g) || *g == ex || Some(*g) == rs || !old.contains_key(g) {
+                whole!("a deleted object is a service group, upserted too, or not in the replica");
+            }
+        }
         let Some(ex_old) = old.remove(&ex) else {
             whole!("the Hosted Exchange service group is not in the replica");
         };
@@ -355,7 +365,12 @@ impl Engine {
         for g in old.keys().chain(new.keys()) {
             let (o, n) = (old.get(g), version(g).expect("an old or new version"));
             let b = o.map(|o| before(&o.dn)).unwrap_or_default();
-            match role(o, n, b, after(&n.dn)) {
+            // A deleted object is in no group now.
+            let a = match deleted.contains(g) {
+                true => Scope::default(),
+                false => after(&n.dn),
+            };
+            match role(o, n, b, a) {
                 Ok(r) => {
                     roles.insert(*g, r);
                 }
@@ -366,7 +381,7 @@ impl Engine {
         // The lists that contain an object whose synced address may change.
         let affecting: Vec<String> = roles
             .iter()
-            .filter(|(g, r)| r.moves_address() || !old.contains_key(g))
+            .filter(|(g, r)| r.moves_address() || !old.contains_key(g) || deleted.contains(g))
             .filter_map(|(g, _)| version(g).map(|o| dn_key(&o.dn)))
             .collect();
         let mut lists: Vec<DirectoryObject> = Vec::new();
@@ -389,12 +404,21 @@ impl Engine {
                 wanted.extend(o.members.iter().map(|m| dn_key(m)));
             }
         }
+        // Members out of scope already known (changed or deleted ones)
+        // are mapped too: the list's members resolve as in the whole run.
+        let mut context: BTreeSet<Guid> = roles
+            .iter()
+            .filter(|(_, r)| **r == Role::Outside)
+            .filter_map(|(g, _)| new.get(g).or_else(|| old.get(g)))
+            .filter(|o| wanted.contains(&dn_key(&o.dn)))
+            .map(|o| o.guid)
+            .collect();
         wanted.retain(|d| !known_dns.contains_key(d));
         let found = self
             .store
             .replica_by_dn(&wanted.into_iter().collect::<Vec<_>>())
             .await?;
-        let context: BTreeSet<Guid> = found.iter().map(|o| o.guid).collect();
+        context.extend(found.iter().map(|o| o.guid));
         if let Some(why) = self.remember(found, &mut old, &mut known_dns, ex, rs) {
             whole!("{why}");
         }
@@ -440,7 +464,12 @@ impl Engine {
                     let b = before(&o.dn);
                     is(a, anchored_as(o.kind, b))
                 }),
-                Some(Role::Outside) => true,
+                // Out of scope: an anchor left is a mailbox disabled when it
+                // left (the whole run plans nothing for it); not planned.
+                Some(Role::Outside) => match anchors.remove(g) {
+                    Some(a) => a.kind == TargetKind::Mailbox && a.disabled_at.is_some(),
+                    None => true,
+                },
                 // A list's member: anchored when in scope, as what it is.
                 None => {
                     let in_scope = match o.kind {
@@ -572,6 +601,7 @@ impl Engine {
             .collect();
         let now_objects: Vec<DirectoryObject> = planned
             .iter()
+            .filter(|g| !deleted.contains(g))
             .filter_map(|g| new.get(g).or_else(|| old.get(g)).cloned())
             .chain(sample.iter().cloned())
             .collect();
@@ -674,6 +704,7 @@ impl Engine {
         let mapped = (snapshot.objects.len() - 1 - usize::from(rs_new.is_some())) as u64;
         Ok(Ok(Narrow {
             objects: upserts,
+            deletes: deleted.into_iter().collect(),
             snapshot,
             before: membership,
             anchors: anchor_list,
