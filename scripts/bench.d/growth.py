@@ -39,15 +39,20 @@ def guid_b64(n):
     return base64.b64encode(bytes([0x5A] * 12) + n.to_bytes(4, "big")).decode()
 
 
-def ldif_fixture(users, churned=()):
+def ldif_fixture(users, churned=(), mix=None):
     """The LDIF fixture of `users` Exchange users (two alternate addresses each), one
     contact per 10 users and one 25-member distribution list per 50 users, all in the
-    Exchange service group. Users in `churned` have another title."""
+    Exchange service group. Users in `churned` have another title. `mix` (from
+    ldif_mix_churn) adds the mixed churn: new users, other titles, users out of the
+    Exchange group (still in the file: leavers are disabled, never deleted) and users out
+    of their list."""
+    mix = mix or {"new": 0, "titles": set(), "left": set(), "unlisted": set()}
     out = ["version: 1\n\n"]
     members = []
-    for i in range(users):
+    for i in range(users + mix["new"]):
         dn = f"CN=User {i:06},OU=Staff,DC=example,DC=com"
-        title = "Churned" if i in churned else "Engineer"
+        title = ("Churned again" if i in mix["titles"] else
+                 "Churned" if i in churned else "Engineer")
         out.append(
             f"dn: {dn}\nobjectClass: user\nobjectGUID:: {guid_b64(i + 1)}\n"
             f"sAMAccountName: u{i:06}\nuserPrincipalName: u{i:06}@{b.DOMAIN}\n"
@@ -56,7 +61,8 @@ def ldif_fixture(users, churned=()):
             f"proxyAddresses: SMTP:u{i:06}@{b.DOMAIN}\n"
             f"proxyAddresses: smtp:user.{i:06}@{b.DOMAIN}\n"
             f"proxyAddresses: smtp:u{i:06}@{b.ALT_DOMAIN}\n\n")
-        members.append(dn)
+        if i not in mix["left"]:
+            members.append(dn)
     for i in range(users // 10):
         dn = f"CN=Contact {i:06},OU=Contacts,DC=example,DC=com"
         out.append(
@@ -66,7 +72,7 @@ def ldif_fixture(users, churned=()):
     for i in range(users // 50):
         dn = f"CN=List {i:05},OU=Groups,DC=example,DC=com"
         mem = "".join(f"member: CN=User {(i * 25 + j) % users:06},OU=Staff,DC=example,DC=com\n"
-                      for j in range(25))
+                      for j in range(25) if (i * 25 + j) % users not in mix["unlisted"])
         out.append(
             f"dn: {dn}\nobjectClass: group\nobjectGUID:: {guid_b64(20_000_000 + i)}\n"
             f"sAMAccountName: list{i:05}\ngroupType: -2147483646\nmail: list{i:05}@{b.DOMAIN}\n{mem}\n")
@@ -75,6 +81,25 @@ def ldif_fixture(users, churned=()):
                f"objectGUID:: {guid_b64(30_000_000)}\nsAMAccountName: ExchangeUsers\n"
                + "".join(f"member: {m}\n" for m in members) + "\n")
     return "".join(out)
+
+
+def ldif_mix_churn(users):
+    """1% churn in the mix of bench.py's make_churn: a third new users (three writes each:
+    the mailbox and its two alternates), a third title changes (an update each), a third
+    removals from groups: half from the Exchange service group (a disable each; taken
+    among the users in no list, so no member removal follows), half from their
+    distribution list (a member removal each). Lists hold the users below users / 2."""
+    n = max(3, users // 100)
+    adds, mods, rems = n - 2 * (n // 3), n // 3, n // 3
+    leave, unlist = rems // 2, rems - rems // 2
+    half = users // 2
+    mix = {"new": adds,
+           "titles": {half + 2 * k for k in range(mods)},
+           "left": {half + 2 * k + 1 for k in range(leave)},
+           "unlisted": {25 * k for k in range(unlist)}}
+    mix["changes"] = adds + mods + leave + unlist
+    mix["floor_writes"] = 3 * adds + mods + leave + unlist
+    return mix
 
 
 def ldif_floor_writes(users):
@@ -157,6 +182,7 @@ def ldif_pass(users, backend, work):
         off = o.log_offset()
         inc = ds.sync(full=False)
         rows.append(row("ldif", backend, users, "churn", inc, o.calls_since(off), floor2, len(churned)))
+        rows[-1]["mapped"] = inc["report"].get("counts", {}).get("mapped")
         off = o.log_offset()
         idle = ds.sync(full=False)
         rows.append(row("ldif", backend, users, "idle", idle, o.calls_since(off), floor2, 0))
@@ -164,6 +190,17 @@ def ldif_pass(users, backend, work):
         off = o.log_offset()
         again = ds.sync(full=True)
         rows.append(row("ldif", backend, users, "idle --full", again, o.calls_since(off), floor2, 0))
+        # A churn of every kind at once (new users, titles, leavers, list removals).
+        mix = ldif_mix_churn(users)
+        with open(path, "w") as f:
+            f.write(ldif_fixture(users, churned, mix))
+        floor3 = file_floor(path)
+        off = o.log_offset()
+        mixed = ds.sync(full=False)
+        rows.append(row("ldif", backend, users, "churn-mix", mixed, o.calls_since(off), floor3,
+                        mix["floor_writes"]))
+        rows[-1]["mapped"] = mixed["report"].get("counts", {}).get("mapped")
+        rows[-1]["changes"] = mix["changes"]
         # The full run's stored report against the whole report as JSON (what was stored
         # before the history kept operations in their rows only).
         db = os.path.join(ds.dir, "state.db")
@@ -175,7 +212,7 @@ def ldif_pass(users, backend, work):
         b.log(f"full run: stored report {stored:,} bytes; the whole report as JSON {whole:,} bytes; "
               f"{n_rows:,} outcome rows")
         for r in rows:
-            b.log(f"{r['kind']}: {r['wall_s']:.2f} s, {r['peak_rss_mb']:.0f} MB, "
+            b.log(f"{r['kind']}: {r['wall_s']:.2f} s, {r['peak_rss_mb']:.0f} MB, mapped {r.get('mapped')}, "
                   f"{r['writes']} writes (floor {r['floor_writes']}), {r['gets']} GETs, {r['status']}")
     finally:
         o.close()
@@ -296,7 +333,8 @@ def svg(rows):
     for r in rows:
         series.setdefault((r["source"], r["backend"], r["kind"]), []).append(r)
     ns = sorted({r["users"] for r in rows}) or [1]
-    colors = {"full": "#c0392b", "churn": "#2471a3", "idle": "#229954", "idle --full": "#d68910"}
+    colors = {"full": "#c0392b", "churn": "#2471a3", "idle": "#229954", "idle --full": "#d68910",
+              "churn-mix": "#7d3c98"}
     dash = {("ldif", "sqlite"): "", ("ldif", "postgres"): "6,3", ("samba", "sqlite"): "2,3",
             ("samba", "postgres"): "8,3,2,3"}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * 2}" height="{H + 40}" '

@@ -82,21 +82,19 @@ impl Engine {
                     narrowed = self.narrow(&changes).await?;
                 }
                 if let Some(n) = &mut narrowed {
-                    // Only the changed objects: no replica replay.
-                    let objects = std::mem::take(&mut n.objects);
-                    let mut mapped = objects.clone();
-                    mapped.append(&mut n.sample);
-                    let snapshot = crate::narrow::mini_snapshot(mapped, n.exchange);
+                    // Only the objects it plans: no replica replay.
+                    let snapshot = std::mem::take(&mut n.snapshot);
+                    let before = std::mem::take(&mut n.before);
                     let commit = DirCommit::Incremental {
-                        upserts: objects,
-                        deletes: Vec::new(),
+                        upserts: std::mem::take(&mut n.objects),
+                        deletes: std::mem::take(&mut n.deletes),
                         cookie: changes.cookie,
                     };
                     return self
                         .run_rest(
                             snapshot,
                             commit,
-                            None,
+                            (opts.mode == Mode::Apply).then_some(before),
                             narrowed,
                             opts,
                             writes,
@@ -157,18 +155,19 @@ impl Engine {
         ops_written: &mut bool,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        let (anchors, in_scope, narrow_verified) = match narrowed {
+        let (anchors, in_scope, narrow_verified, narrow_items) = match narrowed {
             Some(n) => {
                 report.counts.synced_before = self.store.anchor_count().await?;
-                (n.anchors, Some(n.in_scope), Some(n.verified))
+                report.counts.mapped = n.mapped;
+                (n.anchors, Some(n.in_scope), Some(n.verified), Some(n.items))
             }
             None => {
                 let a = self.store.anchors().await?;
                 report.counts.synced_before = a.len() as u64;
-                (a, None, None)
+                report.counts.mapped = snapshot.objects.len() as u64;
+                (a, None, None, None)
             }
         };
-        report.counts.mapped = (snapshot.objects.len() - usize::from(in_scope.is_some())) as u64;
 
         // 2. The empty/partial read guard.
         if let Some(why) = unsafe_read(&snapshot, &anchors, opts.override_threshold) {
@@ -233,7 +232,7 @@ impl Engine {
                 Ok(domains) => {
                     let listed = crate::known::Listed {
                         domains,
-                        items: crate::narrow::listed_items(&anchors, &desired),
+                        items: narrow_items.unwrap_or_default(),
                     };
                     reader::plan_listed(
                         &rd,

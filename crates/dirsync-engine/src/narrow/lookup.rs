@@ -1,0 +1,147 @@
+//! The state store lookups of a narrowed run: objects of the replica by
+//! DN, the groups that hold a DN as member, the objects and anchors that
+//! hold an address, and the verification times of a few objects.
+//!
+//! The replica is keyed by objectGUID only; these lookups run inside
+//! SQLite (one pass each, whatever the number of keys asked), and return
+//! the few rows that match, so the run never loads and maps the replica.
+//! The SQL filters are coarse (lower case, trimmed); the caller checks each
+//! row it gets with the mapping's own parsing.
+
+use std::collections::HashMap;
+
+use dirsync_model::{DirectoryObject, Guid};
+use sqlx::Row;
+
+use crate::store::{corrupt, Store, StoreError};
+
+fn keys_json(keys: &[String]) -> String {
+    serde_json::Value::from(keys.to_vec()).to_string()
+}
+
+fn objects(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<DirectoryObject>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            let j: String = r.try_get("object")?;
+            serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))
+        })
+        .collect()
+}
+
+impl Store {
+    /// The replica objects whose DN (trimmed, lower case) is one of `dns`
+    /// (given trimmed and lower case).
+    pub(crate) async fn replica_by_dn(
+        &self,
+        dns: &[String],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        if dns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT object FROM replica \
+             WHERE lower(trim(json_extract(object, '$.dn'))) IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(keys_json(dns))
+        .fetch_all(&self.pool)
+        .await?;
+        objects(rows)
+    }
+
+    /// The replica groups that have one of `dns` (trimmed, lower case) as
+    /// a member.
+    pub(crate) async fn replica_groups_with_member(
+        &self,
+        dns: &[String],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        if dns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT object FROM replica WHERE guid IN ( \
+               SELECT r.guid FROM replica r, json_each(r.object, '$.members') m \
+               WHERE json_extract(r.object, '$.kind') = 'group' \
+                 AND lower(trim(m.value)) IN (SELECT value FROM json_each(?1)))",
+        )
+        .bind(keys_json(dns))
+        .fetch_all(&self.pool)
+        .await?;
+        objects(rows)
+    }
+
+    /// The replica objects that may hold one of `addresses` (lower case)
+    /// in `mail` or `proxyAddresses`.
+    pub(crate) async fn replica_address_holders(
+        &self,
+        addresses: &[String],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT object FROM replica WHERE guid IN ( \
+               SELECT r.guid FROM replica r, json_each(r.object, '$.proxy_addresses') p \
+               WHERE lower(trim(substr(p.value, instr(p.value, ':') + 1))) \
+                     IN (SELECT value FROM json_each(?1)) \
+               UNION \
+               SELECT guid FROM replica \
+               WHERE lower(trim(json_extract(object, '$.mail'))) IN (SELECT value FROM json_each(?1)))",
+        )
+        .bind(keys_json(addresses))
+        .fetch_all(&self.pool)
+        .await?;
+        objects(rows)
+    }
+
+    /// The anchors at one of `addresses` (lower case): (GUID, lower address).
+    pub(crate) async fn anchors_at(
+        &self,
+        addresses: &[String],
+    ) -> Result<Vec<(Guid, String)>, StoreError> {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT guid, lower(address) AS address FROM anchors \
+             WHERE lower(address) IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(keys_json(addresses))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let g: String = r.try_get("guid")?;
+                Ok((
+                    g.parse().map_err(|e| corrupt("anchor guid", e))?,
+                    r.try_get("address")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// When these objects were last verified (those that were).
+    pub(crate) async fn verified_of(
+        &self,
+        guids: &[Guid],
+    ) -> Result<HashMap<Guid, i64>, StoreError> {
+        if guids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys: Vec<String> = guids.iter().map(ToString::to_string).collect();
+        let rows = sqlx::query(
+            "SELECT guid, verified_at FROM verified WHERE guid IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(keys_json(&keys))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let g: String = r.try_get("guid")?;
+                Ok((
+                    g.parse().map_err(|e| corrupt("verified guid", e))?,
+                    r.try_get("verified_at")?,
+                ))
+            })
+            .collect()
+    }
+}
