@@ -21,7 +21,11 @@ pub enum Fault {
     Reset,
     /// Answer 500 without forwarding.
     ServerError,
-    /// Answer 403 "Exceeded request limits" (Cloud Office throttle) without forwarding.
+    /// Answer 403 "Exceeded request limits" (Cloud Office throttle) with
+    /// `Retry-After: 1`, without forwarding: the client holds that kind of
+    /// request for a second. (officed's own throttle sends no Retry-After
+    /// and is waited out to its next minute: faults.rs,
+    /// `a_spent_minute_is_waited_out_not_failed`.)
     Throttle,
     /// Forward, then drop the answer: the server did the work, the client never hears.
     ForwardThenDrop,
@@ -145,7 +149,7 @@ pub async fn start(upstream: &str, schedule: Schedule) -> Proxy {
                     Fault::Throttle => {
                         let body = br#"{"unauthorizedFault":{"message":"Exceeded request limits","details":"injected by the test proxy","code":403}}"#;
                         let head = format!(
-                            "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nx-error-message: Exceeded request limits\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\nx-error-message: Exceeded request limits\r\nretry-after: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                             body.len()
                         );
                         let _ = client.write_all(head.as_bytes()).await;
