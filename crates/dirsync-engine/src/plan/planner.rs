@@ -172,25 +172,37 @@ impl<'a> Planner<'a> {
 
     /// The plan: operations ordered by phase (stable), renumbered, with the
     /// anchor dependencies remapped to the new numbers.
+    ///
+    /// Memory: this is the planning's peak (every operation, beside the
+    /// desired state and the control panel's state). The working indexes
+    /// are dropped first, and the renumbering is one `u32` per operation
+    /// (an operation's `seq` is its position before the sort).
     pub fn finish(mut self, synced: usize) -> Plan {
         let mut ops = std::mem::take(&mut self.ops);
+        let findings = std::mem::take(&mut self.findings);
+        let mut anchors = std::mem::take(&mut self.anchor_updates);
+        drop(self);
+        ops.shrink_to_fit();
         ops.sort_by_key(|o| o.phase);
-        let mut remap = HashMap::new();
+        let mut remap = vec![u32::MAX; ops.len()];
         for (i, o) in ops.iter_mut().enumerate() {
-            remap.insert(o.seq, i as u32);
+            if let Some(slot) = remap.get_mut(o.seq as usize) {
+                *slot = i as u32;
+            }
             o.seq = i as u32;
         }
-        let mut anchors = std::mem::take(&mut self.anchor_updates);
         for a in &mut anchors {
             a.after = a
                 .after
                 .iter()
-                .filter_map(|s| remap.get(s).copied())
+                .filter_map(|s| remap.get(*s as usize).copied())
+                .filter(|s| *s != u32::MAX)
                 .collect();
         }
+        anchors.shrink_to_fit();
         Plan {
             ops,
-            findings: self.findings,
+            findings,
             anchors,
             synced,
         }
