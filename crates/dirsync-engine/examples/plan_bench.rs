@@ -125,6 +125,7 @@ fn main() {
             enabled: true,
             fields,
             addresses,
+            written_as: None,
         });
         anchors.push(Anchor {
             guid: m.guid,

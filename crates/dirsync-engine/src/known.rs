@@ -182,13 +182,12 @@ pub fn assemble(
                     service,
                     address: s.address.clone(),
                     enabled: m.enabled,
-                    fields: m.fields.clone(),
-                    // Rackspace Email alternates are aliases, read from their listing.
-                    addresses: if service == Service::Exchange {
-                        m.alternates.clone()
-                    } else {
-                        BTreeSet::new()
-                    },
+                    // The fields and (Exchange) alternates are read from the
+                    // desired state by the planner; Rackspace Email
+                    // alternates are aliases, read from their listing.
+                    fields: Fields::new(),
+                    written_as: Some(m.guid),
+                    addresses: BTreeSet::new(),
                 });
             }
             (ObjectRef::Mailbox(service), _) => t.mailboxes.push(TargetMailbox {
@@ -198,6 +197,7 @@ pub fn assemble(
                 enabled: anchor.is_none_or(|a| a.disabled_at.is_none()),
                 fields: listed_name(),
                 addresses: BTreeSet::new(),
+                written_as: None,
             }),
             (ObjectRef::Contact, Some(Want::Contact(c))) => t.contacts.push(TargetContact {
                 address: s.address.clone(),
@@ -561,6 +561,10 @@ mod tests {
         let d = desired(vec![a.clone()]);
         let l = listed(&[(Listing::ExMailboxes, "a@example.com", "A")]);
         let t = assemble(&l, &d, &anchors, &DetailMap::new(), &HashMap::new());
+        // No copy of the desired fields and alternates: the planner reads them.
+        let tm = &t.mailboxes[0];
+        assert!(tm.fields.is_empty() && tm.addresses.is_empty(), "{tm:#?}");
+        assert_eq!(tm.written_as, Some(a.guid));
         let p = plan(&d, &t, &anchors, &settings);
         assert!(p.ops.is_empty() && p.anchors.is_empty(), "{p:#?}");
 
@@ -579,6 +583,7 @@ mod tests {
                 enabled: true,
                 fields,
                 addresses: BTreeSet::new(),
+                written_as: None,
             }),
         );
         let t = assemble(&l, &d, &anchors, &details, &HashMap::new());

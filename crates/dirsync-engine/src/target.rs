@@ -70,6 +70,7 @@ pub fn exchange_mailbox(m: &api::ExchangeMailbox, domain: &DomainName) -> Option
         enabled: m.enabled,
         fields,
         addresses: addresses(&m.email_address_list),
+        written_as: None,
     })
 }
 
@@ -86,6 +87,7 @@ pub fn rs_mailbox(m: &api::RsMailbox, domain: &DomainName) -> Option<TargetMailb
         enabled: m.enabled,
         fields,
         addresses: addresses(&m.email_address_list),
+        written_as: None,
     })
 }
 

@@ -124,6 +124,15 @@ pub struct TargetMailbox {
     pub fields: Fields,
     /// Every address besides the primary (domain-alias ones included).
     pub addresses: BTreeSet<EmailAddress>,
+    /// Set (with `fields` and `addresses` left empty) when the mailbox was
+    /// assembled from its listing and its anchor as dirsync last wrote it:
+    /// its fields, and an Exchange mailbox's addresses, are then those of
+    /// the desired mailbox of this GUID, read by the planner from the
+    /// desired state rather than copied (the copies were a fifth of the
+    /// peak of a full run with nothing to change). Never set on a mailbox
+    /// read in detail.
+    #[serde(skip)]
+    pub written_as: Option<Guid>,
 }
 
 /// An Exchange contact in the control panel.

@@ -280,7 +280,7 @@ fn update_mailbox(
         let reason = format!("{reason}{why}");
         ops.push(p.push(subject.op(k, &m.address, phase::OBJECTS, reason)));
     }
-    let changed = diff_fields(&m.fields, &tm.fields, &mailbox_fields(m.service));
+    let changed = diff_fields(&m.fields, p.fields_of(tm), &mailbox_fields(m.service));
     if !changed.is_empty() {
         let names: Vec<&str> = changed.keys().map(AsRef::as_ref).collect();
         let reason = format!("{reason}changed in the directory: {}", names.join(", "));
@@ -306,7 +306,7 @@ fn current_alternates(
             let aliases: Vec<&DomainName> = domain
                 .map(|d| d.aliases.iter().collect())
                 .unwrap_or_default();
-            tm.addresses
+            p.addresses_of(tm)
                 .iter()
                 .filter(|a| *a != &tm.address && !aliases.iter().any(|al| *al == &a.domain()))
                 .cloned()

@@ -2,14 +2,14 @@
 //! address, the anchors, the addresses the directory claims, and what the
 //! plan has gathered so far (operations, findings, anchor changes).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use dirsync_model::{DomainName, Finding, Guid};
+use dirsync_model::{DomainName, EmailAddress, Finding, Guid};
 
 use super::PlanSettings;
 use crate::types::{
-    Anchor, AnchorUpdate, Desired, Plan, PlanOp, Service, TargetAlias, TargetContact, TargetDomain,
-    TargetKind, TargetList, TargetMailbox, TargetState,
+    Anchor, AnchorUpdate, Desired, DesiredMailbox, Fields, Plan, PlanOp, Service, TargetAlias,
+    TargetContact, TargetDomain, TargetKind, TargetList, TargetMailbox, TargetState,
 };
 
 /// Who holds an address in the control panel.
@@ -47,16 +47,21 @@ pub(super) struct Planner<'a> {
     pub anchor_updates: Vec<AnchorUpdate>,
     /// GUID -> the address it will have in the control panel (for list members).
     pub synced: HashMap<Guid, String>,
+    /// GUID -> its desired mailbox, for the control-panel mailboxes
+    /// assembled as dirsync last wrote them ([`TargetMailbox::written_as`]).
+    written: HashMap<Guid, &'a DesiredMailbox>,
 }
 
 impl<'a> Planner<'a> {
     /// Indexes the control panel's state, the anchors and the desired addresses.
     pub fn new(
-        desired: &Desired,
+        desired: &'a Desired,
         target: &'a TargetState,
         anchors: &'a [Anchor],
         settings: &'a PlanSettings,
     ) -> Self {
+        let written: HashMap<Guid, &'a DesiredMailbox> =
+            desired.mailboxes.iter().map(|m| (m.guid, m)).collect();
         let mut p = Planner {
             settings,
             domains: target
@@ -64,7 +69,7 @@ impl<'a> Planner<'a> {
                 .iter()
                 .map(|d| (d.name.lower().to_string(), d))
                 .collect(),
-            index: address_index(target),
+            index: address_index(target, &written),
             mailboxes: target
                 .mailboxes
                 .iter()
@@ -94,6 +99,7 @@ impl<'a> Planner<'a> {
             findings: desired.findings.clone(),
             anchor_updates: Vec::new(),
             synced: HashMap::new(),
+            written,
         };
         for d in &target.domains {
             p.licences.insert(
@@ -115,6 +121,22 @@ impl<'a> Planner<'a> {
             p.claims.insert(l.address.lower().to_string(), l.guid);
         }
         p
+    }
+
+    /// The fields of a control-panel mailbox: as read, or, for one
+    /// assembled as dirsync last wrote it, its desired mailbox's.
+    pub fn fields_of<'t>(&'t self, tm: &'t TargetMailbox) -> &'t Fields {
+        match tm.written_as.and_then(|g| self.written.get(&g)) {
+            Some(m) => &m.fields,
+            None => &tm.fields,
+        }
+    }
+
+    /// The addresses of a control-panel mailbox besides its primary
+    /// ([`TargetMailbox::addresses`]): as read, or, for one assembled as
+    /// dirsync last wrote it, its desired mailbox's alternates.
+    pub fn addresses_of<'t>(&'t self, tm: &'t TargetMailbox) -> &'t BTreeSet<EmailAddress> {
+        written_addresses(tm, &self.written)
     }
 
     /// Adds an operation; returns its number (for anchor dependencies).
@@ -209,9 +231,25 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// [`Planner::addresses_of`], before the planner is built: an Exchange
+/// mailbox assembled as dirsync last wrote it has its desired alternates
+/// (exactly what assembling copied before), any other its own.
+fn written_addresses<'t>(
+    tm: &'t TargetMailbox,
+    written: &HashMap<Guid, &'t DesiredMailbox>,
+) -> &'t BTreeSet<EmailAddress> {
+    match tm.written_as.and_then(|g| written.get(&g)) {
+        Some(m) if tm.service == Service::Exchange => &m.alternates,
+        _ => &tm.addresses,
+    }
+}
+
 /// Lower address -> who holds it in the control panel. A primary address
 /// wins over an alternate; the first holder wins among alternates.
-fn address_index(target: &TargetState) -> HashMap<String, Owner> {
+fn address_index(
+    target: &TargetState,
+    written: &HashMap<Guid, &DesiredMailbox>,
+) -> HashMap<String, Owner> {
     let mut index = HashMap::new();
     for m in &target.mailboxes {
         let owner = Owner {
@@ -220,7 +258,7 @@ fn address_index(target: &TargetState) -> HashMap<String, Owner> {
             object: m.address.lower().to_string(),
         };
         index.insert(m.address.lower().to_string(), owner.clone());
-        for a in &m.addresses {
+        for a in written_addresses(m, written) {
             index
                 .entry(a.lower().to_string())
                 .or_insert_with(|| owner.clone());

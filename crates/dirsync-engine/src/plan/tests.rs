@@ -38,6 +38,7 @@ fn tmb(service: Service, address: &str, display: &str, alts: &[&str]) -> TargetM
         addresses: std::iter::once(e(address))
             .chain(alts.iter().map(|a| e(a)))
             .collect(),
+        written_as: None,
     }
 }
 
