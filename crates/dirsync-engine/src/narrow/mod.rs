@@ -48,6 +48,7 @@
 //! the run is not clean, and the next run runs whole.
 
 mod decide;
+pub(crate) mod keys;
 mod lookup;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
