@@ -224,8 +224,6 @@ def main():
         print(f"B/A churn wall (medians): {ratio:.3f}")
     if floor:
         print(f"DirSync floor {floor['median_s']:.3f} s: target 1.3 x floor + 1 s = {1.3 * floor['median_s'] + 1:.2f} s")
-    if idle_floor:
-        print(f"DirSync floor with no change {idle_floor['median_s']:.3f} s")
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
