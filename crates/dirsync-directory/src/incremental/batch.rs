@@ -79,35 +79,6 @@ impl LdapSource {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_filter_asks_for_each_guid_by_its_ad_bytes() {
-        let g = |n: u8| Guid::from_canonical_bytes([n; 16]);
-        let cases: Vec<(Vec<Guid>, String)> = vec![
-            (vec![], "(|)".into()),
-            (
-                vec![g(1)],
-                format!("(|(objectGUID={}))", g(1).ldap_filter_escape()),
-            ),
-            (
-                vec![g(1), g(0xab)],
-                format!(
-                    "(|(objectGUID={})(objectGUID={}))",
-                    g(1).ldap_filter_escape(),
-                    g(0xab).ldap_filter_escape()
-                ),
-            ),
-        ];
-        for (guids, want) in cases {
-            assert_eq!(guids_filter(&guids), want);
-        }
-        assert!(guids_filter(&[g(0xab)]).contains("\\ab\\ab"));
-    }
-}
-
 /// The filter that finds these objects by DN.
 pub(super) fn dns_filter(dns: &[&str]) -> String {
     let mut f = String::from("(|");
@@ -187,5 +158,52 @@ impl LdapSource {
             )
             .await?;
         Ok(entries.iter().filter_map(light).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filter_asks_for_each_guid_by_its_ad_bytes() {
+        let g = |n: u8| Guid::from_canonical_bytes([n; 16]);
+        let cases: Vec<(Vec<Guid>, String)> = vec![
+            (vec![], "(|)".into()),
+            (
+                vec![g(1)],
+                format!("(|(objectGUID={}))", g(1).ldap_filter_escape()),
+            ),
+            (
+                vec![g(1), g(0xab)],
+                format!(
+                    "(|(objectGUID={})(objectGUID={}))",
+                    g(1).ldap_filter_escape(),
+                    g(0xab).ldap_filter_escape()
+                ),
+            ),
+        ];
+        for (guids, want) in cases {
+            assert_eq!(guids_filter(&guids), want);
+        }
+        assert!(guids_filter(&[g(0xab)]).contains("\\ab\\ab"));
+    }
+
+    #[test]
+    fn the_dn_filter_escapes_each_dn() {
+        let cases: Vec<(Vec<&str>, &str)> = vec![
+            (vec![], "(|)"),
+            (
+                vec!["CN=Ann,OU=Staff,DC=x"],
+                "(|(distinguishedName=CN=Ann,OU=Staff,DC=x))",
+            ),
+            (
+                vec!["CN=A (B)*,DC=x", "CN=C\\,D,DC=x"],
+                "(|(distinguishedName=CN=A \\28B\\29\\2a,DC=x)(distinguishedName=CN=C\\5c,D,DC=x))",
+            ),
+        ];
+        for (dns, want) in cases {
+            assert_eq!(dns_filter(&dns), want, "{dns:?}");
+        }
     }
 }
