@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replica hash",
         include_str!("../migrations/0005_replica_hash.sql"),
     ),
+    (
+        7,
+        "replica keys",
+        include_str!("../migrations/0007_replica_keys.sql"),
+    ),
 ];
 
 /// A state store failure.
@@ -131,6 +136,7 @@ impl Store {
             })?;
         let s = Store { pool };
         s.migrate(&p).await?;
+        crate::narrow::keys::rekey_if_marked(&s.pool).await?;
         // A run left "running" was interrupted (killed, crashed).
         sqlx::query("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             .execute(&s.pool)
@@ -416,6 +422,17 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // The replica's keys, in the same transaction (narrow/keys.rs).
+        if c.staged.is_some() || c.full.is_some() {
+            crate::narrow::keys::rekey_all(&mut tx).await?;
+        }
+        let touched: Vec<Guid> = c
+            .upserts
+            .iter()
+            .map(|o| o.guid)
+            .chain(c.deletes.iter().copied())
+            .collect();
+        crate::narrow::keys::rekey(&mut tx, &touched).await?;
         match c.cookie {
             Some(v) => set_state(&mut tx, "cookie", &hex::encode(v)).await?,
             None if c.full.is_some() || c.staged.is_some() => {

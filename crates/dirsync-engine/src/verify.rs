@@ -136,19 +136,26 @@ impl Store {
     }
 
     /// Up to `limit` synced Exchange mailboxes and contacts verified
-    /// longest ago (never verified first), with their last verification:
-    /// the rolling verification's sample for a run narrowed to a few
-    /// objects, read by index instead of every anchor.
+    /// longest ago (never verified first), other than `except`, with their
+    /// last verification: the rolling verification's sample for a run
+    /// narrowed to a few objects, read by index instead of every anchor.
+    /// The objects the run plans anyway are left out here, not after: a
+    /// run that plans thousands of list members then loads a sample of
+    /// about `limit` objects, not thousands more.
     pub async fn oldest_verified(
         &self,
         limit: u32,
+        except: &[Guid],
     ) -> Result<Vec<(Guid, Option<i64>)>, StoreError> {
+        let except: Vec<String> = except.iter().map(ToString::to_string).collect();
         let rows = sqlx::query(
             "SELECT a.guid, v.verified_at FROM anchors a LEFT JOIN verified v ON v.guid = a.guid \
              WHERE a.service = 'exchange' AND a.kind IN ('mailbox', 'contact') AND a.disabled_at IS NULL \
-             ORDER BY v.verified_at IS NOT NULL, v.verified_at, a.guid LIMIT ?",
+               AND a.guid NOT IN (SELECT value FROM json_each(?2)) \
+             ORDER BY v.verified_at IS NOT NULL, v.verified_at, a.guid LIMIT ?1",
         )
         .bind(i64::from(limit))
+        .bind(serde_json::Value::from(except).to_string())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

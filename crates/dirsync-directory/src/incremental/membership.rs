@@ -15,6 +15,7 @@ use crate::scope::{GroupRef, Scope, Service};
 use super::dirsync::DirSyncDelta;
 
 /// A light read of one object: enough to place it in or out of scope.
+#[derive(Clone)]
 pub(super) struct Light {
     pub(super) guid: Guid,
     pub(super) dn: String,
@@ -103,6 +104,20 @@ impl LdapSource {
         }
         let base = dn_key(&self.base_dn);
         let is_service = |k: &str| service.iter().any(|(_, d)| d == k);
+        // The light reads below, made up front many per search (batch.rs):
+        // the groups changed and the members they gained or lost.
+        let groups_read: Vec<Guid> = in_scope_groups
+            .iter()
+            .map(|(g, _)| **g)
+            .filter(|g| !service.iter().any(|(s, _)| s == g))
+            .collect();
+        let mut group_lights = self.lights_by_guid(&groups_read).await?;
+        let dns: Vec<&str> = in_scope_groups
+            .iter()
+            .flat_map(|(_, (a, r))| a.iter().chain(r))
+            .map(String::as_str)
+            .collect();
+        let mut lights = self.lights_by_dn(&dns).await?;
         for (group, (added, removed)) in in_scope_groups {
             // Which role the group plays: a service group's members are in
             // scope, and so are those of the groups directly in a service
@@ -110,7 +125,7 @@ impl LdapSource {
             let confers = if service.iter().any(|(g, _)| g == group) {
                 Some(true)
             } else {
-                let Some(l) = self.read_light(&format!("<GUID={group}>")).await? else {
+                let Some(l) = group_lights.remove(group) else {
                     return Ok(None);
                 };
                 l.member_of.iter().any(|m| is_service(m)).then_some(false)
@@ -120,7 +135,12 @@ impl LdapSource {
             };
             let changes = added.iter().map(|dn| (dn, true));
             for (dn, joined) in changes.chain(removed.iter().map(|dn| (dn, false))) {
-                let Some(x) = self.read_light(dn).await? else {
+                // A DN met twice (in two groups' changes) is read again.
+                let x = match lights.remove(dn.as_str()) {
+                    Some(x) => Some(x),
+                    None => self.read_light(dn).await?,
+                };
+                let Some(x) = x else {
                     return Ok(None);
                 };
                 if x.kind == Some(ObjectKind::Group) && is_service_group {

@@ -14,6 +14,7 @@
 //! "Replicating Directory Changes" right → uSNChanged high-water marks
 //! ([`ChangeTracking::UsnHighWater`]) and a warning.
 
+mod batch;
 mod cookie;
 mod dirsync;
 mod membership;
@@ -229,8 +230,10 @@ impl LdapSource {
                 }
             }
         }
+        // Read back whole, many per search (batch.rs).
+        let mut read = self.read_guids(&upsert).await?;
         for g in upsert {
-            match self.read_guid(g).await? {
+            match read.remove(&g) {
                 Some(o) => changes.push(DirectoryChange::Upsert(o)),
                 None if prev.contains(&g) => gone.push((g, None)),
                 None => {}

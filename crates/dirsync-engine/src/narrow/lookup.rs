@@ -2,11 +2,11 @@
 //! DN, the groups that hold a DN as member, the objects and anchors that
 //! hold an address, and the verification times of a few objects.
 //!
-//! The replica is keyed by objectGUID only; these lookups run inside
-//! SQLite (one pass each, whatever the number of keys asked), and return
-//! the few rows that match, so the run never loads and maps the replica.
-//! The SQL filters are coarse (lower case, trimmed); the caller checks each
-//! row it gets with the mapping's own parsing.
+//! Each lookup is an index seek per key asked in the replica's keys
+//! ([`super::keys`]) and returns the few rows that match, so the run never
+//! loads, maps or scans the replica. The keys are coarse (lower case,
+//! trimmed); the caller checks each row it gets with the mapping's own
+//! parsing.
 
 use std::collections::HashMap;
 
@@ -39,8 +39,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let rows = sqlx::query(
-            "SELECT object FROM replica \
-             WHERE lower(trim(json_extract(object, '$.dn'))) IN (SELECT value FROM json_each(?1))",
+            "SELECT object FROM replica WHERE guid IN ( \
+               SELECT guid FROM replica_keys WHERE kind = 'd' AND key IN (SELECT value FROM json_each(?1)))",
         )
         .bind(keys_json(dns))
         .fetch_all(&self.pool)
@@ -48,8 +48,8 @@ impl Store {
         objects(rows)
     }
 
-    /// The replica groups that have one of `dns` (trimmed, lower case) as
-    /// a member.
+    /// The replica groups other than the service groups that have one of
+    /// `dns` (trimmed, lower case) as a member.
     pub(crate) async fn replica_groups_with_member(
         &self,
         dns: &[String],
@@ -59,9 +59,7 @@ impl Store {
         }
         let rows = sqlx::query(
             "SELECT object FROM replica WHERE guid IN ( \
-               SELECT r.guid FROM replica r, json_each(r.object, '$.members') m \
-               WHERE json_extract(r.object, '$.kind') = 'group' \
-                 AND lower(trim(m.value)) IN (SELECT value FROM json_each(?1)))",
+               SELECT guid FROM replica_keys WHERE kind = 'm' AND key IN (SELECT value FROM json_each(?1)))",
         )
         .bind(keys_json(dns))
         .fetch_all(&self.pool)
@@ -80,12 +78,7 @@ impl Store {
         }
         let rows = sqlx::query(
             "SELECT object FROM replica WHERE guid IN ( \
-               SELECT r.guid FROM replica r, json_each(r.object, '$.proxy_addresses') p \
-               WHERE lower(trim(substr(p.value, instr(p.value, ':') + 1))) \
-                     IN (SELECT value FROM json_each(?1)) \
-               UNION \
-               SELECT guid FROM replica \
-               WHERE lower(trim(json_extract(object, '$.mail'))) IN (SELECT value FROM json_each(?1)))",
+               SELECT guid FROM replica_keys WHERE kind = 'a' AND key IN (SELECT value FROM json_each(?1)))",
         )
         .bind(keys_json(addresses))
         .fetch_all(&self.pool)

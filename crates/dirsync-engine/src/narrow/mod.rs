@@ -48,6 +48,7 @@
 //! the run is not clean, and the next run runs whole.
 
 mod decide;
+pub(crate) mod keys;
 mod lookup;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -498,16 +499,10 @@ impl Engine {
         let oldest: Vec<(Guid, Option<i64>)> = if budget == 0 {
             Vec::new()
         } else {
+            let except: Vec<Guid> = roles.keys().chain(context.iter()).copied().collect();
             self.store
-                .oldest_verified(
-                    budget
-                        .saturating_mul(2)
-                        .saturating_add(planned.len() as u32),
-                )
+                .oldest_verified(budget.saturating_mul(2), &except)
                 .await?
-                .into_iter()
-                .filter(|(g, _)| !roles.contains_key(g) && !context.contains(g))
-                .collect()
         };
         let sample_guids: Vec<Guid> = oldest.iter().map(|(g, _)| *g).collect();
         let sample_anchors: HashMap<Guid, Anchor> = self

@@ -1,0 +1,290 @@
+//! The replica's keys (`replica_keys`, migration 7): each replica object's
+//! DN, its members' DNs (a group other than a service group) and the
+//! addresses it carries, so that a narrowed run's lookups
+//! ([`super::lookup`]) are index seeks instead of scans of every row's
+//! JSON.
+//!
+//! The keys are computed by SQLite from the stored JSON, with the same
+//! expressions the lookups used to filter the whole table by (trimmed,
+//! lower case; an address is what follows the first `:` of a
+//! proxyAddresses value, or `mail`): a lookup finds the rows the scan
+//! found, no more, no fewer. They are written in the transaction that
+//! writes the replica rows they describe ([`crate::store::Store::commit`]).
+
+use dirsync_model::Guid;
+
+use crate::store::StoreError;
+
+/// The service groups, whose members are not keyed.
+const SERVICE_GROUPS: &str =
+    "(SELECT value FROM sync_state WHERE key IN ('exchange_group', 'rsemail_group'))";
+
+/// The statements that key the replica rows `{rows}` (a condition on the
+/// replica row `r`).
+fn statements(rows: &str) -> [String; 4] {
+    [
+        format!(
+            "INSERT OR IGNORE INTO replica_keys (kind, key, guid) \
+             SELECT 'd', lower(trim(json_extract(r.object, '$.dn'))), r.guid FROM replica r WHERE {rows}"
+        ),
+        format!(
+            "INSERT OR IGNORE INTO replica_keys (kind, key, guid) \
+             SELECT 'm', lower(trim(m.value)), r.guid FROM replica r, json_each(r.object, '$.members') m \
+             WHERE {rows} AND json_extract(r.object, '$.kind') = 'group' AND r.guid NOT IN {SERVICE_GROUPS}"
+        ),
+        format!(
+            "INSERT OR IGNORE INTO replica_keys (kind, key, guid) \
+             SELECT 'a', lower(trim(substr(p.value, instr(p.value, ':') + 1))), r.guid \
+             FROM replica r, json_each(r.object, '$.proxy_addresses') p WHERE {rows}"
+        ),
+        format!(
+            "INSERT OR IGNORE INTO replica_keys (kind, key, guid) \
+             SELECT 'a', lower(trim(json_extract(r.object, '$.mail'))), r.guid FROM replica r \
+             WHERE {rows} AND json_extract(r.object, '$.mail') IS NOT NULL"
+        ),
+    ]
+}
+
+/// Keys the whole replica again (after a full read replaced it, or once
+/// after the migration that added the keys).
+pub(crate) async fn rekey_all(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM replica_keys")
+        .execute(&mut *conn)
+        .await?;
+    for sql in statements("1") {
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    sqlx::query("DELETE FROM sync_state WHERE key = 'replica_keys'")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Keys these objects again: their old keys are dropped and the keys of
+/// their rows now (none for a deleted one) written.
+pub(crate) async fn rekey(
+    conn: &mut sqlx::SqliteConnection,
+    guids: &[Guid],
+) -> Result<(), StoreError> {
+    if guids.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = guids.iter().map(ToString::to_string).collect();
+    let json = serde_json::Value::from(keys).to_string();
+    sqlx::query("DELETE FROM replica_keys WHERE guid IN (SELECT value FROM json_each(?1))")
+        .bind(&json)
+        .execute(&mut *conn)
+        .await?;
+    for sql in statements("r.guid IN (SELECT value FROM json_each(?1))") {
+        sqlx::query(&sql).bind(&json).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Keys the replica once if the migration that added the keys found rows
+/// in it (its `replica_keys` mark).
+pub(crate) async fn rekey_if_marked(pool: &sqlx::SqlitePool) -> Result<(), StoreError> {
+    let marked = sqlx::query("SELECT 1 FROM sync_state WHERE key = 'replica_keys'")
+        .fetch_optional(pool)
+        .await?
+        .is_some();
+    if marked {
+        let mut tx = pool.begin().await?;
+        rekey_all(&mut tx).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use dirsync_model::DirectoryObject;
+    use sqlx::Row;
+
+    use crate::mapping::tests::{group, snapshot, user};
+    use crate::store::Store;
+
+    /// Every key row as (kind, key, DN of the object keyed).
+    async fn keys(s: &Store) -> BTreeSet<(String, String, String)> {
+        let rows = sqlx::query(
+            "SELECT k.kind, k.key, json_extract(r.object, '$.dn') AS dn \
+             FROM replica_keys k LEFT JOIN replica r ON r.guid = k.guid",
+        )
+        .fetch_all(&s.pool)
+        .await
+        .unwrap();
+        rows.iter()
+            .map(|r| {
+                let dn: Option<String> = r.get("dn");
+                (
+                    r.get("kind"),
+                    r.get("key"),
+                    dn.unwrap_or_else(|| "(no replica row)".into()),
+                )
+            })
+            .collect()
+    }
+
+    fn set(rows: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
+        rows.iter()
+            .map(|(k, key, dn)| (k.to_string(), key.to_string(), dn.to_string()))
+            .collect()
+    }
+
+    const ANN: &str = "CN=Ann,OU=Staff,DC=example,DC=com";
+    const BOB: &str = "CN=Bob,OU=Staff,DC=example,DC=com";
+    const SALES: &str = "CN=Sales,OU=Groups,DC=example,DC=com";
+    const EXG: &str = "CN=Exchange Users,OU=Groups,DC=example,DC=com";
+    const RSG: &str = "CN=Rackspace Email Users,OU=Groups,DC=example,DC=com";
+
+    /// The keys follow the replica through a full commit, an insert, an
+    /// address change, a member change, a rename and a delete; the service
+    /// groups' members are not keyed.
+    #[tokio::test]
+    async fn keys_follow_every_replica_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("state.db")).await.unwrap();
+        let mut ann = user(1, "Ann", Some(" Ann@Example.com"));
+        ann.proxy_addresses = vec!["SMTP:ann@example.com".into(), "smtp:A@Example.com ".into()];
+        let bob = user(2, "Bob", Some("bob@example.com"));
+        let sales = group(10, "Sales", Some("sales@example.com"), &[&ann]);
+        let snap = snapshot(
+            vec![ann.clone(), bob.clone(), sales.clone()],
+            vec![],
+            vec![],
+        );
+        s.commit_directory(Some(&snap), &[], &[], Some(b"c1"))
+            .await
+            .unwrap();
+        let lower = |d: &str| d.to_ascii_lowercase();
+        let mut want = set(&[
+            ("d", &lower(ANN), ANN),
+            ("d", &lower(BOB), BOB),
+            ("d", &lower(SALES), SALES),
+            ("d", &lower(EXG), EXG),
+            ("d", &lower(RSG), RSG),
+            ("a", "ann@example.com", ANN),
+            ("a", "a@example.com", ANN),
+            ("a", "bob@example.com", BOB),
+            ("a", "sales@example.com", SALES),
+            ("m", &lower(ANN), SALES),
+        ]);
+        assert_eq!(keys(&s).await, want, "after the full commit");
+
+        // Insert: a new user; change: Bob's address; Sales gains a member.
+        let cat = user(3, "Cat", Some("cat@example.com"));
+        let mut bob2 = bob.clone();
+        bob2.mail = Some("robert@example.com".into());
+        let mut sales2 = sales.clone();
+        sales2.members.push(BOB.into());
+        let ups: Vec<&DirectoryObject> = vec![&cat, &bob2, &sales2];
+        s.commit_directory(None, &ups, &[], Some(b"c2"))
+            .await
+            .unwrap();
+        let cat_dn = "CN=Cat,OU=Staff,DC=example,DC=com";
+        want.remove(&("a".into(), "bob@example.com".into(), BOB.into()));
+        want.extend(set(&[
+            ("d", &lower(cat_dn), cat_dn),
+            ("a", "cat@example.com", cat_dn),
+            ("a", "robert@example.com", BOB),
+            ("m", &lower(BOB), SALES),
+        ]));
+        assert_eq!(keys(&s).await, want, "after insert and changes");
+
+        // Rename: Ann's DN changes (and Sales' member with it); delete: Cat.
+        let mut ann2 = ann.clone();
+        ann2.dn = "CN=Ann Lee,OU=Staff,DC=example,DC=com".into();
+        let mut sales3 = sales2.clone();
+        sales3.members = vec![ann2.dn.clone(), BOB.into()];
+        let ups: Vec<&DirectoryObject> = vec![&ann2, &sales3];
+        s.commit_directory(None, &ups, &[cat.guid], Some(b"c3"))
+            .await
+            .unwrap();
+        let renamed = ann2.dn.as_str();
+        let want_now = set(&[
+            ("d", &lower(renamed), renamed),
+            ("d", &lower(BOB), BOB),
+            ("d", &lower(SALES), SALES),
+            ("d", &lower(EXG), EXG),
+            ("d", &lower(RSG), RSG),
+            ("a", "ann@example.com", renamed),
+            ("a", "a@example.com", renamed),
+            ("a", "robert@example.com", BOB),
+            ("a", "sales@example.com", SALES),
+            ("m", &lower(renamed), SALES),
+            ("m", &lower(BOB), SALES),
+        ]);
+        assert_eq!(keys(&s).await, want_now, "after rename and delete");
+
+        // The lookups seek the keys: by DN, by member, by address.
+        let dns = |v: Vec<DirectoryObject>| -> Vec<String> {
+            let mut d: Vec<String> = v.into_iter().map(|o| o.dn).collect();
+            d.sort();
+            d
+        };
+        assert_eq!(
+            dns(s.replica_by_dn(&[lower(BOB), lower(ANN)]).await.unwrap()),
+            vec![BOB.to_string()]
+        );
+        assert_eq!(
+            dns(s.replica_groups_with_member(&[lower(BOB)]).await.unwrap()),
+            vec![SALES.to_string()]
+        );
+        assert_eq!(
+            dns(s
+                .replica_address_holders(&["a@example.com".into(), "bob@example.com".into()])
+                .await
+                .unwrap()),
+            vec![renamed.to_string()]
+        );
+
+        // A full commit keys the replica again from scratch.
+        let snap = snapshot(vec![bob2.clone()], vec![], vec![]);
+        s.commit_directory(Some(&snap), &[], &[], Some(b"c4"))
+            .await
+            .unwrap();
+        let want_full = set(&[
+            ("d", &lower(BOB), BOB),
+            ("d", &lower(EXG), EXG),
+            ("d", &lower(RSG), RSG),
+            ("a", "robert@example.com", BOB),
+        ]);
+        assert_eq!(keys(&s).await, want_full, "after a second full commit");
+    }
+
+    /// A replica written before the keys existed is keyed when the store is
+    /// next opened (the migration's mark), once.
+    #[tokio::test]
+    async fn a_marked_replica_is_keyed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let s = Store::open(&path).await.unwrap();
+        let ann = user(1, "Ann", Some("ann@example.com"));
+        let sales = group(10, "Sales", None, &[&ann]);
+        let snap = snapshot(vec![ann, sales], vec![], vec![]);
+        s.commit_directory(Some(&snap), &[], &[], Some(b"c1"))
+            .await
+            .unwrap();
+        let keyed = keys(&s).await;
+        assert_eq!(keyed.len(), 6, "{keyed:?}");
+        // As the migration leaves a replica written by an older dirsync.
+        sqlx::query("DELETE FROM replica_keys")
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO sync_state (key, value) VALUES ('replica_keys', 'stale')")
+            .execute(&s.pool)
+            .await
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path).await.unwrap();
+        assert_eq!(keys(&s).await, keyed);
+        let mark = sqlx::query("SELECT 1 FROM sync_state WHERE key = 'replica_keys'")
+            .fetch_optional(&s.pool)
+            .await
+            .unwrap();
+        assert!(mark.is_none());
+    }
+}
