@@ -41,9 +41,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_replica_hash.sql"),
     ),
     (
-        7,
+        6,
         "replica keys",
-        include_str!("../migrations/0007_replica_keys.sql"),
+        include_str!("../migrations/0006_replica_keys.sql"),
     ),
 ];
 
