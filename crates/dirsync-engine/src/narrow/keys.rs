@@ -1,4 +1,4 @@
-//! The replica's keys (`replica_keys`, migration 7): each replica object's
+//! The replica's keys (`replica_keys`, migration 6): each replica object's
 //! DN, its members' DNs (a group other than a service group) and the
 //! addresses it carries, so that a narrowed run's lookups
 //! ([`super::lookup`]) are index seeks instead of scans of every row's
