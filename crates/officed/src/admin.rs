@@ -466,10 +466,13 @@ pub struct KeyRecord {
 
 /// Looks up a live key and decrypts its secret. `None` for unknown or revoked keys.
 pub async fn lookup_key(db: &Db, master: &MasterKey, user_key: &str) -> Result<Option<KeyRecord>> {
+    let mut c = db.reader().await?;
     let row = sqlx::query(LIVE_KEY)
         .bind(user_key.to_string())
-        .fetch_optional(&mut *db.reader().await?)
-        .await?;
+        .fetch_optional(&mut *c)
+        .await;
+    c.settled(&row);
+    let row = row?;
     let Some(r) = row else { return Ok(None) };
     let enc: String = r.try_get("secret_enc")?;
     let Some(secret) = master.decrypt(user_key, &enc) else {

@@ -77,11 +77,14 @@ const CUSTOMER_DOMAIN: &str = "SELECT d.id, d.customer_id, c.account_number, d.n
 /// The customer's domain `name`. A domain that does not exist and one of
 /// another customer answer identically: 403 "Not authorized".
 pub async fn customer_domain(db: &Db, customer_id: &str, name: &str) -> Result<DomainRow> {
+    let mut c = db.reader().await?;
     let rows = sqlx::query(CUSTOMER_DOMAIN)
         .bind(validate::key(name))
         .bind(customer_id.to_string())
-        .fetch_all(&mut *db.reader().await?)
-        .await?;
+        .fetch_all(&mut *c)
+        .await;
+    c.settled(&rows);
+    let rows = rows?;
     let Some(first) = rows.first() else {
         return Err(Error::not_authorized(format!(
             "The domain '{}' is not a domain of this account.",
