@@ -7,7 +7,8 @@
 //! SQL sticks to the common subset: TEXT ids, BIGINT integers and flags,
 //! `$n` placeholders (SQLite accepts them), `INSERT .. ON CONFLICT DO
 //! NOTHING` and `RETURNING` (both; SQLite since 3.35, and sqlx bundles a
-//! newer one), no `FOR UPDATE`.
+//! newer one), no `FOR UPDATE` (outside PostgreSQL's own one-statement
+//! writes, `store::pg_writes`).
 
 use std::str::FromStr;
 use std::sync::Arc;
