@@ -469,7 +469,7 @@ pub async fn mailbox_create(
         // answers the fault.
         let sql = pg_writes::create_sql(svc, MAILBOX_COLS);
         let bind = |q| bind_new(q, dom, svc, m, contact_json);
-        if pg_writes::mailbox_create(db, actor, dom, svc, &sql, bind, primary, entry).await? {
+        if pg_writes::mailbox_create(db, actor, dom, svc, &sql, bind, entry).await? {
             return Ok(mailbox_answer(dom, m, &[(primary.clone(), true)]));
         }
     }

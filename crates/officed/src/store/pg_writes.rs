@@ -121,7 +121,8 @@ async fn one(db: &Db, q: AnyQuery<'_>) -> Result<AnyRow> {
 
 /// Creates a mailbox in one statement (see the module's documentation).
 /// `bind_mailbox` binds the row's 15 values (`$1`..`$15`) on the query it
-/// is given. `Ok(false)`: nothing was written; run the general create.
+/// is given; `entry`'s target is the mailbox's primary address.
+/// `Ok(false)`: nothing was written; run the general create.
 pub(crate) async fn mailbox_create<'q, B>(
     db: &Db,
     actor: &Actor,
@@ -129,7 +130,6 @@ pub(crate) async fn mailbox_create<'q, B>(
     svc: Service,
     sql: &'q str,
     bind_mailbox: B,
-    primary: &str,
     entry: &audit::Entry,
 ) -> Result<bool>
 where
@@ -137,11 +137,12 @@ where
 {
     let audit_id = new_id();
     let detail = entry.detail.to_string();
+    let primary = &entry.target;
     run(db, || {
         bind_mailbox(sqlx::query(sql))
             .bind(dom.customer_id.clone())
             .bind(crate::validate::key(primary))
-            .bind(primary.to_string())
+            .bind(primary.clone())
             .bind(svc.kind())
             .bind(audit_id.clone())
             .bind(actor.0.clone())
