@@ -7,7 +7,8 @@
 //! SQL sticks to the common subset: TEXT ids, BIGINT integers and flags,
 //! `$n` placeholders (SQLite accepts them), `INSERT .. ON CONFLICT DO
 //! NOTHING` and `RETURNING` (both; SQLite since 3.35, and sqlx bundles a
-//! newer one), no `FOR UPDATE`.
+//! newer one), no `FOR UPDATE` (outside PostgreSQL's own one-statement
+//! writes, `store::pg_writes`).
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -17,8 +18,15 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 
+use crate::conns::{Held, HeldConns, Setup};
 use crate::error::{Error, Result};
 use crate::store::group::GroupWriter;
+
+/// How many connections [`Db::reader`] keeps on SQLite.
+const SQLITE_HELD: usize = 4;
+/// How many on PostgreSQL (besides the pool's 10): one per concurrent
+/// request of a busy client.
+const POSTGRES_HELD: usize = 10;
 
 /// Which backend a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +83,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// How long a pooled connection may sit idle before it is tested (pinged)
 /// when taken out again; busier connections are used without the test.
-const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
+pub(crate) const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
 
 /// The connection pools plus their backend.
 ///
@@ -99,9 +107,10 @@ pub struct Db {
     /// On SQLite, the connection of the API's writes, committed in groups
     /// (`store::group`); `None` on PostgreSQL.
     pub(crate) group: Option<Arc<GroupWriter>>,
-    /// On SQLite, the connections of the reads every request makes
-    /// ([`Db::reader`]); `None` on PostgreSQL.
-    fast: Option<Arc<FastReads>>,
+    /// The connections of the reads every request makes (its key, its
+    /// domain) and, on PostgreSQL, of the API's one-statement writes: held
+    /// outside sqlx's pool ([`Db::reader`], `conns`).
+    fast: Arc<HeldConns>,
     pub backend: Backend,
 }
 
@@ -183,8 +192,10 @@ impl Db {
         .connect_with(opts.clone())
         .await
         .map_err(|e| format!("cannot open database '{shown}': {}", describe(&e)))?;
-        let fast =
-            (backend == Backend::Sqlite).then(|| Arc::new(FastReads::new(opts.clone(), sync)));
+        let fast = Arc::new(match backend {
+            Backend::Sqlite => HeldConns::new(opts.clone(), Setup::Sqlite(sync), SQLITE_HELD),
+            Backend::Postgres => HeldConns::new(opts.clone(), Setup::Postgres, POSTGRES_HELD),
+        });
         let (writer, group) = if backend == Backend::Sqlite {
             let writer = Self::pool(backend, 1, true, sync)
                 .connect_with(opts)
@@ -246,12 +257,12 @@ impl Db {
     }
 
     /// A connection for the reads every request makes (its key, its
-    /// domain): on SQLite one of [`Db::fast`]'s, else from the pool.
-    pub(crate) async fn reader(&self) -> Result<Reader<'_>> {
-        match &self.fast {
-            Some(f) => Ok(Reader::Fast(f.take().await?)),
-            None => Ok(Reader::Pool(self.pool.acquire().await?)),
-        }
+    /// domain) and, on PostgreSQL, for the API's one-statement writes: one
+    /// held outside sqlx's pool, which tests (pings) every connection going
+    /// back to it, a round trip per use on PostgreSQL. The caller reports
+    /// each statement's result with [`Held::settled`].
+    pub(crate) async fn reader(&self) -> Result<Held<'_>> {
+        self.fast.take().await
     }
 
     /// Commits any batch in progress and closes the pools.
@@ -259,9 +270,7 @@ impl Db {
         if let Some(g) = &self.group {
             g.close().await;
         }
-        if let Some(f) = &self.fast {
-            f.close();
-        }
+        self.fast.close();
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -353,7 +362,7 @@ pub fn take_synchronous(url: &str) -> std::result::Result<(String, Synchronous),
 
 /// The settings of every SQLite connection (`writer`: the writers' larger
 /// page cache).
-async fn sqlite_setup(
+pub(crate) async fn sqlite_setup(
     conn: &mut AnyConnection,
     writer: bool,
     sync: Synchronous,
@@ -382,118 +391,6 @@ async fn sqlite_setup(
     // pread copy.
     conn.execute("PRAGMA mmap_size = 268435456").await?;
     Ok(())
-}
-
-/// How many SQLite connections [`FastReads`] keeps.
-const FAST_READERS: usize = 4;
-
-/// SQLite connections for the reads of every request, kept outside sqlx's
-/// pool: the pool tests a connection (a ping, one more hand-off to its
-/// database thread) each time it goes back, which doubled the cost of
-/// these one-statement reads. A SQLite connection to a local file does
-/// not go stale, so none is tested.
-pub(crate) struct FastReads {
-    idle: std::sync::Mutex<Vec<AnyConnection>>,
-    permits: tokio::sync::Semaphore,
-    opts: AnyConnectOptions,
-    sync: Synchronous,
-}
-
-impl std::fmt::Debug for FastReads {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FastReads")
-    }
-}
-
-impl FastReads {
-    fn new(opts: AnyConnectOptions, sync: Synchronous) -> FastReads {
-        FastReads {
-            idle: std::sync::Mutex::new(Vec::new()),
-            permits: tokio::sync::Semaphore::new(FAST_READERS),
-            opts,
-            sync,
-        }
-    }
-
-    async fn take(&self) -> Result<FastConn<'_>> {
-        let permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| internal("the database is closed"))?;
-        let idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop();
-        let conn = match idle {
-            Some(c) => c,
-            None => {
-                let mut c = AnyConnection::connect_with(&self.opts).await?;
-                sqlite_setup(&mut c, false, self.sync).await?;
-                c
-            }
-        };
-        Ok(FastConn {
-            conn: Some(conn),
-            owner: self,
-            _permit: permit,
-        })
-    }
-
-    fn close(&self) {
-        self.permits.close();
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
-    }
-}
-
-/// A connection of [`FastReads`], given back when dropped.
-pub(crate) struct FastConn<'a> {
-    conn: Option<AnyConnection>,
-    owner: &'a FastReads,
-    _permit: tokio::sync::SemaphorePermit<'a>,
-}
-
-impl Drop for FastConn<'_> {
-    fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
-            if !self.owner.permits.is_closed() {
-                self.owner
-                    .idle
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(c);
-            }
-        }
-    }
-}
-
-/// A connection for reads: see [`Db::reader`].
-pub(crate) enum Reader<'a> {
-    Fast(FastConn<'a>),
-    Pool(sqlx::pool::PoolConnection<sqlx::Any>),
-}
-
-impl std::ops::Deref for Reader<'_> {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            Reader::Fast(f) => f.conn.as_ref().expect("a fast connection is held"),
-            Reader::Pool(p) => p,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Reader<'_> {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            Reader::Fast(f) => f.conn.as_mut().expect("a fast connection is held"),
-            Reader::Pool(p) => p,
-        }
-    }
 }
 
 fn describe(e: &sqlx::Error) -> String {

@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+mod conns;
 pub mod crypto;
 pub mod db;
 pub mod error;

@@ -307,7 +307,17 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
     if let Err(e) = header.check_window(now, st.config.signature_window) {
         return refuse(e);
     }
-    let key = match admin::lookup_key(&st.db, &st.master, &header.user_key).await {
+    // A request about one domain reads it with its key, in one statement
+    // (the `Scope` extractor takes it from the request's extensions).
+    let found = match domain_in_path(req.uri().path()) {
+        Some(d) => admin::lookup_key_with_domain(&st.db, &st.master, &header.user_key, d)
+            .await
+            .map(|k| k.map(|(k, d)| (k, Some(d)))),
+        None => admin::lookup_key(&st.db, &st.master, &header.user_key)
+            .await
+            .map(|k| k.map(|k| (k, None))),
+    };
+    let (key, domain) = match found {
         Ok(Some(k)) => k,
         Ok(None) => {
             tracing::info!(user_key = %header.user_key, "refused: unknown or revoked key");
@@ -343,7 +353,26 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         allow_rename: key.permissions.allow_rename,
         allow_domain_admin: key.permissions.allow_domain_admin,
     });
+    if let Some(d) = domain {
+        req.extensions_mut().insert(d);
+    }
     next.run(req).await
+}
+
+/// The `{d}` segment of a `customers/{c}/domains/{d}/...` path (with or
+/// without `/v1`), when it needs no decoding.
+fn domain_in_path(path: &str) -> Option<&str> {
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    let mut first = segs.next()?;
+    if first == "v1" {
+        first = segs.next()?;
+    }
+    let _customer = segs.next()?;
+    let domains = segs.next()?;
+    let d = segs.next()?;
+    (first.eq_ignore_ascii_case("customers") && domains.eq_ignore_ascii_case("domains"))
+        .then_some(d)
+        .filter(|d| !d.contains('%'))
 }
 
 #[cfg(test)]
@@ -401,6 +430,25 @@ mod tests {
             t.check(l, "j", d, 1).is_err(),
             "a domain write is a write too"
         );
+    }
+
+    #[test]
+    fn domains_in_paths() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/customers/me/domains/x.com/ex/mailboxes/a", Some("x.com")),
+            ("/v1/customers/123/domains/X.com", Some("X.com")),
+            ("/customers/me/Domains/x.com/", Some("x.com")),
+            ("/customers/me/domains", None),
+            ("/customers/me/domains/", None),
+            ("/customers/me/domains/x%2Ecom/ex", None),
+            ("/customers/me/lists/x.com", None),
+            ("/domains/x.com/ex/mailboxes", None),
+            ("/v1/openapi.json", None),
+            ("/", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(domain_in_path(path), *want, "{path}");
+        }
     }
 
     #[test]

@@ -7,9 +7,11 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::{domain_for, AppState, Caller};
+use super::{check_customer, domain_for, AppState, Caller};
+use crate::admin::KeyDomain;
 use crate::db::internal;
 use crate::error::Error;
+use crate::store::domains::not_customers;
 use crate::store::{Actor, DomainRow};
 
 /// Path parameters.
@@ -64,7 +66,20 @@ impl FromRequestParts<AppState> for Scope {
                 .map(|(_, v)| v.as_str())
                 .ok_or_else(|| internal(format!("Scope needs a {{{name}}} path segment.")))
         };
-        let dom = domain_for(st, &caller, segment("c")?, segment("d")?).await?;
+        let (c, d) = (segment("c")?, segment("d")?);
+        // The domain read with the key (`auth::authenticate`), when it is
+        // the one this path names.
+        let read = parts
+            .extensions
+            .get::<KeyDomain>()
+            .filter(|k| k.name.eq_ignore_ascii_case(d));
+        let dom = match read {
+            Some(k) => {
+                check_customer(&caller, c)?;
+                k.row.clone().ok_or_else(|| not_customers(d))?
+            }
+            None => domain_for(st, &caller, c, d).await?,
+        };
         Ok(Scope {
             dom,
             actor: Actor::key(&caller.user_key),

@@ -77,27 +77,49 @@ const CUSTOMER_DOMAIN: &str = "SELECT d.id, d.customer_id, c.account_number, d.n
 /// The customer's domain `name`. A domain that does not exist and one of
 /// another customer answer identically: 403 "Not authorized".
 pub async fn customer_domain(db: &Db, customer_id: &str, name: &str) -> Result<DomainRow> {
+    let mut c = db.reader().await?;
     let rows = sqlx::query(CUSTOMER_DOMAIN)
         .bind(validate::key(name))
         .bind(customer_id.to_string())
-        .fetch_all(&mut *db.reader().await?)
-        .await?;
+        .fetch_all(&mut *c)
+        .await;
+    c.settled(&rows);
+    domain_from_rows(&rows?)?.ok_or_else(|| not_customers(name))
+}
+
+/// The fault for a domain that is not the customer's (or does not exist).
+pub(crate) fn not_customers(name: &str) -> Error {
+    Error::not_authorized(format!(
+        "The domain '{}' is not a domain of this account.",
+        validate::printable(name)
+    ))
+}
+
+/// A domain from the rows of [`CUSTOMER_DOMAIN`] or `admin`'s key lookup
+/// with its domain: the domain's columns (`id` NULL or no row: none), and
+/// one row per alias (`kind` `a`) or accepted domain (`c`) named `alt`.
+pub(crate) fn domain_from_rows(rows: &[sqlx::any::AnyRow]) -> Result<Option<DomainRow>> {
     let Some(first) = rows.first() else {
-        return Err(Error::not_authorized(format!(
-            "The domain '{}' is not a domain of this account.",
-            validate::printable(name)
-        )));
+        return Ok(None);
     };
+    if first.try_get::<Option<String>, _>("id")?.is_none() {
+        return Ok(None);
+    }
     let mut d = domain_from_row(first)?;
-    for r in &rows {
-        let alt: String = r.try_get("alt")?;
-        match r.try_get::<String, _>("kind")?.as_str() {
+    for r in rows {
+        let (Some(kind), Some(alt)) = (
+            r.try_get::<Option<String>, _>("kind")?,
+            r.try_get::<Option<String>, _>("alt")?,
+        ) else {
+            continue;
+        };
+        match kind.as_str() {
             "a" => d.aliases.push(alt),
             "c" => d.accepted.push(alt),
             _ => {}
         }
     }
-    Ok(d)
+    Ok(Some(d))
 }
 
 /// Any domain by name (admin use).

@@ -19,12 +19,14 @@ use super::addresses::{
 use super::contact_info::{apply_passive, stored_join, stored_split, PassiveFields};
 use super::domains::{release_licence, take_licence};
 use super::page::Listing;
+use super::pg_writes::{self, AnyQuery};
 use super::rules::{address_list, check_texts, empty_none, keep_service_id};
 use super::ServiceStore;
 use super::{
-    new_id, now_ms, rfc3339, write_in_domain, write_locking, Actor, DomainRow, Lock, Page, Service,
+    audit, new_id, now_ms, rfc3339, write_in_domain, write_locking, Actor, DomainRow, Lock, Page,
+    Service,
 };
-use crate::db::{internal, Db};
+use crate::db::{internal, Backend, Db};
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -436,74 +438,109 @@ pub async fn mailbox_create(
     let mut passive = serde_json::Map::new();
     apply_passive(&mut contact, &mut passive, &input.passive);
     let contact_json = stored_join(&contact, &passive)?;
-    let (contact, contact_json, display, passive) = (&contact, &contact_json, &display, &passive);
+    let primary = format!("{name}@{}", dom.name);
+    // The row as inserted: the answer is built from it, without reading it
+    // back (each statement is a hand-off to the database thread).
+    let m = MailboxRow {
+        id: new_id(),
+        name: name.to_string(),
+        display_name: display.clone(),
+        first_name: empty_none(&input.first_name),
+        last_name: empty_none(&input.last_name),
+        initials: empty_none(&input.initials),
+        enabled: input.enabled.unwrap_or(true),
+        hidden: input.hidden.unwrap_or(false),
+        size_mb: i64::from(size),
+        usage_mb: 0,
+        contact,
+        passive,
+        created_at: now_ms(),
+        deleted_at: None,
+        deleted_addresses: None,
+    };
+    let entry = audit::Entry {
+        action: format!("{}.create", svc.kind()),
+        target: primary.clone(),
+        detail: json!({"displayName": display, "size": size, "enabled": m.enabled}),
+    };
+    let (m, contact_json, primary, entry) = (&m, &contact_json, &primary, &entry);
+    if db.backend == Backend::Postgres {
+        // One statement; when it writes nothing, the general create below
+        // answers the fault.
+        let sql = pg_writes::create_sql(svc, MAILBOX_COLS);
+        let bind = |q| bind_new(q, dom, svc, m, contact_json);
+        if pg_writes::mailbox_create(db, actor, dom, svc, &sql, bind, entry).await? {
+            return Ok(mailbox_answer(dom, m, &[(primary.clone(), true)]));
+        }
+    }
     // The licence is counted by the write's first statement, with the
     // domain's lock; an address already in use is still the fault answered
     // first, as when the licence was taken after the address.
-    write_locking(db, actor, dom, Lock::TakingLicence(svc), |mut tx| async move {
-        let id = new_id();
-        let primary = format!("{name}@{}", dom.name);
-        if !insert_address(
-            &mut tx,
-            &dom.customer_id,
-            &primary,
-            &dom.id,
-            svc.kind(),
-            &id,
-            true,
-        )
-        .await?
-        {
-            return Err(Error::exists(
-                messages::user_exists_in_another_service(name, svc.label()),
-                primary_in_use(&primary),
-            ));
-        }
-        tx.check_licence(dom, svc)?;
-        // The row as inserted: the answer is built from it, without reading
-        // it back (each statement is a hand-off to the database thread).
-        let m = MailboxRow {
-            id: id.clone(),
-            name: name.to_string(),
-            display_name: display.clone(),
-            first_name: empty_none(&input.first_name),
-            last_name: empty_none(&input.last_name),
-            initials: empty_none(&input.initials),
-            enabled: input.enabled.unwrap_or(true),
-            hidden: input.hidden.unwrap_or(false),
-            size_mb: i64::from(size),
-            usage_mb: 0,
-            contact: contact.clone(),
-            passive: passive.clone(),
-            created_at: now_ms(),
-            deleted_at: None,
-            deleted_addresses: None,
-        };
-        let insert = format!("INSERT INTO mailboxes ({MAILBOX_COLS}, name_key) {INSERT_VALUES}");
-        sqlx::query(&insert)
-            .bind(m.id.clone())
-            .bind(dom.id.clone())
-            .bind(svc.code().to_string())
-            .bind(m.name.clone())
-            .bind(m.display_name.clone())
-            .bind(m.first_name.clone())
-            .bind(m.last_name.clone())
-            .bind(m.initials.clone())
-            .bind(i64::from(m.enabled))
-            .bind(i64::from(m.hidden))
-            .bind(m.size_mb)
-            .bind(m.usage_mb)
-            .bind(contact_json.clone())
-            .bind(m.created_at)
-            .bind(validate::key(name))
-            .execute(&mut *tx)
-            .await?;
-        let detail =
-            json!({"displayName": display, "size": size, "enabled": input.enabled.unwrap_or(true)});
-        let answer = mailbox_answer(dom, &m, &[(primary.clone(), true)]);
-        Ok(tx.logged(answer, format!("{}.create", svc.kind()), primary, detail))
-    })
+    write_locking(
+        db,
+        actor,
+        dom,
+        Lock::TakingLicence(svc),
+        |mut tx| async move {
+            if !insert_address(
+                &mut tx,
+                &dom.customer_id,
+                primary,
+                &dom.id,
+                svc.kind(),
+                &m.id,
+                true,
+            )
+            .await?
+            {
+                return Err(Error::exists(
+                    messages::user_exists_in_another_service(name, svc.label()),
+                    primary_in_use(primary),
+                ));
+            }
+            tx.check_licence(dom, svc)?;
+            let insert =
+                format!("INSERT INTO mailboxes ({MAILBOX_COLS}, name_key) {INSERT_VALUES}");
+            bind_new(sqlx::query(&insert), dom, svc, m, contact_json)
+                .execute(&mut *tx)
+                .await?;
+            let answer = mailbox_answer(dom, m, &[(primary.clone(), true)]);
+            Ok(tx.logged(
+                answer,
+                entry.action.clone(),
+                entry.target.clone(),
+                entry.detail.clone(),
+            ))
+        },
+    )
     .await
+}
+
+/// Binds a new mailbox row's 15 values, in the order of `MAILBOX_COLS`
+/// then `name_key` (`$1`..`$15`; `deleted_at` and `deleted_addresses` are
+/// NULL), on `q`.
+fn bind_new<'q>(
+    q: AnyQuery<'q>,
+    dom: &DomainRow,
+    svc: Service,
+    m: &MailboxRow,
+    contact_json: &str,
+) -> AnyQuery<'q> {
+    q.bind(m.id.clone())
+        .bind(dom.id.clone())
+        .bind(svc.code().to_string())
+        .bind(m.name.clone())
+        .bind(m.display_name.clone())
+        .bind(m.first_name.clone())
+        .bind(m.last_name.clone())
+        .bind(m.initials.clone())
+        .bind(i64::from(m.enabled))
+        .bind(i64::from(m.hidden))
+        .bind(m.size_mb)
+        .bind(m.usage_mb)
+        .bind(contact_json.to_string())
+        .bind(m.created_at)
+        .bind(validate::key(&m.name))
 }
 
 /// Recovers the newest mailbox `name` deleted within the recovery window,

@@ -39,6 +39,7 @@ pub(crate) mod group;
 pub mod lists;
 pub mod mailboxes;
 pub mod page;
+mod pg_writes;
 pub mod rules;
 pub mod spam;
 pub mod tokens;
