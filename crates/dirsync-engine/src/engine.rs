@@ -103,6 +103,12 @@ impl Engine {
             retry: settings.retry,
         })?;
         let store = Store::open(state_db).await?;
+        // The key's per-minute limits, counted with every other process on
+        // this state store (a new `dirsync sync` knows what the last spent).
+        let scope = crate::pace::scope_of(&settings.target.base_url, &settings.target.customer);
+        client.share_budget(std::sync::Arc::new(
+            crate::pace::StoreBudget::open(state_db, scope).await?,
+        ));
         Ok(Engine {
             settings,
             client,

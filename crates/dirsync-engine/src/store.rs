@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replica hash",
         include_str!("../migrations/0005_replica_hash.sql"),
     ),
+    (
+        8,
+        "shared request pacing",
+        include_str!("../migrations/0008_pace.sql"),
+    ),
 ];
 
 /// A state store failure.

@@ -1,8 +1,17 @@
 //! Pacing: the Cloud Office request limits a client holds, and the retry
 //! policy for transient failures.
+//!
+//! The limits belong to the key, not to one process: a `dirsync sync`
+//! started in a minute the previous run spent, or beside the service's own
+//! runs, would take one refusal per kind before it waited. A limiter given
+//! a [`SharedBudget`] (the agent's state store implements one) also counts
+//! the requests every other process of the same key sent in the current
+//! clock minute, the unit the service counts in.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -53,13 +62,45 @@ impl Default for RetryPolicy {
 /// [`RateLimiter::new`]).
 pub const WINDOW_MARGIN: Duration = Duration::from_millis(500);
 
+/// The future a [`SharedBudget`] answers with.
+pub type BudgetFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>>;
+
+/// The requests of one key counted across processes, per clock minute
+/// (UTC) and class (GETs or writes): what another process of the same key
+/// (the previous `dirsync sync`, or the service beside a manual sync) spent
+/// is then known to this one.
+///
+/// Why a trait: the count lives in the caller's storage (dirsync's state
+/// store), and this crate stays free of it.
+pub trait SharedBudget: Send + Sync {
+    /// Takes one request of the class (`write`) in the clock minute
+    /// `minute` (minutes since the Unix epoch) when fewer than `limit` were
+    /// taken in it: `Ok(true)` when taken, `Ok(false)` when the minute is
+    /// spent. Two processes taking at once must never both get the last
+    /// one. `Err` (the storage failed) says why; the limiter then paces by
+    /// its own count alone.
+    fn take(&self, write: bool, minute: u64, limit: u32) -> BudgetFuture<'_>;
+}
+
 /// A sliding-window limiter: at most `limit` acquisitions in any `window`,
-/// and none while the service's last refusal holds.
-#[derive(Debug)]
+/// and none while the service's last refusal holds; with a
+/// [`SharedBudget`], none either once the key's clock minute is spent.
 pub struct RateLimiter {
     window: Duration,
     gets: Mutex<Class>,
     writes: Mutex<Class>,
+    shared: OnceLock<Arc<dyn SharedBudget>>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("window", &self.window)
+            .field("gets", &self.gets)
+            .field("writes", &self.writes)
+            .field("shared", &self.shared.get().is_some())
+            .finish()
+    }
 }
 
 /// One class of requests (GETs or writes): its limit, when its recent
@@ -106,7 +147,15 @@ impl RateLimiter {
             window,
             gets: class(limit.gets_per_min),
             writes: class(limit.writes_per_min),
+            shared: OnceLock::new(),
         }
+    }
+
+    /// Counts this limiter's requests in `budget` too, and waits when
+    /// other processes of the key spent the minute. Set once: false when a
+    /// budget was already set.
+    pub fn share(&self, budget: Arc<dyn SharedBudget>) -> bool {
+        self.shared.set(budget).is_ok()
     }
 
     fn class(&self, write: bool) -> std::sync::MutexGuard<'_, Class> {
@@ -127,10 +176,11 @@ impl RateLimiter {
         c.refused_until = Some(c.refused_until.map_or(until, |u| u.max(until)));
     }
 
-    /// Waits until one more request of this class fits in the window.
+    /// Waits until one more request of this class fits in the window (and,
+    /// with a [`SharedBudget`], in the key's clock minute).
     pub async fn acquire(&self, write: bool) {
         loop {
-            let wait = {
+            let (wait, limit) = {
                 let mut g = self.class(write);
                 let now = Instant::now();
                 let c = &mut *g;
@@ -141,22 +191,57 @@ impl RateLimiter {
                 {
                     c.sent.pop_front();
                 }
-                match c.refused_until {
-                    Some(u) if u > now => Some(u - now),
+                let wait = match c.refused_until {
+                    Some(u) if u > now => Err(u - now),
                     _ if (c.sent.len() as u32) < c.limit => {
                         c.refused_until = None;
                         c.sent.push_back(now);
-                        None
+                        Ok(now)
                     }
-                    _ => c
+                    _ => Err(c
                         .sent
                         .front()
-                        .map(|t| self.window.saturating_sub(now.duration_since(*t))),
+                        .map(|t| self.window.saturating_sub(now.duration_since(*t)))
+                        .unwrap_or_default()),
+                };
+                (wait, c.limit)
+            };
+            let sent = match wait {
+                Ok(sent) => sent,
+                Err(d) => {
+                    tokio::time::sleep(d.max(Duration::from_millis(1))).await;
+                    continue;
                 }
             };
-            match wait {
-                None => return,
-                Some(d) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
+            let Some(shared) = self.shared.get() else {
+                return;
+            };
+            let clock = SystemTime::now();
+            let minute = clock
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() / 60)
+                .unwrap_or(0);
+            match shared.take(write, minute, limit).await {
+                Ok(true) => return,
+                Ok(false) => {
+                    // Spent by other processes of the key: this request did
+                    // not leave, and none of its class does this minute.
+                    {
+                        let mut c = self.class(write);
+                        if let Some(i) = c.sent.iter().rposition(|t| *t == sent) {
+                            c.sent.remove(i);
+                        }
+                    }
+                    tracing::debug!(
+                        write,
+                        "the key's requests for this minute were spent by another process; waiting for the next minute"
+                    );
+                    self.refused(write, until_next_minute(clock));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the shared request budget could not be read; pacing by this process's count alone");
+                    return;
+                }
             }
         }
     }
