@@ -45,30 +45,43 @@ impl StoreBudget {
         Ok(StoreBudget { pool, scope })
     }
 
-    /// One request taken in `minute` unless `limit` were: one statement,
-    /// so SQLite's write lock makes it atomic across processes.
-    async fn take_one(&self, write: bool, minute: u64, limit: u32) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "INSERT INTO pace (scope, class, minute, sent) VALUES (?1, ?2, ?3, 1) \
+    /// Up to `want` requests taken in `minute`, as many as are left of
+    /// `limit`: one statement, so SQLite's write lock makes it atomic
+    /// across processes (the row's old values are those of the whole
+    /// `SET`; `granted` returns what this take got).
+    async fn take_some(
+        &self,
+        write: bool,
+        minute: u64,
+        limit: u32,
+        want: u32,
+    ) -> Result<u32, sqlx::Error> {
+        let granted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO pace (scope, class, minute, sent, granted) \
+               VALUES (?1, ?2, ?3, MIN(?4, ?5), MIN(?4, ?5)) \
              ON CONFLICT (scope, class) DO UPDATE SET \
-               sent = CASE WHEN pace.minute = excluded.minute THEN pace.sent + 1 ELSE 1 END, \
+               sent = (CASE WHEN pace.minute = excluded.minute THEN pace.sent ELSE 0 END) \
+                      + MIN(?4, ?5 - (CASE WHEN pace.minute = excluded.minute THEN pace.sent ELSE 0 END)), \
+               granted = MIN(?4, ?5 - (CASE WHEN pace.minute = excluded.minute THEN pace.sent ELSE 0 END)), \
                minute = excluded.minute \
-             WHERE pace.minute <> excluded.minute OR pace.sent < ?4",
+             WHERE pace.minute <> excluded.minute OR pace.sent < ?5 \
+             RETURNING granted",
         )
         .bind(&self.scope)
         .bind(if write { "write" } else { "get" })
         .bind(minute as i64)
-        .bind(i64::from(limit))
-        .execute(&self.pool)
+        .bind(i64::from(want.max(1)))
+        .bind(i64::from(limit.max(1)))
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(granted.map_or(0, |g| g.max(0) as u32))
     }
 }
 
 impl SharedBudget for StoreBudget {
-    fn take(&self, write: bool, minute: u64, limit: u32) -> BudgetFuture<'_> {
+    fn take(&self, write: bool, minute: u64, limit: u32, want: u32) -> BudgetFuture<'_> {
         Box::pin(async move {
-            self.take_one(write, minute, limit)
+            self.take_some(write, minute, limit, want)
                 .await
                 .map_err(|e| format!("state store: {e}"))
         })
@@ -96,8 +109,16 @@ mod tests {
     #[test]
     fn scopes_differ_by_host_port_and_customer() {
         let cases = [
-            ("https://api.emailsrvr.com/v1", "42", "api.emailsrvr.com:443 42"),
-            ("https://API.emailsrvr.com/v1/", "42", "api.emailsrvr.com:443 42"),
+            (
+                "https://api.emailsrvr.com/v1",
+                "42",
+                "api.emailsrvr.com:443 42",
+            ),
+            (
+                "https://API.emailsrvr.com/v1/",
+                "42",
+                "api.emailsrvr.com:443 42",
+            ),
             ("http://127.0.0.1:8080/v1", "42", "127.0.0.1:8080 42"),
             ("http://127.0.0.1:8081/v1", "42", "127.0.0.1:8081 42"),
             ("http://127.0.0.1:8080/v1", "7", "127.0.0.1:8080 7"),
@@ -122,22 +143,46 @@ mod tests {
         let minute = 29_000_000;
         // Twenty takes from each process at once, against a limit of 15.
         let takes = |budget: &'static StoreBudget| {
-            futures::future::join_all((0..20).map(move |_| budget.take(true, minute, 15)))
+            futures::future::join_all((0..20).map(move |_| budget.take(true, minute, 15, 1)))
         };
         let (a, b) = (Box::leak(Box::new(a)), Box::leak(Box::new(b)));
-        let (ta, tb) = tokio::join!(
-            tokio::spawn(takes(a)),
-            tokio::spawn(takes(b))
-        );
+        let (ta, tb) = tokio::join!(tokio::spawn(takes(a)), tokio::spawn(takes(b)));
         let (ta, tb) = (ta.unwrap(), tb.unwrap());
-        let taken = ta.iter().chain(&tb).filter(|t| *t.as_ref().unwrap()).count();
+        let taken: u32 = ta.iter().chain(&tb).map(|t| *t.as_ref().unwrap()).sum();
         assert_eq!(taken, 15, "a {ta:?} b {tb:?}");
-        assert!(!a.take(true, minute, 15).await.unwrap(), "the minute is spent");
+        assert_eq!(a.take(true, minute, 15, 1).await.unwrap(), 0, "spent");
         // GETs and another customer are counted apart.
-        assert!(a.take(false, minute, 15).await.unwrap());
-        assert!(other.take(true, minute, 15).await.unwrap());
+        assert_eq!(a.take(false, minute, 15, 1).await.unwrap(), 1);
+        assert_eq!(other.take(true, minute, 15, 1).await.unwrap(), 1);
         // The next minute starts again, and holds its own limit.
-        assert!(b.take(true, minute + 1, 1).await.unwrap());
-        assert!(!a.take(true, minute + 1, 1).await.unwrap());
+        assert_eq!(b.take(true, minute + 1, 1, 1).await.unwrap(), 1);
+        assert_eq!(a.take(true, minute + 1, 1, 1).await.unwrap(), 0);
+    }
+
+    /// Several at once: as many as are left, never more than the limit.
+    #[tokio::test]
+    async fn a_take_of_several_gets_what_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(Store::open(&path).await.unwrap());
+        let a = StoreBudget::open(&path, "h:443 1".into()).await.unwrap();
+        let minute = 29_000_000;
+        // (want, limit, granted): the limit 25 of one minute, then a new one.
+        let cases = [
+            (minute, 10, 25, 10),
+            (minute, 10, 25, 10),
+            (minute, 10, 25, 5),
+            (minute, 10, 25, 0),
+            (minute, 0, 25, 0),
+            (minute + 1, 30, 25, 25),
+            (minute + 2, 0, 25, 1),
+        ];
+        for (i, (m, want, limit, granted)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                a.take(true, m, limit, want).await.unwrap(),
+                granted,
+                "case {i}"
+            );
+        }
     }
 }

@@ -35,7 +35,7 @@ mod resources;
 
 pub use error::ClientError;
 pub use pacing::{
-    until_next_minute, BudgetFuture, RateLimit, RateLimiter, RetryPolicy, SharedBudget,
+    shared_take, until_next_minute, BudgetFuture, RateLimit, RateLimiter, RetryPolicy, SharedBudget,
 };
 
 /// Throttle refusals one request waits out before it fails: each waits for

@@ -63,7 +63,7 @@ impl Default for RetryPolicy {
 pub const WINDOW_MARGIN: Duration = Duration::from_millis(500);
 
 /// The future a [`SharedBudget`] answers with.
-pub type BudgetFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, String>> + Send + 'a>>;
+pub type BudgetFuture<'a> = Pin<Box<dyn Future<Output = Result<u32, String>> + Send + 'a>>;
 
 /// The requests of one key counted across processes, per clock minute
 /// (UTC) and class (GETs or writes): what another process of the same key
@@ -73,13 +73,23 @@ pub type BudgetFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, String>> + 
 /// Why a trait: the count lives in the caller's storage (dirsync's state
 /// store), and this crate stays free of it.
 pub trait SharedBudget: Send + Sync {
-    /// Takes one request of the class (`write`) in the clock minute
-    /// `minute` (minutes since the Unix epoch) when fewer than `limit` were
-    /// taken in it: `Ok(true)` when taken, `Ok(false)` when the minute is
-    /// spent. Two processes taking at once must never both get the last
-    /// one. `Err` (the storage failed) says why; the limiter then paces by
-    /// its own count alone.
-    fn take(&self, write: bool, minute: u64, limit: u32) -> BudgetFuture<'_>;
+    /// Takes up to `want` requests of the class (`write`) in the clock
+    /// minute `minute` (minutes since the Unix epoch), as many as are left
+    /// of `limit` in it: how many were taken, 0 when the minute is spent.
+    /// Two processes taking at once must never together take more than
+    /// `limit`. `Err` (the storage failed) says why; the limiter then paces
+    /// by its own count alone.
+    fn take(&self, write: bool, minute: u64, limit: u32, want: u32) -> BudgetFuture<'_>;
+}
+
+/// How many requests a limiter takes from its [`SharedBudget`] at once: one
+/// at the documented limits (60 and 30 a minute), one in 60 of the limit
+/// above them, so a fast run (limits raised for a private endpoint) asks
+/// the budget about once a second rather than per request. What a process
+/// took and did not send is lost to the others until the minute ends: at
+/// most `want - 1`, under 2% of the limit.
+pub fn shared_take(limit: u32) -> u32 {
+    (limit / 60).max(1)
 }
 
 /// A sliding-window limiter: at most `limit` acquisitions in any `window`,
@@ -110,6 +120,9 @@ struct Class {
     limit: u32,
     sent: VecDeque<Instant>,
     refused_until: Option<Instant>,
+    /// Requests taken from the shared budget and not sent yet: (clock
+    /// minute, how many).
+    lease: (u64, u32),
 }
 
 /// How long after the service's refusal a class waits when the answer gave
@@ -141,6 +154,7 @@ impl RateLimiter {
                 limit: limit.max(1),
                 sent: VecDeque::new(),
                 refused_until: None,
+                lease: (0, 0),
             })
         };
         RateLimiter {
@@ -221,9 +235,21 @@ impl RateLimiter {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs() / 60)
                 .unwrap_or(0);
-            match shared.take(write, minute, limit).await {
-                Ok(true) => return,
-                Ok(false) => {
+            {
+                let mut c = self.class(write);
+                if c.lease.0 == minute && c.lease.1 > 0 {
+                    c.lease.1 -= 1;
+                    return;
+                }
+            }
+            match shared.take(write, minute, limit, shared_take(limit)).await {
+                Ok(n) if n > 0 => {
+                    let mut c = self.class(write);
+                    let left = if c.lease.0 == minute { c.lease.1 } else { 0 };
+                    c.lease = (minute, left + n - 1);
+                    return;
+                }
+                Ok(_) => {
                     // Spent by other processes of the key: this request did
                     // not leave, and none of its class does this minute.
                     {
@@ -319,6 +345,21 @@ mod tests {
                 Duration::from_millis(wait_ms),
                 "{now_ms}"
             );
+        }
+    }
+
+    #[test]
+    fn the_shared_budget_is_taken_one_at_a_time_at_the_documented_limits() {
+        for (limit, want) in [
+            (1, 1),
+            (30, 1),
+            (60, 1),
+            (119, 1),
+            (120, 2),
+            (600, 10),
+            (10_000_000, 166_666),
+        ] {
+            assert_eq!(shared_take(limit), want, "{limit}");
         }
     }
 
