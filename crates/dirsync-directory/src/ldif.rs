@@ -175,39 +175,7 @@ pub fn parse_entries(text: &str) -> Result<Vec<(usize, RawEntry)>, LdifError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
-
-    fn b64(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
-
-    fn guid_bytes(n: u8) -> Vec<u8> {
-        let mut g = vec![
-            0xb6, 0xf0, 0xd3, 0xf2, 0x36, 0xad, 0x56, 0x4e, 0x8c, 0x70, 0x1a, 0x2b, 0x3c, 0x4d,
-            0x5e, 0,
-        ];
-        g[15] = n;
-        g
-    }
-
-    fn user(n: u8, cn: &str) -> String {
-        format!(
-            "dn: CN={cn},OU=Staff,DC=example,DC=com\nobjectClass: top\nobjectClass: user\nobjectGUID:: {}\nsAMAccountName: {cn}\nmail: {cn}@example.com\n\n",
-            b64(&guid_bytes(n))
-        )
-    }
-
-    fn group(n: u8, cn: &str, members: &[&str]) -> String {
-        let mut s = format!(
-            "dn: CN={cn},OU=Groups,DC=example,DC=com\nobjectClass: group\nobjectGUID:: {}\nsAMAccountName: {cn}\n",
-            b64(&guid_bytes(n))
-        );
-        for m in members {
-            s.push_str(&format!("member: {m}\n"));
-        }
-        s.push('\n');
-        s
-    }
+    use crate::ldif_test_records::{b64, group, guid_bytes, user};
 
     fn scope(ex: &str) -> Scope {
         Scope::new(Some(ex), None).unwrap()

@@ -20,6 +20,8 @@ pub mod ldap;
 pub mod ldif;
 pub mod ldif_scope;
 pub mod ldif_stream;
+#[cfg(test)]
+mod ldif_test_records;
 pub mod scope;
 
 pub use config::{LdapConfig, Transport};

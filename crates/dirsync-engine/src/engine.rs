@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use cloudoffice_api::client::{Client, ClientConfig, ClientError};
 use cloudoffice_api::observe::RequestObserver;
-use dirsync_model::{DirectoryChange, DirectoryChanges, DirectorySnapshot};
+use dirsync_model::{DirectoryChange, DirectoryChanges, DirectorySnapshot, Finding};
 use tokio::sync::Mutex;
 
 use crate::clock;
@@ -103,6 +103,12 @@ impl Engine {
             retry: settings.retry,
         })?;
         let store = Store::open(state_db).await?;
+        // The key's per-minute limits, counted with every other process on
+        // this state store (a new `dirsync sync` knows what the last spent).
+        let scope = crate::pace::scope_of(&settings.target.base_url, &settings.target.customer);
+        client.share_budget(std::sync::Arc::new(
+            crate::pace::StoreBudget::open(state_db, scope).await?,
+        ));
         Ok(Engine {
             settings,
             client,
@@ -154,6 +160,16 @@ impl Engine {
         &self,
     ) -> Result<Option<crate::replica_diff::ReplicaIndex>, EngineError> {
         Ok(crate::replica_diff::replica_index(&self.store).await?)
+    }
+
+    /// These objects as the committed replica holds them (as last synced),
+    /// for those it holds: what stands in for an object whose directory
+    /// record could not be read.
+    pub async fn replica_objects(
+        &self,
+        guids: &[dirsync_model::Guid],
+    ) -> Result<Vec<dirsync_model::DirectoryObject>, EngineError> {
+        Ok(self.store.replica_objects(guids).await?)
     }
 
     /// The deletions of these replica objects, each with its last DN (the
@@ -215,6 +231,24 @@ impl Engine {
         opts: RunOptions,
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<RunReport, EngineError> {
+        self.run_read(started, input, Vec::new(), opts, progress)
+            .await
+    }
+
+    /// [`Engine::run_since`] with the findings of the directory read (an
+    /// LDIF record that could not be read: DS107, DS108), reported with
+    /// the run's own; an error among them makes the run's status
+    /// `object_errors` while the other objects sync, and keeps a run whose
+    /// directory did not change from finishing idle (it would not report
+    /// them).
+    pub async fn run_read(
+        &self,
+        started: Instant,
+        input: DirectoryInput,
+        read_findings: Vec<Finding>,
+        opts: RunOptions,
+        progress: impl Fn(Progress) + Send + Sync,
+    ) -> Result<RunReport, EngineError> {
         let _guard = self.running.lock().await;
         let started_at = clock::rfc3339(
             time::OffsetDateTime::now_utc()
@@ -224,7 +258,11 @@ impl Engine {
         let staging = self.settings.staging;
         let writes = opts.mode == Mode::Apply && !staging;
         if let DirectoryInput::Incremental(changes) = &input {
-            if writes && changes.changes.is_empty() && !self.verification_due().await? {
+            if writes
+                && changes.changes.is_empty()
+                && read_findings.is_empty()
+                && !self.verification_due().await?
+            {
                 if let Some(in_scope) = self.idle_ok().await? {
                     return self
                         .idle_run(
@@ -270,7 +308,7 @@ impl Engine {
             summary: String::new(),
             counts: Counts::default(),
             operations: Vec::new(),
-            findings: Vec::new(),
+            findings: read_findings.iter().map(ReportFinding::from).collect(),
             cookie_committed: false,
             operations_stored: false,
             api: ApiStats::default(),

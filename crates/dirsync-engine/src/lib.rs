@@ -75,6 +75,7 @@ pub mod known;
 pub mod mapping;
 mod narrow;
 mod outcomes;
+mod pace;
 pub mod plan;
 pub mod reader;
 pub mod replica_diff;

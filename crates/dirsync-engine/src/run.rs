@@ -305,7 +305,10 @@ impl Engine {
             done: 1,
             total: 1,
         });
-        report.findings = the_plan.findings.iter().map(ReportFinding::from).collect();
+        // After the directory read's own findings (Engine::run_read).
+        report
+            .findings
+            .extend(the_plan.findings.iter().map(ReportFinding::from));
         report.counts.planned = the_plan.ops.len() as u64;
 
         // 5. The safety limits, all reported when several hold: per group

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "replica keys",
         include_str!("../migrations/0006_replica_keys.sql"),
     ),
+    (
+        7,
+        "shared request pacing",
+        include_str!("../migrations/0007_pace.sql"),
+    ),
 ];
 
 /// A state store failure.

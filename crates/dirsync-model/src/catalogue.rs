@@ -124,6 +124,8 @@ codes! {
     ListMemberWithoutMailbox = "DS104",
     MalformedProxyAddress = "DS105",
     DeletionDeferred = "DS106",
+    UnreadableRecord = "DS107",
+    UnreadableRecordOutOfScope = "DS108",
     ThresholdExceeded = "DS201",
     UnsafeDirectoryRead = "DS202",
     TargetReadFailed = "DS203",
@@ -437,6 +439,29 @@ pub static CATALOGUE: &[Definition] = &[
         predicted: true,
     },
     Definition {
+        code: Code::UnreadableRecord,
+        title: "Directory record that cannot be read (LDIF)",
+        severity: Severity::Error,
+        template: "LDIF file '{file}', line {line}: {record} cannot be read: {detail}. {effect}",
+        cause: "The LDIF export holds a record of an object in the sync scope that dirsync cannot read: a value that is not valid base64 or UTF-8 text, a line that is not 'attribute: value', a change record instead of an entry, a multi-valued attribute cut by ranged retrieval, or an entry whose objectGUID is missing or malformed. One bad record stops nothing else: the other objects sync.",
+        solution: &[
+            "Correct the object named in the message in Active Directory (or the tool that writes the export) and export the file again; the line is that of the file this run read.",
+            "Until then the object stays as it was last synced: it is neither updated nor disabled, and an object never synced before is not created. Each run reads the file again and reports the record until it is fixed.",
+        ],
+        retried: false,
+        predicted: true,
+    },
+    Definition {
+        code: Code::UnreadableRecordOutOfScope,
+        title: "Record outside the sync scope that cannot be read (LDIF)",
+        severity: Severity::Warning,
+        template: "LDIF file '{file}', line {line}: {record} cannot be read: {detail}. It is outside the sync scope and is ignored.",
+        cause: "The LDIF export holds a record dirsync cannot read, of an object that is in neither service group (or whose DN cannot be read, so that no group can name it). It changes nothing this run.",
+        solution: &["Correct the object in Active Directory and export the file again, or leave it out of the export."],
+        retried: false,
+        predicted: true,
+    },
+    Definition {
         code: Code::ThresholdExceeded,
         title: "Stopped by the disable/delete safety threshold",
         severity: Severity::Error,
@@ -536,7 +561,9 @@ pub fn markdown() -> String {
     s.push_str("<!-- Generated from crates/dirsync-model/src/catalogue.rs; do not edit by hand. A test and CI fail when this file is stale: regenerate every generated document with `scripts/gen-docs`. -->\n\n");
     s.push_str("Every error and warning dirsync reports has a stable code. The CLI, the JSON run report and the web UI show the same message, cause and solution.\n\n");
     s.push_str("- `DS0xx`: an object could not be synced as the directory says (errors 1 to 9 are the seed article's common errors).\n");
-    s.push_str("- `DS1xx`: directory warnings (and one per-object error, DS102).\n");
+    s.push_str(
+        "- `DS1xx`: directory warnings (and per-object errors of the directory: DS102, DS107).\n",
+    );
     s.push_str("- `DS2xx`: the whole run stopped before changing anything.\n\n");
     s.push_str("Placeholders in `{braces}` are filled with the object's values.\n\n");
     s.push_str("| code | severity | title |\n|---|---|---|\n");

@@ -194,7 +194,7 @@ impl Agent {
                 report: None,
             };
         }
-        let report = match source::read_whole(&self.loaded).await {
+        let report = match source::read_whole(&self.loaded, Some(&*self.engine)).await {
             Err(e) => {
                 probes.push(Probe {
                     name: "directory read",
@@ -203,7 +203,7 @@ impl Agent {
                 });
                 None
             }
-            Ok(snapshot) => {
+            Ok((snapshot, findings)) => {
                 let input = DirectoryInput::Full {
                     snapshot,
                     cookie: None,
@@ -213,7 +213,10 @@ impl Agent {
                     trigger: Trigger::Manual,
                     override_threshold: false,
                 };
-                match self.engine.run(input, opts, |_| {}).await {
+                let run =
+                    self.engine
+                        .run_read(std::time::Instant::now(), input, findings, opts, |_| {});
+                match run.await {
                     Ok(r) => Some(r),
                     Err(e) => {
                         probes.push(Probe {
@@ -243,16 +246,17 @@ impl Agent {
         });
         let full = req.full || !engine.has_replica().await?;
         let cookie = if full { None } else { engine.cookie().await? };
-        let read = match source::read(&self.loaded, cookie.as_deref(), full, Some(engine)).await {
-            Ok(r) => r,
-            Err(e) => {
-                let detail = scrub(&self.loaded, &format!("{e:#}"));
-                tracing::error!(error = %detail, "directory read failed");
-                return Ok(engine
-                    .record_failed_read(started, req.options(), full, &detail)
-                    .await?);
-            }
-        };
+        let (read, findings) =
+            match source::read(&self.loaded, cookie.as_deref(), full, Some(engine)).await {
+                Ok(r) => r,
+                Err(e) => {
+                    let detail = scrub(&self.loaded, &format!("{e:#}"));
+                    tracing::error!(error = %detail, "directory read failed");
+                    return Ok(engine
+                        .record_failed_read(started, req.options(), full, &detail)
+                        .await?);
+                }
+            };
         progress(&ProgressEvent {
             phase: "read_directory".into(),
             done: 1,
@@ -274,13 +278,19 @@ impl Agent {
         };
         let p = progress.clone();
         let report = engine
-            .run_since(started, input, req.options(), move |e: Progress| {
-                p(&ProgressEvent {
-                    phase: e.phase.to_string(),
-                    done: e.done,
-                    total: e.total,
-                });
-            })
+            .run_read(
+                started,
+                input,
+                findings,
+                req.options(),
+                move |e: Progress| {
+                    p(&ProgressEvent {
+                        phase: e.phase.to_string(),
+                        done: e.done,
+                        total: e.total,
+                    });
+                },
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{}", scrub(&self.loaded, &e.to_string())))?;
         Ok(report)

@@ -15,10 +15,13 @@
 //! exactly the text compared, and a file rewritten between the passes (or
 //! whose size or time moved) is refused like one still being written.
 //!
-//! A record that cannot be read stops nothing else: it is reported with
-//! its line, and its object stays as last synced (neither updated nor taken
-//! as gone). When the read cannot tell which object such a record is (no
-//! readable objectGUID), no object is taken as gone this run.
+//! A record that cannot be read stops nothing else: it is a finding of the
+//! run (DS107, [`crate::ldif_findings`]) with its line, and its object stays
+//! as last synced (neither updated nor taken as gone). When the read cannot
+//! tell which object such a record is (no readable objectGUID), no object
+//! is taken as gone this run. The cookie committed then makes the next run
+//! read the file again ([`ldif_fingerprint::read_again`]), so every run
+//! reports the record until it is fixed.
 
 use std::collections::HashSet;
 use std::io::{BufReader, Read};
@@ -27,16 +30,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use dirsync_directory::entry::dn_key;
 use dirsync_directory::ldif_scope::{Found, LdifScope};
-use dirsync_directory::ldif_stream::BadEntry;
 use dirsync_directory::Scope;
 use dirsync_engine::replica_diff::ReplicaIndex;
 use dirsync_engine::Engine;
 use dirsync_model::{
-    ChangeTracking, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Guid,
+    ChangeTracking, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding,
+    Guid,
 };
 use sha2::{Digest, Sha256};
 
 use crate::config::Loaded;
+use crate::ldif_findings::{Effect, Unreadable};
 use crate::ldif_fingerprint;
 
 /// Bytes read from the file at a time.
@@ -50,9 +54,9 @@ struct FileDiff {
     /// Replica objects the read never met.
     unseen: Vec<Guid>,
     /// Records in scope that could not be read (kept as last synced).
-    held: Vec<BadEntry>,
+    held: Vec<Unreadable>,
     /// Records out of scope that could not be read (reported only).
-    unread: Vec<BadEntry>,
+    unread: Vec<Unreadable>,
     /// The DN keys of the held records.
     held_dns: HashSet<String>,
     /// A held record has no readable objectGUID: no object is taken as
@@ -111,7 +115,7 @@ fn diff_file(path: &Path, scope: &Scope, mut index: ReplicaIndex) -> Result<Opti
     let t = std::time::Instant::now();
     let mut failed: Option<anyhow::Error> = None;
     let mut src = open(path)?;
-    out.unread = ldif.read(&mut src, |found| match found {
+    let unread = ldif.read(&mut src, |found| match found {
         Found::Object { object, .. } => match index.compare(object) {
             Ok(Some(changed)) => out.upserts.push(changed),
             Ok(None) => {}
@@ -120,21 +124,21 @@ fn diff_file(path: &Path, scope: &Scope, mut index: ReplicaIndex) -> Result<Opti
             }
         },
         Found::Held(b) => {
-            match b.partial.guid() {
-                Ok(g) => {
-                    index.hold(g);
+            let effect = match b.partial.guid() {
+                Ok(g) if index.hold(g) => Effect::Kept,
+                Ok(_) => Effect::NotSynced,
+                Err(_) => {
+                    out.hold_all = true;
+                    Effect::Kept
                 }
-                Err(_) => out.hold_all = true,
-            }
+            };
             if let Some(dn) = &b.dn {
                 out.held_dns.insert(dn_key(dn));
             }
-            out.held.push(BadEntry {
-                partial: Default::default(),
-                ..b
-            });
+            out.held.push(Unreadable::of(&b, Some(effect)));
         }
     })?;
+    out.unread = unread.iter().map(|b| Unreadable::of(b, None)).collect();
     if let Some(e) = failed {
         return Err(e);
     }
@@ -151,27 +155,35 @@ fn diff_file(path: &Path, scope: &Scope, mut index: ReplicaIndex) -> Result<Opti
     Ok(Some(out))
 }
 
+/// A whole read of the LDIF file's scope (a full sync's).
+#[derive(Debug)]
+pub struct FullRead {
+    pub snapshot: DirectorySnapshot,
+    /// The SHA-256 of the bytes read.
+    pub digest: Vec<u8>,
+    /// Records in scope that could not be read: each object's GUID when
+    /// it could be read (its last synced state may stand in for it).
+    pub held: Vec<Unreadable>,
+    /// Records out of scope that could not be read (reported only).
+    pub unread: Vec<Unreadable>,
+}
+
 /// Reads the whole scope of the LDIF file, streamed (blocking): the
-/// snapshot of a full sync and the SHA-256 of the bytes read. Neither the
-/// text nor the records out of scope are held. Stricter than a rerun: any
-/// record that cannot be read fails the read (a full sync must see every
-/// object), as [`dirsync_directory::read_snapshot`] does.
-pub fn snapshot_file(path: &Path, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
+/// snapshot of a full sync, the SHA-256 of the bytes read, and the records
+/// that could not be read. Neither the text nor the records out of scope
+/// are held. The caller decides what stands in for a held record
+/// ([`crate::source`]: the object as last synced).
+pub fn snapshot_file(path: &Path, scope: &Scope) -> Result<FullRead> {
     let mut src = open(path)?;
     let ldif = LdifScope::scan(&mut src, scope)?;
     let digest = src.into_inner().hash.finalize().to_vec();
     let mut objects = Vec::with_capacity(ldif.len());
-    let mut held: Option<BadEntry> = None;
+    let mut held: Vec<Unreadable> = Vec::new();
     let mut src = open(path)?;
     let unread = ldif.read(&mut src, |found| match found {
         Found::Object { object, .. } => objects.push(object),
-        Found::Held(b) => {
-            held.get_or_insert(b);
-        }
+        Found::Held(b) => held.push(Unreadable::of(&b, Some(Effect::NotSynced))),
     })?;
-    if let Some(b) = held.into_iter().chain(unread).min_by_key(|b| b.start) {
-        return Err(b.error.into());
-    }
     if src.into_inner().hash.finalize().as_slice() != digest.as_slice() {
         anyhow::bail!(
             "the LDIF file {} changed while it was read (its two passes read different content); it is not applied, \
@@ -184,7 +196,12 @@ pub fn snapshot_file(path: &Path, scope: &Scope) -> Result<(DirectorySnapshot, V
         rsemail_group: ldif.rsemail_group,
         objects,
     };
-    Ok((snapshot, digest))
+    Ok(FullRead {
+        snapshot,
+        digest,
+        held,
+        unread: unread.iter().map(|b| Unreadable::of(b, None)).collect(),
+    })
 }
 
 /// Streams the LDIF file and compares it with the committed replica:
@@ -194,7 +211,7 @@ pub async fn read_changes(
     loaded: &Loaded,
     scope: &Scope,
     engine: &Engine,
-) -> Result<Option<DirectoryChanges>> {
+) -> Result<Option<(DirectoryChanges, Vec<Finding>)>> {
     let path: PathBuf = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
@@ -215,8 +232,14 @@ pub async fn read_changes(
         return Ok(None);
     };
     crate::source::unchanged_since(&path, settle, before)?;
-    let fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &diff.digest);
-    report_unreadable(&path, &diff);
+    let mut fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &diff.digest);
+    if !diff.held.is_empty() {
+        fingerprint = ldif_fingerprint::read_again(fingerprint);
+    }
+    log_unreadable(&path, &diff.held, &diff.unread);
+    let mut unreadable = diff.held.clone();
+    unreadable.extend(diff.unread.iter().cloned());
+    let findings = crate::ldif_findings::findings(&path.display().to_string(), &unreadable);
     let mut changes: Vec<DirectoryChange> = if diff.hold_all {
         if !diff.unseen.is_empty() {
             tracing::warn!(
@@ -250,32 +273,38 @@ pub async fn read_changes(
         "LDIF file compared with the replica"
     );
     changes.extend(diff.upserts.into_iter().map(DirectoryChange::Upsert));
-    Ok(Some(DirectoryChanges {
-        changes,
-        cookie: fingerprint,
-        method: ChangeTracking::LdifDiff,
-    }))
+    Ok(Some((
+        DirectoryChanges {
+            changes,
+            cookie: fingerprint,
+            method: ChangeTracking::LdifDiff,
+        },
+        findings,
+    )))
 }
 
-/// Logs each record that could not be read, with its line and what to do.
-fn report_unreadable(path: &Path, diff: &FileDiff) {
-    for b in &diff.held {
+/// Logs each record that could not be read, with its line and what to do
+/// (the run report has them as findings too).
+pub(crate) fn log_unreadable(path: &Path, held: &[Unreadable], unread: &[Unreadable]) {
+    for b in held {
         tracing::warn!(
             file = %path.display(),
-            line = b.error.line(),
+            line = b.line,
             dn = b.dn.as_deref().unwrap_or(""),
-            "{}; this object is left as last synced until the record is fixed: correct it in the directory \
+            "LDIF line {}: {}; this object is left as last synced until the record is fixed: correct it in the directory \
              and export the file again",
-            b.error
+            b.line,
+            b.detail
         );
     }
-    for b in &diff.unread {
+    for b in unread {
         tracing::warn!(
             file = %path.display(),
-            line = b.error.line(),
+            line = b.line,
             dn = b.dn.as_deref().unwrap_or(""),
-            "{}; the record is outside the sync scope and ignored: correct it, or leave it out of the export",
-            b.error
+            "LDIF line {}: {}; the record is outside the sync scope and ignored: correct it, or leave it out of the export",
+            b.line,
+            b.detail
         );
     }
 }

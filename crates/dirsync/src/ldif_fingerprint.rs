@@ -88,6 +88,18 @@ pub fn read_with_fingerprint(path: &Path) -> Result<(String, Vec<u8>)> {
     Ok((text, fp))
 }
 
+/// What [`read_again`] appends: no file's fingerprint ends with it.
+const READ_AGAIN: &str = ":read-again";
+
+/// The cookie to commit for a file that had records in scope that could
+/// not be read: the next run reads the file again (it is never
+/// "unchanged"), so every run reports those records until they are fixed,
+/// instead of the next idle run saying nothing.
+pub fn read_again(mut fingerprint: Vec<u8>) -> Vec<u8> {
+    fingerprint.extend_from_slice(READ_AGAIN.as_bytes());
+    fingerprint
+}
+
 /// True when the file at `path` still has the fingerprint `stored` (same
 /// size, modification time and content).
 pub fn unchanged(path: &Path, stored: &[u8]) -> Result<bool> {
@@ -131,6 +143,11 @@ mod tests {
             .unwrap();
         assert_eq!(stat(&p).unwrap().0, 10);
         assert!(!unchanged(&p, &fp).unwrap());
+        // A fingerprint marked to be read again is never unchanged.
+        let now = of_file(&p).unwrap();
+        assert!(unchanged(&p, &now).unwrap());
+        assert!(!unchanged(&p, &read_again(now.clone())).unwrap());
+        assert!(is_fingerprint(&read_again(now)));
         // Other size.
         std::fs::write(&p, "dn: CN=abc\n\n").unwrap();
         assert!(!unchanged(&p, &fp).unwrap());

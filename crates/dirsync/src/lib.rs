@@ -16,6 +16,7 @@ pub mod demo;
 pub mod engine_settings;
 pub mod history;
 pub mod ldif_diff;
+pub mod ldif_findings;
 pub mod ldif_fingerprint;
 pub mod lock;
 pub mod logging;

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope};
 use dirsync_engine::Engine;
-use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot};
+use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot, Finding};
 
 use crate::ldif_fingerprint;
 
@@ -74,24 +74,65 @@ pub fn ldap_config(loaded: &Loaded) -> LdapConfig {
 
 /// Reads the LDIF file once it has settled, streamed
 /// ([`crate::ldif_diff::snapshot_file`]), with the fingerprint of the bytes
-/// read.
-async fn read_ldif(loaded: &Loaded, scope: &Scope) -> Result<(DirectorySnapshot, Vec<u8>)> {
+/// read and the findings of the records that could not be read.
+///
+/// A record in scope that cannot be read stands as its object was last
+/// synced, from the replica of `replica` (so a full sync neither updates
+/// nor disables it); an object never synced is left out (not created).
+/// Only when such a record has no readable objectGUID and a replica
+/// exists is the file refused: which synced object it is cannot be known,
+/// and leaving it out would disable it.
+async fn read_ldif(
+    loaded: &Loaded,
+    scope: &Scope,
+    replica: Option<&Engine>,
+) -> Result<(DirectorySnapshot, Vec<u8>, Vec<Finding>)> {
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
     let settle = loaded.config.directory.ldif_settle;
     let before = settled(&path, settle).await?;
     let (p, s) = (path.clone(), scope.clone());
-    let (snapshot, digest) =
-        tokio::task::spawn_blocking(move || crate::ldif_diff::snapshot_file(&p, &s))
-            .await
-            .context("the LDIF read stopped")?
-            .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
+    let mut read = tokio::task::spawn_blocking(move || crate::ldif_diff::snapshot_file(&p, &s))
+        .await
+        .context("the LDIF read stopped")?
+        .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
     unchanged_since(&path, settle, before)?;
     // The size and time the settled read saw (a change since only makes the
     // next run read the file again: the hash is of the text read).
-    let fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &digest);
-    Ok((snapshot, fingerprint))
+    let mut fingerprint = ldif_fingerprint::of_digest(ldif_fingerprint::stat(&path)?, &read.digest);
+    if !read.held.is_empty() {
+        let engine = match replica {
+            Some(e) if e.has_replica().await? => Some(e),
+            _ => None,
+        };
+        if let Some(engine) = engine {
+            if let Some(b) = read.held.iter().find(|b| b.guid.is_none()) {
+                anyhow::bail!(
+                    "{} (directory.ldif_path): LDIF line {}: {}; a full sync cannot tell which synced object this \
+                     record is (no readable objectGUID), so the file is not applied: fix the record and export \
+                     the file again (an incremental run holds the objects as last synced instead)",
+                    path.display(),
+                    b.line,
+                    b.detail
+                );
+            }
+            let guids: Vec<_> = read.held.iter().filter_map(|b| b.guid).collect();
+            let last = engine.replica_objects(&guids).await?;
+            for b in &mut read.held {
+                if last.iter().any(|o| Some(o.guid) == b.guid) {
+                    b.effect = Some(crate::ldif_findings::Effect::Kept);
+                }
+            }
+            read.snapshot.objects.extend(last);
+        }
+        fingerprint = ldif_fingerprint::read_again(fingerprint);
+    }
+    crate::ldif_diff::log_unreadable(&path, &read.held, &read.unread);
+    let mut unreadable = std::mem::take(&mut read.held);
+    unreadable.append(&mut read.unread);
+    let findings = crate::ldif_findings::findings(&path.display().to_string(), &unreadable);
+    Ok((read.snapshot, fingerprint, findings))
 }
 
 /// The longest a read waits for an LDIF file to settle before leaving it
@@ -176,7 +217,7 @@ pub async fn probe(loaded: &Loaded) -> Result<String> {
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
-            let (snap, _) = read_ldif(loaded, &scope).await?;
+            let (snap, _, _) = read_ldif(loaded, &scope, None).await?;
             Ok(format!(
                 "read {} ({} objects in scope)",
                 loaded.ldif_path().unwrap_or_default().display(),
@@ -196,11 +237,15 @@ pub async fn probe(loaded: &Loaded) -> Result<String> {
 }
 
 /// Reads the whole directory, for a prediction that commits nothing
-/// (`dirsync check`).
-pub async fn read_whole(loaded: &Loaded) -> Result<DirectorySnapshot> {
-    match read(loaded, None, true, None).await? {
-        DirectoryRead::Full { snapshot, .. } => Ok(snapshot),
-        DirectoryRead::Changes(_) => anyhow::bail!(
+/// (`dirsync check`), with the findings of the read (an LDIF record that
+/// cannot be read stands as last synced in `replica`'s store).
+pub async fn read_whole(
+    loaded: &Loaded,
+    replica: Option<&Engine>,
+) -> Result<(DirectorySnapshot, Vec<Finding>)> {
+    match read(loaded, None, true, replica).await? {
+        (DirectoryRead::Full { snapshot, .. }, findings) => Ok((snapshot, findings)),
+        (DirectoryRead::Changes(_), _) => anyhow::bail!(
             "the directory answered a full read with changes only; run `dirsync check` again"
         ),
     }
@@ -209,13 +254,15 @@ pub async fn read_whole(loaded: &Loaded) -> Result<DirectorySnapshot> {
 /// Reads the directory: incrementally from `cookie` unless `full`. An
 /// LDIF file is compared with the committed replica of `replica` (when
 /// given and not `full`), streamed ([`crate::ldif_diff`]); it is read whole
-/// when there is no replica or the scope's service groups changed.
+/// when there is no replica or the scope's service groups changed. With
+/// the read, its findings for the run report (LDIF records that could not
+/// be read: [`crate::ldif_findings`]).
 pub async fn read(
     loaded: &Loaded,
     cookie: Option<&[u8]>,
     full: bool,
     replica: Option<&Engine>,
-) -> Result<DirectoryRead> {
+) -> Result<(DirectoryRead, Vec<Finding>)> {
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
         SourceKind::Ldif => {
@@ -225,26 +272,30 @@ pub async fn read(
             // The same file as the committed run's: nothing changed.
             if let Some(c) = cookie.filter(|_| !full) {
                 if ldif_fingerprint::unchanged(&path, c)? {
-                    return Ok(DirectoryRead::Changes(DirectoryChanges {
+                    let read = DirectoryRead::Changes(DirectoryChanges {
                         changes: Vec::new(),
                         cookie: c.to_vec(),
                         method: ChangeTracking::LdifDiff,
-                    }));
+                    });
+                    return Ok((read, Vec::new()));
                 }
             }
             if let Some(engine) = replica.filter(|_| !full) {
-                if let Some(d) = crate::ldif_diff::read_changes(loaded, &scope, engine).await? {
-                    return Ok(DirectoryRead::Changes(d));
+                if let Some((d, findings)) =
+                    crate::ldif_diff::read_changes(loaded, &scope, engine).await?
+                {
+                    return Ok((DirectoryRead::Changes(d), findings));
                 }
             }
-            let (snapshot, fingerprint) = read_ldif(loaded, &scope).await?;
-            Ok(DirectoryRead::Full {
+            let (snapshot, fingerprint, findings) = read_ldif(loaded, &scope, replica).await?;
+            let read = DirectoryRead::Full {
                 snapshot,
                 cookie: Some(fingerprint),
                 reason:
                     "LDIF source: the file changed since the last run, or a full sync was asked for"
                         .into(),
-            })
+            };
+            Ok((read, findings))
         }
         SourceKind::Ldap => {
             let mut src = LdapSource::connect(ldap_config(loaded)).await?;
@@ -253,7 +304,7 @@ pub async fn read(
                 if full { None } else { cookie }.filter(|c| !ldif_fingerprint::is_fingerprint(c));
             let out = src.incremental(&scope, cookie).await;
             src.unbind().await;
-            Ok(match out? {
+            let read = match out? {
                 Incremental::Changes(c) => DirectoryRead::Changes(c),
                 Incremental::FullResync {
                     snapshot,
@@ -272,7 +323,8 @@ pub async fn read(
                         reason,
                     }
                 }
-            })
+            };
+            Ok((read, Vec::new()))
         }
     }
 }

@@ -16,6 +16,12 @@ fn sync(dir: &Path, o: &Officed, extra: &[&str]) -> Value {
 
 /// `dirsync sync --json`: the report and what was logged.
 fn sync_logged(dir: &Path, o: &Officed, extra: &[&str]) -> (Value, String) {
+    sync_exit(dir, o, extra, 0)
+}
+
+/// `dirsync sync --json` ending with exit code `code`: the report and what
+/// was logged.
+fn sync_exit(dir: &Path, o: &Officed, extra: &[&str], code: i32) -> (Value, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_dirsync"));
     c.current_dir(dir)
         .env_remove("DIRSYNC_CONFIG")
@@ -36,7 +42,7 @@ fn sync_logged(dir: &Path, o: &Officed, extra: &[&str]) -> (Value, String) {
         String::from_utf8_lossy(&r.stdout),
         String::from_utf8_lossy(&r.stderr)
     );
-    assert_eq!(r.status.code(), Some(0), "{all}");
+    assert_eq!(r.status.code(), Some(code), "{all}");
     let report =
         serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{all}"));
     (report, String::from_utf8_lossy(&r.stderr).into_owned())
@@ -75,19 +81,19 @@ struct Directory {
     users: Vec<(u32, &'static str)>,
     /// The users in the Exchange service group.
     members: Vec<u32>,
-    /// A user whose entry has a line that cannot be read.
-    malformed: Option<u32>,
+    /// Users whose entry has a line that cannot be read.
+    malformed: Vec<u32>,
 }
 
 impl Directory {
-    /// The file's text and the line of the malformed value, if any.
-    fn render(&self) -> (String, Option<usize>) {
+    /// The file's text and the lines of the malformed values.
+    fn render(&self) -> (String, Vec<usize>) {
         let mut s = String::from("version: 1\n\n");
-        let mut bad_line = None;
+        let mut bad_lines = Vec::new();
         for (i, title) in &self.users {
-            if self.malformed == Some(*i) {
+            if self.malformed.contains(i) {
                 let at = s.lines().count() + 3;
-                bad_line = Some(at);
+                bad_lines.push(at);
                 s.push_str(&format!(
                     "dn: CN=User {i:03},OU=Staff,DC=example,DC=com\nobjectClass: user\ndisplayName:: not base64!\n"
                 ));
@@ -111,8 +117,28 @@ impl Directory {
             ));
         }
         s.push('\n');
-        (s, bad_line)
+        (s, bad_lines)
     }
+}
+
+/// The report's findings of `code`: (message, dn).
+fn findings_of(r: &Value, code: &str) -> Vec<(String, String)> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap().to_string(),
+                f["dn"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn staff(i: u32) -> String {
+    format!("CN=User {i:03},OU=Staff,DC=example,DC=com")
 }
 
 /// An officed with one Exchange domain, and a dirsync directory whose
@@ -215,7 +241,7 @@ fn each_change_of_the_file_is_synced_incrementally() {
     let mut d = Directory {
         users: (0..8).map(|i| (i, "Engineer")).collect(),
         members: (0..6).collect(),
-        malformed: None,
+        malformed: Vec::new(),
     };
     let write = |d: &Directory| {
         let (text, line) = d.render();
@@ -258,29 +284,132 @@ fn each_change_of_the_file_is_synced_incrementally() {
     assert_eq!(counts(&r)[..4], [1, 0, 1, 0], "{r}");
 
     // User 3's record cannot be read; user 4's title changed. User 3 is
-    // named by line and left as it was; user 4 is updated.
-    d.malformed = Some(3);
+    // named by line and left as it was (a DS107 finding: the run has an
+    // error, exit code 1); user 4 is updated.
+    d.malformed = vec![3];
     d.users.iter_mut().find(|(i, _)| *i == 4).unwrap().1 = "Director";
-    let line = write(&d).unwrap();
-    let (r, log) = sync_logged(dir.path(), &o, &[]);
+    let line = write(&d)[0];
+    let (r, log) = sync_exit(dir.path(), &o, &[], 1);
     assert_eq!(r["full"], false, "{r}");
+    assert_eq!(r["status"], "object_errors", "{r}");
     assert_eq!(counts(&r)[..4], [0, 1, 0, 0], "{r}\n{log}");
+    let held = findings_of(&r, "DS107");
+    assert_eq!(held.len(), 1, "{r}");
+    assert!(
+        held[0].0.contains(&format!(
+            "ad.ldif', line {line}: the record of '{}' cannot be read: the base64 value of displayName is invalid",
+            staff(3)
+        )) && held[0].0.contains("left as it was last synced"),
+        "{held:?}"
+    );
+    assert_eq!(held[0].1, staff(3));
     assert!(
         log.contains(&format!(
             "LDIF line {line}: the base64 value of displayName is invalid"
-        )) && log.contains("left as last synced"),
+        )),
         "{log}"
     );
 
+    // The same file again: read again (not taken as unchanged), so the
+    // record is still reported, and nothing is done.
+    let (r, _) = sync_exit(dir.path(), &o, &[], 1);
+    assert_eq!(counts(&r)[..4], [0, 0, 0, 0], "{r}");
+    assert_eq!(findings_of(&r, "DS107").len(), 1, "{r}");
+
     // The record fixed: nothing left to do for user 3.
-    d.malformed = None;
+    d.malformed = Vec::new();
     write(&d);
     let r = sync(dir.path(), &o, &[]);
     assert_eq!(r["full"], false, "{r}");
     assert_eq!(counts(&r)[..4], [0, 0, 0, 0], "{r}");
+    assert!(findings_of(&r, "DS107").is_empty(), "{r}");
 
     // --full agrees with what the reruns did.
     let full = sync(dir.path(), &o, &["--full"]);
     assert_eq!(full["full"], true, "{full}");
     assert_eq!(full["counts"]["planned"], 0, "{full}");
+}
+
+/// A full read (the first sync, and `--full`) with records that cannot be
+/// read: one finding each, by line; the other objects sync. On the first
+/// sync the objects are not created; on a later full sync they stand as
+/// last synced (not disabled). A bad record outside the scope is a
+/// warning.
+#[test]
+fn a_full_sync_reports_each_bad_record_and_syncs_the_rest() {
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("ad.ldif");
+    let mut d = Directory {
+        users: (0..8).map(|i| (i, "Engineer")).collect(),
+        members: (0..6).collect(),
+        malformed: vec![1, 4, 7],
+    };
+    let write = |d: &Directory| {
+        let (text, lines) = d.render();
+        std::fs::write(&file, text).unwrap();
+        lines
+    };
+    let lines = write(&d);
+    let (o, dir) = setup(&file);
+    let created = |r: &Value| r["counts"]["created"].as_u64().unwrap();
+
+    // First sync: users 1 and 4 (in scope) are not created, user 7 (out of
+    // scope) is a warning; the four others are created.
+    let (r, _) = sync_exit(dir.path(), &o, &[], 1);
+    assert_eq!((r["full"].as_bool(), created(&r)), (Some(true), 4), "{r}");
+    let held = findings_of(&r, "DS107");
+    let want: Vec<(String, String)> = [(1, lines[0]), (4, lines[1])]
+        .iter()
+        .map(|(i, l)| {
+            (
+                format!("line {l}: the record of '{}'", staff(*i)),
+                staff(*i),
+            )
+        })
+        .collect();
+    assert_eq!(held.len(), 2, "{r}");
+    for ((msg, dn), (want_msg, want_dn)) in held.iter().zip(&want) {
+        assert!(
+            msg.contains(want_msg) && msg.contains("never synced and is not created"),
+            "{msg}"
+        );
+        assert_eq!(dn, want_dn);
+    }
+    let out = findings_of(&r, "DS108");
+    assert!(
+        out.len() == 1
+            && out[0]
+                .0
+                .contains(&format!("line {}: the record of '{}'", lines[2], staff(7))),
+        "{r}"
+    );
+    assert_eq!(r["counts"]["warnings"], 1, "{r}");
+
+    // Fixed: the two users are created by the next (incremental) run.
+    d.malformed = Vec::new();
+    write(&d);
+    let r = sync(dir.path(), &o, &[]);
+    assert_eq!((r["full"].as_bool(), created(&r)), (Some(false), 2), "{r}");
+
+    // Broken again, and a --full sync: user 4 stands as last synced (not
+    // disabled), user 0's change is applied.
+    d.malformed = vec![4];
+    d.users[0].1 = "Manager";
+    let lines = write(&d);
+    let (r, _) = sync_exit(dir.path(), &o, &["--full"], 1);
+    assert_eq!(r["full"], true, "{r}");
+    assert_eq!(
+        ["created", "updated", "disabled", "deleted"].map(|k| r["counts"][k].as_u64().unwrap()),
+        [0, 1, 0, 0],
+        "{r}"
+    );
+    let held = findings_of(&r, "DS107");
+    assert!(
+        held.len() == 1
+            && held[0]
+                .0
+                .contains(&format!("line {}: the record of '{}'", lines[0], staff(4)))
+            && held[0].0.contains("left as it was last synced"),
+        "{r}"
+    );
 }

@@ -34,7 +34,9 @@ mod pacing;
 mod resources;
 
 pub use error::ClientError;
-pub use pacing::{until_next_minute, RateLimit, RateLimiter, RetryPolicy};
+pub use pacing::{
+    shared_take, until_next_minute, BudgetFuture, RateLimit, RateLimiter, RetryPolicy, SharedBudget,
+};
 
 /// Throttle refusals one request waits out before it fails: each waits for
 /// the service's next minute, so five cover a key whose limits other
@@ -113,6 +115,13 @@ impl Client {
     pub fn with_limiter(mut self, limiter: RateLimiter) -> Self {
         self.limiter = Arc::new(limiter);
         self
+    }
+
+    /// Counts this client's requests in `budget`, shared with the other
+    /// processes of the same key (see [`SharedBudget`]); set once, false
+    /// when one was already set.
+    pub fn share_budget(&self, budget: Arc<dyn SharedBudget>) -> bool {
+        self.limiter.share(budget)
     }
 
     pub fn stats(&self) -> &ClientStats {
