@@ -86,6 +86,13 @@ LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
 LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
 LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
              "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
+# A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
+# through that script: its fixtures are then loaded offline (`scripts/bench-dc load`, whose
+# rate holds as the domain grows) and kept as a copy of the loaded DC that later runs
+# restore. BENCH_FIXTURE_LOAD=ldap loads over LDAP instead (the only way into the shared
+# test DC, which has no note).
+BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent", "bench-dc.env"))
+FIXTURE_LOAD = os.environ.get("BENCH_FIXTURE_LOAD", "offline" if BENCH_DC else "ldap")
 
 
 def run(cmd, timeout=STEP_TIMEOUT, env=None, input=None, check=True):
@@ -183,11 +190,18 @@ class Fixture:
     def _count(self, ou, flt):
         return len(ldapsearch(ou, flt, ["1.1"]))
 
-    def ensure(self):
+    def parts(self):
         parts = [("x", self.ex_ou, self.ex_users, self.contacts, self.lists, self.ex_tag,
                   f"Exchange {self.name}")]
         if self.rs_users:
             parts.append(("r", self.rs_ou, self.rs_users, 0, 0, self.rs_tag, f"Rackspace {self.name}"))
+        return parts
+
+    def ensure(self):
+        parts = self.parts()
+        if FIXTURE_LOAD == "offline":
+            if self.restore_or_load_offline(parts):
+                return
         for suffix, ou, users, contacts, lists, tag, group in parts:
             self.cleanup_leftovers(ou, tag)
             have = self._count(ou, f"(&(objectCategory=person)(objectClass=user)(sAMAccountName={tag}u*))")
@@ -224,6 +238,52 @@ class Fixture:
                      "--domain", DOMAIN], env=dict(os.environ, **SAMBA), timeout=4 * STEP_TIMEOUT)
             self.load_seconds[suffix] = time.monotonic() - t
             log(p.stdout.strip())
+        if FIXTURE_LOAD == "offline":
+            t = time.monotonic()
+            log(bench_dc("save", self.name).stdout.strip().splitlines()[0])
+            self.load_seconds["save"] = time.monotonic() - t
+
+    def restore_or_load_offline(self, parts):
+        """The benchmark DC's saved copy with this fixture, brought back (True), or else the
+        parts that are missing loaded offline (False: ensure() then checks them over LDAP
+        and saves the loaded DC for the next run)."""
+        if not BENCH_DC:
+            fail("BENCH_FIXTURE_LOAD=offline needs a DC started by scripts/bench-dc "
+                 f"(no bench-dc.env in {SAMBA.get('DIRSYNC_TEST_SAMBA_DIR')})")
+        if bench_dc("saved", self.name, check=False).returncode == 0:
+            t = time.monotonic()
+            bench_dc("restore", self.name)
+            self.load_seconds["restore"] = time.monotonic() - t
+            log(f"fixture {self.name}: restored the saved benchmark DC "
+                f"{BENCH_DC['BENCH_DC_DIR']}.{self.name} in {self.load_seconds['restore']:.1f} s")
+            return True
+        missing = [p for p in parts
+                   if not self._count(p[1], f"(&(objectCategory=person)(sAMAccountName={p[5]}u*))")]
+        if not missing:
+            return False
+        path = os.path.join(ROOT, ".scratch", f"fixture-{self.name}.ldif")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path, "wb") as out:
+                for suffix, ou, users, contacts, lists, tag, group in missing:
+                    part = f"{path}.{suffix}"
+                    run([FIXTURE, "--ou", ou.split(",")[0][3:], "--tag", tag, "--users", str(users),
+                         "--contacts", str(contacts), "--groups", str(lists), "--service-group", group,
+                         "--domain", DOMAIN, "--ldif", part], env=dict(os.environ, **SAMBA))
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, out)
+                    os.remove(part)
+            log(f"loading {', '.join(p[1] for p in missing)} offline (scripts/bench-dc load)")
+            t = time.monotonic()
+            p = bench_dc("load", path, timeout=4 * STEP_TIMEOUT)
+            self.load_seconds["offline"] = time.monotonic() - t
+            for line in p.stdout.splitlines():
+                if line.startswith("samdb_load: loaded"):
+                    log(line)
+        finally:
+            if os.path.exists(path):
+                os.remove(path)
+        return False
 
     def cleanup_leftovers(self, ou, tag):
         """Churn and latency users of an interrupted earlier run."""
@@ -255,6 +315,12 @@ class Fixture:
         return {"mailboxes": users, "alternates": alternates, "contacts": contacts,
                 "lists": len(lists), "list_members_inline": members,
                 "total": users + alternates + contacts + len(lists)}
+
+
+def bench_dc(*args, check=True, timeout=STEP_TIMEOUT):
+    """scripts/bench-dc ARGS for the benchmark DC in use (see BENCH_DC)."""
+    return run([os.path.join(ROOT, "scripts", "bench-dc"), *args], env=dict(os.environ, **BENCH_DC),
+               check=check, timeout=timeout)
 
 
 # ---------------------------------------------------------------- processes
