@@ -87,12 +87,13 @@ LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE"
 LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
              "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
 # A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
-# through that script: its fixtures are then loaded offline (`scripts/bench-dc load`, whose
-# rate holds as the domain grows) and kept as a copy of the loaded DC that later runs
-# restore. BENCH_FIXTURE_LOAD=ldap loads over LDAP instead (the only way into the shared
-# test DC, which has no note).
+# through that script: a fixture loaded into it is kept as a copy of the loaded DC
+# (`scripts/bench-dc save dsbNk`), which later runs restore in place of loading again.
+# BENCH_FIXTURE_LOAD=offline loads into such a DC offline (`ad-fixture --ldif`, then
+# `scripts/bench-dc load`, resumable) instead of over LDAP; neither held its rate as the
+# domain grew (docs/BENCHMARKS.md, fixture-100k), so LDAP stays the default.
 BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent", "bench-dc.env"))
-FIXTURE_LOAD = os.environ.get("BENCH_FIXTURE_LOAD", "offline" if BENCH_DC else "ldap")
+FIXTURE_LOAD = os.environ.get("BENCH_FIXTURE_LOAD", "ldap")
 
 
 def run(cmd, timeout=STEP_TIMEOUT, env=None, input=None, check=True):
@@ -199,9 +200,10 @@ class Fixture:
 
     def ensure(self):
         parts = self.parts()
+        if BENCH_DC and self.restore_saved():
+            return
         if FIXTURE_LOAD == "offline":
-            if self.restore_or_load_offline(parts):
-                return
+            self.load_offline(parts)
         for suffix, ou, users, contacts, lists, tag, group in parts:
             self.cleanup_leftovers(ou, tag)
             have = self._count(ou, f"(&(objectCategory=person)(objectClass=user)(sAMAccountName={tag}u*))")
@@ -238,29 +240,36 @@ class Fixture:
                      "--domain", DOMAIN], env=dict(os.environ, **SAMBA), timeout=4 * STEP_TIMEOUT)
             self.load_seconds[suffix] = time.monotonic() - t
             log(p.stdout.strip())
-        if FIXTURE_LOAD == "offline":
+        if BENCH_DC:
             t = time.monotonic()
             log(bench_dc("save", self.name).stdout.strip().splitlines()[0])
             self.load_seconds["save"] = time.monotonic() - t
 
-    def restore_or_load_offline(self, parts):
-        """The benchmark DC's saved copy with this fixture, brought back (True), or else the
-        parts that are missing loaded offline (False: ensure() then checks them over LDAP
-        and saves the loaded DC for the next run)."""
+    def restore_saved(self):
+        """Brings back the benchmark DC's saved copy with this fixture (True), undoing what
+        earlier passes changed in it; False when there is none yet."""
+        if bench_dc("saved", self.name, check=False).returncode != 0:
+            return False
+        t = time.monotonic()
+        bench_dc("restore", self.name)
+        self.load_seconds["restore"] = time.monotonic() - t
+        log(f"fixture {self.name}: restored the saved benchmark DC "
+            f"{BENCH_DC['BENCH_DC_DIR']}.{self.name} in {self.load_seconds['restore']:.1f} s")
+        return True
+
+    def load_offline(self, parts):
+        """Loads the parts that are missing or short offline (ensure() then checks them over
+        LDAP and saves the loaded DC for the next run)."""
         if not BENCH_DC:
             fail("BENCH_FIXTURE_LOAD=offline needs a DC started by scripts/bench-dc "
                  f"(no bench-dc.env in {SAMBA.get('DIRSYNC_TEST_SAMBA_DIR')})")
-        if bench_dc("saved", self.name, check=False).returncode == 0:
-            t = time.monotonic()
-            bench_dc("restore", self.name)
-            self.load_seconds["restore"] = time.monotonic() - t
-            log(f"fixture {self.name}: restored the saved benchmark DC "
-                f"{BENCH_DC['BENCH_DC_DIR']}.{self.name} in {self.load_seconds['restore']:.1f} s")
-            return True
+        # A part with fewer users than it should have is a load that stopped: loading the
+        # same LDIF again skips what is there (bench-dc load resumes).
         missing = [p for p in parts
-                   if not self._count(p[1], f"(&(objectCategory=person)(sAMAccountName={p[5]}u*))")]
+                   if self._count(p[1], f"(&(objectCategory=person)(sAMAccountName={p[5]}u*))") != p[2]
+                   or not ldapsearch(p[1], f"(cn={p[6]})", ["1.1"])]
         if not missing:
-            return False
+            return
         path = os.path.join(ROOT, ".scratch", f"fixture-{self.name}.ldif")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:
@@ -283,7 +292,6 @@ class Fixture:
         finally:
             if os.path.exists(path):
                 os.remove(path)
-        return False
 
     def cleanup_leftovers(self, ou, tag):
         """Churn and latency users of an interrupted earlier run."""

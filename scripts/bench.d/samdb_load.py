@@ -6,14 +6,17 @@ with Debian's /usr/bin/python3: Samba's Python bindings (python3-samba, a depend
 samba package) open the DC's sam.ldb directly, through Samba's whole module stack, as
 `ldbadd -H sam.ldb` would: objectClass and schema checks, sAMAccountName uniqueness, RIDs
 from the DC's own pool (it is the RID master, so a spent pool is refilled locally),
-objectGUID, nTSecurityDescriptor, replPropertyMetaData and the memberOf back links. What it
-skips is the LDAP server: the adds over LDAP slowed as the domain grew (31 objects/s on
-average for 50,000 users, see docs/BENCHMARKS.md), each one in its own transaction behind
-the server's request handling.
+objectGUID, nTSecurityDescriptor, replPropertyMetaData and the memberOf back links. It
+skips the LDAP server, but not the cost that grows with the domain: each add rewrites the
+index records that list every object of its class (docs/BENCHMARKS.md, fixture-100k).
 
-Usage: samdb_load.py DC_DIR FILE.ldif [--batch N]
+Usage: samdb_load.py DC_DIR FILE.ldif [--batch N] [--resume] [--limit N]
   --batch N   records per transaction (default 1: each add commits on its own, which
-              measured cheaper per add than batches of 10 to 400 on Samba 4.17).
+              measured cheaper per add than batches of 10 to 400 on Samba 4.17 in a small
+              domain; see docs/BENCHMARKS.md, fixture-100k, for larger ones).
+  --resume    skip the records whose DN exists (a load that was stopped: every add before
+              it is committed), so the load goes on where it stopped.
+  --limit N   stop after adding N records (to measure the rate at a given domain size).
 Prints the rate (objects/s, wall and CPU) every 5,000 records and at the end the rate of
 the first and the last 10% of the records. An add that fails stops the load with the
 record's DN and Samba's message; an OU that already exists is reused.
@@ -63,11 +66,22 @@ def dc_running(dc_dir):
         return False
 
 
+def exists(db, dn):
+    try:
+        return len(db.search(base=dn, scope=ldb.SCOPE_BASE, attrs=[])) == 1
+    except ldb.LdbError as e:
+        if e.args[0] == ldb.ERR_NO_SUCH_OBJECT:
+            return False
+        raise
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dc_dir")
     ap.add_argument("ldif")
     ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--limit", type=int, default=0)
     a = ap.parse_args()
     if dc_running(a.dc_dir):
         sys.exit(f"samdb_load: the DC in {a.dc_dir} is running; stop it first "
@@ -84,10 +98,16 @@ def main():
     last_start = None
     n = 0
     in_txn = 0
+    skipped = 0
     for rec in records(a.ldif):
+        if a.limit and n - skipped >= a.limit:
+            break
         if n == total - tenth:
             last_start = (time.monotonic(), time.process_time(), n)
         for _, msg in db.parse_ldif(rec):
+            if a.resume and exists(db, msg.dn):
+                skipped += 1
+                break
             if a.batch > 1 and in_txn == 0:
                 db.transaction_start()
             try:
@@ -108,7 +128,11 @@ def main():
                     db.transaction_commit()
                     in_txn = 0
         n += 1
-        if n == tenth:
+        if skipped == n:
+            t0, c0 = tick_t, tick_c = time.monotonic(), time.process_time()
+            tick_n = n
+            continue
+        if n == tenth and not skipped:
             first = (n / (time.monotonic() - t0), n / max(time.process_time() - c0, 1e-9))
         if n % 5000 == 0 or n == total:
             now, cpu = time.monotonic(), time.process_time()
@@ -118,7 +142,15 @@ def main():
             tick_t, tick_c, tick_n = now, cpu, n
     if in_txn:
         db.transaction_commit()
+    if n > tick_n and n % 5000 and n != total:
+        now, cpu = time.monotonic(), time.process_time()
+        k = n - tick_n
+        print(f"samdb_load: {n} of {total} records, {k / (now - tick_t):.0f} objects/s "
+              f"({1000 * (cpu - tick_c) / k:.2f} ms CPU each) over the last {k}", flush=True)
     wall = time.monotonic() - t0
+    if skipped:
+        print(f"samdb_load: skipped {skipped} records that were loaded already", flush=True)
+    n -= skipped
     if last_start:
         lt, lc, ln = last_start
         last = ((n - ln) / (time.monotonic() - lt), (n - ln) / max(time.process_time() - lc, 1e-9))
