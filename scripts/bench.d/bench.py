@@ -86,6 +86,14 @@ LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
 LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
 LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
              "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
+# A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
+# through that script: a fixture loaded into it is kept as a copy of the loaded DC
+# (`scripts/bench-dc save dsbNk`), which later runs restore in place of loading again.
+# BENCH_FIXTURE_LOAD=offline loads into such a DC offline (`ad-fixture --ldif`, then
+# `scripts/bench-dc load`, resumable) instead of over LDAP; neither held its rate as the
+# domain grew (docs/BENCHMARKS.md, fixture-100k), so LDAP stays the default.
+BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent", "bench-dc.env"))
+FIXTURE_LOAD = os.environ.get("BENCH_FIXTURE_LOAD", "ldap")
 
 
 def run(cmd, timeout=STEP_TIMEOUT, env=None, input=None, check=True):
@@ -183,11 +191,19 @@ class Fixture:
     def _count(self, ou, flt):
         return len(ldapsearch(ou, flt, ["1.1"]))
 
-    def ensure(self):
+    def parts(self):
         parts = [("x", self.ex_ou, self.ex_users, self.contacts, self.lists, self.ex_tag,
                   f"Exchange {self.name}")]
         if self.rs_users:
             parts.append(("r", self.rs_ou, self.rs_users, 0, 0, self.rs_tag, f"Rackspace {self.name}"))
+        return parts
+
+    def ensure(self):
+        parts = self.parts()
+        if BENCH_DC and self.restore_saved():
+            return
+        if FIXTURE_LOAD == "offline":
+            self.load_offline(parts)
         for suffix, ou, users, contacts, lists, tag, group in parts:
             self.cleanup_leftovers(ou, tag)
             have = self._count(ou, f"(&(objectCategory=person)(objectClass=user)(sAMAccountName={tag}u*))")
@@ -224,6 +240,58 @@ class Fixture:
                      "--domain", DOMAIN], env=dict(os.environ, **SAMBA), timeout=4 * STEP_TIMEOUT)
             self.load_seconds[suffix] = time.monotonic() - t
             log(p.stdout.strip())
+        if BENCH_DC:
+            t = time.monotonic()
+            log(bench_dc("save", self.name).stdout.strip().splitlines()[0])
+            self.load_seconds["save"] = time.monotonic() - t
+
+    def restore_saved(self):
+        """Brings back the benchmark DC's saved copy with this fixture (True), undoing what
+        earlier passes changed in it; False when there is none yet."""
+        if bench_dc("saved", self.name, check=False).returncode != 0:
+            return False
+        t = time.monotonic()
+        bench_dc("restore", self.name)
+        self.load_seconds["restore"] = time.monotonic() - t
+        log(f"fixture {self.name}: restored the saved benchmark DC "
+            f"{BENCH_DC['BENCH_DC_DIR']}.{self.name} in {self.load_seconds['restore']:.1f} s")
+        return True
+
+    def load_offline(self, parts):
+        """Loads the parts that are missing or short offline (ensure() then checks them over
+        LDAP and saves the loaded DC for the next run)."""
+        if not BENCH_DC:
+            fail("BENCH_FIXTURE_LOAD=offline needs a DC started by scripts/bench-dc "
+                 f"(no bench-dc.env in {SAMBA.get('DIRSYNC_TEST_SAMBA_DIR')})")
+        # A part with fewer users than it should have is a load that stopped: loading the
+        # same LDIF again skips what is there (bench-dc load resumes).
+        missing = [p for p in parts
+                   if self._count(p[1], f"(&(objectCategory=person)(sAMAccountName={p[5]}u*))") != p[2]
+                   or not ldapsearch(p[1], f"(cn={p[6]})", ["1.1"])]
+        if not missing:
+            return
+        path = os.path.join(ROOT, ".scratch", f"fixture-{self.name}.ldif")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path, "wb") as out:
+                for suffix, ou, users, contacts, lists, tag, group in missing:
+                    part = f"{path}.{suffix}"
+                    run([FIXTURE, "--ou", ou.split(",")[0][3:], "--tag", tag, "--users", str(users),
+                         "--contacts", str(contacts), "--groups", str(lists), "--service-group", group,
+                         "--domain", DOMAIN, "--ldif", part], env=dict(os.environ, **SAMBA))
+                    with open(part, "rb") as f:
+                        shutil.copyfileobj(f, out)
+                    os.remove(part)
+            log(f"loading {', '.join(p[1] for p in missing)} offline (scripts/bench-dc load)")
+            t = time.monotonic()
+            p = bench_dc("load", path, timeout=4 * STEP_TIMEOUT)
+            self.load_seconds["offline"] = time.monotonic() - t
+            for line in p.stdout.splitlines():
+                if line.startswith("samdb_load: loaded"):
+                    log(line)
+        finally:
+            if os.path.exists(path):
+                os.remove(path)
 
     def cleanup_leftovers(self, ou, tag):
         """Churn and latency users of an interrupted earlier run."""
@@ -255,6 +323,12 @@ class Fixture:
         return {"mailboxes": users, "alternates": alternates, "contacts": contacts,
                 "lists": len(lists), "list_members_inline": members,
                 "total": users + alternates + contacts + len(lists)}
+
+
+def bench_dc(*args, check=True, timeout=STEP_TIMEOUT):
+    """scripts/bench-dc ARGS for the benchmark DC in use (see BENCH_DC)."""
+    return run([os.path.join(ROOT, "scripts", "bench-dc"), *args], env=dict(os.environ, **BENCH_DC),
+               check=check, timeout=timeout)
 
 
 # ---------------------------------------------------------------- processes

@@ -7,6 +7,12 @@
 //! ```
 //! Connection settings come from the `DIRSYNC_TEST_LDAP_*` variables that
 //! `scripts/samba-dc start` writes to `.scratch/samba.env`.
+//!
+//! With `--ldif FILE` it connects to nothing and writes the same fixture (the
+//! OU first, the service group last) as LDIF for an offline load into a
+//! stopped benchmark DC (`scripts/bench-dc load FILE`), whose rate holds as the
+//! domain grows where adds over LDAP slow down; the base DN then comes from
+//! `--base-dn` or `DIRSYNC_TEST_LDAP_BASE_DN`.
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -42,12 +48,18 @@ struct Args {
     /// its objects.
     #[arg(long)]
     members_only: bool,
+    /// Write the fixture as LDIF to this file instead of adding it over LDAP.
+    #[arg(long, conflicts_with = "members_only")]
+    ldif: Option<std::path::PathBuf>,
+    /// The domain's base DN (only with `--ldif`; over LDAP it is read from the DC).
+    #[arg(long, env = "DIRSYNC_TEST_LDAP_BASE_DN")]
+    base_dn: Option<String>,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_URL")]
-    url: String,
+    url: Option<String>,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_BIND_DN")]
-    bind_dn: String,
+    bind_dn: Option<String>,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_PASSWORD", hide_env_values = true)]
-    password: String,
+    password: Option<String>,
     #[arg(long, env = "DIRSYNC_TEST_LDAP_CA_FILE")]
     ca_file: Option<std::path::PathBuf>,
 }
@@ -61,7 +73,13 @@ async fn main() -> Result<()> {
     if a.ou.contains(['=', ',']) {
         bail!("--ou takes a plain OU name, not a DN");
     }
-    let mut cfg = LdapConfig::new(&a.url, &a.bind_dn, Secret::new(a.password.clone()));
+    if let Some(path) = &a.ldif {
+        return write_ldif(&a, path);
+    }
+    let (Some(url), Some(bind_dn), Some(password)) = (&a.url, &a.bind_dn, &a.password) else {
+        bail!("--url, --bind-dn and --password (or the DIRSYNC_TEST_LDAP_* variables) are needed to load over LDAP");
+    };
+    let mut cfg = LdapConfig::new(url, bind_dn, Secret::new(password.clone()));
     cfg.ca_file = a.ca_file.clone();
     let mut src = LdapSource::connect(cfg)
         .await
@@ -91,14 +109,7 @@ async fn main() -> Result<()> {
             }
         }
     }
-    let mut spec = FixtureSpec::new(&ou_dn, a.tag.as_deref().unwrap_or(&a.ou), a.users);
-    spec.contacts = a.contacts;
-    spec.groups = a.groups;
-    spec.domain = a.domain.clone();
-    spec.service_group_dn = svc_dn.clone();
-    spec.connections = a.connections;
-    spec.in_flight = a.in_flight;
-    spec.members_only = a.members_only;
+    let spec = spec_of(&a, &ou_dn, svc_dn.clone());
     let loaded = src
         .load_fixture(&spec)
         .await
@@ -127,5 +138,50 @@ async fn main() -> Result<()> {
         svc_dn.map(|d| format!("; service group {d}")).unwrap_or_default()
     );
     src.unbind().await;
+    Ok(())
+}
+
+/// The fixture the arguments describe, in `ou_dn`.
+fn spec_of(a: &Args, ou_dn: &str, svc_dn: Option<String>) -> FixtureSpec {
+    let mut spec = FixtureSpec::new(ou_dn, a.tag.as_deref().unwrap_or(&a.ou), a.users);
+    spec.contacts = a.contacts;
+    spec.groups = a.groups;
+    spec.domain = a.domain.clone();
+    spec.service_group_dn = svc_dn;
+    spec.connections = a.connections;
+    spec.in_flight = a.in_flight;
+    spec.members_only = a.members_only;
+    spec
+}
+
+/// `--ldif`: the whole fixture, OU included, as LDIF add records.
+fn write_ldif(a: &Args, path: &std::path::Path) -> Result<()> {
+    let Some(base) = &a.base_dn else {
+        bail!("--ldif needs the base DN: pass --base-dn or set DIRSYNC_TEST_LDAP_BASE_DN");
+    };
+    let ou_dn = format!("OU={},{base}", ldap3::dn_escape(a.ou.as_str()));
+    let svc_dn = a
+        .service_group
+        .as_ref()
+        .map(|n| format!("CN={},{ou_dn}", ldap3::dn_escape(n.as_str())));
+    let spec = spec_of(a, &ou_dn, svc_dn);
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("creating the LDIF file {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let n = dirsync_directory::fixture::write_fixture_ldif(&spec, true, &mut out)
+        .and_then(|n| std::io::Write::flush(&mut out).map(|()| n))
+        .with_context(|| format!("writing the LDIF file {}", path.display()))?;
+    println!(
+        "wrote {n} records ({} users, {} contacts, {} groups{}, the OU {ou_dn}) to {}",
+        a.users,
+        a.contacts,
+        a.groups,
+        if a.service_group.is_some() {
+            " and the service group"
+        } else {
+            ""
+        },
+        path.display()
+    );
     Ok(())
 }

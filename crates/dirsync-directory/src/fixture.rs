@@ -414,59 +414,41 @@ impl LdapSource {
     /// does every group with `members_only`.
     pub async fn load_fixture(&mut self, spec: &FixtureSpec) -> Result<Loaded, LdapSourceError> {
         let start = Instant::now();
-        let users: Vec<Entry> = (0..spec.users).map(|i| user_entry(spec, i)).collect();
-        let contacts: Vec<Entry> = (0..spec.contacts).map(|i| contact_entry(spec, i)).collect();
-        let groups: Vec<Entry> = (0..spec.groups).map(|i| group_entry(spec, i)).collect();
+        let FixtureEntries {
+            users,
+            contacts,
+            groups,
+            service,
+        } = fixture_entries(spec);
         let loaded = Loaded {
             user_dns: users.iter().map(|e| e.0.clone()).collect(),
             contact_dns: contacts.iter().map(|e| e.0.clone()).collect(),
             group_dns: groups.iter().map(|e| e.0.clone()).collect(),
             elapsed: Duration::ZERO,
         };
-        let members_of = |g: usize| -> Vec<String> {
-            loaded
-                .user_dns
-                .iter()
-                .chain(&loaded.contact_dns)
-                .enumerate()
-                .filter(|(i, _)| i % spec.groups == g)
-                .map(|(_, d)| d.clone())
-                .collect()
-        };
-        let service_members: Vec<String> = loaded
-            .user_dns
-            .iter()
-            .chain(&loaded.contact_dns)
-            .chain(&loaded.group_dns)
-            .cloned()
-            .collect();
+        let service_members = service.map(|e| members_of_entry(&e));
         if spec.members_only {
-            for (g, gdn) in loaded.group_dns.iter().enumerate() {
-                self.add_members(gdn, &members_of(g)).await?;
+            for g in &groups {
+                self.add_members(&g.0, &members_of_entry(g)).await?;
             }
-            if let Some(svc) = &spec.service_group_dn {
-                self.add_members(svc, &service_members).await?;
+            if let (Some(svc), Some(members)) = (&spec.service_group_dn, &service_members) {
+                self.add_members(svc, members).await?;
             }
         } else {
             let leaves: Vec<Entry> = users.into_iter().chain(contacts).collect();
             self.add_entries(leaves, spec.connections, spec.in_flight)
                 .await?;
-            let whole: Vec<Entry> = groups
-                .into_iter()
-                .enumerate()
-                .map(|(g, e)| with_members(e, members_of(g)))
-                .collect();
-            self.add_entries(whole, spec.connections, spec.in_flight)
+            self.add_entries(groups, spec.connections, spec.in_flight)
                 .await?;
             // A large load takes longer than the DC keeps an idle connection
             // open (Samba closes it after 15 minutes), and this one sat idle
             // while the adds ran on their own connections: take a fresh one.
             *self = LdapSource::connect(self.cfg.clone()).await?;
-            if let Some(svc) = &spec.service_group_dn {
-                let entry = with_members(service_group_entry(svc), service_members.clone());
+            if let (Some(svc), Some(members)) = (&spec.service_group_dn, &service_members) {
+                let entry = with_members(service_group_entry(svc), members.clone());
                 match self.add_entries(vec![entry], 1, 1).await {
                     Ok(()) => {}
-                    Err(e) if already_exists(&e) => self.add_members(svc, &service_members).await?,
+                    Err(e) if already_exists(&e) => self.add_members(svc, members).await?,
                     Err(e) => return Err(e),
                 }
             }
@@ -475,6 +457,125 @@ impl LdapSource {
             elapsed: start.elapsed(),
             ..loaded
         })
+    }
+}
+
+/// Every entry of a fixture, groups already holding their members.
+#[derive(Debug, Clone)]
+pub struct FixtureEntries {
+    pub users: Vec<Entry>,
+    pub contacts: Vec<Entry>,
+    /// Nested group `g` holds every user and contact whose index (users
+    /// first, then contacts) modulo the group count is `g`.
+    pub groups: Vec<Entry>,
+    /// The service group (when the spec names one) with every user, contact
+    /// and nested group as a member.
+    pub service: Option<Entry>,
+}
+
+/// The whole fixture of `spec`, in one place for both loaders: over LDAP
+/// ([`LdapSource::load_fixture`]) and as LDIF for an offline load
+/// ([`write_fixture_ldif`]), so both load the same objects.
+pub fn fixture_entries(spec: &FixtureSpec) -> FixtureEntries {
+    let users: Vec<Entry> = (0..spec.users).map(|i| user_entry(spec, i)).collect();
+    let contacts: Vec<Entry> = (0..spec.contacts).map(|i| contact_entry(spec, i)).collect();
+    let mut members: Vec<Vec<String>> = vec![Vec::new(); spec.groups];
+    if spec.groups > 0 {
+        for (i, e) in users.iter().chain(&contacts).enumerate() {
+            members[i % spec.groups].push(e.0.clone());
+        }
+    }
+    let groups: Vec<Entry> = members
+        .into_iter()
+        .enumerate()
+        .map(|(g, m)| with_members(group_entry(spec, g), m))
+        .collect();
+    let service = spec.service_group_dn.as_ref().map(|svc| {
+        let all = users
+            .iter()
+            .chain(&contacts)
+            .chain(&groups)
+            .map(|e| e.0.clone())
+            .collect();
+        with_members(service_group_entry(svc), all)
+    });
+    FixtureEntries {
+        users,
+        contacts,
+        groups,
+        service,
+    }
+}
+
+fn members_of_entry(e: &Entry) -> Vec<String> {
+    e.1.iter()
+        .find(|(k, _)| k == "member")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// Writes the fixture as LDIF add records for an offline load into a stopped
+/// DC's database (`scripts/bench-dc load`), which keeps its rate as the domain
+/// grows where adds over LDAP slow down: the OU (when `ou` is given, as its
+/// `objectClass` values), then the users and contacts, each nested group
+/// with its members, and the service group with every member last, so each
+/// member exists before a group names it. Returns the number of records.
+pub fn write_fixture_ldif(
+    spec: &FixtureSpec,
+    with_ou: bool,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<usize> {
+    let f = fixture_entries(spec);
+    let mut n = 0;
+    if with_ou {
+        let ou: Entry = (
+            spec.ou_dn.clone(),
+            vec![(
+                "objectClass".to_string(),
+                vec!["organizationalUnit".to_string()],
+            )],
+        );
+        out.write_all(ldif_record(&ou).as_bytes())?;
+        n += 1;
+    }
+    for e in f
+        .users
+        .iter()
+        .chain(&f.contacts)
+        .chain(&f.groups)
+        .chain(&f.service)
+    {
+        out.write_all(ldif_record(e).as_bytes())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// One LDIF add record (RFC 2849), ending with its blank line: values that
+/// are not safe as plain text (non-ASCII, leading space, colon or `<`,
+/// trailing space, line breaks) are written base64-encoded.
+pub fn ldif_record(e: &Entry) -> String {
+    let mut s = ldif_line("dn", &e.0);
+    for (k, vs) in &e.1 {
+        for v in vs {
+            s.push_str(&ldif_line(k, v));
+        }
+    }
+    s.push('\n');
+    s
+}
+
+fn ldif_line(name: &str, value: &str) -> String {
+    let safe = value.is_ascii()
+        && !value.starts_with([' ', ':', '<'])
+        && !value.ends_with(' ')
+        && !value.contains(['\0', '\n', '\r']);
+    if safe {
+        format!("{name}: {value}\n")
+    } else {
+        use base64::Engine;
+        let b = base64::engine::general_purpose::STANDARD.encode(value.as_bytes());
+        format!("{name}:: {b}\n")
     }
 }
 
@@ -579,5 +680,87 @@ mod tests {
                 .1[0],
             "546"
         );
+    }
+
+    #[test]
+    fn ldif_values_are_plain_or_base64() {
+        // (value, expected line)
+        for (v, line) in [
+            ("plain", "a: plain\n"),
+            ("Chloé Murphy", "a:: Q2hsb8OpIE11cnBoeQ==\n"),
+            (" lead", "a:: IGxlYWQ=\n"),
+            ("trail ", "a:: dHJhaWwg\n"),
+            (":colon", "a:: OmNvbG9u\n"),
+            ("<url", "a:: PHVybA==\n"),
+            ("two\nlines", "a:: dHdvCmxpbmVz\n"),
+            ("mid: colon <ok>", "a: mid: colon <ok>\n"),
+            ("", "a: \n"),
+        ] {
+            assert_eq!(ldif_line("a", v), line, "{v:?}");
+        }
+        let rec = ldif_record(&(
+            "CN=x,DC=y".into(),
+            vec![("member".into(), vec!["CN=a".into(), "CN=b".into()])],
+        ));
+        assert_eq!(rec, "dn: CN=x,DC=y\nmember: CN=a\nmember: CN=b\n\n");
+    }
+
+    #[test]
+    fn the_ldif_holds_every_object_with_members_after_them() {
+        let mut spec = FixtureSpec::new("OU=T,DC=x", "t", 7);
+        spec.contacts = 3;
+        spec.groups = 2;
+        spec.service_group_dn = Some("CN=Exchange t,OU=T,DC=x".into());
+        let mut out = Vec::new();
+        let n = write_fixture_ldif(&spec, true, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // OU + 7 users + 3 contacts + 2 groups + the service group.
+        assert_eq!(n, 14);
+        assert_eq!(text.matches("\n\n").count(), 14);
+        assert!(text.starts_with("dn: OU=T,DC=x\nobjectClass: organizationalUnit\n\n"));
+        let records: Vec<&str> = text.split("\n\n").filter(|r| !r.is_empty()).collect();
+        // Groups: users then contacts round-robin (10 leaves over 2 groups).
+        assert_eq!(records[11].matches("\nmember:").count(), 5);
+        assert_eq!(records[12].matches("\nmember:").count(), 5);
+        let svc = records[13];
+        assert!(svc.starts_with("dn: CN=Exchange t,OU=T,DC=x\n"), "{svc}");
+        assert_eq!(svc.matches("\nmember:").count(), 12);
+        // Every member is added before the group that names it (values
+        // decoded: names such as Chloé are written base64-encoded).
+        let value = |line: &str, name: &str| -> Option<String> {
+            use base64::Engine;
+            let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+            Some(match rest.strip_prefix(':') {
+                Some(b) => String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b.trim())
+                        .unwrap(),
+                )
+                .unwrap(),
+                None => rest.trim_start().to_string(),
+            })
+        };
+        let dns: Vec<String> = records
+            .iter()
+            .map(|r| value(r.lines().next().unwrap(), "dn").unwrap())
+            .collect();
+        let mut seen = 0;
+        for (gi, r) in records.iter().enumerate() {
+            for m in r.lines().filter_map(|l| value(l, "member")) {
+                let p = dns.iter().position(|d| *d == m);
+                assert!(p.is_some_and(|p| p < gi), "{m} after its group");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 22);
+        // The same objects as the LDAP load's.
+        let f = fixture_entries(&spec);
+        assert_eq!(f.users[3], user_entry(&spec, 3));
+        assert_eq!(members_of_entry(f.service.as_ref().unwrap()).len(), 12);
+        // Without the OU, and with no group at all.
+        let mut bare = FixtureSpec::new("OU=T,DC=x", "t", 2);
+        bare.service_group_dn = None;
+        let mut out = Vec::new();
+        assert_eq!(write_fixture_ldif(&bare, false, &mut out).unwrap(), 2);
     }
 }
