@@ -101,6 +101,24 @@ pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> StoreError {
     }
 }
 
+/// Rows of (`guid`, `value`) as pairs: the GUID parsed (a bad one is a
+/// corrupt `what`), the value as stored.
+pub(crate) fn guid_pairs<T>(
+    rows: &[sqlx::sqlite::SqliteRow],
+    value: &str,
+    what: &'static str,
+) -> Result<Vec<(Guid, T)>, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    rows.iter()
+        .map(|r| {
+            let g: String = r.try_get("guid")?;
+            Ok((g.parse().map_err(|e| corrupt(what, e))?, r.try_get(value)?))
+        })
+        .collect()
+}
+
 pub(crate) fn service_from(s: &str) -> Result<Service, StoreError> {
     match s {
         "exchange" => Ok(Service::Exchange),

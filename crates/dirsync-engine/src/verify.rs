@@ -28,7 +28,7 @@ use dirsync_model::Guid;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::store::{corrupt, kind_from, service_from, Store, StoreError};
+use crate::store::{corrupt, guid_pairs, kind_from, service_from, Store, StoreError};
 use crate::types::{Service, TargetKind};
 
 /// How much of the GET allowance the verification may spend.
@@ -124,15 +124,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let g: String = r.try_get("guid")?;
-                Ok((
-                    g.parse().map_err(|e| corrupt("verified guid", e))?,
-                    r.try_get("verified_at")?,
-                ))
-            })
-            .collect()
+        Ok(guid_pairs::<i64>(&rows, "verified_at", "verified guid")?
+            .into_iter()
+            .collect())
     }
 
     /// Up to `limit` synced Exchange mailboxes and contacts verified
@@ -158,15 +152,7 @@ impl Store {
         .bind(serde_json::Value::from(except).to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let g: String = r.try_get("guid")?;
-                Ok((
-                    g.parse().map_err(|e| corrupt("verified guid", e))?,
-                    r.try_get("verified_at")?,
-                ))
-            })
-            .collect()
+        guid_pairs(&rows, "verified_at", "verified guid")
     }
 
     /// The most recent verification of any object (unix milliseconds).

@@ -13,39 +13,46 @@ use std::collections::HashMap;
 use dirsync_model::{DirectoryObject, Guid};
 use sqlx::Row;
 
-use crate::store::{corrupt, Store, StoreError};
+use crate::store::{corrupt, guid_pairs, Store, StoreError};
 
 fn keys_json(keys: &[String]) -> String {
     serde_json::Value::from(keys.to_vec()).to_string()
 }
 
-fn objects(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<DirectoryObject>, StoreError> {
-    rows.iter()
-        .map(|r| {
-            let j: String = r.try_get("object")?;
-            serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))
-        })
-        .collect()
-}
-
 impl Store {
+    /// The replica objects with a key of `kind` (see [`super::keys`]) among
+    /// `keys`: one index seek per key.
+    async fn replica_keyed(
+        &self,
+        kind: &str,
+        keys: &[String],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT object FROM replica WHERE guid IN ( \
+               SELECT guid FROM replica_keys WHERE kind = ?1 AND key IN (SELECT value FROM json_each(?2)))",
+        )
+        .bind(kind)
+        .bind(keys_json(keys))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let j: String = r.try_get("object")?;
+                serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))
+            })
+            .collect()
+    }
+
     /// The replica objects whose DN (trimmed, lower case) is one of `dns`
     /// (given trimmed and lower case).
     pub(crate) async fn replica_by_dn(
         &self,
         dns: &[String],
     ) -> Result<Vec<DirectoryObject>, StoreError> {
-        if dns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT object FROM replica WHERE guid IN ( \
-               SELECT guid FROM replica_keys WHERE kind = 'd' AND key IN (SELECT value FROM json_each(?1)))",
-        )
-        .bind(keys_json(dns))
-        .fetch_all(&self.pool)
-        .await?;
-        objects(rows)
+        self.replica_keyed("d", dns).await
     }
 
     /// The replica groups other than the service groups that have one of
@@ -54,17 +61,7 @@ impl Store {
         &self,
         dns: &[String],
     ) -> Result<Vec<DirectoryObject>, StoreError> {
-        if dns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT object FROM replica WHERE guid IN ( \
-               SELECT guid FROM replica_keys WHERE kind = 'm' AND key IN (SELECT value FROM json_each(?1)))",
-        )
-        .bind(keys_json(dns))
-        .fetch_all(&self.pool)
-        .await?;
-        objects(rows)
+        self.replica_keyed("m", dns).await
     }
 
     /// The replica objects that may hold one of `addresses` (lower case)
@@ -73,17 +70,7 @@ impl Store {
         &self,
         addresses: &[String],
     ) -> Result<Vec<DirectoryObject>, StoreError> {
-        if addresses.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT object FROM replica WHERE guid IN ( \
-               SELECT guid FROM replica_keys WHERE kind = 'a' AND key IN (SELECT value FROM json_each(?1)))",
-        )
-        .bind(keys_json(addresses))
-        .fetch_all(&self.pool)
-        .await?;
-        objects(rows)
+        self.replica_keyed("a", addresses).await
     }
 
     /// The anchors at one of `addresses` (lower case): (GUID, lower address).
@@ -101,15 +88,7 @@ impl Store {
         .bind(keys_json(addresses))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let g: String = r.try_get("guid")?;
-                Ok((
-                    g.parse().map_err(|e| corrupt("anchor guid", e))?,
-                    r.try_get("address")?,
-                ))
-            })
-            .collect()
+        guid_pairs(&rows, "address", "anchor guid")
     }
 
     /// When these objects were last verified (those that were).
@@ -127,14 +106,8 @@ impl Store {
         .bind(keys_json(&keys))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let g: String = r.try_get("guid")?;
-                Ok((
-                    g.parse().map_err(|e| corrupt("verified guid", e))?,
-                    r.try_get("verified_at")?,
-                ))
-            })
-            .collect()
+        Ok(guid_pairs::<i64>(&rows, "verified_at", "verified guid")?
+            .into_iter()
+            .collect())
     }
 }
