@@ -7,11 +7,10 @@
 //!
 //! Every case runs twice, on twin control panels (two officed) and twin
 //! state stores that start equal: once narrowed, once forced to run whole
-//! (the same changes with the deletion of an object that does not exist).
-//! Both must end with the same control panel, the same anchors, replica
-//! and clean marker, and the same operations. (A narrowed run never
-//! deletes what the replica does not hold: that read disagrees with the
-//! replica, and runs whole.) Requests are counted on the
+//! (the same changes with an object out of scope upserted and deleted in
+//! the same read, [`force_whole`]). Both must end with the same control
+//! panel, the same anchors, replica and clean marker, and the same
+//! operations. Requests are counted on the
 //! wire by a real TCP proxy in front of the narrowed twin's officed.
 
 mod common;
@@ -141,6 +140,19 @@ impl World {
     }
 }
 
+/// Changes that make a run whole and change nothing: an object out of
+/// scope upserted and deleted in the same read (a narrowed run never
+/// decides an object both upserted and deleted).
+fn force_whole() -> Vec<DirectoryChange> {
+    vec![
+        DirectoryChange::Upsert(user(999_999, "Forced Whole", "forced@example.com")),
+        DirectoryChange::Delete {
+            guid: guid(999_999),
+            last_dn: None,
+        },
+    ]
+}
+
 /// One control panel and state store.
 struct Side {
     officed: Officed,
@@ -222,6 +234,8 @@ struct Twins {
     whole: Side,
     runs: u32,
     last: DirectorySnapshot,
+    /// Changes the next step reads besides those between the snapshots.
+    extra_changes: Vec<DirectoryChange>,
 }
 
 impl Twins {
@@ -241,6 +255,7 @@ impl Twins {
             whole,
             runs: 0,
             last: s,
+            extra_changes: Vec::new(),
         }
     }
 
@@ -249,7 +264,8 @@ impl Twins {
     /// requests on the wire.
     async fn step(&mut self, w: &World) -> (RunReport, RunReport, u64) {
         let now = w.snapshot();
-        let changes = changes_between(&self.last, &now);
+        let mut changes = changes_between(&self.last, &now);
+        changes.append(&mut self.extra_changes);
         self.last = now;
         self.runs += 1;
         let cookie = format!("cookie-{}", self.runs);
@@ -262,10 +278,7 @@ impl Twins {
             .unwrap();
         let requests = self.narrow.proxy.requests.load(Ordering::SeqCst) - before;
         let mut forced = changes;
-        forced.push(DirectoryChange::Delete {
-            guid: guid(999_999),
-            last_dn: None,
-        });
+        forced.extend(force_whole());
         let w = self
             .whole
             .engine
@@ -561,4 +574,24 @@ async fn a_churn_of_every_kind_at_once_is_narrowed() {
     assert_eq!(r.verification.list_pages, 1, "{:#?}", r.verification);
     assert!(r.counts.mapped < 20, "{r:#?}");
     assert!(requests < 30, "{requests}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_object_the_replica_never_held_stays_narrowed() {
+    let mut w = World::new();
+    let mut t = Twins::start(&w).await;
+    // A title change, and the deletion of an object neither the replica
+    // nor an anchor knows (deleted while a read took it in scope): the
+    // deletion is nothing to the run, which stays narrowed and ends as
+    // the whole run does.
+    w.ex[1].info.title = Some("Churned".into());
+    t.extra_changes.push(DirectoryChange::Delete {
+        guid: guid(888_888),
+        last_dn: Some("CN=Gone,OU=Staff,DC=corp,DC=test".into()),
+    });
+    let (r, _, _) = t.step(&w).await;
+    assert_eq!(r.status, RunStatus::Success, "{r:#?}");
+    assert_eq!(r.counts.updated, 1, "{r:#?}");
+    // The user and the sample.
+    narrowed(&r, 1 + 2);
 }

@@ -16,7 +16,10 @@
 //! or contact leaving the scope, or an object out of scope. Anything else
 //! (a deleted, moved or renamed object, a kind change, a new contact or
 //! list, a list's address change, a user switching service or in both)
-//! runs whole, and says why in a debug log.
+//! runs whole, and says why in a debug log. A deletion of an object the
+//! replica does not hold and no anchor names is nothing to the run (the
+//! whole run would remove nothing and retire nothing); anchored, it runs
+//! whole.
 //!
 //! What the run maps: the objects with a role, the distribution lists that
 //! contain an object whose synced address may change (joining, leaving,
@@ -297,8 +300,25 @@ impl Engine {
             .map(|o| (o.guid, o))
             .collect();
         for g in &deleted {
-            if new.contains_key(g) || *g == ex || Some(*g) == rs || !old.contains_key(g) {
-                whole!("a deleted object is a service group, upserted too, or not in the replica");
+            if new.contains_key(g) || *g == ex || Some(*g) == rs {
+                whole!("a deleted object is a service group or upserted too");
+            }
+        }
+        // A deleted object the replica does not hold (deleted while a read
+        // took it in scope, or never read) is nothing to the run when no
+        // anchor names it: the whole run's replica has nothing to remove
+        // and its plan nothing to retire. Its deletion stays in the commit.
+        let unknown: Vec<Guid> = deleted
+            .iter()
+            .filter(|g| !old.contains_key(g))
+            .copied()
+            .collect();
+        if !unknown.is_empty() {
+            if let Some(a) = self.store.anchors_of(&unknown).await?.first() {
+                whole!(
+                    "a deleted object is not in the replica but is anchored: {}",
+                    a.address
+                );
             }
         }
         let Some(ex_old) = old.remove(&ex) else {
