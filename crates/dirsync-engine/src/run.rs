@@ -23,7 +23,7 @@ use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
 use crate::executor::{Applied, Executor};
 use crate::guard::{group_drops, unsafe_read, Membership};
 use crate::mapping::{desired_state, MappingSettings};
-use crate::narrow::Narrow;
+use crate::narrow::{pin, Narrow, Pins};
 use crate::outcomes::OutcomeSink;
 use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
@@ -155,17 +155,18 @@ impl Engine {
         ops_written: &mut bool,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        let (anchors, in_scope, narrow_verified, narrow_items) = match narrowed {
+        let (anchors, in_scope, narrow_verified, narrow_items, pins) = match narrowed {
             Some(n) => {
                 report.counts.synced_before = self.store.anchor_count().await?;
                 report.counts.mapped = n.mapped;
-                (n.anchors, Some(n.in_scope), Some(n.verified), Some(n.items))
+                let (v, i) = (Some(n.verified), Some(n.items));
+                (n.anchors, Some(n.in_scope), v, i, n.pins)
             }
             None => {
                 let a = self.store.anchors().await?;
                 report.counts.synced_before = a.len() as u64;
                 report.counts.mapped = snapshot.objects.len() as u64;
-                (a, None, None, None)
+                (a, None, None, None, Pins::default())
             }
         };
 
@@ -181,12 +182,14 @@ impl Engine {
         // 3. Desired state (pure), the membership the safety limits compare,
         // and the snapshot staged for the commit: from here the run no
         // longer holds the directory.
-        let desired = desired_state(
+        let mut desired = desired_state(
             &snapshot,
             MappingSettings {
                 sync_alternates: self.settings.sync_alternates,
             },
         );
+        // A narrowed run's lists name the members it did not map.
+        pin(&mut desired, &pins);
         report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
         let membership_now = match (&last_sync, opts.override_threshold) {
             (Some(_), false) => Some(Membership::of(&snapshot)),

@@ -97,6 +97,14 @@ pub struct Desired {
     /// DN and label of every object in scope, for messages.
     pub labels: BTreeMap<Guid, (String, String)>,
     pub findings: Vec<dirsync_model::Finding>,
+    /// Members of lists that a narrowed incremental run did not map
+    /// (unchanged users anchored in scope, mailboxes dirsync keeps): the
+    /// address each has in the control panel, lower case, as its anchor
+    /// holds it. The planner counts them among the synced addresses, so a
+    /// list whose members changed is planned from its member changes
+    /// without mapping every member. Empty for a whole run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pinned: BTreeMap<Guid, String>,
 }
 
 /// A hosted domain as the control panel reports it.

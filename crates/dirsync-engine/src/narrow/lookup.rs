@@ -1,6 +1,7 @@
-//! The state store lookups of a narrowed run: objects of the replica by
-//! DN, the groups that hold a DN as member, the objects and anchors that
-//! hold an address, and the verification times of a few objects.
+//! The state store lookups of a narrowed run: objects of the replica (or
+//! only their GUIDs) by DN, the groups that hold a DN as member, the
+//! objects and anchors that hold an address, and the verification times
+//! of a few objects.
 //!
 //! Each lookup is an index seek per key asked in the replica's keys
 //! ([`super::keys`]) and returns the few rows that match, so the run never
@@ -53,6 +54,25 @@ impl Store {
         dns: &[String],
     ) -> Result<Vec<DirectoryObject>, StoreError> {
         self.replica_keyed("d", dns).await
+    }
+
+    /// The GUIDs of the replica objects whose DN (trimmed, lower case) is
+    /// one of `dns` (given so): (GUID, DN key), without reading the
+    /// objects. A DN two objects share comes back twice.
+    pub(crate) async fn replica_guids_by_dn(
+        &self,
+        dns: &[String],
+    ) -> Result<Vec<(Guid, String)>, StoreError> {
+        if dns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT guid, key FROM replica_keys WHERE kind = 'd' AND key IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(keys_json(dns))
+        .fetch_all(&self.pool)
+        .await?;
+        guid_pairs(&rows, "key", "replica key guid")
     }
 
     /// The replica groups other than the service groups that have one of

@@ -23,8 +23,10 @@
 //!
 //! What the run maps: the objects with a role, the distribution lists that
 //! contain an object whose synced address may change (joining, leaving,
-//! readdressed, new), every member of the lists it plans (looked up by DN),
-//! and the rolling verification's sample; with the service groups as they
+//! readdressed, new), the members of the lists it plans (looked up by DN)
+//! other than the unchanged synced mailboxes among them, which are planned
+//! at their anchors' addresses without being mapped ([`pins`]), and the
+//! rolling verification's sample; with the service groups as they
 //! are, whole. The proof that mapping these alone gives what the whole
 //! mapping gives for them:
 //!
@@ -51,8 +53,10 @@
 //! the run is not clean, and the next run runs whole.
 
 mod decide;
+mod index;
 pub(crate) mod keys;
 mod lookup;
+mod pins;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -62,14 +66,12 @@ use dirsync_model::{
 
 use crate::engine::{Engine, EngineError};
 use crate::guard::Membership;
-use crate::known::listing_of;
 use crate::mapping::{desired_state, MappingSettings};
-use crate::plan::state_hash;
 use crate::reader::{ClientReader, Listing, ObjectRef, Summary, TargetReader};
-use crate::types::{
-    Anchor, Desired, DesiredContact, DesiredList, DesiredMailbox, Service, TargetKind,
-};
+use crate::types::{Anchor, Desired, Service, TargetKind};
 use decide::{addresses_of, lookup_safe, role, Role, Scope};
+use index::{listed_items, Index};
+pub(crate) use pins::{pin, Pins};
 
 /// An incremental run narrowed to the objects it changed.
 #[derive(Debug, Clone, Default)]
@@ -96,6 +98,9 @@ pub(crate) struct Narrow {
     pub in_scope: u64,
     /// The directory objects mapped, the service groups aside.
     pub mapped: u64,
+    /// The planned lists' unchanged members that are not mapped (see
+    /// [`pins`]): the run's mapping names them with [`pin`].
+    pub pins: Pins,
 }
 
 fn dn_key(dn: &str) -> String {
@@ -116,110 +121,6 @@ fn mini(
         rsemail_group: rs.map(|g| g.guid),
         objects: all,
     }
-}
-
-/// A desired state indexed by GUID.
-struct Index<'a> {
-    mailboxes: HashMap<Guid, &'a DesiredMailbox>,
-    contacts: HashMap<Guid, &'a DesiredContact>,
-    lists: HashMap<Guid, &'a DesiredList>,
-}
-
-impl<'a> Index<'a> {
-    fn of(d: &'a Desired) -> Index<'a> {
-        Index {
-            mailboxes: d.mailboxes.iter().map(|m| (m.guid, m)).collect(),
-            contacts: d.contacts.iter().map(|c| (c.guid, c)).collect(),
-            lists: d.lists.iter().map(|l| (l.guid, l)).collect(),
-        }
-    }
-
-    /// The hash of the desired state of `guid`, as the planner records it
-    /// in the anchor: mailboxes and contacts directly, a list over the
-    /// addresses its members have as dirsync last wrote them (a contact's
-    /// is its anchor's).
-    fn hash(&self, guid: Guid, anchors: &HashMap<Guid, Anchor>) -> Option<String> {
-        if let Some(m) = self.mailboxes.get(&guid) {
-            return Some(state_hash(*m));
-        }
-        if let Some(c) = self.contacts.get(&guid) {
-            return Some(state_hash(*c));
-        }
-        let l: &DesiredList = self.lists.get(&guid)?;
-        let mut members: BTreeSet<String> = BTreeSet::new();
-        for g in l.members.iter().filter(|g| **g != l.guid) {
-            if let Some(m) = self.mailboxes.get(g) {
-                members.insert(m.address.lower().to_string());
-            } else if let Some(x) = self.lists.get(g) {
-                members.insert(x.address.lower().to_string());
-            } else if self.contacts.contains_key(g) {
-                members.insert(anchors.get(g)?.address.lower().to_string());
-            }
-        }
-        Some(state_hash(&(l, &members)))
-    }
-
-    /// The display name wanted for `guid`.
-    fn display_name(&self, guid: Guid) -> Option<String> {
-        let fields = self
-            .mailboxes
-            .get(&guid)
-            .map(|m| &m.fields)
-            .or_else(|| self.contacts.get(&guid).map(|c| &c.fields));
-        match fields {
-            Some(f) => f.get("displayName").cloned(),
-            None => self.lists.get(&guid).map(|l| l.display_name.clone()),
-        }
-    }
-}
-
-/// The listing items of the planned objects: each as its anchor says, with
-/// the display name dirsync last wrote (`before`, else `now`), and the
-/// Rackspace Email aliases of the mailboxes as dirsync last wrote them.
-pub(crate) fn listed_items(
-    anchors: &[Anchor],
-    before: &Desired,
-    now: &Desired,
-) -> BTreeMap<(Listing, String), Summary> {
-    let (b, n) = (Index::of(before), Index::of(now));
-    let mut items = BTreeMap::new();
-    for a in anchors {
-        let name = b
-            .display_name(a.guid)
-            .or_else(|| n.display_name(a.guid))
-            .unwrap_or_default();
-        items.insert(
-            (
-                listing_of(ObjectRef::of(a.kind, a.service)),
-                a.address.lower().to_string(),
-            ),
-            Summary {
-                address: a.address.clone(),
-                display_name: name,
-                members: 0,
-                single_member: None,
-            },
-        );
-    }
-    let anchored: HashSet<Guid> = anchors.iter().map(|a| a.guid).collect();
-    for m in before
-        .mailboxes
-        .iter()
-        .filter(|m| m.service == Service::RsEmail && anchored.contains(&m.guid))
-    {
-        for alt in &m.alternates {
-            items.insert(
-                (Listing::RsAliases, alt.lower().to_string()),
-                Summary {
-                    address: alt.clone(),
-                    display_name: String::new(),
-                    members: 1,
-                    single_member: Some(m.address.lower().to_string()),
-                },
-            );
-        }
-    }
-    items
 }
 
 /// The kind and service an object in scope is anchored as.
@@ -435,6 +336,12 @@ impl Engine {
             .map(|o| o.guid)
             .collect();
         wanted.retain(|d| !known_dns.contains_key(d));
+        // Of those, the unchanged mailboxes in every planned list's members
+        // before and now are pinned, not read (pins.rs).
+        let pins = self
+            .pins(&roles, &old, &new, &wanted, &after, [Some(ex), rs])
+            .await?;
+        wanted.retain(|d| !pins.by_dn.contains_key(d));
         let found = self
             .store
             .replica_by_dn(&wanted.into_iter().collect::<Vec<_>>())
@@ -577,10 +484,11 @@ impl Engine {
             v.extend(extra.iter().cloned());
             v
         };
-        let before_desired = desired_state(
+        let mut before_desired = desired_state(
             &mini(&ex_old, rs_old.as_ref(), old_objects(&sample)),
             settings,
         );
+        pin(&mut before_desired, &pins);
         let mut all_anchors = anchors.clone();
         all_anchors.extend(sample_anchors.clone());
         let before_index = Index::of(&before_desired);
@@ -621,7 +529,8 @@ impl Engine {
             .chain(sample.iter().cloned())
             .collect();
         let snapshot = mini(&ex_new, rs_new.as_ref(), now_objects);
-        let now_desired = desired_state(&snapshot, settings);
+        let mut now_desired = desired_state(&snapshot, settings);
+        pin(&mut now_desired, &pins);
         let dup = |d: &Desired| {
             d.findings
                 .iter()
@@ -727,6 +636,7 @@ impl Engine {
             items,
             in_scope,
             mapped,
+            pins,
         }))
     }
 
@@ -752,68 +662,5 @@ impl Engine {
             old.entry(o.guid).or_insert(o);
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::mapping::tests::{contact, group, snapshot, user};
-    use crate::plan::{plan, PlanSettings};
-    use crate::types::{TargetDomain, TargetState};
-    use dirsync_model::DomainName;
-
-    /// The hashes a narrowed run proves objects by are the ones the
-    /// planner records: mailboxes of both services, a contact, and lists
-    /// over mailboxes, a contact, a nested list and a member without
-    /// mailbox.
-    #[test]
-    fn hashes_are_the_planners() {
-        let a = user(1, "Ann", Some("ann@example.com"));
-        let mut b = user(2, "Bob", Some("bob@example.com"));
-        b.proxy_addresses = vec!["SMTP:bob@example.com".into(), "smtp:b@example.com".into()];
-        let r = user(3, "Rae", Some("rae@example.com"));
-        let nested = user(4, "Ned", Some("ned@example.com"));
-        let c = contact(5, "Cat", "cat@partner.test", &["example.com"]);
-        let inner = group(6, "Inner", Some("inner@example.com"), &[&a]);
-        let outer = group(
-            7,
-            "Outer",
-            Some("outer@example.com"),
-            &[&a, &b, &r, &c, &inner, &nested],
-        );
-        let s = snapshot(vec![a, b, c, inner, outer], vec![r], vec![nested]);
-        let desired = desired_state(&s, MappingSettings::default());
-        let domain = TargetDomain {
-            name: DomainName::parse("example.com").unwrap(),
-            exchange: true,
-            rs_email: true,
-            exchange_limit: 10,
-            exchange_used: 0,
-            rs_email_limit: 10,
-            rs_email_used: 0,
-            aliases: vec![],
-            accepted: vec![],
-        };
-        let target = TargetState {
-            domains: vec![domain],
-            ..TargetState::default()
-        };
-        let p = plan(&desired, &target, &[], &PlanSettings::default());
-        let anchors: HashMap<Guid, Anchor> = p
-            .anchors
-            .iter()
-            .filter_map(|u| u.anchor.clone())
-            .map(|a| (a.guid, a))
-            .collect();
-        assert_eq!(anchors.len(), 6, "{anchors:#?}");
-        let index = Index::of(&desired);
-        for (g, a) in &anchors {
-            assert_eq!(
-                index.hash(*g, &anchors).as_deref(),
-                Some(a.hash.as_str()),
-                "{a:?}"
-            );
-        }
     }
 }

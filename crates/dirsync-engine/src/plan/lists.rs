@@ -14,6 +14,11 @@ use crate::types::{Anchor, Desired, DesiredList, OpKind, Service, TargetKind};
 /// Plans the desired lists, after the mailboxes and contacts (their members).
 /// Lists may contain lists: every list that will exist is a possible member.
 pub(super) fn plan_lists(p: &mut Planner<'_>, desired: &Desired) {
+    // Members a narrowed run did not map: synced at their anchor's address
+    // (what planning their unchanged mailbox would record).
+    for (g, address) in &desired.pinned {
+        p.synced.entry(*g).or_insert_with(|| address.clone());
+    }
     for l in &desired.lists {
         if let Some(a) = p.anchors.get(&l.guid) {
             if a.address == l.address {
