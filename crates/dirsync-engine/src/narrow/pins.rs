@@ -100,7 +100,7 @@ impl Engine {
         old: &HashMap<Guid, DirectoryObject>,
         new: &BTreeMap<Guid, DirectoryObject>,
         wanted: &BTreeSet<String>,
-        after: &dyn Fn(&str) -> Scope,
+        after: &(dyn Fn(&str) -> Scope + Sync),
         service_groups: [Option<Guid>; 2],
     ) -> Result<Pins, EngineError> {
         let mut moving: HashSet<String> = HashSet::new();
