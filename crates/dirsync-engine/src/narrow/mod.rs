@@ -60,6 +60,8 @@ mod pins;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use futures::StreamExt;
+
 use dirsync_model::{
     Code, DirectoryChange, DirectoryChanges, DirectoryObject, DirectorySnapshot, Guid, ObjectKind,
 };
@@ -68,7 +70,7 @@ use crate::engine::{Engine, EngineError};
 use crate::guard::Membership;
 use crate::mapping::{desired_state, MappingSettings};
 use crate::reader::{ClientReader, Listing, ObjectRef, Summary, TargetReader};
-use crate::types::{Anchor, Desired, Service, TargetKind};
+use crate::types::{Anchor, Desired, DesiredMailbox, Service, TargetKind};
 use decide::{addresses_of, lookup_safe, role, Role, Scope};
 use index::{listed_items, Index};
 pub(crate) use pins::{pin, Pins};
@@ -578,19 +580,36 @@ impl Engine {
 
         // A joining user without anchor, or a renamed one, takes an address
         // no mailbox has in the control panel (else the whole run adopts it).
+        // Asked `concurrency` at a time (as the writes are), answers taken in
+        // order so the reason to run whole is the first one's.
         let rd = ClientReader::new(&self.client, &self.settings.target.customer);
-        for m in &now_desired.mailboxes {
-            let check = match roles.get(&m.guid) {
+        let asked: Vec<&DesiredMailbox> = now_desired
+            .mailboxes
+            .iter()
+            .filter(|m| match roles.get(&m.guid) {
                 Some(Role::Joins(_)) => !anchors.contains_key(&m.guid),
                 Some(Role::Readdressed) => {
                     anchors.get(&m.guid).is_some_and(|a| a.address != m.address)
                 }
                 _ => false,
-            };
-            if !check {
-                continue;
-            }
-            match rd.details(ObjectRef::Mailbox(m.service), &m.address).await {
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let questions: Vec<_> = asked
+            .iter()
+            .map(|m| rd.details(ObjectRef::Mailbox(m.service), &m.address))
+            .collect();
+        let answers: Vec<_> = futures::stream::iter(questions)
+            .buffered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        tracing::debug!(
+            asked = asked.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "control panel asked about the joining users' addresses"
+        );
+        for (m, answer) in asked.iter().zip(answers) {
+            match answer {
                 Ok(None) => {}
                 Ok(Some(_)) => whole!("a mailbox already exists at {}", m.address),
                 Err(e) => whole!(
