@@ -265,6 +265,15 @@ impl Store {
         Ok(())
     }
 
+    /// Writes anchors in one transaction (the executor's batches of
+    /// anchors of objects just created or renamed).
+    pub async fn put_anchors(&self, a: &[&Anchor]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_anchors(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Forgets one anchor.
     pub async fn delete_anchor(&self, guid: Guid) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM anchors WHERE guid = ?")
