@@ -46,8 +46,9 @@
 //! - A run that would disable or delete more than the threshold stops before any write
 //!   ([`Threshold`]), unless overridden for that run. An empty or partial directory read is
 //!   refused (DS202), never taken as "everyone left". Staging mode plans and never writes.
-//! - Each created object is anchored at once; the directory cookie and replica are committed
-//!   in one transaction after the changes they cover were applied. A run killed at any point
+//! - Each created object is anchored as it is created (in batches of
+//!   [`executor::ANCHOR_BATCH`]); the directory cookie and replica are committed in one
+//!   transaction after the changes they cover were applied. A run killed at any point
 //!   and rerun re-reads the same changes, matches what was already created (hard match by
 //!   objectGUID, else soft match by address), and finishes with no duplicates and nothing
 //!   missing. The anchors a run established, its directory replica and cookie, and the

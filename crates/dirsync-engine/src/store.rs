@@ -265,6 +265,15 @@ impl Store {
         Ok(())
     }
 
+    /// Writes anchors in one transaction (the executor's batches of
+    /// anchors of objects just created or renamed).
+    pub async fn put_anchors(&self, a: &[&Anchor]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_anchors(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Forgets one anchor.
     pub async fn delete_anchor(&self, guid: Guid) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM anchors WHERE guid = ?")
@@ -414,15 +423,8 @@ impl Store {
     pub async fn commit(&self, c: Commit<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         if let Some((exchange, rsemail)) = c.staged {
-            sqlx::query("DELETE FROM replica").execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO replica (guid, object, hash) SELECT guid, object, hash FROM replica_next",
-            )
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM replica_next")
-                .execute(&mut *tx)
-                .await?;
+            // Only the rows that differ are written (narrow/keys.rs).
+            crate::narrow::keys::replace_from_staging(&mut tx).await?;
             set_groups(&mut tx, exchange, rsemail).await?;
         }
         insert_anchors(&mut tx, c.anchors).await?;
@@ -446,8 +448,10 @@ impl Store {
                 .await?;
         }
         // The replica's keys, in the same transaction (narrow/keys.rs).
-        if c.staged.is_some() || c.full.is_some() {
+        if c.full.is_some() {
             crate::narrow::keys::rekey_all(&mut tx).await?;
+        } else if c.staged.is_some() {
+            crate::narrow::keys::rekey_staged(&mut tx).await?;
         }
         let touched: Vec<Guid> = c
             .upserts

@@ -37,6 +37,7 @@ mod domain_admin;
 pub mod domains;
 pub(crate) mod group;
 pub mod lists;
+pub mod mailbox_writes;
 pub mod mailboxes;
 pub mod page;
 mod pg_writes;
@@ -69,9 +70,9 @@ pub use lists::{
     list_create, list_delete, list_edit, list_get, list_list, member_add, member_remove,
     members_get, ListRow,
 };
+pub use mailbox_writes::{mailbox_create, mailbox_delete, mailbox_edit, mailbox_rename};
 pub use mailboxes::{
-    mailbox_create, mailbox_delete, mailbox_edit, mailbox_get, mailbox_id, mailbox_list,
-    mailbox_rename, MailboxInput, MailboxView, RECOVERY_WINDOW_MS,
+    mailbox_get, mailbox_id, mailbox_list, MailboxInput, MailboxView, RECOVERY_WINDOW_MS,
 };
 pub use page::{Page, Search};
 pub use rules::MAX_EXTERNAL_ALIAS_TARGETS;

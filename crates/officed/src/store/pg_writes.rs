@@ -33,7 +33,7 @@ use crate::error::Result;
 /// A query with its binds, as sqlx's `Any` driver builds it.
 pub(crate) type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
-/// The create. Binds `$1`..`$15` are the mailbox row (`mailboxes::bind_new`:
+/// The create. Binds `$1`..`$15` are the mailbox row (`mailbox_writes::bind_new`:
 /// id, domain id, service, ..., created_at, name_key), then `$16` customer
 /// id, `$17` address key, `$18` address, `$19` owner kind, and the audit
 /// entry: `$20` id, `$21` actor, `$22` action, `$23` detail (its time is
