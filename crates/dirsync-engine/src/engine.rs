@@ -71,6 +71,10 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("API client: {0}")]
     Client(#[from] ClientError),
+    /// The plan's operations could not be written to, or read back from,
+    /// their temporary files ([`crate::spill`]).
+    #[error("the plan's temporary files (the system's temporary directory): {0}; check its free space and permissions")]
+    PlanSpill(std::io::Error),
     #[error("an incremental sync needs a completed full sync first (no directory replica in the state store); run a full sync")]
     NeedFullSync,
 }
