@@ -30,7 +30,7 @@ use crate::reader::{self, ClientReader, TargetReader};
 use crate::replica_diff::apply_changes;
 use crate::report::*;
 use crate::report::{count, count_op};
-use crate::spill::{self, SpilledOps};
+use crate::spill::SpilledOps;
 use crate::store::Commit;
 use crate::types::*;
 use crate::verify::{rfc3339, VerifiedObject};
@@ -350,7 +350,7 @@ impl Engine {
             // Nothing was applied: the plan is recorded as planned, its
             // rows written a batch at a time rather than held whole.
             let sink = OutcomeSink::new(&self.store, report.id);
-            for batch in spilled.batches(spill::BATCH) {
+            for batch in spilled.batches(self.apply_batch) {
                 for op in &batch.map_err(EngineError::PlanSpill)? {
                     sink.push(op.seq as usize, OpOutcome::planned(op)).await;
                 }
@@ -411,7 +411,7 @@ impl Engine {
             let counts_before = report.counts.clone();
             let mut ended = Ended::default();
             let mut base = 0usize;
-            for batch in spilled.batches(spill::BATCH) {
+            for batch in spilled.batches(self.apply_batch) {
                 let batch = batch.map_err(EngineError::PlanSpill)?;
                 exec.run_part(&state, base, &batch, &sink, &cb).await;
                 for (i, op) in batch.iter().enumerate() {

@@ -77,7 +77,9 @@ impl SpillWriter {
         let mut files = Vec::new();
         for (f, n) in self.files.into_iter().zip(self.counts) {
             if let Some(f) = f {
-                let mut f = f.into_inner().map_err(std::io::IntoInnerError::into_error)?;
+                let mut f = f
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
                 f.seek(SeekFrom::Start(0))?;
                 files.push((f, n));
             }
