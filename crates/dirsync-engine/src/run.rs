@@ -189,9 +189,16 @@ impl Engine {
             },
         );
         report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
-        let membership_now = match (&last_sync, opts.override_threshold) {
-            (Some(_), false) => Some(Membership::of(&snapshot)),
-            _ => None,
+        // The per-group limits (DS204) are decided here, reported after
+        // the plan's findings (step 5): the two memberships are not held
+        // through the planning.
+        let group_stops: Vec<Finding> = match (last_sync, opts.override_threshold) {
+            (Some(before), false) => group_drops(
+                &before,
+                &Membership::of(&snapshot),
+                &self.settings.threshold,
+            ),
+            _ => Vec::new(),
         };
         if writes && matches!(commit, DirCommit::Full { .. }) {
             self.store.stage_replica(&snapshot).await?;
@@ -315,10 +322,7 @@ impl Engine {
 
         // 5. The safety limits, all reported when several hold: per group
         // (DS204, whatever the directory's size), then the whole directory (DS201).
-        let mut stops: Vec<Finding> = match (last_sync, membership_now) {
-            (Some(before), Some(now)) => group_drops(&before, &now, &self.settings.threshold),
-            _ => Vec::new(),
-        };
+        let mut stops: Vec<Finding> = group_stops;
         if in_scope.is_some() {
             // The threshold's base is every synced object, not the few planned.
             the_plan.synced = report.counts.synced_before as usize;
