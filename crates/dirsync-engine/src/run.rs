@@ -6,7 +6,10 @@
 //! Once the desired state and the safety limits' membership are taken from
 //! it, a run that writes stages it in the state store
 //! ([`Store::stage_replica`]) for its commit and drops it, so the plan and
-//! the apply run without it. The operations' outcomes are written as they
+//! the apply run without it. The plan's operations are spilled to
+//! temporary files as the planner makes them ([`crate::spill`]): the run
+//! holds their counts, and the apply reads them back a batch at a time in
+//! plan order. The operations' outcomes are written as they
 //! end ([`crate::outcomes`]); the run keeps one result per operation (for
 //! the commit's anchors and the counts) and returns a report holding only
 //! the operations that failed or were skipped

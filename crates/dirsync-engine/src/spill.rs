@@ -5,7 +5,7 @@
 //! 1 KB each in memory; held whole beside the desired state and the
 //! control panel's state they made the planning the run's peak. Spilled,
 //! the run holds one batch of operations at a time (the executor applies
-//! a batch, then the next, see [`crate::executor::Executor::run_part`]),
+//! a batch, then the next: `Executor::run_part`),
 //! and a few facts counted as the operations went by.
 //!
 //! One anonymous temporary file per phase (the system's temporary
