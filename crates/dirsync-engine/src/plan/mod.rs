@@ -115,17 +115,14 @@ pub fn plan_into(
     settings: &PlanSettings,
     sink: &mut dyn OpSink,
 ) -> Plan {
-    let mut p = Planner::new(desired, target, anchors, settings);
+    let mut p = Planner::new(desired, target, anchors, settings, sink);
     for m in &desired.mailboxes {
         mailboxes::plan_mailbox(&mut p, m);
-        p.take_ops(sink);
     }
     for c in &desired.contacts {
         contacts::plan_contact(&mut p, c);
-        p.take_ops(sink);
     }
     lists::plan_lists(&mut p, desired);
-    p.take_ops(sink);
     leavers::plan_leavers(&mut p, desired, anchors);
-    p.finish(anchors.len(), sink)
+    p.finish(anchors.len())
 }

@@ -42,8 +42,8 @@ pub(super) struct Planner<'a> {
     pub planned_mailboxes: HashSet<Guid>,
     /// (lower domain, service) -> licences left.
     pub licences: HashMap<(String, Service), i64>,
-    /// Operations made since the caller last took them ([`Planner::take_ops`]).
-    ops: Vec<PlanOp>,
+    /// Where each operation goes as it is made.
+    sink: &'a mut dyn OpSink,
     /// The phase of every operation made, by number: enough to renumber
     /// the plan in phase order without holding its operations.
     phases: Vec<u8>,
@@ -63,6 +63,7 @@ impl<'a> Planner<'a> {
         target: &'a TargetState,
         anchors: &'a [Anchor],
         settings: &'a PlanSettings,
+        sink: &'a mut dyn OpSink,
     ) -> Self {
         let written: HashMap<Guid, &'a DesiredMailbox> =
             desired.mailboxes.iter().map(|m| (m.guid, m)).collect();
@@ -99,7 +100,7 @@ impl<'a> Planner<'a> {
             contact_names: HashSet::new(),
             planned_mailboxes: desired.mailboxes.iter().map(|m| m.guid).collect(),
             licences: HashMap::new(),
-            ops: Vec::new(),
+            sink,
             phases: Vec::new(),
             findings: desired.findings.clone(),
             anchor_updates: Vec::new(),
@@ -148,16 +149,8 @@ impl<'a> Planner<'a> {
     pub fn push(&mut self, op: PlanOp) -> u32 {
         let id = self.phases.len() as u32;
         self.phases.push(op.phase);
-        self.ops.push(PlanOp { seq: id, ..op });
+        self.sink.op(PlanOp { seq: id, ..op });
         id
-    }
-
-    /// Hands the operations made so far to `sink` (numbered in the order
-    /// they were made; [`Planner::finish`] gives the final numbers).
-    pub fn take_ops(&mut self, sink: &mut dyn OpSink) {
-        for op in self.ops.drain(..) {
-            sink.op(op);
-        }
     }
 
     pub fn domain(&self, d: &DomainName) -> Option<&'a TargetDomain> {
@@ -206,15 +199,14 @@ impl<'a> Planner<'a> {
         });
     }
 
-    /// The plan without its operations (handed to the sink as they were
-    /// made): the findings, and the anchor updates with their dependencies
+    /// The plan without its operations (each went to the sink as it was
+    /// made, numbered in that order): the findings, and the anchor updates with their dependencies
     /// renumbered to the operations' final numbers (in phase order, stable:
     /// see [`final_numbers`]).
     ///
     /// Memory: the working indexes are dropped first; the renumbering is
     /// one `u32` per operation.
-    pub fn finish(mut self, synced: usize, sink: &mut dyn OpSink) -> Plan {
-        self.take_ops(sink);
+    pub fn finish(mut self, synced: usize) -> Plan {
         let phases = std::mem::take(&mut self.phases);
         let findings = std::mem::take(&mut self.findings);
         let mut anchors = std::mem::take(&mut self.anchor_updates);
