@@ -182,19 +182,11 @@ impl Engine {
             return Ok(());
         }
 
-        // 3. Desired state (pure), the membership the safety limits compare,
-        // and the snapshot staged for the commit: from here the run no
-        // longer holds the directory.
-        let desired = desired_state(
-            &snapshot,
-            MappingSettings {
-                sync_alternates: self.settings.sync_alternates,
-            },
-        );
-        report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
-        // The per-group limits (DS204) are decided here, reported after
-        // the plan's findings (step 5): the two memberships are not held
-        // through the planning.
+        // 3. The per-group limits (DS204), decided here and reported after
+        // the plan's findings (step 5), so that neither membership is held
+        // beside the desired state; the desired state (pure); and the
+        // snapshot staged for the commit: from here the run no longer
+        // holds the directory.
         let group_stops: Vec<Finding> = match (last_sync, opts.override_threshold) {
             (Some(before), false) => group_drops(
                 &before,
@@ -203,6 +195,13 @@ impl Engine {
             ),
             _ => Vec::new(),
         };
+        let desired = desired_state(
+            &snapshot,
+            MappingSettings {
+                sync_alternates: self.settings.sync_alternates,
+            },
+        );
+        report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
         if writes && matches!(commit, DirCommit::Full { .. }) {
             self.store.stage_replica(&snapshot).await?;
         }
