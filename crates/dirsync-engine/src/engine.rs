@@ -71,6 +71,10 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("API client: {0}")]
     Client(#[from] ClientError),
+    /// The plan's operations could not be written to, or read back from,
+    /// their temporary files ([`crate::spill`]).
+    #[error("the plan's temporary files (the system's temporary directory): {0}; check its free space and permissions")]
+    PlanSpill(std::io::Error),
     #[error("an incremental sync needs a completed full sync first (no directory replica in the state store); run a full sync")]
     NeedFullSync,
 }
@@ -86,6 +90,8 @@ pub struct Engine {
     pub(crate) settings: EngineSettings,
     pub(crate) client: Client,
     pub(crate) store: Store,
+    /// Operations applied per part of a plan read back from its spill.
+    pub(crate) apply_batch: usize,
     running: Mutex<()>,
 }
 
@@ -113,8 +119,18 @@ impl Engine {
             settings,
             client,
             store,
+            apply_batch: crate::spill::BATCH,
             running: Mutex::new(()),
         })
+    }
+
+    /// Sets how many of a plan's operations a run reads back from the
+    /// plan's spill and applies at a time ([`crate::spill::BATCH`] unless
+    /// set): memory against the stall at each part's end. Tests set a tiny
+    /// batch to show the plan's order and the apply's rules hold across
+    /// parts.
+    pub fn set_apply_batch(&mut self, n: usize) {
+        self.apply_batch = n.max(1);
     }
 
     pub fn settings(&self) -> &EngineSettings {

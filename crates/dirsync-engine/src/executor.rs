@@ -69,6 +69,51 @@ impl Applied {
     }
 }
 
+/// What one apply carries from operation to operation, across the parts
+/// of a plan applied a batch at a time ([`Executor::run_part`]).
+pub(crate) struct ApplyState {
+    results: Mutex<Vec<OpResult>>,
+    not_done: Mutex<BTreeMap<usize, OpOutcome>>,
+    failed: Mutex<HashSet<Guid>>,
+    missing: Mutex<HashSet<String>>,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl ApplyState {
+    /// The state of an apply of `total` operations, none run yet.
+    pub fn new(total: usize) -> Self {
+        ApplyState {
+            results: Mutex::new(vec![OpResult::Planned; total]),
+            not_done: Mutex::new(BTreeMap::new()),
+            failed: Mutex::new(HashSet::new()),
+            missing: Mutex::new(HashSet::new()),
+            done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// How the operation at plan position `i` ended so far.
+    pub fn result(&self, i: usize) -> OpResult {
+        locked(&self.results)
+            .get(i)
+            .copied()
+            .unwrap_or(OpResult::Planned)
+    }
+
+    /// How every operation ended.
+    pub fn applied(self) -> Applied {
+        Applied {
+            results: self
+                .results
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            not_done: self
+                .not_done
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        }
+    }
+}
+
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -411,32 +456,40 @@ impl Executor<'_> {
         }
     }
 
-    /// Runs the plan's operations in phase order. `outcomes` holds one
-    /// planned outcome per operation, in plan order (the run report's list,
-    /// taken rather than rebuilt so a large plan is held once); each is
-    /// filled in as its operation ends and the list is returned.
-    /// `progress(done)` is called after each one.
-    /// Runs the plan, phase by phase. Each operation's outcome row is
-    /// written through `sink` as the operation ends (in batches, see
-    /// [`OutcomeSink`]), so the run holds no second copy of its operations;
-    /// the returned results say how each ended, in plan order, with the
-    /// whole outcome kept only for the operations that did not succeed.
-    pub(crate) async fn run(
+    /// Runs one part of a plan, phase by phase: `ops`, the plan's
+    /// operations from position `base` on, in plan order (a plan read back
+    /// a batch at a time, see [`crate::spill`]). Each operation's outcome
+    /// row is written through `sink` as the operation ends (in batches, see
+    /// [`OutcomeSink`]); how each ended is kept in `state`
+    /// ([`ApplyState::applied`]), the whole outcome only for the operations
+    /// that did not succeed. `state` carries what one operation's end means
+    /// for later ones (an object whose create failed, a member never
+    /// created) from part to part. The caller flushes `sink` after the
+    /// last part.
+    pub(crate) async fn run_part(
         &self,
+        state: &ApplyState,
+        base: usize,
         ops: &[PlanOp],
         sink: &OutcomeSink<'_>,
         progress: &(dyn Fn(usize) + Send + Sync),
-    ) -> Applied {
-        let results: Mutex<Vec<OpResult>> = Mutex::new(vec![OpResult::Planned; ops.len()]);
-        let not_done: Mutex<BTreeMap<usize, OpOutcome>> = Mutex::new(BTreeMap::new());
-        let failed: Mutex<HashSet<Guid>> = Mutex::new(HashSet::new());
-        let missing: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
-        let done = std::sync::atomic::AtomicUsize::new(0);
+    ) {
+        let ApplyState {
+            results,
+            not_done,
+            failed,
+            missing,
+            done,
+        } = state;
         let anchors = AnchorBatch::default();
         let mut phases: Vec<u8> = ops.iter().map(|o| o.phase).collect();
         phases.dedup();
         for ph in phases {
-            let batch = ops.iter().enumerate().filter(|(_, o)| o.phase == ph);
+            let batch = ops
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (base + i, o))
+                .filter(|(_, o)| o.phase == ph);
             stream::iter(batch)
                 .for_each_concurrent(self.concurrency.max(1), |(i, op)| {
                     let (results, not_done, failed, missing, done, anchors) =
@@ -491,15 +544,6 @@ impl Executor<'_> {
                 .await;
             // Each phase's anchors are stored before the next phase starts.
             self.write_anchors(anchors.take().await).await;
-        }
-        sink.flush().await;
-        Applied {
-            results: results
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-            not_done: not_done
-                .into_inner()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
         }
     }
 

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use dirsync_model::{EmailAddress, Guid};
 
+use crate::plan::OpSink;
 use crate::reader::{Details, Listing, ObjectRef, Summary};
 use crate::types::*;
 
@@ -230,17 +231,29 @@ pub fn assemble(
 /// from a plan against lists assembled without members: every member it
 /// wants is then an addition.
 pub fn wanted_members(first: &Plan) -> HashMap<String, BTreeSet<String>> {
-    let mut m: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut m = WantedMembers::default();
     for o in &first.ops {
+        m.op(o.clone());
+    }
+    m.0
+}
+
+/// [`wanted_members`] as a first plan's [`OpSink`]: it keeps the lists'
+/// member additions it needs and none of the plan's other operations.
+#[derive(Debug, Default)]
+pub struct WantedMembers(pub HashMap<String, BTreeSet<String>>);
+
+impl OpSink for WantedMembers {
+    fn op(&mut self, o: PlanOp) {
         if o.kind == TargetKind::List && o.op == OpKind::AddMember {
-            if let Some(a) = &o.address {
-                m.entry(o.target.lower().to_string())
+            if let Some(a) = o.address {
+                self.0
+                    .entry(o.target.lower().to_string())
                     .or_default()
-                    .insert(a.clone());
+                    .insert(a);
             }
         }
     }
-    m
 }
 
 /// The GETs of one object this run needs, from a first plan against the

@@ -84,6 +84,7 @@ pub mod report;
 mod run;
 pub mod run_history;
 pub mod settings;
+pub mod spill;
 pub mod store;
 pub mod target;
 pub mod types;

@@ -24,7 +24,8 @@ use dirsync_model::{DomainName, EmailAddress, Guid};
 use serde::de::DeserializeOwned;
 
 use crate::known::{self, DetailMap, Listed, Read};
-use crate::plan::{plan, PlanSettings};
+use crate::plan::{plan_into, PlanSettings};
+use crate::spill::{SpillWriter, SpilledOps};
 use crate::target;
 use crate::types::*;
 
@@ -341,11 +342,23 @@ pub async fn list_all<R: TargetReader>(reader: &R) -> Result<Listed, ClientError
 }
 
 /// A plan made from the listings, the state store and the details that
-/// decisions need, and the reads it took.
-#[derive(Debug, Clone)]
+/// decisions need, and the reads it took. The plan's operations are
+/// spilled ([`crate::spill`]); `plan.ops` is empty.
 pub struct KnownPlan {
     pub plan: Plan,
+    pub ops: SpilledOps,
     pub reads: Vec<Read>,
+}
+
+/// Why no plan was made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The control panel could not be read.
+    #[error(transparent)]
+    Target(#[from] ClientError),
+    /// The plan's operations could not be written to a temporary file.
+    #[error("could not write the plan's operations to a temporary file (check the system's temporary directory's space and permissions): {0}")]
+    Spill(#[from] std::io::Error),
 }
 
 /// Lists the control panel, reads the details the plan needs (changed
@@ -358,7 +371,7 @@ pub async fn read_and_plan<R: TargetReader>(
     settings: &PlanSettings,
     verified: &HashMap<Guid, i64>,
     verify_budget: usize,
-) -> Result<KnownPlan, ClientError> {
+) -> Result<KnownPlan, PlanError> {
     let listed = list_all(reader).await?;
     plan_listed(
         reader,
@@ -374,6 +387,10 @@ pub async fn read_and_plan<R: TargetReader>(
 
 /// [`read_and_plan`] from listings already made: the whole control panel's,
 /// or, for a run narrowed to a few anchored objects, theirs alone.
+///
+/// Memory: neither plan's operations are held whole. The first plan keeps
+/// only the lists' member additions ([`known::WantedMembers`]) and its
+/// anchor updates; the second spills its operations.
 pub async fn plan_listed<R: TargetReader>(
     reader: &R,
     mut listed: Listed,
@@ -382,7 +399,8 @@ pub async fn plan_listed<R: TargetReader>(
     settings: &PlanSettings,
     verified: &HashMap<Guid, i64>,
     verify_budget: usize,
-) -> Result<KnownPlan, ClientError> {
+) -> Result<KnownPlan, PlanError> {
+    let mut members = known::WantedMembers::default();
     let first = {
         let t = known::assemble(
             &listed,
@@ -391,9 +409,9 @@ pub async fn plan_listed<R: TargetReader>(
             &DetailMap::new(),
             &HashMap::new(),
         );
-        plan(desired, &t, anchors, settings)
+        plan_into(desired, &t, anchors, settings, &mut members)
     };
-    let members = known::wanted_members(&first);
+    let members = members.0;
     let reads = known::reads_needed(&first, desired, anchors, &listed, verified, verify_budget);
     drop(first);
     let mut details = DetailMap::new();
@@ -407,9 +425,14 @@ pub async fn plan_listed<R: TargetReader>(
         }
     }
     let t = known::assemble(&listed, desired, anchors, &details, &members);
-    let mut plan = plan(desired, &t, anchors, settings);
+    drop(details);
+    drop(members);
+    let mut spill = SpillWriter::new(reads.iter().map(|r| r.guid).collect());
+    let mut plan = plan_into(desired, &t, anchors, settings, &mut spill);
+    drop(t);
+    let ops = spill.finish()?;
     known::distrust_findings(&mut plan, desired.findings.len());
-    Ok(KnownPlan { plan, reads })
+    Ok(KnownPlan { plan, ops, reads })
 }
 
 /// The whole control panel in detail: every listing, and a GET of every

@@ -6,7 +6,10 @@
 //! Once the desired state and the safety limits' membership are taken from
 //! it, a run that writes stages it in the state store
 //! ([`Store::stage_replica`]) for its commit and drops it, so the plan and
-//! the apply run without it. The operations' outcomes are written as they
+//! the apply run without it. The plan's operations are spilled to
+//! temporary files as the planner makes them ([`crate::spill`]): the run
+//! holds their counts, and the apply reads them back a batch at a time in
+//! plan order. The operations' outcomes are written as they
 //! end ([`crate::outcomes`]); the run keeps one result per operation (for
 //! the commit's anchors and the counts) and returns a report holding only
 //! the operations that failed or were skipped
@@ -20,7 +23,7 @@ use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, Sev
 
 use crate::clock;
 use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
-use crate::executor::{Applied, Executor};
+use crate::executor::{Applied, ApplyState, Executor};
 use crate::guard::{group_drops, unsafe_read, Membership};
 use crate::mapping::{desired_state, MappingSettings};
 use crate::narrow::{pin, Narrow, Pins};
@@ -30,6 +33,7 @@ use crate::reader::{self, ClientReader, TargetReader};
 use crate::replica_diff::apply_changes;
 use crate::report::*;
 use crate::report::{count, count_op};
+use crate::spill::SpilledOps;
 use crate::store::Commit;
 use crate::types::*;
 use crate::verify::{rfc3339, VerifiedObject};
@@ -179,9 +183,19 @@ impl Engine {
             return Ok(());
         }
 
-        // 3. Desired state (pure), the membership the safety limits compare,
-        // and the snapshot staged for the commit: from here the run no
-        // longer holds the directory.
+        // 3. The per-group limits (DS204), decided here and reported after
+        // the plan's findings (step 5), so that neither membership is held
+        // beside the desired state; the desired state (pure); and the
+        // snapshot staged for the commit: from here the run no longer
+        // holds the directory.
+        let group_stops: Vec<Finding> = match (last_sync, opts.override_threshold) {
+            (Some(before), false) => group_drops(
+                &before,
+                &Membership::of(&snapshot),
+                &self.settings.threshold,
+            ),
+            _ => Vec::new(),
+        };
         let mut desired = desired_state(
             &snapshot,
             MappingSettings {
@@ -191,10 +205,6 @@ impl Engine {
         // A narrowed run's lists name the members it did not map.
         pin(&mut desired, &pins);
         report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
-        let membership_now = match (&last_sync, opts.override_threshold) {
-            (Some(_), false) => Some(Membership::of(&snapshot)),
-            _ => None,
-        };
         if writes && matches!(commit, DirCommit::Full { .. }) {
             self.store.stage_replica(&snapshot).await?;
         }
@@ -248,17 +258,18 @@ impl Engine {
                     )
                     .await
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             },
         };
         report.verification.list_pages = rd.counts().pages();
         report.verification.object_reads = rd.counts().objects();
         let reader::KnownPlan {
             plan: mut the_plan,
+            ops: spilled,
             reads,
         } = match known {
             Ok(k) => k,
-            Err(e) => {
+            Err(reader::PlanError::Target(e)) => {
                 let f = Finding::new(
                     Code::TargetReadFailed,
                     None,
@@ -270,12 +281,12 @@ impl Engine {
                 report.status = RunStatus::Failed;
                 return Ok(());
             }
+            Err(reader::PlanError::Spill(e)) => return Err(EngineError::PlanSpill(e)),
         };
         report.verification.needed_reads = reads
             .iter()
             .filter(|r| r.why != crate::known::ReadWhy::Verify)
             .count() as u64;
-        let planned_for: HashSet<Guid> = the_plan.ops.iter().filter_map(|o| o.guid).collect();
         for r in &reads {
             let (kind, service) = r.object.kind_service();
             report.verification.objects.push(VerifiedObject {
@@ -286,7 +297,7 @@ impl Engine {
                 drift: matches!(
                     r.why,
                     crate::known::ReadWhy::Verify | crate::known::ReadWhy::ListedDrift
-                ) && planned_for.contains(&r.guid),
+                ) && spilled.planned_for(&r.guid),
             });
         }
         progress(Progress {
@@ -299,8 +310,8 @@ impl Engine {
             done: 0,
             total: 1,
         });
-        // The plan holds what the rest of the run needs; the desired state
-        // is the largest structure besides the snapshot.
+        // The plan's operations are spilled; the desired state is the
+        // largest structure left.
         drop(desired);
         drop(anchors);
         progress(Progress {
@@ -312,19 +323,16 @@ impl Engine {
         report
             .findings
             .extend(the_plan.findings.iter().map(ReportFinding::from));
-        report.counts.planned = the_plan.ops.len() as u64;
+        report.counts.planned = spilled.len() as u64;
 
         // 5. The safety limits, all reported when several hold: per group
         // (DS204, whatever the directory's size), then the whole directory (DS201).
-        let mut stops: Vec<Finding> = match (last_sync, membership_now) {
-            (Some(before), Some(now)) => group_drops(&before, &now, &self.settings.threshold),
-            _ => Vec::new(),
-        };
+        let mut stops: Vec<Finding> = group_stops;
         if in_scope.is_some() {
             // The threshold's base is every synced object, not the few planned.
             the_plan.synced = report.counts.synced_before as usize;
         }
-        let destructive = the_plan.destructive();
+        let destructive = spilled.destructive();
         let t = self.settings.threshold;
         if t.exceeded(destructive, the_plan.synced)
             && !opts.override_threshold
@@ -351,15 +359,20 @@ impl Engine {
             // Nothing was applied: the plan is recorded as planned, its
             // rows written a batch at a time rather than held whole.
             let sink = OutcomeSink::new(&self.store, report.id);
-            for (i, op) in the_plan.ops.iter().enumerate() {
-                sink.push(i, OpOutcome::planned(op)).await;
+            for batch in spilled.batches(self.apply_batch) {
+                for op in &batch.map_err(EngineError::PlanSpill)? {
+                    sink.push(op.seq as usize, OpOutcome::planned(op)).await;
+                }
             }
             sink.flush().await;
             *ops_written = sink.complete();
             if *ops_written {
                 report.operations_stored = true;
             } else {
-                report.operations = the_plan.ops.into_iter().map(OpOutcome::from_op).collect();
+                report.operations = all_ops(&spilled)?
+                    .into_iter()
+                    .map(OpOutcome::from_op)
+                    .collect();
             }
             count(report);
             return Ok(());
@@ -367,15 +380,18 @@ impl Engine {
 
         // 6. Apply, then commit what it established.
         if !writes {
-            report.operations = the_plan.ops.into_iter().map(OpOutcome::from_op).collect();
+            report.operations = all_ops(&spilled)?
+                .into_iter()
+                .map(OpOutcome::from_op)
+                .collect();
         } else {
-            let total = the_plan.ops.len() as u64;
+            let total = spilled.len() as u64;
             progress(Progress {
                 phase: "apply",
                 done: 0,
                 total,
             });
-            if !the_plan.ops.is_empty() {
+            if !spilled.is_empty() {
                 // From here the control panel changes: until this run's
                 // commit, the last clean run no longer describes it.
                 self.store.clear_clean().await?;
@@ -393,26 +409,42 @@ impl Engine {
                     total,
                 });
             };
+            // The plan a batch at a time, in plan order: the counts and
+            // what the verified record needs are taken from each batch as
+            // it ends.
             let sink = OutcomeSink::new(&self.store, report.id);
-            let mut applied = exec.run(&the_plan.ops, &sink, &cb).await;
+            let state = ApplyState::new(spilled.len());
+            let planned_only = report.planned_only();
+            // Counted as batches end; kept if the outcome rows are all
+            // written (otherwise `count` counts the report's operations).
+            let counts_before = report.counts.clone();
+            let mut ended = Ended::default();
+            let mut base = 0usize;
+            for batch in spilled.batches(self.apply_batch) {
+                let batch = batch.map_err(EngineError::PlanSpill)?;
+                exec.run_part(&state, base, &batch, &sink, &cb).await;
+                for (i, op) in batch.iter().enumerate() {
+                    let r = state.result(base + i);
+                    count_op(&mut report.counts, op.op, r, planned_only);
+                    ended.note(op, r);
+                }
+                base += batch.len();
+            }
+            sink.flush().await;
+            let mut applied = state.applied();
             *ops_written = sink.complete();
-            let ended = Ended::of(&the_plan.ops, &applied);
-            let ops = std::mem::take(&mut the_plan.ops);
             if *ops_written {
                 // The outcome rows are in the store: the report keeps the
                 // counts and the operations that did not end done.
-                let planned_only = report.planned_only();
-                for (op, r) in ops.iter().zip(&applied.results) {
-                    count_op(&mut report.counts, op.op, *r, planned_only);
-                }
-                drop(ops);
                 report.operations_stored = true;
                 report.operations = std::mem::take(&mut applied.not_done)
                     .into_values()
                     .collect();
             } else {
-                report.operations = applied.outcomes(ops);
+                report.counts = counts_before;
+                report.operations = applied.outcomes(all_ops(&spilled)?);
             }
+            drop(spilled);
             self.commit_applied(report, &the_plan, &applied, ended, &mut commit)
                 .await?;
         }
@@ -504,29 +536,28 @@ impl Engine {
     }
 }
 
-/// What the verified record needs of the apply, taken before the plan's
-/// operations are dropped: the objects created, and those with an
-/// operation that did not end done.
+/// What the verified record needs of the apply, noted as each batch of
+/// operations ends: the objects created, and those with an operation that
+/// did not end done.
+#[derive(Default)]
 struct Ended {
     created: Vec<Guid>,
     not_done: HashSet<Guid>,
 }
 
 impl Ended {
-    fn of(ops: &[PlanOp], applied: &Applied) -> Ended {
-        let mut e = Ended {
-            created: Vec::new(),
-            not_done: HashSet::new(),
-        };
-        for (i, o) in ops.iter().enumerate() {
-            let Some(g) = o.guid else { continue };
-            if !applied.done(i as u32) {
-                e.not_done.insert(g);
-            }
-            if o.op == OpKind::Create {
-                e.created.push(g);
-            }
+    fn note(&mut self, o: &PlanOp, r: OpResult) {
+        let Some(g) = o.guid else { return };
+        if r != OpResult::Done {
+            self.not_done.insert(g);
         }
-        e
+        if o.op == OpKind::Create {
+            self.created.push(g);
+        }
     }
+}
+
+/// Every operation of a spilled plan, for a report that keeps them all.
+fn all_ops(spilled: &SpilledOps) -> Result<Vec<PlanOp>, EngineError> {
+    spilled.all().map_err(EngineError::PlanSpill)
 }

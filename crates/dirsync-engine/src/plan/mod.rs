@@ -39,6 +39,7 @@ use crate::types::*;
 
 pub use ops::{field_names, managed_fields, state_hash};
 use planner::Planner;
+pub use planner::{final_numbers, order_ops, OpSink};
 
 /// What happens to a mailbox that left the scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -87,14 +88,34 @@ pub mod phase {
     pub const LEAVE_MAILBOXES: u8 = 8;
 }
 
-/// Builds the plan.
+/// Builds the plan: its operations ordered by phase and numbered.
 pub fn plan(
     desired: &Desired,
     target: &TargetState,
     anchors: &[Anchor],
     settings: &PlanSettings,
 ) -> Plan {
-    let mut p = Planner::new(desired, target, anchors, settings);
+    let mut ops: Vec<PlanOp> = Vec::new();
+    let mut p = plan_into(desired, target, anchors, settings, &mut ops);
+    order_ops(&mut ops);
+    p.ops = ops;
+    p
+}
+
+/// Builds the plan, handing its operations to `sink` as they are made
+/// (numbered in the order they were made; ordered by phase, operation
+/// `n` gets number [`final_numbers`]`[n]`). The plan returned has no
+/// operations; its anchor updates already refer to the final numbers.
+/// A sink that spills keeps a full sync's operations out of memory; one
+/// that keeps only what it needs serves a first plan.
+pub fn plan_into(
+    desired: &Desired,
+    target: &TargetState,
+    anchors: &[Anchor],
+    settings: &PlanSettings,
+    sink: &mut dyn OpSink,
+) -> Plan {
+    let mut p = Planner::new(desired, target, anchors, settings, sink);
     for m in &desired.mailboxes {
         mailboxes::plan_mailbox(&mut p, m);
     }

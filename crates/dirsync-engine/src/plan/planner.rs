@@ -42,7 +42,11 @@ pub(super) struct Planner<'a> {
     pub planned_mailboxes: HashSet<Guid>,
     /// (lower domain, service) -> licences left.
     pub licences: HashMap<(String, Service), i64>,
-    pub ops: Vec<PlanOp>,
+    /// Where each operation goes as it is made.
+    sink: &'a mut dyn OpSink,
+    /// The phase of every operation made, by number: enough to renumber
+    /// the plan in phase order without holding its operations.
+    phases: Vec<u8>,
     pub findings: Vec<Finding>,
     pub anchor_updates: Vec<AnchorUpdate>,
     /// GUID -> the address it will have in the control panel (for list members).
@@ -59,6 +63,7 @@ impl<'a> Planner<'a> {
         target: &'a TargetState,
         anchors: &'a [Anchor],
         settings: &'a PlanSettings,
+        sink: &'a mut dyn OpSink,
     ) -> Self {
         let written: HashMap<Guid, &'a DesiredMailbox> =
             desired.mailboxes.iter().map(|m| (m.guid, m)).collect();
@@ -95,7 +100,8 @@ impl<'a> Planner<'a> {
             contact_names: HashSet::new(),
             planned_mailboxes: desired.mailboxes.iter().map(|m| m.guid).collect(),
             licences: HashMap::new(),
-            ops: Vec::new(),
+            sink,
+            phases: Vec::new(),
             findings: desired.findings.clone(),
             anchor_updates: Vec::new(),
             synced: HashMap::new(),
@@ -141,8 +147,9 @@ impl<'a> Planner<'a> {
 
     /// Adds an operation; returns its number (for anchor dependencies).
     pub fn push(&mut self, op: PlanOp) -> u32 {
-        let id = self.ops.len() as u32;
-        self.ops.push(PlanOp { seq: id, ..op });
+        let id = self.phases.len() as u32;
+        self.phases.push(op.phase);
+        self.sink.op(PlanOp { seq: id, ..op });
         id
     }
 
@@ -192,43 +199,83 @@ impl<'a> Planner<'a> {
         });
     }
 
-    /// The plan: operations ordered by phase (stable), renumbered, with the
-    /// anchor dependencies remapped to the new numbers.
+    /// The plan without its operations (each went to the sink as it was
+    /// made, numbered in that order): the findings, and the anchor updates with their dependencies
+    /// renumbered to the operations' final numbers (in phase order, stable:
+    /// see [`final_numbers`]).
     ///
-    /// Memory: this is the planning's peak (every operation, beside the
-    /// desired state and the control panel's state). The working indexes
-    /// are dropped first, and the renumbering is one `u32` per operation
-    /// (an operation's `seq` is its position before the sort).
+    /// Memory: the working indexes are dropped first; the renumbering is
+    /// one `u32` per operation.
     pub fn finish(mut self, synced: usize) -> Plan {
-        let mut ops = std::mem::take(&mut self.ops);
+        let phases = std::mem::take(&mut self.phases);
         let findings = std::mem::take(&mut self.findings);
         let mut anchors = std::mem::take(&mut self.anchor_updates);
         drop(self);
-        ops.shrink_to_fit();
-        ops.sort_by_key(|o| o.phase);
-        let mut remap = vec![u32::MAX; ops.len()];
-        for (i, o) in ops.iter_mut().enumerate() {
-            if let Some(slot) = remap.get_mut(o.seq as usize) {
-                *slot = i as u32;
-            }
-            o.seq = i as u32;
-        }
+        let remap = final_numbers(&phases);
+        drop(phases);
         for a in &mut anchors {
             a.after = a
                 .after
                 .iter()
                 .filter_map(|s| remap.get(*s as usize).copied())
-                .filter(|s| *s != u32::MAX)
                 .collect();
         }
         anchors.shrink_to_fit();
         Plan {
-            ops,
+            ops: Vec::new(),
             findings,
             anchors,
             synced,
         }
     }
+}
+
+/// Where the planner's operations go as they are made: a vector (the
+/// whole plan in memory), or a spill that keeps them out of memory
+/// ([`crate::spill`]). Operations arrive numbered in the order they were
+/// made (`seq`), each phase's in increasing `seq`.
+pub trait OpSink {
+    fn op(&mut self, op: PlanOp);
+}
+
+impl OpSink for Vec<PlanOp> {
+    fn op(&mut self, op: PlanOp) {
+        self.push(op);
+    }
+}
+
+/// The final number of each operation, by the number it was made with:
+/// operations ordered by phase, in the order they were made within a
+/// phase (a stable sort by phase).
+pub fn final_numbers(phases: &[u8]) -> Vec<u32> {
+    let mut start = [0u32; 256];
+    for p in phases {
+        start[*p as usize] += 1;
+    }
+    let mut at = 0u32;
+    for s in start.iter_mut() {
+        let n = *s;
+        *s = at;
+        at += n;
+    }
+    phases
+        .iter()
+        .map(|p| {
+            let n = start[*p as usize];
+            start[*p as usize] += 1;
+            n
+        })
+        .collect()
+}
+
+/// Orders a plan's operations (made in the order of their `seq`) by
+/// phase and gives them their final numbers ([`final_numbers`]).
+pub fn order_ops(ops: &mut Vec<PlanOp>) {
+    ops.sort_by_key(|o| (o.phase, o.seq));
+    for (i, o) in ops.iter_mut().enumerate() {
+        o.seq = i as u32;
+    }
+    ops.shrink_to_fit();
 }
 
 /// [`Planner::addresses_of`], before the planner is built: an Exchange
