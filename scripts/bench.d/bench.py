@@ -76,23 +76,34 @@ def read_env_if(path):
     return read_env(path) if os.path.exists(path) else {}
 
 
-# The DC to read: BENCH_SAMBA_ENV names its env file (scripts/bench-growth passes the
-# benchmark DC's); the default is the test DC's. A run without the Samba source (the LDIF
-# part of scripts/bench-growth) needs neither file.
-SAMBA = read_env_if(os.environ.get("BENCH_SAMBA_ENV") or os.path.join(ROOT, ".scratch", "samba.env"))
 PG_URL = read_env_if(os.path.join(ROOT, ".scratch", "postgres.env")).get("DIRSYNC_TEST_PG_URL", "")
-BASE_DN = SAMBA.get("DIRSYNC_TEST_LDAP_BASE_DN", "")
-LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
-LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
-LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
-             "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
-# A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
-# through that script: a fixture loaded into it is kept as a copy of the loaded DC
-# (`scripts/bench-dc save dsbNk`), which later runs restore in place of loading again.
-# BENCH_FIXTURE_LOAD=offline loads into such a DC offline (`ad-fixture --ldif`, then
-# `scripts/bench-dc load`, resumable) instead of over LDAP; neither held its rate as the
-# domain grew (docs/BENCHMARKS.md, fixture-100k), so LDAP stays the default.
-BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent", "bench-dc.env"))
+
+
+def use_samba(path):
+    """Points every LDAP helper, fixture and dirsync configuration of this module at the DC
+    whose env file is `path` (missing: none; the LDIF source needs no DC).
+
+    A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
+    through that script: a fixture loaded into it is kept as a copy of the loaded DC
+    (`scripts/bench-dc save dsbNk`), which later runs restore in place of loading again."""
+    global SAMBA, BASE_DN, LDAP_URL, LDAP_ENV, LDAP_AUTH, BENCH_DC
+    SAMBA = read_env_if(path)
+    BASE_DN = SAMBA.get("DIRSYNC_TEST_LDAP_BASE_DN", "")
+    LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
+    LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
+    LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
+                 "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
+    BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent",
+                                        "bench-dc.env"))
+
+
+# The DC to read: BENCH_SAMBA_ENV names its env file (scripts/bench-growth passes the
+# benchmark DC's, and may pick another DC per size through use_samba); the default is the
+# test DC's.
+use_samba(os.environ.get("BENCH_SAMBA_ENV") or os.path.join(ROOT, ".scratch", "samba.env"))
+# BENCH_FIXTURE_LOAD=offline loads into a DC that scripts/bench-dc started offline
+# (`ad-fixture --ldif`, then `scripts/bench-dc load`, resumable) instead of over LDAP; neither
+# held its rate as the domain grew (docs/BENCHMARKS.md, fixture-100k), so LDAP stays the default.
 FIXTURE_LOAD = os.environ.get("BENCH_FIXTURE_LOAD", "ldap")
 
 
@@ -955,6 +966,11 @@ def machine():
 
 
 def commit():
+    """The commit the measured binaries were built from: BENCH_COMMIT when the binaries come
+    from elsewhere than this work tree (e.g. another branch's release build), else HEAD
+    (marked when the work tree has uncommitted changes)."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
     c = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
     dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
     return c + (" (work tree with uncommitted changes of other work in progress)" if dirty else "")

@@ -221,9 +221,41 @@ def ldif_pass(users, backend, work):
 
 # ---------------------------------------------------------------- Samba source
 
-def samba_pass(users, backend, work):
-    """bench.py's pass (full, 1% churn, idle) over its fixture, in the DC that
-    BENCH_SAMBA_ENV names (the benchmark DC, never the shared test DC by default)."""
+def samba_envs(spec):
+    """BENCH_SAMBA_ENV: the env file of the benchmark DC for every size, or `N=FILE` words
+    naming a DC per size (the 50,000-user fixture kept in one benchmark DC, the 100,000-user
+    one in another), with at most one plain FILE for the sizes not named. Returns
+    (default file or None, {size: file})."""
+    default, per = None, {}
+    for word in spec.split():
+        n, sep, path = word.partition("=")
+        if sep and n.isdigit():
+            per[int(n)] = path
+        elif default is None:
+            default = word
+        else:
+            raise SystemExit(f"growth: BENCH_SAMBA_ENV names two DCs for every size "
+                             f"({default} and {word}); write N=FILE for a DC of one size")
+    return default, per
+
+
+def samba_env_for(users, spec):
+    default, per = samba_envs(spec)
+    path = per.get(users, default)
+    if not path:
+        raise SystemExit(f"growth: no benchmark DC for {users:,} users in BENCH_SAMBA_ENV "
+                         f"({spec!r}); add {users}=FILE")
+    if not os.path.isfile(path):
+        raise SystemExit(f"growth: BENCH_SAMBA_ENV names {path}, which does not exist "
+                         f"(scripts/bench-dc start writes it)")
+    return path
+
+
+def samba_pass(users, backend, work, env_file):
+    """bench.py's pass (full, 1% churn, idle) over its fixture, in the benchmark DC whose
+    env file is `env_file` (never the shared test DC by default)."""
+    b.use_samba(env_file)
+    b.log(f"--- Samba {users} users on {backend}: DC {b.LDAP_URL} ({env_file})")
     fx = b.Fixture(users, rsemail=False)
     fx.ensure()
     floor_writes = fx.floor_writes()["total"]
@@ -419,7 +451,11 @@ def main():
             for src in sources:
                 for be in backends:
                     work = os.path.join(out_dir, f"{src}-{n}-{be}")
-                    new += ldif_pass(n, be, work) if src == "ldif" else samba_pass(n, be, work)
+                    if src == "ldif":
+                        new += ldif_pass(n, be, work)
+                    else:
+                        new += samba_pass(n, be, work,
+                                          samba_env_for(n, os.environ.get("BENCH_SAMBA_ENV", "")))
     finally:
         b.stop_all()
         if new:
