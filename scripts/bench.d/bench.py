@@ -613,7 +613,8 @@ class Dirsync:
             if vals:
                 rss_by_phase[f"{a}..{b}"] = round(max(vals) / 1024)
         return {"wall_s": wall, "exit": rc, "peak_rss_mb": peak_mb, "marks": marks,
-                "read_s": read_s, "report": report, "rss_by_phase_mb": rss_by_phase}
+                "read_s": read_s, "report": report, "rss_by_phase_mb": rss_by_phase,
+                "load_avg": round(os.getloadavg()[0], 1)}
 
     def serve(self):
         p = subprocess.Popen([DIRSYNC, "--config", self.cfg, "serve"], stdout=subprocess.DEVNULL,
@@ -863,7 +864,7 @@ def summarize_sync(r, officed_calls):
         "marks": r["marks"], "status": rep.get("status"), "counts": rep.get("counts"),
         "api": rep.get("api"), "ops_done": op_counts(rep), "codes": codes(rep),
         "engine_ms": rep.get("duration_ms"), "calls": officed_calls,
-        "rss_by_phase_mb": r.get("rss_by_phase_mb"),
+        "rss_by_phase_mb": r.get("rss_by_phase_mb"), "load_avg": r.get("load_avg"),
     }
 
 

@@ -156,6 +156,8 @@ def row(source, backend, users, kind, r, calls, read_floor_s, floor_writes, floo
         "floor_writes": floor_writes, "status": r["report"].get("status"),
         "measured_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": b.commit(),
+        # The machine is shared: the 1-minute load average as the run ended.
+        "load_avg": r.get("load_avg", round(os.getloadavg()[0], 1)),
     }
 
 
@@ -266,7 +268,8 @@ def samba_pass(users, backend, work, env_file):
         s = res.get(key)
         if not s:
             continue
-        fake = {"wall_s": s["wall_s"], "peak_rss_mb": s["peak_rss_mb"], "report": {"status": s["status"]}}
+        fake = {"wall_s": s["wall_s"], "peak_rss_mb": s["peak_rss_mb"], "report": {"status": s["status"]},
+                "load_avg": s.get("load_avg")}
         fw = {"full": floor_writes, "churn": res.get("churn", {}).get("min_writes"), "idle": 0}[kind]
         # Incremental runs against the DirSync search from the same cookie; full runs
         # against an ldapsearch of everything in scope.
@@ -330,6 +333,10 @@ def floor_text(r):
     return f"{ratio(r['wall_s'], r['read_floor_s'])} ({name} {r['read_floor_s'] * 1000:.0f} ms)"
 
 
+def load_text(r):
+    return f"; load average {r['load_avg']}" if r.get("load_avg") is not None else ""
+
+
 def render(rows):
     L = ["## Growth: time and memory against the directory's size (`scripts/bench-growth`)", "",
          "Written by `scripts/bench-growth` from the rows kept in `docs/benchmarks-growth.json`; "
@@ -354,7 +361,7 @@ def render(rows):
                  f"{floor_text(r)} | "
                  f"{r['writes']:,} | {write_ratio(r)} | "
                  f"{r['gets']:,} | {r['peak_rss_mb']:.0f} MB | {r['status']} | {target(r)} | "
-                 f"{r['measured_at']}, {r['commit']} |")
+                 f"{r['measured_at']}, {r['commit']}{load_text(r)} |")
     return "\n".join(L) + "\n"
 
 
