@@ -76,23 +76,34 @@ def read_env_if(path):
     return read_env(path) if os.path.exists(path) else {}
 
 
-# The DC to read: BENCH_SAMBA_ENV names its env file (scripts/bench-growth passes the
-# benchmark DC's); the default is the test DC's. A run without the Samba source (the LDIF
-# part of scripts/bench-growth) needs neither file.
-SAMBA = read_env_if(os.environ.get("BENCH_SAMBA_ENV") or os.path.join(ROOT, ".scratch", "samba.env"))
 PG_URL = read_env_if(os.path.join(ROOT, ".scratch", "postgres.env")).get("DIRSYNC_TEST_PG_URL", "")
-BASE_DN = SAMBA.get("DIRSYNC_TEST_LDAP_BASE_DN", "")
-LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
-LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
-LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
-             "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
-# A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
-# through that script: a fixture loaded into it is kept as a copy of the loaded DC
-# (`scripts/bench-dc save dsbNk`), which later runs restore in place of loading again.
-# BENCH_FIXTURE_LOAD=offline loads into such a DC offline (`ad-fixture --ldif`, then
-# `scripts/bench-dc load`, resumable) instead of over LDAP; neither held its rate as the
-# domain grew (docs/BENCHMARKS.md, fixture-100k), so LDAP stays the default.
-BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent", "bench-dc.env"))
+
+
+def use_samba(path):
+    """Points every LDAP helper, fixture and dirsync configuration of this module at the DC
+    whose env file is `path` (missing: none; the LDIF source needs no DC).
+
+    A DC that scripts/bench-dc started leaves a note in its directory saying how to reach it
+    through that script: a fixture loaded into it is kept as a copy of the loaded DC
+    (`scripts/bench-dc save dsbNk`), which later runs restore in place of loading again."""
+    global SAMBA, BASE_DN, LDAP_URL, LDAP_ENV, LDAP_AUTH, BENCH_DC
+    SAMBA = read_env_if(path)
+    BASE_DN = SAMBA.get("DIRSYNC_TEST_LDAP_BASE_DN", "")
+    LDAP_URL = SAMBA.get("DIRSYNC_TEST_LDAP_URL", "")
+    LDAP_ENV = dict(os.environ, LDAPTLS_CACERT=SAMBA.get("DIRSYNC_TEST_LDAP_CA_FILE", ""))
+    LDAP_AUTH = ["-x", "-H", LDAP_URL, "-D", SAMBA.get("DIRSYNC_TEST_LDAP_BIND_DN", ""),
+                 "-w", SAMBA.get("DIRSYNC_TEST_LDAP_PASSWORD", "")]
+    BENCH_DC = read_env_if(os.path.join(SAMBA.get("DIRSYNC_TEST_SAMBA_DIR") or "/nonexistent",
+                                        "bench-dc.env"))
+
+
+# The DC to read: BENCH_SAMBA_ENV names its env file (scripts/bench-growth passes the
+# benchmark DC's, and may pick another DC per size through use_samba); the default is the
+# test DC's.
+use_samba(os.environ.get("BENCH_SAMBA_ENV") or os.path.join(ROOT, ".scratch", "samba.env"))
+# BENCH_FIXTURE_LOAD=offline loads into a DC that scripts/bench-dc started offline
+# (`ad-fixture --ldif`, then `scripts/bench-dc load`, resumable) instead of over LDAP; neither
+# held its rate as the domain grew (docs/BENCHMARKS.md, fixture-100k), so LDAP stays the default.
 FIXTURE_LOAD = os.environ.get("BENCH_FIXTURE_LOAD", "ldap")
 
 
@@ -200,7 +211,10 @@ class Fixture:
 
     def ensure(self):
         parts = self.parts()
+        # Whether the DC now has a saved copy of this fixture, which the next ensure() restores.
+        self.saved = False
         if BENCH_DC and self.restore_saved():
+            self.saved = True
             return
         if FIXTURE_LOAD == "offline":
             self.load_offline(parts)
@@ -244,6 +258,7 @@ class Fixture:
             t = time.monotonic()
             log(bench_dc("save", self.name).stdout.strip().splitlines()[0])
             self.load_seconds["save"] = time.monotonic() - t
+            self.saved = True
 
     def restore_saved(self):
         """Brings back the benchmark DC's saved copy with this fixture (True), undoing what
@@ -602,7 +617,8 @@ class Dirsync:
             if vals:
                 rss_by_phase[f"{a}..{b}"] = round(max(vals) / 1024)
         return {"wall_s": wall, "exit": rc, "peak_rss_mb": peak_mb, "marks": marks,
-                "read_s": read_s, "report": report, "rss_by_phase_mb": rss_by_phase}
+                "read_s": read_s, "report": report, "rss_by_phase_mb": rss_by_phase,
+                "load_avg": round(os.getloadavg()[0], 1)}
 
     def serve(self):
         p = subprocess.Popen([DIRSYNC, "--config", self.cfg, "serve"], stdout=subprocess.DEVNULL,
@@ -852,12 +868,15 @@ def summarize_sync(r, officed_calls):
         "marks": r["marks"], "status": rep.get("status"), "counts": rep.get("counts"),
         "api": rep.get("api"), "ops_done": op_counts(rep), "codes": codes(rep),
         "engine_ms": rep.get("duration_ms"), "calls": officed_calls,
-        "rss_by_phase_mb": r.get("rss_by_phase_mb"),
+        "rss_by_phase_mb": r.get("rss_by_phase_mb"), "load_avg": r.get("load_avg"),
     }
 
 
-def measure_pass(fx, backend, workdir, latency_samples, churn_percent, res):
-    """Fills `res` as it goes, so a pass that fails half-way still leaves its figures."""
+def measure_pass(fx, backend, workdir, latency_samples, churn_percent, res, revert=True):
+    """Fills `res` as it goes, so a pass that fails half-way still leaves its figures.
+    `revert=False` leaves the churn in the DC, for a caller whose next pass restores the
+    saved DC anyway (undoing it in seconds, where deleting the new users from a service
+    group of 100,000 members took minutes)."""
     log(f"--- {fx.users} users on {backend}")
     res.update({"backend": backend, "users": fx.users})
     res["read_floor"] = read_floor(fx)
@@ -907,8 +926,11 @@ def measure_pass(fx, backend, workdir, latency_samples, churn_percent, res):
                 log(f"change-to-visible latency, dirsync serve at 1 s ({latency_samples} samples)")
                 res["latency"] = latency(fx, o, ds, latency_samples)
         finally:
-            ldapdelete(churn["added"])
-            ldapmodify(churn["revert"])
+            if revert:
+                ldapdelete(churn["added"])
+                ldapmodify(churn["revert"])
+            else:
+                log("churn left in the benchmark DC: the next pass restores its saved copy")
         res["officed_peak_rss_mb_end"] = o.peak_rss_mb()
     finally:
         o.close()
@@ -955,6 +977,11 @@ def machine():
 
 
 def commit():
+    """The commit the measured binaries were built from: BENCH_COMMIT when the binaries come
+    from elsewhere than this work tree (e.g. another branch's release build), else HEAD
+    (marked when the work tree has uncommitted changes)."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
     c = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
     dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()
     return c + (" (work tree with uncommitted changes of other work in progress)" if dirty else "")

@@ -156,6 +156,8 @@ def row(source, backend, users, kind, r, calls, read_floor_s, floor_writes, floo
         "floor_writes": floor_writes, "status": r["report"].get("status"),
         "measured_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": b.commit(),
+        # The machine is shared: the 1-minute load average as the run ended.
+        "load_avg": r.get("load_avg", round(os.getloadavg()[0], 1)),
     }
 
 
@@ -221,20 +223,55 @@ def ldif_pass(users, backend, work):
 
 # ---------------------------------------------------------------- Samba source
 
-def samba_pass(users, backend, work):
-    """bench.py's pass (full, 1% churn, idle) over its fixture, in the DC that
-    BENCH_SAMBA_ENV names (the benchmark DC, never the shared test DC by default)."""
+def samba_envs(spec):
+    """BENCH_SAMBA_ENV: the env file of the benchmark DC for every size, or `N=FILE` words
+    naming a DC per size (the 50,000-user fixture kept in one benchmark DC, the 100,000-user
+    one in another), with at most one plain FILE for the sizes not named. Returns
+    (default file or None, {size: file})."""
+    default, per = None, {}
+    for word in spec.split():
+        n, sep, path = word.partition("=")
+        if sep and n.isdigit():
+            per[int(n)] = path
+        elif default is None:
+            default = word
+        else:
+            raise SystemExit(f"growth: BENCH_SAMBA_ENV names two DCs for every size "
+                             f"({default} and {word}); write N=FILE for a DC of one size")
+    return default, per
+
+
+def samba_env_for(users, spec):
+    default, per = samba_envs(spec)
+    path = per.get(users, default)
+    if not path:
+        raise SystemExit(f"growth: no benchmark DC for {users:,} users in BENCH_SAMBA_ENV "
+                         f"({spec!r}); add {users}=FILE")
+    if not os.path.isfile(path):
+        raise SystemExit(f"growth: BENCH_SAMBA_ENV names {path}, which does not exist "
+                         f"(scripts/bench-dc start writes it)")
+    return path
+
+
+def samba_pass(users, backend, work, env_file):
+    """bench.py's pass (full, 1% churn, idle) over its fixture, in the benchmark DC whose
+    env file is `env_file` (never the shared test DC by default)."""
+    b.use_samba(env_file)
+    b.log(f"--- Samba {users} users on {backend}: DC {b.LDAP_URL} ({env_file})")
     fx = b.Fixture(users, rsemail=False)
     fx.ensure()
     floor_writes = fx.floor_writes()["total"]
     res = {}
-    b.measure_pass(fx, backend, work, 0, 1.0, res)
+    # Every Samba pass starts with ensure(), which restores a saved DC: no need to undo the
+    # churn by hand then.
+    b.measure_pass(fx, backend, work, 0, 1.0, res, revert=not fx.saved)
     rows = []
     for kind, key in (("full", "full"), ("churn", "incremental"), ("idle", "idle")):
         s = res.get(key)
         if not s:
             continue
-        fake = {"wall_s": s["wall_s"], "peak_rss_mb": s["peak_rss_mb"], "report": {"status": s["status"]}}
+        fake = {"wall_s": s["wall_s"], "peak_rss_mb": s["peak_rss_mb"], "report": {"status": s["status"]},
+                "load_avg": s.get("load_avg")}
         fw = {"full": floor_writes, "churn": res.get("churn", {}).get("min_writes"), "idle": 0}[kind]
         # Incremental runs against the DirSync search from the same cookie; full runs
         # against an ldapsearch of everything in scope.
@@ -298,6 +335,10 @@ def floor_text(r):
     return f"{ratio(r['wall_s'], r['read_floor_s'])} ({name} {r['read_floor_s'] * 1000:.0f} ms)"
 
 
+def load_text(r):
+    return f"; load average {r['load_avg']}" if r.get("load_avg") is not None else ""
+
+
 def render(rows):
     L = ["## Growth: time and memory against the directory's size (`scripts/bench-growth`)", "",
          "Written by `scripts/bench-growth` from the rows kept in `docs/benchmarks-growth.json`; "
@@ -322,7 +363,7 @@ def render(rows):
                  f"{floor_text(r)} | "
                  f"{r['writes']:,} | {write_ratio(r)} | "
                  f"{r['gets']:,} | {r['peak_rss_mb']:.0f} MB | {r['status']} | {target(r)} | "
-                 f"{r['measured_at']}, {r['commit']} |")
+                 f"{r['measured_at']}, {r['commit']}{load_text(r)} |")
     return "\n".join(L) + "\n"
 
 
@@ -419,7 +460,11 @@ def main():
             for src in sources:
                 for be in backends:
                     work = os.path.join(out_dir, f"{src}-{n}-{be}")
-                    new += ldif_pass(n, be, work) if src == "ldif" else samba_pass(n, be, work)
+                    if src == "ldif":
+                        new += ldif_pass(n, be, work)
+                    else:
+                        new += samba_pass(n, be, work,
+                                          samba_env_for(n, os.environ.get("BENCH_SAMBA_ENV", "")))
     finally:
         b.stop_all()
         if new:

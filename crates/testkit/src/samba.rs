@@ -5,11 +5,27 @@
 //! another test's scope. Objects are created with the OpenLDAP command-line
 //! tools (`ldapmodify`, from `ldap-utils`), which keeps the fixture
 //! independent of the LDAP client under test.
+//!
+//! A test's OU is deleted when the test ends, also when it fails; an OU left
+//! behind by a test process that was killed (no destructor runs then) is
+//! deleted by the first [`SambaDc::test_ou`] of a later test process, once it
+//! is older than [`STALE_TEST_OU`].
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The start of the `description` every test OU carries, followed by its
+/// creation time in UNIX seconds: how the sweep of stale test OUs tells a
+/// test's OU from anything else in the domain (benchmark fixtures, the
+/// domain's own OUs), which it never touches.
+pub const TEST_OU_MARK: &str = "dirsync test OU, created ";
+
+/// Age past which a test OU is taken as left over by a killed test process
+/// and deleted by the next process's first [`SambaDc::test_ou`]: no test runs
+/// this long, so a running test's OU is never swept.
+pub const STALE_TEST_OU: Duration = Duration::from_secs(3 * 3600);
 
 /// How to reach the test DC (the variables written to `.scratch/samba.env`).
 #[derive(Debug, Clone)]
@@ -138,8 +154,19 @@ impl SambaDc {
     }
 
     /// Creates a uniquely named OU for one test, with an Exchange and a
-    /// Rackspace Email service group inside it.
+    /// Rackspace Email service group inside it. The first call in a process
+    /// first deletes the test OUs that killed test processes left behind
+    /// ([`SambaDc::sweep_stale_test_ous`]), unless `DIRSYNC_TEST_KEEP_OU=1`.
     pub fn test_ou(&self, prefix: &str) -> anyhow::Result<TestOu> {
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| {
+            if keep_ous() {
+                return;
+            }
+            if let Err(e) = self.sweep_stale_test_ous(STALE_TEST_OU) {
+                eprintln!("warning: could not sweep stale test OUs: {e:#}");
+            }
+        });
         let name = unique_name(prefix);
         let ou_dn = format!("OU={name},{}", self.base_dn);
         let exchange_name = format!("Exchange {name}");
@@ -147,9 +174,11 @@ impl SambaDc {
         let exchange_dn = format!("CN={exchange_name},{ou_dn}");
         let rsemail_dn = format!("CN={rsemail_name},{ou_dn}");
         self.ldapmodify(&format!(
-            "dn: {ou_dn}\nchangetype: add\nobjectClass: organizationalUnit\n\n\
+            "dn: {ou_dn}\nchangetype: add\nobjectClass: organizationalUnit\n\
+             description: {TEST_OU_MARK}{}\n\n\
              dn: {exchange_dn}\nchangetype: add\nobjectClass: group\nsAMAccountName: ex{name}\n\n\
-             dn: {rsemail_dn}\nchangetype: add\nobjectClass: group\nsAMAccountName: rs{name}\n"
+             dn: {rsemail_dn}\nchangetype: add\nobjectClass: group\nsAMAccountName: rs{name}\n",
+            unix_now()
         ))?;
         Ok(TestOu {
             dc: self.clone(),
@@ -165,12 +194,119 @@ impl SambaDc {
             rsemail_name,
         })
     }
+
+    /// Deletes the test OUs (marked with [`TEST_OU_MARK`], directly under the
+    /// base DN) created more than `older_than` ago, with everything in them:
+    /// what test processes that were killed before their [`TestOu`] was
+    /// dropped left on the shared DC. Returns the DNs it deleted; an OU that
+    /// another process deleted first is not an error.
+    pub fn sweep_stale_test_ous(&self, older_than: Duration) -> anyhow::Result<Vec<String>> {
+        let filter = format!("(&(objectClass=organizationalUnit)(description={TEST_OU_MARK}*))");
+        let found = self.ldapsearch(&self.base_dn, "one", &filter, &["description"])?;
+        let stale = stale_test_ous(&found, unix_now(), older_than.as_secs());
+        let mut deleted = Vec::new();
+        for dn in stale {
+            match self.delete_subtree(&dn) {
+                Ok(()) => {
+                    eprintln!("deleted the stale test OU {dn} (left by a killed test process)");
+                    deleted.push(dn);
+                }
+                Err(e) if self.exists(&dn)? => return Err(e),
+                Err(_) => {} // deleted by another test process meanwhile
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes `dn` and everything under it (`ldapdelete -r`, leaves first).
+    pub fn delete_subtree(&self, dn: &str) -> anyhow::Result<()> {
+        let out = Command::new("ldapdelete")
+            .args([
+                "-x",
+                "-r",
+                "-H",
+                &self.url,
+                "-D",
+                &self.bind_dn,
+                "-w",
+                &self.password,
+                dn,
+            ])
+            .env("LDAPTLS_CACERT", &self.ca_file)
+            .output()
+            .map_err(|e| anyhow::anyhow!("cannot run ldapdelete (install ldap-utils): {e}"))?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "ldapdelete -r {dn} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether an entry `dn` exists.
+    pub fn exists(&self, dn: &str) -> anyhow::Result<bool> {
+        let out = Command::new("ldapsearch")
+            .args(["-LLL", "-x", "-H", &self.url, "-D", &self.bind_dn])
+            .args(["-w", &self.password, "-s", "base", "-b", dn])
+            .args(["(objectClass=*)", "1.1"])
+            .env("LDAPTLS_CACERT", &self.ca_file)
+            .output()
+            .map_err(|e| anyhow::anyhow!("cannot run ldapsearch (install ldap-utils): {e}"))?;
+        match out.status.code() {
+            Some(0) => Ok(true),
+            Some(32) => Ok(false), // noSuchObject
+            _ => anyhow::bail!(
+                "ldapsearch of {dn} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        }
+    }
+}
+
+fn keep_ous() -> bool {
+    std::env::var("DIRSYNC_TEST_KEEP_OU").as_deref() == Ok("1")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The DNs, in `ldapsearch -LLL -o ldif-wrap=no` output of OUs with their
+/// `description`, of the test OUs created at least `older_than` seconds
+/// before `now` (UNIX seconds). An entry without the mark, with a creation
+/// time that does not parse or lies in the future, or with a base64 DN (test
+/// OU names are plain ASCII), is not a stale test OU.
+fn stale_test_ous(ldif: &str, now: u64, older_than: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in ldif.split("\n\n") {
+        let mut dn = None;
+        let mut created = None;
+        for line in entry.lines() {
+            if let Some(v) = line.strip_prefix("dn: ") {
+                dn = Some(v.trim());
+            } else if let Some(v) = line.strip_prefix("description: ") {
+                created = v
+                    .strip_prefix(TEST_OU_MARK)
+                    .and_then(|t| t.trim().parse::<u64>().ok());
+            }
+        }
+        if let (Some(dn), Some(created)) = (dn, created) {
+            if created <= now && now - created >= older_than {
+                out.push(dn.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// Deletes a test's OU with everything in it once the last copy of its
 /// [`TestOu`] is dropped (also when the test fails), so the shared DC does
 /// not fill up with the users tests load. `DIRSYNC_TEST_KEEP_OU=1` keeps
-/// them, to look at after a failure.
+/// them, to look at after a failure (and stops the sweep of stale ones).
 #[derive(Debug)]
 struct OuCleanup {
     dc: SambaDc,
@@ -179,32 +315,16 @@ struct OuCleanup {
 
 impl Drop for OuCleanup {
     fn drop(&mut self) {
-        if std::env::var("DIRSYNC_TEST_KEEP_OU").as_deref() == Ok("1") {
+        if keep_ous() {
             return;
         }
-        // `ldapdelete -r` deletes the subtree, leaves first.
-        let out = Command::new("ldapdelete")
-            .args([
-                "-x",
-                "-r",
-                "-H",
-                &self.dc.url,
-                "-D",
-                &self.dc.bind_dn,
-                "-w",
-                &self.dc.password,
-                &self.dn,
-            ])
-            .env("LDAPTLS_CACERT", &self.dc.ca_file)
-            .output();
-        match out {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => eprintln!(
-                "warning: could not delete the test OU {}: {}",
+        if let Err(e) = self.dc.delete_subtree(&self.dn) {
+            eprintln!(
+                "warning: could not delete the test OU {} (a later test process deletes it \
+                 after {} h): {e:#}",
                 self.dn,
-                String::from_utf8_lossy(&o.stderr).trim()
-            ),
-            Err(e) => eprintln!("warning: could not run ldapdelete for {}: {e}", self.dn),
+                STALE_TEST_OU.as_secs() / 3600
+            );
         }
     }
 }
@@ -264,5 +384,109 @@ impl TestOu {
             ldif.push_str(&format!("member: {m}\n"));
         }
         self.dc.ldapmodify(&ldif)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dn: &str, description: Option<&str>) -> String {
+        let d = description
+            .map(|d| format!("description: {d}\n"))
+            .unwrap_or_default();
+        format!("dn: {dn}\n{d}\n")
+    }
+
+    #[test]
+    fn stale_test_ous_are_the_marked_ones_old_enough() {
+        let now = 1_000_000;
+        let hour = 3600;
+        // (entry, stale after 3 hours?)
+        let cases = [
+            (
+                entry(
+                    "OU=a,DC=x",
+                    Some(&format!("{TEST_OU_MARK}{}", now - 4 * hour)),
+                ),
+                true,
+            ),
+            (
+                entry(
+                    "OU=b,DC=x",
+                    Some(&format!("{TEST_OU_MARK}{}", now - 3 * hour)),
+                ),
+                true,
+            ),
+            (
+                entry(
+                    "OU=c,DC=x",
+                    Some(&format!("{TEST_OU_MARK}{}", now - 3 * hour + 1)),
+                ),
+                false,
+            ),
+            (
+                entry("OU=d,DC=x", Some(&format!("{TEST_OU_MARK}{}", now + hour))),
+                false,
+            ),
+            (
+                entry("OU=e,DC=x", Some(&format!("{TEST_OU_MARK}soon"))),
+                false,
+            ),
+            (entry("OU=f,DC=x", Some("a benchmark fixture")), false),
+            (entry("OU=g,DC=x", None), false),
+            (
+                format!("dn:: T1U9aCxEQz14\ndescription: {TEST_OU_MARK}1\n\n"),
+                false,
+            ),
+        ];
+        for (text, stale) in &cases {
+            let got = stale_test_ous(text, now, 3 * hour);
+            assert_eq!(!got.is_empty(), *stale, "{text}");
+        }
+        let all: String = cases.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            stale_test_ous(&all, now, 3 * hour),
+            ["OU=a,DC=x", "OU=b,DC=x"]
+        );
+    }
+
+    /// On the shared DC: the sweep deletes a marked OU past the age with its
+    /// contents, and leaves a marked OU younger than that and an unmarked one.
+    #[test]
+    fn sweep_deletes_only_stale_test_ous() {
+        let Some(dc) = dc() else {
+            return;
+        };
+        let now = unix_now();
+        let ou = |name: &str, mark: Option<u64>| {
+            let dn = format!("OU={name},{}", dc.base_dn);
+            let d = mark
+                .map(|t| format!("description: {TEST_OU_MARK}{t}\n"))
+                .unwrap_or_default();
+            dc.ldapmodify(&format!(
+                "dn: {dn}\nchangetype: add\nobjectClass: organizationalUnit\n{d}\n\
+                 dn: CN=g{name},{dn}\nchangetype: add\nobjectClass: group\nsAMAccountName: g{name}\n"
+            ))
+            .unwrap();
+            dn
+        };
+        let old = ou(
+            &unique_name("swo"),
+            Some(now - STALE_TEST_OU.as_secs() - 60),
+        );
+        let young = ou(&unique_name("swy"), Some(now - 60));
+        let unmarked = ou(&unique_name("swu"), None);
+        let swept = dc.sweep_stale_test_ous(STALE_TEST_OU);
+        let young_kept = dc.exists(&young);
+        let unmarked_kept = dc.exists(&unmarked);
+        for dn in [&young, &unmarked] {
+            dc.delete_subtree(dn).unwrap();
+        }
+        swept.unwrap();
+        // Another test process's sweep may have deleted it first: gone either way.
+        assert!(!dc.exists(&old).unwrap(), "{old} was not swept");
+        assert!(young_kept.unwrap(), "{young} was swept");
+        assert!(unmarked_kept.unwrap(), "{unmarked} was swept");
     }
 }
