@@ -13,6 +13,25 @@ pub(crate) struct Scope {
     pub rs: bool,
 }
 
+/// The four scopes by name, for the tables of cases.
+#[cfg(test)]
+pub(crate) mod scopes {
+    use super::Scope;
+    pub(crate) const NONE: Scope = Scope {
+        ex: false,
+        rs: false,
+    };
+    pub(crate) const EX: Scope = Scope {
+        ex: true,
+        rs: false,
+    };
+    pub(crate) const RS: Scope = Scope {
+        ex: false,
+        rs: true,
+    };
+    pub(crate) const BOTH: Scope = Scope { ex: true, rs: true };
+}
+
 /// What one object is to a narrowed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -150,19 +169,7 @@ mod tests {
         o
     }
 
-    const NONE: Scope = Scope {
-        ex: false,
-        rs: false,
-    };
-    const EX: Scope = Scope {
-        ex: true,
-        rs: false,
-    };
-    const RS: Scope = Scope {
-        ex: false,
-        rs: true,
-    };
-    const BOTH: Scope = Scope { ex: true, rs: true };
+    use super::scopes::{BOTH, EX, NONE, RS};
 
     /// Table: (case, kind, edit of the new version, new to the replica?,
     /// scope before, after, role or the reason to run whole).

@@ -179,19 +179,7 @@ mod tests {
         }
     }
 
-    const EX: Scope = Scope {
-        ex: true,
-        rs: false,
-    };
-    const RS: Scope = Scope {
-        ex: false,
-        rs: true,
-    };
-    const NONE: Scope = Scope {
-        ex: false,
-        rs: false,
-    };
-    const BOTH: Scope = Scope { ex: true, rs: true };
+    use crate::narrow::decide::scopes::{BOTH, EX, NONE, RS};
 
     /// Table: (case, anchor, scope, pinned?).
     #[test]
