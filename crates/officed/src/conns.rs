@@ -14,15 +14,25 @@
 //! whose statement was cut short (the request went away mid-statement, or
 //! the socket failed) is closed, so no half-read answer reaches the next
 //! user. One that sat idle for [`IDLE_BEFORE_TEST`] (a server restart may
-//! have closed it) is pinged before use, as the pool does.
+//! have closed it) is pinged before use, as the pool does. One that sat
+//! idle for [`IDLE_CLOSE`] is closed by a background task
+//! ([`HeldConns::spawn_reaper`]), as sqlx's pool closes its own idle
+//! connections: an instance that was busy once does not keep its peak
+//! number of sessions open for good (on PostgreSQL, every instance's
+//! sessions count against the server's `max_connections`).
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection};
 
 use crate::db::{internal, sqlite_setup, Synchronous, IDLE_BEFORE_TEST};
 use crate::error::Result;
+
+/// How long a held connection may sit idle before it is closed: sqlx's
+/// pool default, so both kinds of connection age out alike.
+pub(crate) const IDLE_CLOSE: Duration = Duration::from_secs(600);
 
 /// How a new connection is set up.
 #[derive(Debug, Clone, Copy)]
@@ -35,11 +45,14 @@ pub(crate) enum Setup {
 
 /// A bounded set of connections held outside sqlx's pool.
 pub(crate) struct HeldConns {
-    /// Connections not in use, with when each was given back.
+    /// Connections not in use, with when each was given back: the oldest
+    /// first (given back at the end, taken from the end).
     idle: std::sync::Mutex<Vec<(AnyConnection, Instant)>>,
     permits: tokio::sync::Semaphore,
     opts: AnyConnectOptions,
     setup: Setup,
+    /// Idle longer than this, a connection is closed ([`IDLE_CLOSE`]).
+    idle_close: Duration,
 }
 
 impl std::fmt::Debug for HeldConns {
@@ -56,7 +69,65 @@ impl HeldConns {
             permits: tokio::sync::Semaphore::new(size),
             opts,
             setup,
+            idle_close: IDLE_CLOSE,
         }
+    }
+
+    /// The same with another idle timeout (tests).
+    #[cfg(test)]
+    fn with_idle_close(mut self, idle_close: Duration) -> HeldConns {
+        self.idle_close = idle_close;
+        self
+    }
+
+    /// Takes out the idle connections unused for the idle timeout.
+    fn expired(&self) -> Vec<AnyConnection> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = idle
+            .iter()
+            .take_while(|(_, since)| since.elapsed() >= self.idle_close)
+            .count();
+        idle.drain(..n).map(|(c, _)| c).collect()
+    }
+
+    /// How many connections are idle now.
+    #[cfg(test)]
+    fn idle_count(&self) -> usize {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Starts the task that closes the connections idle for the idle
+    /// timeout, checking four times per timeout (at most once a minute,
+    /// at least every 10 ms). It ends when the connections are closed
+    /// ([`HeldConns::close`]) or dropped. Needs a Tokio runtime.
+    pub(crate) fn spawn_reaper(this: &Arc<HeldConns>) {
+        let every = (this.idle_close / 4).clamp(Duration::from_millis(10), Duration::from_secs(60));
+        let weak = Arc::downgrade(this);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(held) = weak.upgrade() else { return };
+                if held.permits.is_closed() {
+                    return;
+                }
+                let old = held.expired();
+                drop(held);
+                for c in old {
+                    // A clean goodbye (PostgreSQL's Terminate); a failure
+                    // leaves nothing to do, the socket is closed anyway.
+                    let _ = c.close().await;
+                }
+            }
+        });
     }
 
     /// A connection: an idle one (tested first when idle long), else a new
@@ -184,5 +255,93 @@ mod tests {
         for (r, want) in cases {
             assert_eq!(reusable_after(&r), want, "{r:?}");
         }
+    }
+
+    /// Three connections in use at once, then given back: the idle ones.
+    async fn three_idle(held: &HeldConns) {
+        let (a, b, c) = tokio::join!(held.take(), held.take(), held.take());
+        let mut all = vec![a.unwrap(), b.unwrap(), c.unwrap()];
+        for h in &mut all {
+            let r = sqlx::query("SELECT 1").execute(&mut **h).await;
+            h.settled(&r);
+            r.unwrap();
+        }
+        drop(all);
+        assert_eq!(held.idle_count(), 3);
+    }
+
+    /// Only the connections idle for the timeout are taken out, oldest
+    /// first; one given back since stays.
+    #[tokio::test]
+    async fn only_connections_idle_for_the_timeout_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "{}?mode=rwc",
+            crate::service::sqlite_url(&dir.path().join("held.db"))
+        );
+        sqlx::any::install_default_drivers();
+        let opts: AnyConnectOptions = url.parse().unwrap();
+        let held = HeldConns::new(opts, Setup::Sqlite(Synchronous::Normal), 4)
+            .with_idle_close(Duration::from_millis(300));
+        three_idle(&held).await;
+        assert!(held.expired().is_empty(), "nothing is idle for 300 ms yet");
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        // One used again just now: given back last, it stays.
+        drop(held.take().await.unwrap());
+        let old = held.expired();
+        assert_eq!(old.len(), 2, "the two idle for the timeout expire");
+        assert_eq!(held.idle_count(), 1);
+        for c in old {
+            c.close().await.unwrap();
+        }
+        // A take after that opens what it needs.
+        three_idle(&held).await;
+    }
+
+    /// The sessions of this database other than the asking one.
+    async fn sessions(watch: &mut AnyConnection) -> i64 {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(watch)
+        .await
+        .unwrap();
+        sqlx::Row::get::<i64, _>(&row, "n")
+    }
+
+    /// On PostgreSQL, the server sees the idle sessions end: the reaper
+    /// closes them, and a later take opens a new one.
+    #[tokio::test]
+    async fn the_reaper_closes_idle_postgres_sessions() {
+        let Some(url) = testkit::officed::create_postgres_database("officed_reaper") else {
+            return;
+        };
+        sqlx::any::install_default_drivers();
+        let opts: AnyConnectOptions = url.parse().unwrap();
+        let held = Arc::new(
+            HeldConns::new(opts, Setup::Postgres, 4).with_idle_close(Duration::from_millis(400)),
+        );
+        HeldConns::spawn_reaper(&held);
+        let mut watch = AnyConnection::connect(&url).await.unwrap();
+        three_idle(&held).await;
+        assert_eq!(sessions(&mut watch).await, 3);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while sessions(&mut watch).await > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "idle sessions still open 10 s after the 400 ms timeout"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(held.idle_count(), 0);
+        let mut h = held.take().await.unwrap();
+        let r = sqlx::query("SELECT 1").execute(&mut *h).await;
+        h.settled(&r);
+        r.unwrap();
+        drop(h);
+        held.close();
+        watch.close().await.unwrap();
+        testkit::officed::drop_postgres_database(&url);
     }
 }

@@ -196,6 +196,7 @@ impl Db {
             Backend::Sqlite => HeldConns::new(opts.clone(), Setup::Sqlite(sync), SQLITE_HELD),
             Backend::Postgres => HeldConns::new(opts.clone(), Setup::Postgres, POSTGRES_HELD),
         });
+        HeldConns::spawn_reaper(&fast);
         let (writer, group) = if backend == Backend::Sqlite {
             let writer = Self::pool(backend, 1, true, sync)
                 .connect_with(opts)
