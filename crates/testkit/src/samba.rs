@@ -84,20 +84,22 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 impl SambaDc {
+    /// An OpenLDAP client tool (`ldapmodify`, `ldapsearch`, `ldapdelete`)
+    /// bound to this DC as its administrator over LDAPS, verifying the DC's
+    /// certificate with its CA: the arguments every call shares.
+    fn ldap_tool(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(tool);
+        cmd.args(["-x", "-H", &self.url, "-D", &self.bind_dn])
+            .args(["-w", &self.password])
+            .env("LDAPTLS_CACERT", &self.ca_file);
+        cmd
+    }
+
     /// Applies LDIF change records (`changetype: add/modify/modrdn/delete`) with
     /// `ldapmodify` over LDAPS, verifying the DC's certificate with the CA.
     pub fn ldapmodify(&self, ldif: &str) -> anyhow::Result<()> {
-        let mut child = Command::new("ldapmodify")
-            .args([
-                "-x",
-                "-H",
-                &self.url,
-                "-D",
-                &self.bind_dn,
-                "-w",
-                &self.password,
-            ])
-            .env("LDAPTLS_CACERT", &self.ca_file)
+        let mut child = self
+            .ldap_tool("ldapmodify")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -126,22 +128,11 @@ impl SambaDc {
         filter: &str,
         attrs: &[&str],
     ) -> anyhow::Result<String> {
-        let out = Command::new("ldapsearch")
-            .args([
-                "-LLL",
-                "-o",
-                "ldif-wrap=no",
-                "-x",
-                "-H",
-                &self.url,
-                "-D",
-                &self.bind_dn,
-                "-w",
-                &self.password,
-            ])
+        let out = self
+            .ldap_tool("ldapsearch")
+            .args(["-LLL", "-o", "ldif-wrap=no"])
             .args(["-b", base, "-s", scope, "-E", "pr=1000/noprompt", filter])
             .args(attrs)
-            .env("LDAPTLS_CACERT", &self.ca_file)
             .output()
             .map_err(|e| anyhow::anyhow!("cannot run ldapsearch (install ldap-utils): {e}"))?;
         if !out.status.success() {
@@ -220,19 +211,9 @@ impl SambaDc {
 
     /// Deletes `dn` and everything under it (`ldapdelete -r`, leaves first).
     pub fn delete_subtree(&self, dn: &str) -> anyhow::Result<()> {
-        let out = Command::new("ldapdelete")
-            .args([
-                "-x",
-                "-r",
-                "-H",
-                &self.url,
-                "-D",
-                &self.bind_dn,
-                "-w",
-                &self.password,
-                dn,
-            ])
-            .env("LDAPTLS_CACERT", &self.ca_file)
+        let out = self
+            .ldap_tool("ldapdelete")
+            .args(["-r", dn])
             .output()
             .map_err(|e| anyhow::anyhow!("cannot run ldapdelete (install ldap-utils): {e}"))?;
         if !out.status.success() {
@@ -246,11 +227,9 @@ impl SambaDc {
 
     /// Whether an entry `dn` exists.
     pub fn exists(&self, dn: &str) -> anyhow::Result<bool> {
-        let out = Command::new("ldapsearch")
-            .args(["-LLL", "-x", "-H", &self.url, "-D", &self.bind_dn])
-            .args(["-w", &self.password, "-s", "base", "-b", dn])
-            .args(["(objectClass=*)", "1.1"])
-            .env("LDAPTLS_CACERT", &self.ca_file)
+        let out = self
+            .ldap_tool("ldapsearch")
+            .args(["-LLL", "-s", "base", "-b", dn, "(objectClass=*)", "1.1"])
             .output()
             .map_err(|e| anyhow::anyhow!("cannot run ldapsearch (install ldap-utils): {e}"))?;
         match out.status.code() {
