@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use dirsync_model::{DirectoryObject, Guid};
 use sqlx::Row;
 
-use crate::store::{corrupt, guid_pairs, Store, StoreError};
+use crate::store::{anchor_row, corrupt, guid_pairs, Store, StoreError};
+use crate::types::Anchor;
 
 fn keys_json(keys: &[String]) -> String {
     serde_json::Value::from(keys.to_vec()).to_string()
@@ -109,6 +110,25 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         guid_pairs(&rows, "address", "anchor guid")
+    }
+
+    /// The anchors of these objects (those that have one), in one query
+    /// whatever their number: a narrowed run's list members (tens of
+    /// thousands when a churn touches most large lists) were asked 999 at a
+    /// time, one statement and its bound parameters per batch.
+    pub(crate) async fn anchors_by_guid(&self, guids: &[Guid]) -> Result<Vec<Anchor>, StoreError> {
+        if guids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = guids.iter().map(ToString::to_string).collect();
+        let rows = sqlx::query(
+            "SELECT guid, kind, service, address, dn, hash, disabled_at FROM anchors \
+             WHERE guid IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(keys_json(&keys))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(anchor_row).collect()
     }
 
     /// When these objects were last verified (those that were).

@@ -73,7 +73,7 @@ use crate::reader::{ClientReader, Listing, ObjectRef, Summary, TargetReader};
 use crate::types::{Anchor, Desired, DesiredMailbox, Service, TargetKind};
 use decide::{addresses_of, lookup_safe, role, Role, Scope};
 use index::{listed_items, Index};
-pub(crate) use pins::{pin, Pins};
+use pins::pin;
 
 /// An incremental run narrowed to the objects it changed.
 #[derive(Debug, Clone, Default)]
@@ -100,9 +100,12 @@ pub(crate) struct Narrow {
     pub in_scope: u64,
     /// The directory objects mapped, the service groups aside.
     pub mapped: u64,
-    /// The planned lists' unchanged members that are not mapped (see
-    /// [`pins`]): the run's mapping names them with [`pin`].
-    pub pins: Pins,
+    /// The desired state of `snapshot`, its lists naming the unchanged
+    /// members that are not mapped ([`pins`], named with [`pin`]): mapped once
+    /// here (the proof needs it) and planned by the run as it is, instead
+    /// of mapping the same snapshot again (with its service groups' whole
+    /// member lists).
+    pub desired: Desired,
 }
 
 fn dn_key(dn: &str) -> String {
@@ -217,7 +220,7 @@ impl Engine {
             .copied()
             .collect();
         if !unknown.is_empty() {
-            if let Some(a) = self.store.anchors_of(&unknown).await?.first() {
+            if let Some(a) = self.store.anchors_by_guid(&unknown).await?.first() {
                 whole!(
                     "a deleted object is not in the replica but is anchored: {}",
                     a.address
@@ -367,7 +370,7 @@ impl Engine {
             .collect();
         let mut anchors: HashMap<Guid, Anchor> = self
             .store
-            .anchors_of(&planned)
+            .anchors_by_guid(&planned)
             .await?
             .into_iter()
             .map(|a| (a.guid, a))
@@ -436,7 +439,7 @@ impl Engine {
         let sample_guids: Vec<Guid> = oldest.iter().map(|(g, _)| *g).collect();
         let sample_anchors: HashMap<Guid, Anchor> = self
             .store
-            .anchors_of(&sample_guids)
+            .anchors_by_guid(&sample_guids)
             .await?
             .into_iter()
             .map(|a| (a.guid, a))
@@ -655,7 +658,7 @@ impl Engine {
             items,
             in_scope,
             mapped,
-            pins,
+            desired: now_desired,
         }))
     }
 
