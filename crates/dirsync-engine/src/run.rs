@@ -94,6 +94,10 @@ impl Engine {
                         deletes: std::mem::take(&mut n.deletes),
                         cookie: changes.cookie,
                     };
+                    // The narrowing kept what the commit needs: the read
+                    // (with the service groups' whole member lists) is not
+                    // held through the plan and the apply.
+                    drop(changes.changes);
                     return self
                         .run_rest(
                             snapshot,
