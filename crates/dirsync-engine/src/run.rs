@@ -26,7 +26,7 @@ use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
 use crate::executor::{Applied, ApplyState, Executor};
 use crate::guard::{group_drops, unsafe_read, Membership};
 use crate::mapping::{desired_state, MappingSettings};
-use crate::narrow::{pin, Narrow, Pins};
+use crate::narrow::Narrow;
 use crate::outcomes::OutcomeSink;
 use crate::plan::PlanSettings;
 use crate::reader::{self, ClientReader, TargetReader};
@@ -94,6 +94,10 @@ impl Engine {
                         deletes: std::mem::take(&mut n.deletes),
                         cookie: changes.cookie,
                     };
+                    // The narrowing kept what the commit needs: the read
+                    // (with the service groups' whole member lists) is not
+                    // held through the plan and the apply.
+                    drop(changes.changes);
                     return self
                         .run_rest(
                             snapshot,
@@ -159,18 +163,18 @@ impl Engine {
         ops_written: &mut bool,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        let (anchors, in_scope, narrow_verified, narrow_items, pins) = match narrowed {
+        let (anchors, in_scope, narrow_verified, narrow_items, narrow_desired) = match narrowed {
             Some(n) => {
                 report.counts.synced_before = self.store.anchor_count().await?;
                 report.counts.mapped = n.mapped;
                 let (v, i) = (Some(n.verified), Some(n.items));
-                (n.anchors, Some(n.in_scope), v, i, n.pins)
+                (n.anchors, Some(n.in_scope), v, i, Some(n.desired))
             }
             None => {
                 let a = self.store.anchors().await?;
                 report.counts.synced_before = a.len() as u64;
                 report.counts.mapped = snapshot.objects.len() as u64;
-                (a, None, None, None, Pins::default())
+                (a, None, None, None, None)
             }
         };
 
@@ -196,14 +200,17 @@ impl Engine {
             ),
             _ => Vec::new(),
         };
-        let mut desired = desired_state(
-            &snapshot,
-            MappingSettings {
-                sync_alternates: self.settings.sync_alternates,
-            },
-        );
-        // A narrowed run's lists name the members it did not map.
-        pin(&mut desired, &pins);
+        // A narrowed run mapped its snapshot already (its lists name the
+        // members it did not map): the same desired state, not mapped again.
+        let desired = match narrow_desired {
+            Some(d) => d,
+            None => desired_state(
+                &snapshot,
+                MappingSettings {
+                    sync_alternates: self.settings.sync_alternates,
+                },
+            ),
+        };
         report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
         if writes && matches!(commit, DirCommit::Full { .. }) {
             self.store.stage_replica(&snapshot).await?;

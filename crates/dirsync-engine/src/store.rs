@@ -558,7 +558,7 @@ pub struct Commit<'a> {
     pub clean: Option<&'a str>,
 }
 
-fn anchor_row(r: &sqlx::sqlite::SqliteRow) -> Result<Anchor, StoreError> {
+pub(crate) fn anchor_row(r: &sqlx::sqlite::SqliteRow) -> Result<Anchor, StoreError> {
     let guid: String = r.try_get("guid")?;
     let address: String = r.try_get("address")?;
     Ok(Anchor {

@@ -12,9 +12,11 @@
 use std::collections::HashMap;
 
 use dirsync_model::{DirectoryObject, Guid};
+use futures::TryStreamExt;
 use sqlx::Row;
 
-use crate::store::{corrupt, guid_pairs, Store, StoreError};
+use crate::store::{anchor_row, corrupt, guid_pairs, Store, StoreError};
+use crate::types::Anchor;
 
 fn keys_json(keys: &[String]) -> String {
     serde_json::Value::from(keys.to_vec()).to_string()
@@ -31,20 +33,20 @@ impl Store {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let json = keys_json(keys);
+        let mut rows = sqlx::query(
             "SELECT object FROM replica WHERE guid IN ( \
                SELECT guid FROM replica_keys WHERE kind = ?1 AND key IN (SELECT value FROM json_each(?2)))",
         )
         .bind(kind)
-        .bind(keys_json(keys))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let j: String = r.try_get("object")?;
-                serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))
-            })
-            .collect()
+        .bind(&json)
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = rows.try_next().await? {
+            let j: String = r.try_get("object")?;
+            out.push(serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))?);
+        }
+        Ok(out)
     }
 
     /// The replica objects whose DN (trimmed, lower case) is one of `dns`
@@ -66,13 +68,21 @@ impl Store {
         if dns.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let json = keys_json(dns);
+        let mut rows = sqlx::query(
             "SELECT guid, key FROM replica_keys WHERE kind = 'd' AND key IN (SELECT value FROM json_each(?1))",
         )
-        .bind(keys_json(dns))
-        .fetch_all(&self.pool)
-        .await?;
-        guid_pairs(&rows, "key", "replica key guid")
+        .bind(&json)
+        .fetch(&self.pool);
+        let mut out = Vec::new();
+        while let Some(r) = rows.try_next().await? {
+            out.extend(guid_pairs(
+                std::slice::from_ref(&r),
+                "key",
+                "replica key guid",
+            )?);
+        }
+        Ok(out)
     }
 
     /// The replica groups other than the service groups that have one of
@@ -109,6 +119,32 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         guid_pairs(&rows, "address", "anchor guid")
+    }
+
+    /// The anchors of these objects (those that have one), in one query
+    /// whatever their number, each row decoded as it comes: a narrowed
+    /// run's list members (tens of thousands when a churn touches most
+    /// large lists) were asked 999 at a time, one statement and its bound
+    /// parameters per batch. The lookups here stream their rows rather than
+    /// holding every raw row beside what is made of them.
+    pub(crate) async fn anchors_by_guid(&self, guids: &[Guid]) -> Result<Vec<Anchor>, StoreError> {
+        if guids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = guids.iter().map(ToString::to_string).collect();
+        let json = keys_json(&keys);
+        drop(keys);
+        let mut rows = sqlx::query(
+            "SELECT guid, kind, service, address, dn, hash, disabled_at FROM anchors \
+             WHERE guid IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&json)
+        .fetch(&self.pool);
+        let mut out = Vec::with_capacity(guids.len());
+        while let Some(r) = rows.try_next().await? {
+            out.push(anchor_row(&r)?);
+        }
+        Ok(out)
     }
 
     /// When these objects were last verified (those that were).

@@ -73,7 +73,7 @@ use crate::reader::{ClientReader, Listing, ObjectRef, Summary, TargetReader};
 use crate::types::{Anchor, Desired, DesiredMailbox, Service, TargetKind};
 use decide::{addresses_of, lookup_safe, role, Role, Scope};
 use index::{listed_items, Index};
-pub(crate) use pins::{pin, Pins};
+use pins::pin;
 
 /// An incremental run narrowed to the objects it changed.
 #[derive(Debug, Clone, Default)]
@@ -100,9 +100,12 @@ pub(crate) struct Narrow {
     pub in_scope: u64,
     /// The directory objects mapped, the service groups aside.
     pub mapped: u64,
-    /// The planned lists' unchanged members that are not mapped (see
-    /// [`pins`]): the run's mapping names them with [`pin`].
-    pub pins: Pins,
+    /// The desired state of `snapshot`, its lists naming the unchanged
+    /// members that are not mapped ([`pins`], named with [`pin`]): mapped once
+    /// here (the proof needs it) and planned by the run as it is, instead
+    /// of mapping the same snapshot again (with its service groups' whole
+    /// member lists).
+    pub desired: Desired,
 }
 
 fn dn_key(dn: &str) -> String {
@@ -110,17 +113,22 @@ fn dn_key(dn: &str) -> String {
 }
 
 /// A snapshot of the service groups `ex` and `rs` and these `objects`.
+/// The groups are taken, not copied: a service group holds every member's
+/// DN (100,000 at the scale of issue 12), and the caller clones one only
+/// when it needs it again.
 fn mini(
-    ex: &DirectoryObject,
-    rs: Option<&DirectoryObject>,
+    ex: DirectoryObject,
+    rs: Option<DirectoryObject>,
     objects: Vec<DirectoryObject>,
 ) -> DirectorySnapshot {
-    let mut all = vec![ex.clone()];
-    all.extend(rs.cloned());
+    let (exchange_group, rsemail_group) = (Some(ex.guid), rs.as_ref().map(|g| g.guid));
+    let mut all = Vec::with_capacity(objects.len() + 2);
+    all.push(ex);
+    all.extend(rs);
     all.extend(objects);
     DirectorySnapshot {
-        exchange_group: Some(ex.guid),
-        rsemail_group: rs.map(|g| g.guid),
+        exchange_group,
+        rsemail_group,
         objects: all,
     }
 }
@@ -217,7 +225,7 @@ impl Engine {
             .copied()
             .collect();
         if !unknown.is_empty() {
-            if let Some(a) = self.store.anchors_of(&unknown).await?.first() {
+            if let Some(a) = self.store.anchors_by_guid(&unknown).await?.first() {
                 whole!(
                     "a deleted object is not in the replica but is anchored: {}",
                     a.address
@@ -367,7 +375,7 @@ impl Engine {
             .collect();
         let mut anchors: HashMap<Guid, Anchor> = self
             .store
-            .anchors_of(&planned)
+            .anchors_by_guid(&planned)
             .await?
             .into_iter()
             .map(|a| (a.guid, a))
@@ -436,7 +444,7 @@ impl Engine {
         let sample_guids: Vec<Guid> = oldest.iter().map(|(g, _)| *g).collect();
         let sample_anchors: HashMap<Guid, Anchor> = self
             .store
-            .anchors_of(&sample_guids)
+            .anchors_by_guid(&sample_guids)
             .await?
             .into_iter()
             .map(|a| (a.guid, a))
@@ -487,7 +495,7 @@ impl Engine {
             v
         };
         let mut before_desired = desired_state(
-            &mini(&ex_old, rs_old.as_ref(), old_objects(&sample)),
+            &mini(ex_old.clone(), rs_old.clone(), old_objects(&sample)),
             settings,
         );
         pin(&mut before_desired, &pins);
@@ -530,7 +538,8 @@ impl Engine {
             .filter_map(|g| new.get(g).or_else(|| old.get(g)).cloned())
             .chain(sample.iter().cloned())
             .collect();
-        let snapshot = mini(&ex_new, rs_new.as_ref(), now_objects);
+        let has_rs = rs_new.is_some();
+        let snapshot = mini(ex_new, rs_new, now_objects);
         let mut now_desired = desired_state(&snapshot, settings);
         pin(&mut now_desired, &pins);
         let dup = |d: &Desired| {
@@ -621,7 +630,7 @@ impl Engine {
 
         // The group limits' membership before (the planned lists' and the
         // service groups', on the same objects as now).
-        let membership = Membership::of(&mini(&ex_old, rs_old.as_ref(), old_objects(&sample)));
+        let membership = Membership::of(&mini(ex_old, rs_old, old_objects(&sample)));
 
         // Objects in scope: the last run's count, with the planned objects'
         // change (the others' scope did not change).
@@ -644,7 +653,7 @@ impl Engine {
         let guids: Vec<Guid> = anchor_list.iter().map(|a| a.guid).collect();
         let verified = self.store.verified_of(&guids).await?;
         let items = listed_items(&anchor_list, &before_desired, &now_desired);
-        let mapped = (snapshot.objects.len() - 1 - usize::from(rs_new.is_some())) as u64;
+        let mapped = (snapshot.objects.len() - 1 - usize::from(has_rs)) as u64;
         Ok(Ok(Narrow {
             objects: upserts,
             deletes: deleted.into_iter().collect(),
@@ -655,7 +664,7 @@ impl Engine {
             items,
             in_scope,
             mapped,
-            pins,
+            desired: now_desired,
         }))
     }
 

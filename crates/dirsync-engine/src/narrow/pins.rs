@@ -128,7 +128,7 @@ impl Engine {
         let guids: Vec<Guid> = found.iter().map(|(g, _)| *g).collect();
         let anchors: HashMap<Guid, Anchor> = self
             .store
-            .anchors_of(&guids)
+            .anchors_by_guid(&guids)
             .await?
             .into_iter()
             .map(|a| (a.guid, a))
