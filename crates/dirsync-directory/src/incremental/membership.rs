@@ -30,18 +30,15 @@ pub(super) struct Light {
 /// service group or a nested group changes a group that is in scope; moving,
 /// renaming or deleting anything in scope changes an object in scope; a group
 /// outside scope matters only if it now answers to a service group's name.
+/// `in_prev` says whether an object was in scope at the cookie.
 pub(crate) fn scope_may_change(
     scope: &Scope,
-    prev: &HashSet<Guid>,
+    in_prev: impl Fn(&Guid) -> bool,
     changed: &HashSet<Guid>,
     deleted: &HashMap<Guid, Option<String>>,
     names: &HashSet<String>,
 ) -> bool {
-    changed
-        .iter()
-        .chain(deleted.keys())
-        .any(|g| prev.contains(g))
-        || service_group_renamed(scope, names)
+    changed.iter().chain(deleted.keys()).any(in_prev) || service_group_renamed(scope, names)
 }
 
 /// Whether an object got the name of a service group configured by name
@@ -386,7 +383,7 @@ mod tests {
         ];
         for (i, (scope, changed, deleted, names, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                scope_may_change(scope, &prev, &changed, deleted, &names),
+                scope_may_change(scope, |g| prev.contains(g), &changed, deleted, &names),
                 want,
                 "case {i}"
             );
