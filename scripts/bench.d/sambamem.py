@@ -57,8 +57,11 @@ def inflate_cookie(state_db, total):
     incremental/cookie.rs, version 2) with random GUIDs to `total`, kept sorted."""
     con = sqlite3.connect(state_db)
     try:
-        (hexv,) = con.execute("SELECT value FROM sync_state WHERE key = 'cookie'").fetchone()
-        raw = bytes.fromhex(hexv)
+        # The cookie's parts (crates/dirsync-engine cookie_store.rs; one row before them).
+        rows = dict(con.execute("SELECT key, value FROM sync_state "
+                                "WHERE key = 'cookie' OR key GLOB 'cookie.*'").fetchall())
+        parts = int(rows.get("cookie.parts", "1"))
+        raw = b"".join(bytes.fromhex(rows["cookie" if i == 0 else f"cookie.{i}"]) for i in range(parts))
         if raw[:4] != b"DSYN" or raw[4] != 2:
             raise SystemExit("sambamem: --inflate reads version 2 envelopes only")
         i = 4 + 1 + 1 + 8
@@ -76,6 +79,9 @@ def inflate_cookie(state_db, total):
         guids += [rnd.randbytes(16) for _ in range(max(0, total - count))]
         guids.sort()
         new = raw[:i] + len(guids).to_bytes(4, "big") + b"".join(guids)
+        # Written back as one row, which every build reads (a build that stores parts
+        # rewrites them all on its first idle run).
+        con.execute("DELETE FROM sync_state WHERE key GLOB 'cookie.*'")
         con.execute("UPDATE sync_state SET value = ? WHERE key = 'cookie'", (new.hex(),))
         con.commit()
     finally:

@@ -283,14 +283,6 @@ impl Store {
         Ok(())
     }
 
-    /// The committed directory cookie, if any.
-    pub async fn cookie(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.state("cookie").await? {
-            Some(h) => Ok(Some(hex::decode(h).map_err(|e| corrupt("cookie", e))?)),
-            None => Ok(None),
-        }
-    }
-
     async fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query("SELECT value FROM sync_state WHERE key = ?")
             .bind(key)
@@ -461,11 +453,11 @@ impl Store {
             .collect();
         crate::narrow::keys::rekey(&mut tx, &touched).await?;
         match c.cookie {
-            Some(v) => set_state(&mut tx, "cookie", &hex::encode(v)).await?,
+            Some(v) => {
+                crate::cookie_store::set_cookie(&mut tx, v).await?;
+            }
             None if c.full.is_some() || c.staged.is_some() => {
-                sqlx::query("DELETE FROM sync_state WHERE key = 'cookie'")
-                    .execute(&mut *tx)
-                    .await?;
+                crate::cookie_store::delete_cookie(&mut tx).await?;
             }
             None => {}
         }
@@ -590,7 +582,7 @@ pub(crate) async fn set_state(
 /// it was given, which holds every GUID in scope (1.6 MB at 100,000
 /// objects, 3.2 MB as hex), and rewriting it cost the run a write, an
 /// fsync and a checkpoint of that size.
-async fn put_state(
+pub(crate) async fn put_state(
     conn: &mut sqlx::SqliteConnection,
     key: &str,
     value: &str,
