@@ -209,7 +209,7 @@ mod tests {
 
     fn object(n: u8, kind: ObjectKind, dn: &str, members: &[&str]) -> DirectoryObject {
         let mut o = DirectoryObject::new(Guid::from_canonical_bytes([n; 16]), kind, dn);
-        o.members = members.iter().map(|m| m.to_string()).collect();
+        o.members = members.iter().map(ToString::to_string).collect();
         o
     }
 
@@ -227,7 +227,7 @@ mod tests {
                 "CN=Cy,OU=Staff,DC=x",
             ],
         );
-        f.add(list.clone());
+        f.add(list);
         f.add(object(2, ObjectKind::User, "CN=Ann,OU=Staff,DC=x", &[]));
         // The same GUID again (read through two groups): kept once, the first kept.
         f.add(object(2, ObjectKind::User, "CN=Other,OU=Staff,DC=x", &[]));
@@ -236,7 +236,9 @@ mod tests {
         assert_eq!(f.objects[1].dn, "CN=Ann,OU=Staff,DC=x");
         assert_eq!(f.objects.capacity(), 4, "reserved exactly");
         // DNs compare as dn_key does (case, spaces after commas).
-        let cases: Vec<(u8, Option<(&str, usize, Vec<&str>)>)> = vec![
+        // (group, its DN, member count and members not found yet)
+        type Want<'a> = Option<(&'a str, usize, Vec<&'a str>)>;
+        let cases: Vec<(u8, Want<'_>)> = vec![
             (
                 1,
                 Some(("CN=List,OU=G,DC=x", 3, vec!["CN=Cy,OU=Staff,DC=x"])),

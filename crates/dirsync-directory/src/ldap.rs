@@ -757,7 +757,8 @@ mod tests {
             e
         };
         // (attributes, complete?, members after folding)
-        let cases: Vec<(Vec<(&str, &[&str])>, bool, Vec<&str>)> = vec![
+        type Attrs<'a> = Vec<(&'a str, &'a [&'a str])>;
+        let cases: Vec<(Attrs<'_>, bool, Vec<&str>)> = vec![
             (vec![("cn", &["G"])], true, vec![]),
             (
                 vec![("member;range=0-*", &["CN=A", "CN=B"])],
