@@ -359,6 +359,29 @@ impl LdapSource {
         }
     }
 
+    /// A complete paged search under `base`, each entry handed to `each`
+    /// as it arrives ([`Self::stream_page`]): what a caller keeps of the
+    /// entries is all that stays in memory, never the whole result.
+    pub(crate) async fn paged_each(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        action: &str,
+        mut each: impl FnMut(RawEntry) -> Result<(), LdapSourceError>,
+    ) -> Result<(), LdapSourceError> {
+        let mut cookie: Vec<u8> = Vec::new();
+        loop {
+            match self
+                .stream_page(base, filter, attrs, &cookie, action, &mut each)
+                .await?
+            {
+                Some(c) => cookie = c,
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// One page of a paged search; returns the entries and the cookie for the
     /// next page (`None` after the last page).
     pub(crate) async fn search_next_page(

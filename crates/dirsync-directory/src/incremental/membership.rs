@@ -304,22 +304,23 @@ impl LdapSource {
         );
         let base = self.base_dn.clone();
         let action = format!("reading the members of '{group_dn}'");
-        let entries = self
-            .paged_search(
-                &base,
-                &filter,
-                &["objectGUID", "objectClass"],
-                vec![],
-                &action,
-            )
-            .await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for e in entries {
-            let kind = e.kind();
-            if kind.is_some() {
-                out.push((e.guid()?, kind, e.dn));
-            }
-        }
+        // Each entry is kept as its GUID, kind and DN as it arrives (a
+        // 100,000-member group's raw entries are never held together).
+        let mut out = Vec::new();
+        self.paged_each(
+            &base,
+            &filter,
+            &["objectGUID", "objectClass"],
+            &action,
+            |e| {
+                let kind = e.kind();
+                if kind.is_some() {
+                    out.push((e.guid()?, kind, e.dn));
+                }
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 }

@@ -193,16 +193,18 @@ impl LdapSource {
                 let now = self.highest_usn().await?;
                 let filter = format!("(&(uSNChanged>={}){KINDS_FILTER})", high + 1);
                 let base = self.base_dn.clone();
-                let entries = self
-                    .paged_search(
-                        &base,
-                        &filter,
-                        &["objectGUID"],
-                        vec![],
-                        "searching for changes by uSNChanged",
-                    )
-                    .await?;
-                let changed: HashSet<Guid> = entries.iter().filter_map(|e| e.guid().ok()).collect();
+                let mut changed: HashSet<Guid> = HashSet::new();
+                self.paged_each(
+                    &base,
+                    &filter,
+                    &["objectGUID"],
+                    "searching for changes by uSNChanged",
+                    |e| {
+                        changed.extend(e.guid().ok());
+                        Ok(())
+                    },
+                )
+                .await?;
                 // Without DirSync a deleted object simply stops appearing (and
                 // its removal from a group does not always touch the group), so
                 // the scope is read again every time to notice deletions.
