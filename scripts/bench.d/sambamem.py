@@ -163,7 +163,7 @@ def main():
                         with open(ds.cfg, "w") as f:
                             f.write(cfg.replace("CN=Exchange Users,OU=Groups,DC=example,DC=com", fx.ex_group))
                     one(name, r, "full", ds.sync(full=True))
-                    if inflate:
+                    if inflate and src == "samba":
                         size = inflate_cookie(os.path.join(ds.dir, "state.db"), inflate)
                         print(json.dumps({"label": name, "round": r, "cookie_bytes": size}), flush=True)
                     if debug:
