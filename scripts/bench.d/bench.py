@@ -705,7 +705,8 @@ DIRSYNC_FLAGS = "2147483648/1048576"
 def committed_dirsync_cookie(state_db):
     """The DirSync cookie in dirsync's committed envelope (crates/dirsync-directory
     incremental/cookie.rs: `DSYN`, version, method 1 = DirSync, scope fingerprint (u64),
-    position length (u32) and bytes), base64 for ldapsearch; None for another method."""
+    position length (u32) and bytes), base64 for ldapsearch; None for another method.
+    The head is in the first stored part (crates/dirsync-engine cookie_store.rs)."""
     import sqlite3
     con = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
     try:

@@ -108,25 +108,6 @@ impl RawEntry {
             .collect()
     }
 
-    fn text(&self, name: &str) -> Result<Option<String>, EntryError> {
-        Ok(self.texts(name)?.into_iter().next())
-    }
-
-    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, EntryError> {
-        match self.text(name)? {
-            None => Ok(None),
-            Some(s) => s
-                .trim()
-                .parse::<T>()
-                .map(Some)
-                .map_err(|_| EntryError::NotNumber {
-                    dn: self.dn.clone(),
-                    attr: name.to_string(),
-                    value: s,
-                }),
-        }
-    }
-
     /// The kind of object, from objectClass: `None` for anything dirsync does
     /// not read (computers, OUs, foreign security principals, ...).
     pub fn kind(&self) -> Option<ObjectKind> {
@@ -169,47 +150,119 @@ impl RawEntry {
             return Ok(None);
         };
         let guid = self.guid()?;
-        let mut o = DirectoryObject::new(guid, kind, self.dn.clone());
-        o.object_classes = self.texts("objectClass")?;
-        o.sam_account_name = self.text("sAMAccountName")?;
-        o.user_principal_name = self.text("userPrincipalName")?;
-        o.mail = self.text("mail")?;
-        o.proxy_addresses = self.texts("proxyAddresses")?;
-        o.info = ContactInfo {
-            display_name: self.text("displayName")?,
-            given_name: self.text("givenName")?,
-            surname: self.text("sn")?,
-            initials: self.text("initials")?,
-            title: self.text("title")?,
-            company: self.text("company")?,
-            department: self.text("department")?,
-            office: self.text("physicalDeliveryOfficeName")?,
-            telephone: self.text("telephoneNumber")?,
-            mobile: self.text("mobile")?,
-            fax: self.text("facsimileTelephoneNumber")?,
-            pager: self.text("pager")?,
-            home_phone: self.text("homePhone")?,
-            street: self.text("streetAddress")?,
-            city: self.text("l")?,
-            state: self.text("st")?,
-            postal_code: self.text("postalCode")?,
-            country: self.text("co")?,
-            employee_id: self.text("employeeID")?,
-            employee_type: self.text("employeeType")?,
-        };
-        o.other_mailbox = self.texts("otherMailbox")?;
-        // userAccountControl is a signed 32-bit integer on the wire.
-        o.user_account_control = self.number::<i64>("userAccountControl")?.map(|v| v as u32);
-        o.disabled = kind == ObjectKind::User
-            && o.user_account_control
-                .is_some_and(|u| u & UF_ACCOUNTDISABLE != 0);
-        if kind == ObjectKind::Group {
-            o.members = self.texts("member")?;
-        }
-        o.when_changed = self.text("whenChanged")?;
-        o.usn_changed = self.number::<i64>("uSNChanged")?;
-        Ok(Some(o))
+        build(&self.dn, guid, kind, |name| self.texts(name)).map(Some)
     }
+
+    /// [`RawEntry::to_object`] that moves the values into the object
+    /// instead of copying them: the LDAP read converts each entry as it
+    /// arrives and drops it, so a group's 100,000 member DNs are never held
+    /// twice.
+    pub fn into_object(mut self) -> Result<Option<DirectoryObject>, EntryError> {
+        let Some(kind) = self.kind() else {
+            return Ok(None);
+        };
+        let guid = self.guid()?;
+        let dn = std::mem::take(&mut self.dn);
+        let mut attrs = std::mem::take(&mut self.attrs);
+        build(&dn, guid, kind, |name| {
+            attrs
+                .remove(&name.to_ascii_lowercase())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| {
+                    String::from_utf8(v).map_err(|_| EntryError::NotText {
+                        dn: dn.clone(),
+                        attr: name.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .map(Some)
+    }
+}
+
+/// The values of an entry's attributes by name, copied or moved out of it.
+struct Texts<F>(F);
+
+impl<F: FnMut(&str) -> Result<Vec<String>, EntryError>> Texts<F> {
+    fn all(&mut self, name: &str) -> Result<Vec<String>, EntryError> {
+        (self.0)(name)
+    }
+
+    fn one(&mut self, name: &str) -> Result<Option<String>, EntryError> {
+        Ok((self.0)(name)?.into_iter().next())
+    }
+
+    fn number<T: std::str::FromStr>(
+        &mut self,
+        dn: &str,
+        name: &str,
+    ) -> Result<Option<T>, EntryError> {
+        match self.one(name)? {
+            None => Ok(None),
+            Some(s) => s
+                .trim()
+                .parse::<T>()
+                .map(Some)
+                .map_err(|_| EntryError::NotNumber {
+                    dn: dn.to_string(),
+                    attr: name.to_string(),
+                    value: s,
+                }),
+        }
+    }
+}
+
+/// The object of kind `kind` named `dn`, with each attribute's values as
+/// `texts` gives them (copied or moved out of the entry). Both conversions
+/// go through here, so they check the same values in the same order.
+fn build(
+    dn: &str,
+    guid: Guid,
+    kind: ObjectKind,
+    texts: impl FnMut(&str) -> Result<Vec<String>, EntryError>,
+) -> Result<DirectoryObject, EntryError> {
+    let mut t = Texts(texts);
+    let mut o = DirectoryObject::new(guid, kind, dn);
+    o.object_classes = t.all("objectClass")?;
+    o.sam_account_name = t.one("sAMAccountName")?;
+    o.user_principal_name = t.one("userPrincipalName")?;
+    o.mail = t.one("mail")?;
+    o.proxy_addresses = t.all("proxyAddresses")?;
+    o.info = ContactInfo {
+        display_name: t.one("displayName")?,
+        given_name: t.one("givenName")?,
+        surname: t.one("sn")?,
+        initials: t.one("initials")?,
+        title: t.one("title")?,
+        company: t.one("company")?,
+        department: t.one("department")?,
+        office: t.one("physicalDeliveryOfficeName")?,
+        telephone: t.one("telephoneNumber")?,
+        mobile: t.one("mobile")?,
+        fax: t.one("facsimileTelephoneNumber")?,
+        pager: t.one("pager")?,
+        home_phone: t.one("homePhone")?,
+        street: t.one("streetAddress")?,
+        city: t.one("l")?,
+        state: t.one("st")?,
+        postal_code: t.one("postalCode")?,
+        country: t.one("co")?,
+        employee_id: t.one("employeeID")?,
+        employee_type: t.one("employeeType")?,
+    };
+    o.other_mailbox = t.all("otherMailbox")?;
+    // userAccountControl is a signed 32-bit integer on the wire.
+    o.user_account_control = t.number::<i64>(dn, "userAccountControl")?.map(|v| v as u32);
+    o.disabled = kind == ObjectKind::User
+        && o.user_account_control
+            .is_some_and(|u| u & UF_ACCOUNTDISABLE != 0);
+    if kind == ObjectKind::Group {
+        o.members = t.all("member")?;
+    }
+    o.when_changed = t.one("whenChanged")?;
+    o.usn_changed = t.number::<i64>(dn, "uSNChanged")?;
+    Ok(o)
 }
 
 /// A comparison key for a DN: case-insensitive, spaces around separators
@@ -363,6 +416,106 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("uSNChanged value 'x1' that is not a number"));
+    }
+
+    #[test]
+    fn moving_the_values_out_gives_what_copying_them_gives() {
+        let group = entry(
+            "CN=Staff,OU=Groups,DC=x",
+            &[
+                ("objectClass", b"top"),
+                ("objectClass", b"group"),
+                ("objectGUID", GUID),
+                ("member", b"CN=A,DC=x"),
+                ("member", b"CN=B,DC=x"),
+                ("mail", b"staff@x.com"),
+                ("uSNChanged", b"77"),
+            ],
+        );
+        let cases: Vec<(&str, RawEntry)> = vec![
+            (
+                "user",
+                entry(
+                    "CN=Jane,DC=x",
+                    &[
+                        ("objectClass", b"user"),
+                        ("objectGUID", GUID),
+                        ("proxyAddresses", b"SMTP:j@x.com"),
+                        ("proxyAddresses", b"smtp:jd@x.com"),
+                        ("title", b"Engineer"),
+                        ("userAccountControl", b"-2147483646"),
+                        ("member", b"CN=ignored for a user"),
+                    ],
+                ),
+            ),
+            ("group with members", group),
+            (
+                "contact",
+                entry(
+                    "CN=C,DC=x",
+                    &[
+                        ("objectClass", b"contact"),
+                        ("objectGUID", GUID),
+                        ("otherMailbox", b"x.com"),
+                    ],
+                ),
+            ),
+            (
+                "not an object dirsync reads",
+                entry("OU=Staff,DC=x", &[("objectClass", b"organizationalUnit")]),
+            ),
+            (
+                "value that is not text",
+                entry(
+                    "CN=U,DC=x",
+                    &[
+                        ("objectClass", b"user"),
+                        ("objectGUID", GUID),
+                        ("title", &[0xff, 0xfe]),
+                    ],
+                ),
+            ),
+            (
+                "member that is not text",
+                entry(
+                    "CN=G,DC=x",
+                    &[
+                        ("objectClass", b"group"),
+                        ("objectGUID", GUID),
+                        ("member", &[0xc3]),
+                    ],
+                ),
+            ),
+            (
+                "number that is not one",
+                entry(
+                    "CN=U,DC=x",
+                    &[
+                        ("objectClass", b"user"),
+                        ("objectGUID", GUID),
+                        ("userAccountControl", b"12a"),
+                    ],
+                ),
+            ),
+            ("no GUID", entry("CN=U,DC=x", &[("objectClass", b"user")])),
+        ];
+        for (name, e) in cases {
+            assert_eq!(e.clone().into_object(), e.to_object(), "{name}");
+        }
+        let g = entry(
+            "CN=G,DC=x",
+            &[
+                ("objectClass", b"group"),
+                ("objectGUID", GUID),
+                ("member", b"CN=A,DC=x"),
+                ("member", b"CN=B,DC=x"),
+            ],
+        )
+        .into_object()
+        .unwrap()
+        .unwrap();
+        assert_eq!(g.members, ["CN=A,DC=x", "CN=B,DC=x"]);
+        assert_eq!(g.dn, "CN=G,DC=x");
     }
 
     #[test]

@@ -1,15 +1,10 @@
-//! Active Directory over LDAP(S): connection, bind, paged and ranged searches,
-//! and the full scoped read.
-//!
-//! The full read resolves each service group, then reads its direct members
-//! with one paged search `(memberOf=<group>)` and each nested group's members
-//! the same way, so 10,000 users cost about ten round trips, not 10,000.
+//! Active Directory over LDAP(S): connection, bind, paged and ranged searches.
+//! The full scoped read built on them is in `full_read.rs`.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dirsync_model::{DirectoryObject, DirectorySnapshot, Guid, ObjectKind};
+use dirsync_model::{DirectoryObject, Guid};
 use ldap3::controls::{Control, PagedResults, RawControl};
 use ldap3::{
     LdapConnAsync, LdapConnSettings, LdapError, ResultEntry, Scope as LdapScope, SearchEntry,
@@ -17,16 +12,13 @@ use ldap3::{
 
 use crate::config::{LdapConfig, Transport};
 use crate::controls::ber;
-use crate::entry::{dn_key, RawEntry, ATTRIBUTES};
+use crate::entry::{RawEntry, ATTRIBUTES};
 use crate::error::{bind_failure_reason, result_code_name, LdapSourceError};
-use crate::scope::{group_name_matches, GroupRef, Scope, ScopeError, Service};
 
 const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
 /// The filter for the objects dirsync reads.
 pub(crate) const KINDS_FILTER: &str =
     "(|(objectClass=user)(objectClass=group)(objectClass=contact))";
-/// Up to this many unread members of a nested group are read by DN; more take one memberOf search.
-const NESTED_READ_ONE_BY_ONE: usize = 50;
 /// Ranged retrieval window for `member` (AD's default MaxValRange).
 pub(crate) const MEMBER_RANGE: usize = 1500;
 
@@ -367,6 +359,29 @@ impl LdapSource {
         }
     }
 
+    /// A complete paged search under `base`, each entry handed to `each`
+    /// as it arrives ([`Self::stream_page`]): what a caller keeps of the
+    /// entries is all that stays in memory, never the whole result.
+    pub(crate) async fn paged_each(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        action: &str,
+        mut each: impl FnMut(RawEntry) -> Result<(), LdapSourceError>,
+    ) -> Result<(), LdapSourceError> {
+        let mut cookie: Vec<u8> = Vec::new();
+        loop {
+            match self
+                .stream_page(base, filter, attrs, &cookie, action, &mut each)
+                .await?
+            {
+                Some(c) => cookie = c,
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// One page of a paged search; returns the entries and the cookie for the
     /// next page (`None` after the last page).
     pub(crate) async fn search_next_page(
@@ -462,27 +477,118 @@ impl LdapSource {
         filter: &str,
         action: &str,
     ) -> Result<Vec<DirectoryObject>, LdapSourceError> {
+        let mut out = Vec::new();
+        self.read_objects_each(filter, action, |o| out.push(o))
+            .await?;
+        Ok(out)
+    }
+
+    /// Reads the objects matching a filter under the base DN and hands each
+    /// to `each` as soon as it is converted: at most one page of raw
+    /// entries is held (ldap3 delivers a page entry by entry, and each is
+    /// converted and dropped as it arrives). A group whose `member` needs
+    /// more ranges is kept raw until its page ends, then completed.
+    pub(crate) async fn read_objects_each(
+        &mut self,
+        filter: &str,
+        action: &str,
+        mut each: impl FnMut(DirectoryObject),
+    ) -> Result<(), LdapSourceError> {
         let attrs = Self::object_attrs();
         let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
         let base = self.base_dn.clone();
-        let mut out = Vec::new();
         let mut cookie: Vec<u8> = Vec::new();
-        // Entries are normalised page by page, so raw replies never pile up in memory.
         loop {
-            let (entries, next) = self
-                .search_next_page(&base, filter, &attrs, &[], &cookie, action)
+            let mut ranged: Vec<RawEntry> = Vec::new();
+            let next = self
+                .stream_page(&base, filter, &attrs, &cookie, action, |mut e| {
+                    if !fold_last_ranges(&mut e) {
+                        ranged.push(e);
+                        return Ok(());
+                    }
+                    if let Some(o) = e.into_object()? {
+                        each(o);
+                    }
+                    Ok(())
+                })
                 .await?;
-            for mut e in entries {
+            for mut e in ranged {
                 self.complete_members(&mut e).await?;
-                if let Some(o) = e.to_object()? {
-                    out.push(o);
+                if let Some(o) = e.into_object()? {
+                    each(o);
                 }
             }
             match next {
                 Some(c) => cookie = c,
-                None => return Ok(out),
+                None => return Ok(()),
             }
         }
+    }
+
+    /// One page of a paged search under `base`, each entry handed to
+    /// `each` as ldap3 delivers it (never the whole page as one vector);
+    /// returns the cookie for the next page (`None` after the last page).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn stream_page(
+        &mut self,
+        base: &str,
+        filter: &str,
+        attrs: &[&str],
+        cookie: &[u8],
+        action: &str,
+        mut each: impl FnMut(RawEntry) -> Result<(), LdapSourceError>,
+    ) -> Result<Option<Vec<u8>>, LdapSourceError> {
+        self.stats.searches += 1;
+        let started = std::time::Instant::now();
+        let size = self.cfg.page_size.clamp(1, 1000) as i64;
+        let timeout = self.cfg.timeout;
+        let cfg = &self.cfg;
+        let fail = |e: LdapError| match op_error(cfg, action, e) {
+            LdapSourceError::Timeout { action, .. } => LdapSourceError::Timeout {
+                action,
+                secs: timeout.as_secs(),
+            },
+            other => other,
+        };
+        let mut stream = self
+            .ldap
+            .with_timeout(timeout)
+            .with_controls(vec![paged_control(size, cookie)])
+            .streaming_search(base, LdapScope::Subtree, filter, attrs.to_vec())
+            .await
+            .map_err(fail)?;
+        let mut entries = 0usize;
+        while let Some(re) = stream.next().await.map_err(fail)? {
+            if let Some(e) = to_raw_entry(re) {
+                entries += 1;
+                each(e)?;
+            }
+        }
+        let result = stream.finish().await;
+        tracing::debug!(
+            action,
+            base,
+            filter,
+            entries,
+            ms = started.elapsed().as_millis() as u64,
+            "search"
+        );
+        match result.rc {
+            0 => {}
+            // A referral or continuation is ignored: dirsync reads one domain, never chases referrals.
+            10 => tracing::debug!(base, "referral ignored: {}", result.refs.join(", ")),
+            rc => return Err(result_error(&self.cfg, action, rc, &result.text)),
+        }
+        let next = match result.ctrls.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
+            Some(c) => parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
+                LdapSourceError::Protocol {
+                    action: action.into(),
+                    cause: e.to_string(),
+                }
+            })?,
+            None => Vec::new(),
+        };
+        Ok(Some(next).filter(|c| !c.is_empty()))
     }
 
     /// Reads one object by DN or `<GUID=...>`; `None` when it does not exist.
@@ -497,7 +603,7 @@ impl LdapSource {
             return Ok(None);
         };
         self.complete_members(&mut e).await?;
-        Ok(e.to_object()?)
+        Ok(e.into_object()?)
     }
 
     /// Reads an object by GUID (AD's `<GUID=...>` DN syntax).
@@ -507,136 +613,26 @@ impl LdapSource {
     ) -> Result<Option<DirectoryObject>, LdapSourceError> {
         self.read_one(&format!("<GUID={guid}>")).await
     }
+}
 
-    /// Finds a configured service group.
-    pub(crate) async fn find_service_group(
-        &mut self,
-        service: Service,
-        group: &GroupRef,
-    ) -> Result<DirectoryObject, LdapSourceError> {
-        let not_found = || ScopeError::NotFound {
-            service,
-            group: group.to_string(),
-        };
-        let o = match group {
-            GroupRef::Dn(dn) => self.read_one(dn).await?.ok_or_else(not_found)?,
-            GroupRef::Name(name) => {
-                let filter = crate::scope::group_name_filter(name);
-                let action = format!("looking up the {} service group '{name}'", service.name());
-                let mut hits: Vec<DirectoryObject> = self
-                    .read_objects(&filter, &action)
-                    .await?
-                    .into_iter()
-                    .filter(|o| group_name_matches(o, name))
-                    .collect();
-                match hits.len() {
-                    0 => return Err(not_found().into()),
-                    1 => hits.remove(0),
-                    count => {
-                        return Err(ScopeError::Ambiguous {
-                            service,
-                            group: name.clone(),
-                            count,
-                        }
-                        .into())
-                    }
-                }
-            }
-        };
-        if o.kind != ObjectKind::Group {
-            return Err(ScopeError::NotAGroup {
-                service,
-                group: group.to_string(),
-                kind: o.kind,
-            }
-            .into());
-        }
-        Ok(o)
+/// Renames `member;range=N-*` (the last range, all values read) to
+/// `member`; false when a range has more values to read
+/// ([`LdapSource::complete_members`]).
+fn fold_last_ranges(e: &mut RawEntry) -> bool {
+    let ranged: Vec<String> = e
+        .attrs
+        .keys()
+        .filter(|k| k.starts_with("member;range="))
+        .cloned()
+        .collect();
+    if ranged.iter().any(|k| range_high(k).is_some()) {
+        return false;
     }
-
-    /// The direct members of a group that dirsync reads (users, groups, contacts).
-    pub(crate) async fn read_members_of(
-        &mut self,
-        group: &DirectoryObject,
-    ) -> Result<Vec<DirectoryObject>, LdapSourceError> {
-        let filter = format!(
-            "(&(memberOf={}){KINDS_FILTER})",
-            ldap3::ldap_escape(group.dn.as_str())
-        );
-        let action = format!("reading the members of '{}'", group.dn);
-        let found = self.read_objects(&filter, &action).await?;
-        if found.len() < group.members.len() {
-            let have: HashSet<String> = found.iter().map(|o| dn_key(&o.dn)).collect();
-            for m in group.members.iter().filter(|m| !have.contains(&dn_key(m))) {
-                tracing::debug!(group = %group.dn, member = %m, "member is not a user, group or contact under the base DN; skipped");
-            }
-        }
-        Ok(found)
+    for key in ranged {
+        let values = e.attrs.remove(&key).unwrap_or_default();
+        e.attrs.entry("member".into()).or_default().extend(values);
     }
-
-    /// Reads everything in scope (issue 3 §3). Fails rather than return a partial snapshot.
-    pub async fn full(&mut self, scope: &Scope) -> Result<DirectorySnapshot, LdapSourceError> {
-        if scope.exchange.is_none() && scope.rsemail.is_none() {
-            return Err(ScopeError::Empty.into());
-        }
-        let mut snapshot = DirectorySnapshot::default();
-        let mut seen: HashSet<Guid> = HashSet::new();
-        let mut seen_dn: HashSet<String> = HashSet::new();
-        let mut objects: Vec<DirectoryObject> = Vec::new();
-        let groups: Vec<(Service, GroupRef)> =
-            scope.groups().map(|(s, g)| (s, g.clone())).collect();
-        for (service, group) in groups {
-            let g = self.find_service_group(service, &group).await?;
-            match service {
-                Service::Exchange => snapshot.exchange_group = Some(g.guid),
-                Service::RsEmail => snapshot.rsemail_group = Some(g.guid),
-            }
-            let direct = self.read_members_of(&g).await?;
-            if seen.insert(g.guid) {
-                seen_dn.insert(dn_key(&g.dn));
-                objects.push(g);
-            }
-            let mut nested_groups = Vec::new();
-            for m in direct {
-                if m.kind == ObjectKind::Group {
-                    nested_groups.push(m.clone());
-                }
-                if seen.insert(m.guid) {
-                    seen_dn.insert(dn_key(&m.dn));
-                    objects.push(m);
-                }
-            }
-            for n in nested_groups {
-                // Members already read (usually most: distribution lists tend to hold
-                // the service group's own users) are not read again; a few missing
-                // ones are read one by one, many with a memberOf search.
-                let missing: Vec<&String> = n
-                    .members
-                    .iter()
-                    .filter(|m| !seen_dn.contains(&dn_key(m)))
-                    .collect();
-                let found = if missing.len() <= NESTED_READ_ONE_BY_ONE {
-                    let mut found = Vec::new();
-                    for dn in missing {
-                        if let Some(o) = self.read_one(dn).await? {
-                            found.push(o);
-                        }
-                    }
-                    found
-                } else {
-                    self.read_members_of(&n).await?
-                };
-                for o in found {
-                    if seen.insert(o.guid) {
-                        seen_dn.insert(dn_key(&o.dn));
-                        objects.push(o);
-                    }
-                }
-            }
-        }
-        snapshot.objects = objects;
-        Ok(snapshot)
-    }
+    true
 }
 
 fn to_raw_entry(re: ResultEntry) -> Option<RawEntry> {
@@ -770,6 +766,54 @@ mod tests {
         assert_eq!(range_high("member;range=0-1499"), Some(1499));
         assert_eq!(range_high("member;range=1500-*"), None);
         assert_eq!(range_high("member"), None);
+    }
+
+    #[test]
+    fn last_ranges_fold_into_member_and_open_ones_wait() {
+        let entry = |keys: &[(&str, &[&str])]| {
+            let mut e = RawEntry::new("CN=G,DC=x");
+            for (k, vals) in keys {
+                for v in *vals {
+                    e.push(k, v.as_bytes().to_vec());
+                }
+            }
+            e
+        };
+        // (attributes, complete?, members after folding)
+        type Attrs<'a> = Vec<(&'a str, &'a [&'a str])>;
+        let cases: Vec<(Attrs<'_>, bool, Vec<&str>)> = vec![
+            (vec![("cn", &["G"])], true, vec![]),
+            (
+                vec![("member;range=0-*", &["CN=A", "CN=B"])],
+                true,
+                vec!["CN=A", "CN=B"],
+            ),
+            (vec![("member", &["CN=A"])], true, vec!["CN=A"]),
+            (vec![("member;range=0-1499", &["CN=A"])], false, vec![]),
+            (
+                vec![
+                    ("member;range=0-1499", &["CN=A"]),
+                    ("member;range=1500-*", &["CN=B"]),
+                ],
+                false,
+                vec![],
+            ),
+        ];
+        for (attrs, complete, members) in cases {
+            let mut e = entry(&attrs);
+            assert_eq!(fold_last_ranges(&mut e), complete, "{attrs:?}");
+            if complete {
+                let got: Vec<&[u8]> = e.values("member").iter().map(Vec::as_slice).collect();
+                let want: Vec<&[u8]> = members.iter().map(|m| m.as_bytes()).collect();
+                assert_eq!(got, want, "{attrs:?}");
+                assert!(
+                    !e.attrs.keys().any(|k| k.starts_with("member;")),
+                    "{attrs:?}"
+                );
+            } else {
+                assert_eq!(e, entry(&attrs), "left as read: {attrs:?}");
+            }
+        }
     }
 
     #[test]

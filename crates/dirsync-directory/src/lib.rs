@@ -15,6 +15,7 @@ pub mod controls;
 pub mod entry;
 pub mod error;
 pub mod fixture;
+mod full_read;
 pub mod incremental;
 pub mod ldap;
 pub mod ldif;

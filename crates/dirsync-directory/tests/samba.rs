@@ -351,6 +351,36 @@ async fn full_read_pages_and_ranges_and_matches_ldif_export() {
         .unwrap();
     let from_ldif = read_snapshot(&ldif, &scope_of(&ou)).unwrap();
     assert_eq!(sorted(from_ldif), sorted(s));
+
+    // A list with more members than one range, nested in the service group: the
+    // read converts entries as they arrive and completes this one when its page
+    // ends. With pages of 7 entries it is met in the middle of a page; the
+    // snapshot is the one read with pages of 1000, the list read whole.
+    let all = format!("CN=All {},{}", ou.name, ou.dn);
+    let members: String = loaded
+        .user_dns
+        .iter()
+        .map(|d| format!("member: {d}\n"))
+        .collect();
+    dc.ldapmodify(&format!(
+        "dn: {all}\nchangetype: add\nobjectClass: group\nsAMAccountName: all{}\n{members}\n",
+        ou.name
+    ))
+    .unwrap();
+    ou.add_members(&ou.exchange_dn, &[&all]).unwrap();
+    let whole = src.full(&scope_of(&ou)).await.unwrap();
+    let mut small = config(&dc);
+    small.page_size = 7;
+    let mut small = LdapSource::connect(small).await.unwrap();
+    let paged = small.full(&scope_of(&ou)).await.unwrap();
+    assert_eq!(paged.objects.len(), 1 + 1600 + 30 + 3 + 1);
+    assert_eq!(
+        find(&paged, &format!("All {}", ou.name)).members.len(),
+        1600
+    );
+    // Pages of 7: the members' search took one request a page.
+    assert!(small.stats().searches > 1634 / 7, "{:?}", small.stats());
+    assert_eq!(sorted(paged), sorted(whole));
 }
 
 fn upserts(c: &Incremental) -> Vec<&DirectoryObject> {
@@ -688,6 +718,19 @@ async fn idle_fast_path(
         // The new cookie carries this DC's mark again.
         let next = dirsync_directory::incremental::Cookie::decode(&cookie(&r)).unwrap();
         assert!(next.server.is_some());
+        // Nothing in scope changed: the scope is the cookie's, carried over
+        // without reading any membership (whatever else the DC wrote). (The
+        // uSNChanged fallback reads the scope again on every run.)
+        let mut was = env.in_scope.clone();
+        was.sort();
+        assert_eq!(next.in_scope, was);
+        if method(&r) == ChangeTracking::DirSync {
+            assert_eq!(
+                src.stats().scope_recomputations,
+                before.scope_recomputations
+            );
+            assert_eq!(src.stats().scope_updates, before.scope_updates);
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use sqlx::Row;
 
 use crate::report::{OpOutcome, ReportFinding, RunReport};
 use crate::settings::HistorySettings;
-use crate::store::{corrupt, set_state, status_str, RunSummary, Store, StoreError};
+use crate::store::{corrupt, status_str, RunSummary, Store, StoreError};
 
 /// SQLite's smallest limit on bound parameters per statement (999 before
 /// 3.32); each row binds [`COLUMNS`] values.
@@ -192,7 +192,7 @@ impl Store {
         .await?;
         report.id = r.last_insert_rowid();
         finish_run(&mut tx, report, false).await?;
-        set_state(&mut tx, "cookie", &hex::encode(cookie)).await?;
+        crate::cookie_store::set_cookie(&mut tx, cookie).await?;
         tx.commit().await?;
         Ok(())
     }

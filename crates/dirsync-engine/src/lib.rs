@@ -67,6 +67,7 @@
 //!   ([`verify`]), which repairs other hand edits over runs within a GET budget.
 
 pub mod clock;
+mod cookie_store;
 pub mod engine;
 pub mod executor;
 mod failed_read;

@@ -61,7 +61,7 @@ impl LdapSource {
                 .await?;
             for mut e in entries {
                 self.complete_members(&mut e).await?;
-                if let Some(o) = e.to_object()? {
+                if let Some(o) = e.into_object()? {
                     if chunk.contains(&o.guid) {
                         out.insert(o.guid, o);
                     }

@@ -30,18 +30,15 @@ pub(super) struct Light {
 /// service group or a nested group changes a group that is in scope; moving,
 /// renaming or deleting anything in scope changes an object in scope; a group
 /// outside scope matters only if it now answers to a service group's name.
+/// `in_prev` says whether an object was in scope at the cookie.
 pub(crate) fn scope_may_change(
     scope: &Scope,
-    prev: &HashSet<Guid>,
+    in_prev: impl Fn(&Guid) -> bool,
     changed: &HashSet<Guid>,
     deleted: &HashMap<Guid, Option<String>>,
     names: &HashSet<String>,
 ) -> bool {
-    changed
-        .iter()
-        .chain(deleted.keys())
-        .any(|g| prev.contains(g))
-        || service_group_renamed(scope, names)
+    changed.iter().chain(deleted.keys()).any(in_prev) || service_group_renamed(scope, names)
 }
 
 /// Whether an object got the name of a service group configured by name
@@ -307,22 +304,23 @@ impl LdapSource {
         );
         let base = self.base_dn.clone();
         let action = format!("reading the members of '{group_dn}'");
-        let entries = self
-            .paged_search(
-                &base,
-                &filter,
-                &["objectGUID", "objectClass"],
-                vec![],
-                &action,
-            )
-            .await?;
-        let mut out = Vec::with_capacity(entries.len());
-        for e in entries {
-            let kind = e.kind();
-            if kind.is_some() {
-                out.push((e.guid()?, kind, e.dn));
-            }
-        }
+        // Each entry is kept as its GUID, kind and DN as it arrives (a
+        // 100,000-member group's raw entries are never held together).
+        let mut out = Vec::new();
+        self.paged_each(
+            &base,
+            &filter,
+            &["objectGUID", "objectClass"],
+            &action,
+            |e| {
+                let kind = e.kind();
+                if kind.is_some() {
+                    out.push((e.guid()?, kind, e.dn));
+                }
+                Ok(())
+            },
+        )
+        .await?;
         Ok(out)
     }
 }
@@ -386,7 +384,7 @@ mod tests {
         ];
         for (i, (scope, changed, deleted, names, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                scope_may_change(scope, &prev, &changed, deleted, &names),
+                scope_may_change(scope, |g| prev.contains(g), &changed, deleted, &names),
                 want,
                 "case {i}"
             );

@@ -76,6 +76,32 @@ impl std::fmt::Display for ResyncReason {
     }
 }
 
+/// The answer when nothing in scope changed: no change, and a cookie with
+/// the scope of the last one (`in_scope`, sorted) at the new `position`.
+fn unchanged(
+    scope_fingerprint: u64,
+    position: Position,
+    server: Option<ServerMark>,
+    in_scope: Vec<Guid>,
+) -> Incremental {
+    let method = match position {
+        Position::DirSync(_) => ChangeTracking::DirSync,
+        Position::Usn(_) => ChangeTracking::UsnHighWater,
+    };
+    let cookie = Cookie {
+        scope_fingerprint,
+        position,
+        server,
+        in_scope,
+    }
+    .encode();
+    Incremental::Changes(DirectoryChanges {
+        changes: Vec::new(),
+        cookie,
+        method,
+    })
+}
+
 impl LdapSource {
     /// Reads what changed in scope since `cookie` (or everything, when there is
     /// none or it cannot be used). See the module documentation.
@@ -114,22 +140,34 @@ impl LdapSource {
                 method,
             }));
         }
-        let prev: HashSet<Guid> = env.in_scope.iter().copied().collect();
         self.stats.change_searches += 1;
+        let mut in_scope = env.in_scope;
+        // Written sorted: sorting again costs one pass, and lets the
+        // usual idle case below look GUIDs up without building a set.
+        in_scope.sort_unstable();
+        in_scope.dedup();
         match env.position {
             Position::DirSync(c) => match self.dirsync(&c, Walk::Changes).await {
                 Ok(delta) => {
-                    let current = if scope_may_change(
+                    if !scope_may_change(
                         scope,
-                        &prev,
+                        |g| in_scope.binary_search(g).is_ok(),
                         &delta.changed,
                         &delta.deleted,
                         &delta.names,
                     ) {
-                        self.update_scope(scope, &prev, &delta).await?
-                    } else {
-                        Some(prev.clone())
-                    };
+                        // Nothing DirSync reported is in scope (the domain
+                        // controller wrote something else): no change, the
+                        // same scope, the new position.
+                        return Ok(unchanged(
+                            scope_fingerprint(scope, &self.base_dn),
+                            Position::DirSync(delta.cookie),
+                            mark,
+                            in_scope,
+                        ));
+                    }
+                    let prev: HashSet<Guid> = in_scope.into_iter().collect();
+                    let current = self.update_scope(scope, &prev, &delta).await?;
                     self.finish(
                         scope,
                         prev,
@@ -151,19 +189,22 @@ impl LdapSource {
                 Err(DirSyncFailure::Other(e)) => Err(e),
             },
             Position::Usn(high) => {
+                let prev: HashSet<Guid> = in_scope.into_iter().collect();
                 let now = self.highest_usn().await?;
                 let filter = format!("(&(uSNChanged>={}){KINDS_FILTER})", high + 1);
                 let base = self.base_dn.clone();
-                let entries = self
-                    .paged_search(
-                        &base,
-                        &filter,
-                        &["objectGUID"],
-                        vec![],
-                        "searching for changes by uSNChanged",
-                    )
-                    .await?;
-                let changed: HashSet<Guid> = entries.iter().filter_map(|e| e.guid().ok()).collect();
+                let mut changed: HashSet<Guid> = HashSet::new();
+                self.paged_each(
+                    &base,
+                    &filter,
+                    &["objectGUID"],
+                    "searching for changes by uSNChanged",
+                    |e| {
+                        changed.extend(e.guid().ok());
+                        Ok(())
+                    },
+                )
+                .await?;
                 // Without DirSync a deleted object simply stops appearing (and
                 // its removal from a group does not always touch the group), so
                 // the scope is read again every time to notice deletions.
