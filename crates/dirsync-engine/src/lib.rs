@@ -70,6 +70,7 @@ pub mod clock;
 pub mod engine;
 pub mod executor;
 mod failed_read;
+pub mod fields;
 pub mod guard;
 mod history;
 pub mod known;
