@@ -175,7 +175,7 @@ impl RawEntry {
         o.user_principal_name = self.text("userPrincipalName")?;
         o.mail = self.text("mail")?;
         o.proxy_addresses = self.texts("proxyAddresses")?;
-        o.info = ContactInfo {
+        o.info = Box::new(ContactInfo {
             display_name: self.text("displayName")?,
             given_name: self.text("givenName")?,
             surname: self.text("sn")?,
@@ -196,7 +196,7 @@ impl RawEntry {
             country: self.text("co")?,
             employee_id: self.text("employeeID")?,
             employee_type: self.text("employeeType")?,
-        };
+        });
         o.other_mailbox = self.texts("otherMailbox")?;
         // userAccountControl is a signed 32-bit integer on the wire.
         o.user_account_control = self.number::<i64>("userAccountControl")?.map(|v| v as u32);

@@ -176,7 +176,9 @@ mod tests {
     /// returns and the same JSON.
     #[test]
     fn behaves_as_the_btreemap() {
-        let ops: &[(&str, &[(&str, Option<&str>)])] = &[
+        /// A field set (`Some`) or removed (`None`).
+        type Step = (&'static str, Option<&'static str>);
+        let ops: &[(&str, &[Step])] = &[
             ("empty", &[]),
             ("one", &[("displayName", Some("A"))]),
             (

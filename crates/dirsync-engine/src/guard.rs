@@ -302,7 +302,15 @@ mod tests {
             }
             s
         };
-        let cases: Vec<(&str, Vec<Anchor>, DirectorySnapshot, bool, Option<&str>)> = vec![
+        /// Name, anchors, read, groups allowed empty, the refusal's start.
+        type Case = (
+            &'static str,
+            Vec<Anchor>,
+            DirectorySnapshot,
+            bool,
+            Option<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "nothing synced",
                 vec![],

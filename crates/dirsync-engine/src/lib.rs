@@ -75,6 +75,7 @@ pub mod guard;
 mod history;
 pub mod known;
 pub mod mapping;
+pub mod memory;
 mod narrow;
 mod outcomes;
 mod pace;

@@ -800,21 +800,21 @@ pub(crate) mod tests {
                 snapshot: snapshot(
                     vec![
                         a.clone(),
-                        b.clone(),
+                        b,
                         ext.clone(),
-                        inner.clone(),
+                        inner,
                         team.clone(),
-                        plain.clone(),
+                        plain,
                         both.clone(),
                     ],
-                    vec![both.clone(), rs_only.clone()],
-                    vec![outside.clone()],
+                    vec![both, rs_only.clone()],
+                    vec![outside],
                 ),
                 labels: vec![guid(1), guid(2), guid(3), guid(4), guid(5)],
             },
             Case {
                 name: "no lists: no labels",
-                snapshot: snapshot(vec![a.clone(), ext.clone()], vec![rs_only], vec![]),
+                snapshot: snapshot(vec![a, ext], vec![rs_only], vec![]),
                 labels: vec![],
             },
             Case {
