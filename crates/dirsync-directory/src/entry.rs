@@ -229,7 +229,7 @@ fn build(
     o.user_principal_name = t.one("userPrincipalName")?;
     o.mail = t.one("mail")?;
     o.proxy_addresses = t.all("proxyAddresses")?;
-    o.info = ContactInfo {
+    o.info = Box::new(ContactInfo {
         display_name: t.one("displayName")?,
         given_name: t.one("givenName")?,
         surname: t.one("sn")?,
@@ -250,7 +250,7 @@ fn build(
         country: t.one("co")?,
         employee_id: t.one("employeeID")?,
         employee_type: t.one("employeeType")?,
-    };
+    });
     o.other_mailbox = t.all("otherMailbox")?;
     // userAccountControl is a signed 32-bit integer on the wire.
     o.user_account_control = t.number::<i64>(dn, "userAccountControl")?.map(|v| v as u32);

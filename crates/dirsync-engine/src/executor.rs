@@ -625,8 +625,7 @@ pub const DEFAULT_MAILBOX_SIZE_MB: u32 = 25_600;
 fn mailbox_add_fields(fields: &crate::types::Fields) -> crate::types::Fields {
     use rand::Rng;
     let mut f = fields.clone();
-    f.entry("size".into())
-        .or_insert_with(|| DEFAULT_MAILBOX_SIZE_MB.to_string());
+    f.get_or_insert_with("size".into(), || DEFAULT_MAILBOX_SIZE_MB.to_string());
     if !f.contains_key("password") {
         const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789!#%+-=?";
         let mut rng = rand::thread_rng();

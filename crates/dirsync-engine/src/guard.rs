@@ -29,7 +29,16 @@ struct GroupMembers {
     /// Each member as its objectGUID when the read holds it, else its DN
     /// (lower case), so that a renamed or moved member is not counted as
     /// one that left.
-    members: HashSet<String>,
+    members: HashSet<Member>,
+}
+
+/// One member of a group, as [`GroupMembers::members`] keys it: a GUID
+/// held as its 16 bytes rather than as text (a service group of 100,000
+/// users holds 100,000 of them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Member {
+    Guid(Guid),
+    Dn(Box<str>),
 }
 
 fn key(dn: &str) -> String {
@@ -82,12 +91,15 @@ impl MemberIndex {
         service: [Option<Guid>; 2],
         groups: &HashMap<Guid, &DirectoryObject>,
     ) -> Membership {
-        let member_set = |g: &DirectoryObject| -> HashSet<String> {
+        let member_set = |g: &DirectoryObject| -> HashSet<Member> {
             g.members
                 .iter()
-                .map(|m| match self.guid_of.get(&key(m)) {
-                    Some(guid) => guid.to_string(),
-                    None => key(m),
+                .map(|m| {
+                    let k = key(m);
+                    match self.guid_of.get(&k) {
+                        Some(guid) => Member::Guid(*guid),
+                        None => Member::Dn(k.into_boxed_str()),
+                    }
                 })
                 .collect()
         };
@@ -183,7 +195,55 @@ pub fn unsafe_read(
     anchors: &[Anchor],
     allow_empty_groups: bool,
 ) -> Option<String> {
-    if anchors.is_empty() {
+    unsafe_read_synced(s, Synced::of(anchors), allow_empty_groups)
+}
+
+/// What the read guard needs of the anchors: which kinds of object are
+/// synced. A full run takes it from the state store by query
+/// (`Store::synced_kinds`) rather than holding every anchor beside the
+/// directory read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// Exchange mailboxes are synced.
+    pub exchange_mailboxes: bool,
+    /// Rackspace Email mailboxes are synced.
+    pub rsemail_mailboxes: bool,
+    /// Contacts or lists (Exchange objects) are synced.
+    pub exchange_other: bool,
+}
+
+impl Synced {
+    /// The kinds these anchors hold.
+    pub fn of(anchors: &[Anchor]) -> Synced {
+        let mut s = Synced::default();
+        for a in anchors {
+            s.note(a.kind, a.service);
+        }
+        s
+    }
+
+    /// Records an anchor of this kind and service.
+    pub fn note(&mut self, kind: TargetKind, service: Service) {
+        match (kind, service) {
+            (TargetKind::Mailbox, Service::Exchange) => self.exchange_mailboxes = true,
+            (TargetKind::Mailbox, Service::RsEmail) => self.rsemail_mailboxes = true,
+            _ => self.exchange_other = true,
+        }
+    }
+
+    /// True when nothing is synced.
+    pub fn is_empty(&self) -> bool {
+        *self == Synced::default()
+    }
+}
+
+/// [`unsafe_read`] from what is synced, rather than from every anchor.
+pub fn unsafe_read_synced(
+    s: &DirectorySnapshot,
+    synced: Synced,
+    allow_empty_groups: bool,
+) -> Option<String> {
+    if synced.is_empty() {
         return None;
     }
     if s.objects.is_empty() {
@@ -191,16 +251,10 @@ pub fn unsafe_read(
             "the directory read returned no objects at all while objects are synced".into(),
         );
     }
-    let has = |svc: Service| {
-        anchors
-            .iter()
-            .any(|a| a.service == svc && a.kind == TargetKind::Mailbox)
-    };
-    let ex_only = anchors.iter().any(|a| a.kind != TargetKind::Mailbox);
-    if (has(Service::Exchange) || ex_only) && s.exchange_group.is_none() {
+    if (synced.exchange_mailboxes || synced.exchange_other) && s.exchange_group.is_none() {
         return Some("the Hosted Exchange service group was not found in the read while objects of it are synced".into());
     }
-    if has(Service::RsEmail) && s.rsemail_group.is_none() {
+    if synced.rsemail_mailboxes && s.rsemail_group.is_none() {
         return Some("the Rackspace Email service group was not found in the read while objects of it are synced".into());
     }
     let members = |g: Option<Guid>| {
@@ -220,6 +274,118 @@ pub fn unsafe_read(
 mod tests {
     use super::*;
     use crate::mapping::tests::{group, snapshot, user};
+
+    /// The read guard from the kinds synced, table: which anchors are
+    /// synced, which service groups the read found (and with members),
+    /// and the refusal's start, if any.
+    #[test]
+    fn read_guard_table() {
+        let anchor = |kind, service| Anchor {
+            guid: Guid::from_canonical_bytes([1; 16]),
+            kind,
+            service,
+            address: dirsync_model::EmailAddress::parse("a@example.com").unwrap(),
+            dn: "CN=A,DC=example,DC=com".into(),
+            hash: String::new(),
+            disabled_at: None,
+        };
+        let (mbx, contact) = (TargetKind::Mailbox, TargetKind::Contact);
+        let (ex, rs) = (Service::Exchange, Service::RsEmail);
+        let read = |ex_group: bool, rs_group: bool, members: bool| {
+            let us = if members { users(1, 2) } else { vec![] };
+            let mut s = snapshot(us.clone(), us, vec![]);
+            if !ex_group {
+                s.exchange_group = None;
+            }
+            if !rs_group {
+                s.rsemail_group = None;
+            }
+            s
+        };
+        /// Name, anchors, read, groups allowed empty, the refusal's start.
+        type Case = (
+            &'static str,
+            Vec<Anchor>,
+            DirectorySnapshot,
+            bool,
+            Option<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "nothing synced",
+                vec![],
+                DirectorySnapshot::default(),
+                false,
+                None,
+            ),
+            (
+                "no objects",
+                vec![anchor(mbx, ex)],
+                DirectorySnapshot::default(),
+                false,
+                Some("the directory read returned no objects"),
+            ),
+            (
+                "exchange group missing",
+                vec![anchor(mbx, ex)],
+                read(false, true, true),
+                false,
+                Some("the Hosted Exchange"),
+            ),
+            (
+                "a contact needs the exchange group",
+                vec![anchor(contact, ex)],
+                read(false, true, true),
+                false,
+                Some("the Hosted Exchange"),
+            ),
+            (
+                "rackspace group missing",
+                vec![anchor(mbx, rs)],
+                read(true, false, true),
+                false,
+                Some("the Rackspace Email"),
+            ),
+            (
+                "rackspace only, exchange group missing",
+                vec![anchor(mbx, rs)],
+                read(false, true, true),
+                false,
+                None,
+            ),
+            (
+                "groups empty",
+                vec![anchor(mbx, ex)],
+                read(true, true, false),
+                false,
+                Some("the service groups came back"),
+            ),
+            (
+                "groups empty, allowed",
+                vec![anchor(mbx, ex)],
+                read(true, true, false),
+                true,
+                None,
+            ),
+            (
+                "a good read",
+                vec![anchor(mbx, ex), anchor(mbx, rs)],
+                read(true, true, true),
+                false,
+                None,
+            ),
+        ];
+        for (name, anchors, s, allow, want) in cases {
+            let synced = Synced::of(&anchors);
+            let got = unsafe_read_synced(&s, synced, allow);
+            assert_eq!(got, unsafe_read(&s, &anchors, allow), "{name}");
+            match (got, want) {
+                (None, None) => {}
+                (Some(why), Some(start)) => assert!(why.starts_with(start), "{name}: {why}"),
+                (got, want) => panic!("{name}: {got:?}, want {want:?}"),
+            }
+        }
+    }
 
     fn users(from: u8, n: u8) -> Vec<DirectoryObject> {
         (from..from + n)

@@ -104,256 +104,373 @@ pub fn name_from_label(label: &str) -> String {
 
 /// Turns a complete directory snapshot into the desired state and findings.
 pub fn desired_state(snapshot: &DirectorySnapshot, settings: MappingSettings) -> Desired {
+    map(
+        Objects::Borrowed(&snapshot.objects),
+        [snapshot.exchange_group, snapshot.rsemail_group],
+        settings,
+    )
+}
+
+/// [`desired_state`], consuming the snapshot: each object's values are
+/// dropped as soon as it is mapped (or found out of scope), so the
+/// snapshot and the desired state are never both held whole. Why: a full
+/// run of 100,000 users held both at once, and that was its peak memory.
+pub fn desired_state_owned(snapshot: DirectorySnapshot, settings: MappingSettings) -> Desired {
+    let service = [snapshot.exchange_group, snapshot.rsemail_group];
+    map(Objects::Owned(snapshot.objects), service, settings)
+}
+
+/// The objects the mapping reads: borrowed from a snapshot its caller
+/// keeps, or owned and released one by one once mapped.
+enum Objects<'a> {
+    Borrowed(&'a [DirectoryObject]),
+    Owned(Vec<DirectoryObject>),
+}
+
+impl Objects<'_> {
+    fn all(&self) -> &[DirectoryObject] {
+        match self {
+            Objects::Borrowed(v) => v,
+            Objects::Owned(v) => v,
+        }
+    }
+
+    fn get(&self, i: usize) -> &DirectoryObject {
+        &self.all()[i]
+    }
+
+    /// Drops object `i`'s values, keeping its GUID and kind: all the
+    /// mapping reads of an object after mapping it (a list's member).
+    fn release(&mut self, i: usize) {
+        if let Objects::Owned(v) = self {
+            let o = &v[i];
+            v[i] = DirectoryObject::new(o.guid, o.kind, String::new());
+        }
+    }
+}
+
+/// Which desired object claimed an address first: the index of its
+/// mailbox or list in the desired state (whose DN names it in findings).
+/// An index rather than a copy of the DN: there are three claims per user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claimer {
+    Mailbox(usize),
+    List(usize),
+}
+
+impl Claimer {
+    fn dn(self, d: &Desired) -> &str {
+        match self {
+            Claimer::Mailbox(i) => &d.mailboxes[i].dn,
+            Claimer::List(i) => &d.lists[i].dn,
+        }
+    }
+}
+
+/// Lower-case address -> the desired object that claimed it.
+type Claimed = BTreeMap<String, Claimer>;
+
+fn map(mut objs: Objects<'_>, service: [Option<Guid>; 2], settings: MappingSettings) -> Desired {
     let mut d = Desired::default();
-    let by_dn: HashMap<String, &DirectoryObject> = snapshot
-        .objects
+    // Lower-case DN -> the object's index (the last of a DN wins).
+    let by_dn: HashMap<String, usize> = objs
+        .all()
         .iter()
-        .map(|o| (dn_key(&o.dn), o))
+        .enumerate()
+        .map(|(i, o)| (dn_key(&o.dn), i))
         .collect();
-    let by_guid: HashMap<Guid, &DirectoryObject> =
-        snapshot.objects.iter().map(|o| (o.guid, o)).collect();
-
-    let direct = |group: Option<Guid>| -> Vec<&DirectoryObject> {
-        let Some(g) = group.and_then(|g| by_guid.get(&g)) else {
-            return Vec::new();
+    let (ex_direct, rs_direct) = {
+        let all = objs.all();
+        let by_guid: HashMap<Guid, usize> =
+            all.iter().enumerate().map(|(i, o)| (o.guid, i)).collect();
+        let direct = |group: Option<Guid>| -> Vec<usize> {
+            let Some(g) = group.and_then(|g| by_guid.get(&g)).map(|&i| &all[i]) else {
+                return Vec::new();
+            };
+            let mut v: Vec<usize> = g
+                .members
+                .iter()
+                .filter_map(|m| by_dn.get(&dn_key(m)).copied())
+                .filter(|&i| Some(all[i].guid) != group)
+                .collect();
+            // Stable, as the order of equal DNs is the member list's.
+            v.sort_by_cached_key(|&i| dn_key(&all[i].dn));
+            v.dedup_by_key(|i| all[*i].guid);
+            v
         };
-        let mut v: Vec<&DirectoryObject> = g
-            .members
-            .iter()
-            .filter_map(|m| by_dn.get(&dn_key(m)).copied())
-            .filter(|o| Some(o.guid) != group)
-            .collect();
-        v.sort_by_key(|o| dn_key(&o.dn));
-        v.dedup_by_key(|o| o.guid);
-        v
-    };
-    let ex_direct = direct(snapshot.exchange_group);
-    let rs_direct = direct(snapshot.rsemail_group);
-
-    let ex_users: BTreeSet<Guid> = ex_direct
-        .iter()
-        .filter(|o| o.kind == ObjectKind::User)
-        .map(|o| o.guid)
-        .collect();
-    let rs_users: BTreeSet<Guid> = rs_direct
-        .iter()
-        .filter(|o| o.kind == ObjectKind::User)
-        .map(|o| o.guid)
-        .collect();
-
-    let note = |d: &mut Desired, o: &DirectoryObject| {
-        d.in_scope.insert(o.guid);
-        d.labels
-            .insert(o.guid, (o.dn.clone(), o.label().to_string()));
+        (direct(service[0]), direct(service[1]))
     };
 
-    // Addresses already claimed by an object in scope: lower address -> DN.
-    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    let users_of = |v: &[usize]| -> BTreeSet<Guid> {
+        v.iter()
+            .map(|&i| objs.get(i))
+            .filter(|o| o.kind == ObjectKind::User)
+            .map(|o| o.guid)
+            .collect()
+    };
+    let ex_users = users_of(&ex_direct);
+    let rs_users = users_of(&rs_direct);
+
+    // The planner names list members it leaves out (DS104) by DN and
+    // display name, in scope or not: the labels of every member of a
+    // group that may become a list, and of no other object.
+    for &gi in &ex_direct {
+        let g = objs.get(gi);
+        if g.kind != ObjectKind::Group {
+            continue;
+        }
+        for m in &g.members {
+            if let Some(&mi) = by_dn.get(&dn_key(m)) {
+                let mo = objs.get(mi);
+                d.labels
+                    .entry(mo.guid)
+                    .or_insert_with(|| (mo.dn.clone(), mo.label().to_string()));
+            }
+        }
+    }
+    // From here an object is read only if it is a direct member of a
+    // service group (and for its GUID and kind, as a list's member).
+    let mut direct = vec![false; objs.all().len()];
+    for &i in ex_direct.iter().chain(&rs_direct) {
+        direct[i] = true;
+    }
+    for (i, keep) in direct.into_iter().enumerate() {
+        if !keep {
+            objs.release(i);
+        }
+    }
+
+    let mut claimed = Claimed::new();
 
     // Users, in DN order across both services.
-    let mut users: Vec<(&DirectoryObject, Service)> = Vec::new();
-    for o in &ex_direct {
-        if o.kind == ObjectKind::User {
-            users.push((o, Service::Exchange));
+    let mut users: Vec<(usize, Service)> = Vec::new();
+    for &i in &ex_direct {
+        if objs.get(i).kind == ObjectKind::User {
+            users.push((i, Service::Exchange));
         }
     }
-    for o in &rs_direct {
+    for &i in &rs_direct {
+        let o = objs.get(i);
         if o.kind == ObjectKind::User && !ex_users.contains(&o.guid) {
-            users.push((o, Service::RsEmail));
+            users.push((i, Service::RsEmail));
         }
     }
-    users.sort_by_key(|(o, _)| dn_key(&o.dn));
-
-    for (o, service) in users {
-        note(&mut d, o);
-        if ex_users.contains(&o.guid) && rs_users.contains(&o.guid) {
-            d.findings.push(Finding::new(
-                Code::UserInBothServiceGroups,
-                Some(&o.dn),
-                Some(o.guid),
-                [("user", o.dn.clone())],
-            ));
-            continue;
-        }
-        let raw = o.mail.clone().unwrap_or_default();
-        let address = match EmailAddress::parse(&raw) {
-            Ok(a) => a,
-            Err(_) => {
-                d.findings.push(Finding::new(
-                    Code::InvalidMail,
-                    Some(&o.dn),
-                    Some(o.guid),
-                    [
-                        ("value", raw.trim().to_string()),
-                        ("kind", "user".into()),
-                        ("object", o.dn.clone()),
-                    ],
-                ));
-                continue;
-            }
-        };
-        if let Some(other) = claimed.get(address.lower()) {
-            d.findings.push(Finding::new(
-                Code::DuplicateDirectoryAddress,
-                Some(&o.dn),
-                Some(o.guid),
-                [
-                    ("address", address.to_string()),
-                    ("object", o.dn.clone()),
-                    ("other", other.clone()),
-                ],
-            ));
-            continue;
-        }
-        claimed.insert(address.lower().to_string(), o.dn.clone());
-        let alternates = alternates_of(o, &address, settings, &mut claimed, &mut d.findings);
-        d.mailboxes.push(DesiredMailbox {
-            guid: o.guid,
-            dn: o.dn.clone(),
-            label: o.label().to_string(),
-            service,
-            address,
-            enabled: !o.disabled,
-            fields: fields_of(o, Some(service)),
-            alternates,
-        });
+    users.sort_by_cached_key(|(i, _)| dn_key(&objs.get(*i).dn));
+    for (i, service) in users {
+        let o = objs.get(i);
+        let both = ex_users.contains(&o.guid) && rs_users.contains(&o.guid);
+        map_user(&mut d, o, service, both, settings, &mut claimed);
+        objs.release(i);
     }
 
     // Nested groups become distribution lists; their non-member users are reported.
     let synced_users: BTreeSet<Guid> = ex_users.union(&rs_users).copied().collect();
     let mut nested_reported: BTreeSet<Guid> = BTreeSet::new();
-    for g in ex_direct.iter().filter(|o| o.kind == ObjectKind::Group) {
+    for &gi in &ex_direct {
+        if objs.get(gi).kind != ObjectKind::Group {
+            continue;
+        }
+        let g = objs.get(gi);
         note(&mut d, g);
         let mut members = BTreeSet::new();
         let mut unresolved = Vec::new();
         for m in &g.members {
             match by_dn.get(&dn_key(m)) {
-                Some(mo) => {
+                Some(&mi) => {
+                    let mo = objs.get(mi);
                     members.insert(mo.guid);
-                    // The planner names members it leaves out (DS104) by DN
-                    // and display name, in scope or not.
-                    d.labels
-                        .entry(mo.guid)
-                        .or_insert_with(|| (mo.dn.clone(), mo.label().to_string()));
                     if mo.kind == ObjectKind::User
                         && !synced_users.contains(&mo.guid)
                         && nested_reported.insert(mo.guid)
                     {
+                        let dn = d.labels.get(&mo.guid).map(|l| l.0.clone());
+                        let dn = dn.unwrap_or_else(|| mo.dn.clone());
                         d.findings.push(Finding::new(
                             Code::NestedGroupMembers,
-                            Some(&mo.dn),
+                            Some(&dn),
                             Some(mo.guid),
-                            [("user", mo.dn.clone()), ("group", g.label().to_string())],
+                            [("user", dn.clone()), ("group", g.label().to_string())],
                         ));
                     }
                 }
                 None => unresolved.push(m.clone()),
             }
         }
-        let raw = g.mail.clone().unwrap_or_default();
-        if raw.trim().is_empty() {
-            // A group without mail is not a distribution list: nothing to sync.
-            continue;
-        }
-        let address = match EmailAddress::parse(&raw) {
-            Ok(a) => a,
-            Err(_) => {
-                d.findings.push(Finding::new(
-                    Code::InvalidMail,
-                    Some(&g.dn),
-                    Some(g.guid),
-                    [
-                        ("value", raw.trim().to_string()),
-                        ("kind", "group".into()),
-                        ("object", g.dn.clone()),
-                    ],
-                ));
-                continue;
-            }
-        };
-        if let Some(other) = claimed.get(address.lower()) {
-            d.findings.push(Finding::new(
-                Code::DuplicateDirectoryAddress,
-                Some(&g.dn),
-                Some(g.guid),
-                [
-                    ("address", address.to_string()),
-                    ("object", g.dn.clone()),
-                    ("other", other.clone()),
-                ],
-            ));
-            continue;
-        }
-        claimed.insert(address.lower().to_string(), g.dn.clone());
-        d.lists.push(DesiredList {
-            guid: g.guid,
-            dn: g.dn.clone(),
-            label: g.label().to_string(),
-            display_name: fields_of(g, None).remove("displayName").unwrap_or_default(),
-            address,
-            members,
-            unresolved_members: unresolved,
-        });
+        map_list(&mut d, g, members, unresolved, &mut claimed);
+        objs.release(gi);
     }
+    drop(claimed);
 
     // Contacts.
-    for c in ex_direct.iter().filter(|o| o.kind == ObjectKind::Contact) {
-        note(&mut d, c);
-        let raw = c.mail.clone().unwrap_or_default();
-        let external = match EmailAddress::parse(&raw) {
-            Ok(a) => a,
-            Err(_) => {
-                d.findings.push(Finding::new(
-                    Code::InvalidMail,
-                    Some(&c.dn),
-                    Some(c.guid),
-                    [
-                        ("value", raw.trim().to_string()),
-                        ("kind", "contact".into()),
-                        ("object", c.dn.clone()),
-                    ],
-                ));
-                continue;
-            }
-        };
-        for raw in &c.proxy_addresses {
-            if let ProxyAddress::Malformed(v) = ProxyAddress::parse(raw) {
-                d.findings.push(Finding::new(
-                    Code::MalformedProxyAddress,
-                    Some(&c.dn),
-                    Some(c.guid),
-                    [("value", v), ("object", c.dn.clone())],
-                ));
-            }
+    for &ci in &ex_direct {
+        if objs.get(ci).kind != ObjectKind::Contact {
+            continue;
         }
-        let mut name = name_from_label(c.label());
-        if name.is_empty() {
-            name = name_from_label(external.local_part());
-        }
-        d.contacts.push(DesiredContact {
-            guid: c.guid,
-            dn: c.dn.clone(),
-            label: c.label().to_string(),
-            external,
-            other_mailbox: c
-                .other_mailbox
-                .iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            proposed_name: name,
-            fields: fields_of(c, None),
-        });
+        map_contact(&mut d, objs.get(ci));
+        objs.release(ci);
     }
     d
 }
 
+/// Records an object as in scope (never disabled or deleted as "left").
+fn note(d: &mut Desired, o: &DirectoryObject) {
+    d.in_scope.insert(o.guid);
+}
+
+/// The DS001 finding of an object whose `mail` is not an address.
+fn invalid_mail(o: &DirectoryObject, raw: &str, kind: &str) -> Finding {
+    Finding::new(
+        Code::InvalidMail,
+        Some(&o.dn),
+        Some(o.guid),
+        [
+            ("value", raw.trim().to_string()),
+            ("kind", kind.into()),
+            ("object", o.dn.clone()),
+        ],
+    )
+}
+
+/// The DS103 finding of an address another object claimed first.
+fn duplicate(o: &DirectoryObject, address: &EmailAddress, other: &str) -> Finding {
+    Finding::new(
+        Code::DuplicateDirectoryAddress,
+        Some(&o.dn),
+        Some(o.guid),
+        [
+            ("address", address.to_string()),
+            ("object", o.dn.clone()),
+            ("other", other.to_string()),
+        ],
+    )
+}
+
+/// One user of a service group: its mailbox, or the findings that keep it out.
+fn map_user(
+    d: &mut Desired,
+    o: &DirectoryObject,
+    service: Service,
+    both: bool,
+    settings: MappingSettings,
+    claimed: &mut Claimed,
+) {
+    note(d, o);
+    if both {
+        d.findings.push(Finding::new(
+            Code::UserInBothServiceGroups,
+            Some(&o.dn),
+            Some(o.guid),
+            [("user", o.dn.clone())],
+        ));
+        return;
+    }
+    let raw = o.mail.clone().unwrap_or_default();
+    let Ok(address) = EmailAddress::parse(&raw) else {
+        d.findings.push(invalid_mail(o, &raw, "user"));
+        return;
+    };
+    if let Some(other) = claimed.get(address.lower()) {
+        let f = duplicate(o, &address, other.dn(d));
+        d.findings.push(f);
+        return;
+    }
+    let me = Claimer::Mailbox(d.mailboxes.len());
+    claimed.insert(address.lower().to_string(), me);
+    let alternates = alternates_of(o, &address, settings, me, claimed, d);
+    d.mailboxes.push(DesiredMailbox {
+        guid: o.guid,
+        dn: o.dn.clone(),
+        label: o.label().to_string(),
+        service,
+        address,
+        enabled: !o.disabled,
+        fields: fields_of(o, Some(service)),
+        alternates,
+    });
+}
+
+/// One group of the Exchange service group: its distribution list (when
+/// it has mail), its members resolved by the caller.
+fn map_list(
+    d: &mut Desired,
+    g: &DirectoryObject,
+    members: BTreeSet<Guid>,
+    unresolved: Vec<String>,
+    claimed: &mut Claimed,
+) {
+    let raw = g.mail.clone().unwrap_or_default();
+    if raw.trim().is_empty() {
+        // A group without mail is not a distribution list: nothing to sync.
+        return;
+    }
+    let Ok(address) = EmailAddress::parse(&raw) else {
+        d.findings.push(invalid_mail(g, &raw, "group"));
+        return;
+    };
+    if let Some(other) = claimed.get(address.lower()) {
+        let f = duplicate(g, &address, other.dn(d));
+        d.findings.push(f);
+        return;
+    }
+    claimed.insert(address.lower().to_string(), Claimer::List(d.lists.len()));
+    d.lists.push(DesiredList {
+        guid: g.guid,
+        dn: g.dn.clone(),
+        label: g.label().to_string(),
+        display_name: fields_of(g, None).remove("displayName").unwrap_or_default(),
+        address,
+        members,
+        unresolved_members: unresolved,
+    });
+}
+
+/// One contact of the Exchange service group.
+fn map_contact(d: &mut Desired, c: &DirectoryObject) {
+    note(d, c);
+    let raw = c.mail.clone().unwrap_or_default();
+    let Ok(external) = EmailAddress::parse(&raw) else {
+        d.findings.push(invalid_mail(c, &raw, "contact"));
+        return;
+    };
+    for raw in &c.proxy_addresses {
+        if let ProxyAddress::Malformed(v) = ProxyAddress::parse(raw) {
+            d.findings.push(Finding::new(
+                Code::MalformedProxyAddress,
+                Some(&c.dn),
+                Some(c.guid),
+                [("value", v), ("object", c.dn.clone())],
+            ));
+        }
+    }
+    let mut name = name_from_label(c.label());
+    if name.is_empty() {
+        name = name_from_label(external.local_part());
+    }
+    d.contacts.push(DesiredContact {
+        guid: c.guid,
+        dn: c.dn.clone(),
+        label: c.label().to_string(),
+        external,
+        other_mailbox: c
+            .other_mailbox
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        proposed_name: name,
+        fields: fields_of(c, None),
+    });
+}
+
+/// A user's alternate addresses, claimed for `me` (the mailbox about to
+/// be pushed); the findings of those malformed or claimed by another.
 fn alternates_of(
     o: &DirectoryObject,
     primary: &EmailAddress,
     settings: MappingSettings,
-    claimed: &mut BTreeMap<String, String>,
-    findings: &mut Vec<Finding>,
+    me: Claimer,
+    claimed: &mut Claimed,
+    d: &mut Desired,
 ) -> BTreeSet<EmailAddress> {
     let mut out = BTreeSet::new();
     for raw in &o.proxy_addresses {
@@ -361,7 +478,7 @@ fn alternates_of(
             ProxyAddress::PrimarySmtp(v) | ProxyAddress::Smtp(v) => v,
             ProxyAddress::Other { .. } => continue,
             ProxyAddress::Malformed(v) => {
-                findings.push(Finding::new(
+                d.findings.push(Finding::new(
                     Code::MalformedProxyAddress,
                     Some(&o.dn),
                     Some(o.guid),
@@ -371,7 +488,7 @@ fn alternates_of(
             }
         };
         let Ok(a) = EmailAddress::parse(&value) else {
-            findings.push(Finding::new(
+            d.findings.push(Finding::new(
                 Code::MalformedProxyAddress,
                 Some(&o.dn),
                 Some(o.guid),
@@ -383,20 +500,12 @@ fn alternates_of(
             continue;
         }
         match claimed.get(a.lower()) {
-            Some(other) if other != &o.dn => {
-                findings.push(Finding::new(
-                    Code::DuplicateDirectoryAddress,
-                    Some(&o.dn),
-                    Some(o.guid),
-                    [
-                        ("address", a.to_string()),
-                        ("object", o.dn.clone()),
-                        ("other", other.clone()),
-                    ],
-                ));
+            Some(&other) if other != me => {
+                let f = duplicate(o, &a, other.dn(d));
+                d.findings.push(f);
             }
             _ => {
-                claimed.insert(a.lower().to_string(), o.dn.clone());
+                claimed.insert(a.lower().to_string(), me);
                 out.insert(a);
             }
         }
@@ -620,7 +729,10 @@ pub(crate) mod tests {
             },
         ];
         for c in cases {
-            let d = desired_state(&snapshot(c.ex, c.rs, c.extra), MappingSettings::default());
+            let s = snapshot(c.ex, c.rs, c.extra);
+            let d = desired_state(&s, MappingSettings::default());
+            let owned = desired_state_owned(s, MappingSettings::default());
+            assert_eq!(owned, d, "{}: consumed vs borrowed", c.name);
             let got: Vec<(String, &str)> = codes(&d);
             assert_eq!(got.len(), c.want_codes.len(), "{}: {got:?}", c.name);
             for ((dn, code), (want_dn, want_code)) in got.iter().zip(&c.want_codes) {
@@ -659,6 +771,79 @@ pub(crate) mod tests {
         assert_eq!(d.contacts[0].other_mailbox, vec!["example.com"]);
         assert!(d.in_scope.contains(&guid(4)));
         assert!(d.findings.is_empty(), "{:?}", d.findings);
+    }
+
+    /// The mapping that consumes its snapshot, dropping each object once
+    /// mapped, gives the borrowed mapping's desired state; and the labels
+    /// it keeps are those of the lists' members, in scope or not.
+    #[test]
+    fn consuming_mapping_is_the_borrowed_one() {
+        let a = user(1, "A", Some("a@example.com"));
+        let mut b = user(2, "B", Some("b@example.com"));
+        b.proxy_addresses = vec!["smtp:team@example.com".into(), "bad".into()];
+        let outside = user(3, "Outside", Some("out@example.com"));
+        let ext = contact(4, "Ext", "ext@gmail.com", &[]);
+        let inner = group(5, "Inner", Some("inner@example.com"), &[&a, &outside]);
+        let mut team = group(6, "Team", Some("team@example.com"), &[&a, &b, &inner, &ext]);
+        team.members.push("CN=Nobody,DC=example,DC=com".into());
+        let plain = group(7, "Plain", None, &[&b]);
+        let both = user(8, "Both", Some("both@example.com"));
+        let rs_only = user(9, "Rs", Some("rs@example.com"));
+        struct Case {
+            name: &'static str,
+            snapshot: DirectorySnapshot,
+            labels: Vec<Guid>,
+        }
+        let cases = [
+            Case {
+                name: "lists, nesting, contacts, both services",
+                snapshot: snapshot(
+                    vec![
+                        a.clone(),
+                        b,
+                        ext.clone(),
+                        inner,
+                        team.clone(),
+                        plain,
+                        both.clone(),
+                    ],
+                    vec![both, rs_only.clone()],
+                    vec![outside],
+                ),
+                labels: vec![guid(1), guid(2), guid(3), guid(4), guid(5)],
+            },
+            Case {
+                name: "no lists: no labels",
+                snapshot: snapshot(vec![a, ext], vec![rs_only], vec![]),
+                labels: vec![],
+            },
+            Case {
+                name: "a list's member outside the read is unresolved",
+                snapshot: snapshot(vec![team.clone()], vec![], vec![]),
+                labels: vec![],
+            },
+            Case {
+                name: "empty",
+                snapshot: snapshot(vec![], vec![], vec![]),
+                labels: vec![],
+            },
+        ];
+        for c in cases {
+            for alternates in [true, false] {
+                let settings = MappingSettings {
+                    sync_alternates: alternates,
+                };
+                let d = desired_state(&c.snapshot, settings);
+                assert_eq!(
+                    desired_state_owned(c.snapshot.clone(), settings),
+                    d,
+                    "{}",
+                    c.name
+                );
+                let labels: Vec<Guid> = d.labels.keys().copied().collect();
+                assert_eq!(labels, c.labels, "{}", c.name);
+            }
+        }
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! commit. [`crate::engine`] owns the engine and what surrounds a run.
 //!
 //! Memory: the directory snapshot is the largest structure of a full run.
-//! Once the desired state and the safety limits' membership are taken from
-//! it, a run that writes stages it in the state store
-//! ([`Store::stage_replica`]) for its commit and drops it, so the plan and
-//! the apply run without it. The plan's operations are spilled to
+//! Once the safety limits' membership is taken from it, a run that writes
+//! stages it in the state store ([`Store::stage_replica`]) for its commit,
+//! and the mapping consumes it ([`crate::mapping::desired_state_owned`]),
+//! dropping each object as it maps it: the snapshot and the desired state
+//! are never both held whole, and the plan and the apply run without it. The plan's operations are spilled to
 //! temporary files as the planner makes them ([`crate::spill`]): the run
 //! holds their counts, and the apply reads them back a batch at a time in
 //! plan order. The operations' outcomes are written as they
@@ -24,8 +25,8 @@ use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, Sev
 use crate::clock;
 use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
 use crate::executor::{Applied, ApplyState, Executor};
-use crate::guard::{group_drops, unsafe_read, Membership};
-use crate::mapping::{desired_state, MappingSettings};
+use crate::guard::{group_drops, unsafe_read_synced, Membership, Synced};
+use crate::mapping::{desired_state_owned, MappingSettings};
 use crate::narrow::Narrow;
 use crate::outcomes::OutcomeSink;
 use crate::plan::PlanSettings;
@@ -163,23 +164,35 @@ impl Engine {
         ops_written: &mut bool,
         progress: &(impl Fn(Progress) + Send + Sync),
     ) -> Result<(), EngineError> {
-        let (anchors, in_scope, narrow_verified, narrow_items, narrow_desired) = match narrowed {
-            Some(n) => {
-                report.counts.synced_before = self.store.anchor_count().await?;
-                report.counts.mapped = n.mapped;
-                let (v, i) = (Some(n.verified), Some(n.items));
-                (n.anchors, Some(n.in_scope), v, i, Some(n.desired))
-            }
-            None => {
-                let a = self.store.anchors().await?;
-                report.counts.synced_before = a.len() as u64;
-                report.counts.mapped = snapshot.objects.len() as u64;
-                (a, None, None, None, None)
-            }
-        };
+        // A whole run reads its anchors after the mapping, so that they are
+        // not held beside the directory read; its guard asks the store
+        // which kinds are synced.
+        let (anchors, synced, in_scope, narrow_verified, narrow_items, narrow_desired) =
+            match narrowed {
+                Some(n) => {
+                    report.counts.synced_before = self.store.anchor_count().await?;
+                    report.counts.mapped = n.mapped;
+                    let (v, i) = (Some(n.verified), Some(n.items));
+                    let synced = Synced::of(&n.anchors);
+                    (
+                        Some(n.anchors),
+                        synced,
+                        Some(n.in_scope),
+                        v,
+                        i,
+                        Some(n.desired),
+                    )
+                }
+                None => {
+                    report.counts.synced_before = self.store.anchor_count().await?;
+                    report.counts.mapped = snapshot.objects.len() as u64;
+                    let synced = self.store.synced_kinds().await?;
+                    (None, synced, None, None, None, None)
+                }
+            };
 
         // 2. The empty/partial read guard.
-        if let Some(why) = unsafe_read(&snapshot, &anchors, opts.override_threshold) {
+        if let Some(why) = unsafe_read_synced(&snapshot, synced, opts.override_threshold) {
             let f = Finding::new(Code::UnsafeDirectoryRead, None, None, [("detail", why)]);
             report.summary = f.message.clone();
             report.findings.push((&f).into());
@@ -189,9 +202,9 @@ impl Engine {
 
         // 3. The per-group limits (DS204), decided here and reported after
         // the plan's findings (step 5), so that neither membership is held
-        // beside the desired state; the desired state (pure); and the
-        // snapshot staged for the commit: from here the run no longer
-        // holds the directory.
+        // beside the desired state; the snapshot staged for the commit;
+        // and the desired state (pure), mapped from the snapshot object by
+        // object: from here the run no longer holds the directory.
         let group_stops: Vec<Finding> = match (last_sync, opts.override_threshold) {
             (Some(before), false) => group_drops(
                 &before,
@@ -200,22 +213,30 @@ impl Engine {
             ),
             _ => Vec::new(),
         };
+        if writes && matches!(commit, DirCommit::Full { .. }) {
+            self.store.stage_replica(&snapshot).await?;
+        }
         // A narrowed run mapped its snapshot already (its lists name the
-        // members it did not map): the same desired state, not mapped again.
+        // members it did not map): the same desired state, not mapped
+        // again. A whole run's mapping consumes the snapshot, dropping each
+        // object as it maps it.
         let desired = match narrow_desired {
-            Some(d) => d,
-            None => desired_state(
-                &snapshot,
+            Some(d) => {
+                drop(snapshot);
+                d
+            }
+            None => desired_state_owned(
+                snapshot,
                 MappingSettings {
                     sync_alternates: self.settings.sync_alternates,
                 },
             ),
         };
         report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
-        if writes && matches!(commit, DirCommit::Full { .. }) {
-            self.store.stage_replica(&snapshot).await?;
-        }
-        drop(snapshot);
+        let anchors = match anchors {
+            Some(a) => a,
+            None => self.store.anchors().await?,
+        };
 
         // and a GET of one object where a decision needs it), and the plan.
         progress(Progress {

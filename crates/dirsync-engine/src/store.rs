@@ -207,12 +207,33 @@ impl Store {
 
     /// Every anchor.
     pub async fn anchors(&self) -> Result<Vec<Anchor>, StoreError> {
-        let rows = sqlx::query(
+        use futures::TryStreamExt;
+        // Row by row: the rows are never all held beside the anchors.
+        let mut out = Vec::new();
+        let mut rows = sqlx::query(
             "SELECT guid, kind, service, address, dn, hash, disabled_at FROM anchors ORDER BY guid",
         )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(anchor_row).collect()
+        .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await? {
+            out.push(anchor_row(&r)?);
+        }
+        Ok(out)
+    }
+
+    /// Which kinds of object are synced (what the read guard needs of the
+    /// anchors), by query rather than from every anchor.
+    pub(crate) async fn synced_kinds(&self) -> Result<crate::guard::Synced, StoreError> {
+        let mut out = crate::guard::Synced::default();
+        for r in sqlx::query("SELECT DISTINCT kind, service FROM anchors")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            out.note(
+                kind_from(&r.try_get::<String, _>("kind")?)?,
+                service_from(&r.try_get::<String, _>("service")?)?,
+            );
+        }
+        Ok(out)
     }
 
     /// The anchors of these objects (those that have one), looked up by
@@ -681,6 +702,38 @@ pub(crate) fn status_str(s: RunStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The kinds synced, by query, are those of every anchor read whole,
+    /// as anchors of each kind are added.
+    #[tokio::test]
+    async fn synced_kinds_are_the_anchors_kinds() {
+        use crate::guard::Synced;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("state.db")).await.unwrap();
+        assert_eq!(s.synced_kinds().await.unwrap(), Synced::default());
+        for (n, kind, service) in [
+            (1u8, TargetKind::Mailbox, Service::RsEmail),
+            (2, TargetKind::Contact, Service::Exchange),
+            (3, TargetKind::Mailbox, Service::RsEmail),
+            (4, TargetKind::Mailbox, Service::Exchange),
+            (5, TargetKind::List, Service::Exchange),
+        ] {
+            s.put_anchor(&Anchor {
+                guid: Guid::from_canonical_bytes([n; 16]),
+                kind,
+                service,
+                address: EmailAddress::parse(&format!("a{n}@example.com")).unwrap(),
+                dn: format!("CN=A{n},DC=example,DC=com"),
+                hash: "h".into(),
+                disabled_at: None,
+            })
+            .await
+            .unwrap();
+            let all = s.anchors().await.unwrap();
+            assert_eq!(all.len(), n as usize);
+            assert_eq!(s.synced_kinds().await.unwrap(), Synced::of(&all), "{n}");
+        }
+    }
 
     #[tokio::test]
     async fn a_state_value_equal_to_the_stored_one_is_not_written() {

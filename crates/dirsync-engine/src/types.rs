@@ -33,11 +33,10 @@ impl TargetKind {
 /// An empty string clears a field.
 ///
 /// The names are the API's fixed field names, borrowed rather than
-/// allocated: a sync of 50,000 users holds several of these maps per user
-/// (desired state, control-panel state, the create operation), and owned
-/// keys were about a third of their memory. Names read back from stored
-/// JSON are owned.
-pub type Fields = BTreeMap<std::borrow::Cow<'static, str>, String>;
+/// allocated, and the map is a sorted vector sized to its entries (see
+/// [`crate::fields`]): a sync of 50,000 users holds several of these maps
+/// per user (desired state, control-panel state, the create operation).
+pub use crate::fields::Fields;
 
 /// A mailbox the directory wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,7 +254,7 @@ pub struct PlanOp {
     pub dn: Option<String>,
     pub label: String,
     /// The fields sent: all of them on create, only the changed ones on update.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
     pub fields: Fields,
     /// The address added or removed, the member added or removed, or the new
     /// address of a rename.

@@ -93,8 +93,12 @@ pub struct DirectoryObject {
     /// Raw `proxyAddresses` values; see [`ProxyAddress::parse`].
     #[serde(default)]
     pub proxy_addresses: Vec<String>,
+    /// Boxed: its twenty fields are 480 bytes, and a full read holds one
+    /// object per user in one vector. Boxed, the vector holds a pointer
+    /// instead, and the mapping frees each object's information as it
+    /// maps it (the vector itself is freed only once all are mapped).
     #[serde(default)]
-    pub info: ContactInfo,
+    pub info: Box<ContactInfo>,
     /// `otherMailbox` values (contacts use it to name their domain).
     #[serde(default)]
     pub other_mailbox: Vec<String>,
@@ -123,7 +127,7 @@ impl DirectoryObject {
             user_principal_name: None,
             mail: None,
             proxy_addresses: Vec::new(),
-            info: ContactInfo::default(),
+            info: Box::default(),
             other_mailbox: Vec::new(),
             disabled: false,
             user_account_control: None,

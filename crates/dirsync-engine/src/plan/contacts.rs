@@ -81,7 +81,7 @@ fn match_contact(
         return Some("");
     }
     let adoptable = p.index.get(address.lower()).map(|owner| {
-        owner.kind == TargetKind::Contact && !p.anchored_elsewhere(&owner.object, c.guid)
+        owner.kind == TargetKind::Contact && !p.anchored_elsewhere(owner.object, c.guid)
     });
     match adoptable {
         None => Some(""),
@@ -195,9 +195,9 @@ fn free_contact_name(p: &mut Planner<'_>, c: &DesiredContact, domain: &DomainNam
             format!("{base}{n}")
         };
         let key = format!("{name}@{}", domain.lower());
-        let in_plan = p.contact_names.contains(&key) || p.claims.contains_key(&key);
-        let in_target = p.index.get(&key).is_some_and(|owner| {
-            owner.kind != TargetKind::Contact || p.anchored_elsewhere(&owner.object, c.guid)
+        let in_plan = p.contact_names.contains(&key) || p.claims.contains_key(key.as_str());
+        let in_target = p.index.get(key.as_str()).is_some_and(|owner| {
+            owner.kind != TargetKind::Contact || p.anchored_elsewhere(owner.object, c.guid)
         });
         if !in_plan && !in_target {
             p.contact_names.insert(key);

@@ -59,7 +59,7 @@ fn precheck_list(p: &mut Planner<'_>, l: &DesiredList) -> bool {
         let mine = anchor.is_some_and(|a| a.address.lower() == owner.object);
         let adoptable = owner.kind == TargetKind::List
             && owner.object == l.address.lower()
-            && !p.anchored_elsewhere(&owner.object, l.guid);
+            && !p.anchored_elsewhere(owner.object, l.guid);
         mine || adoptable
     });
     if !free {

@@ -96,7 +96,7 @@ fn match_mailbox<'a>(
         owner.kind == TargetKind::Mailbox
             && owner.service == m.service
             && owner.object == m.address.lower()
-            && !p.anchored_elsewhere(&owner.object, m.guid)
+            && !p.anchored_elsewhere(owner.object, m.guid)
     });
     match adoptable {
         None => Some(Matched {
