@@ -16,11 +16,15 @@
 //! starts, and setting them from within needs `unsafe` code (which the
 //! workspace forbids), so [`tune_allocator`] starts the program again
 //! (same executable, arguments and `argv[0]`) with them set, once. An
-//! administrator's own `MALLOC_ARENA_MAX` or `MALLOC_MMAP_THRESHOLD_`
-//! stands: then nothing is changed.
+//! administrator's own `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` or
+//! `GLIBC_TUNABLES` (glibc's newer form of the same settings) stands:
+//! then nothing is changed.
 
 /// Marks a process already started again with the settings.
 const MARK: &str = "DIRSYNC_ALLOCATOR_TUNED";
+
+/// glibc's variable for all its tunables, the allocator's among them.
+const TUNABLES: &str = "GLIBC_TUNABLES";
 
 /// The allocator settings, by environment variable.
 const SETTINGS: [(&str, &str); 2] = [
@@ -31,7 +35,7 @@ const SETTINGS: [(&str, &str); 2] = [
 /// The variables to set before starting again, given which variables are
 /// set now (`is_set`); `None` when the process should go on as it is.
 pub fn allocator_env(is_set: impl Fn(&str) -> bool) -> Option<Vec<(&'static str, &'static str)>> {
-    if is_set(MARK) || SETTINGS.iter().any(|(k, _)| is_set(k)) {
+    if is_set(MARK) || is_set(TUNABLES) || SETTINGS.iter().any(|(k, _)| is_set(k)) {
         return None;
     }
     let mut env = vec![(MARK, "1")];
@@ -83,6 +87,7 @@ mod tests {
             (vec![MARK], None),
             (vec!["MALLOC_ARENA_MAX"], None),
             (vec!["MALLOC_MMAP_THRESHOLD_"], None),
+            (vec!["GLIBC_TUNABLES"], None),
         ] {
             assert_eq!(allocator_env(|k| set.contains(&k)), want, "{set:?}");
         }

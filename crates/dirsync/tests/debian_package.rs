@@ -136,10 +136,6 @@ fn deb_installs_checks_and_purges_cleanly() {
         unit.contains("ExecStart=/usr/bin/dirsync --config /etc/dirsync/dirsync.toml"),
         "{unit}"
     );
-    assert!(
-        unit.contains("Environment=GLIBC_TUNABLES=glibc.malloc.arena_max=2"),
-        "the service bounds glibc's malloc arenas: {unit}"
-    );
     assert!(Command::new("getent")
         .args(["passwd", "dirsync"])
         .output()
