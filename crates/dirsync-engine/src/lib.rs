@@ -83,6 +83,7 @@ mod pace;
 pub mod plan;
 pub mod reader;
 pub mod replica_diff;
+mod replica_read;
 pub mod report;
 mod run;
 pub mod run_history;
