@@ -348,7 +348,7 @@ impl LdapSource {
                                 cause: e.to_string(),
                             })?;
                         if r.rc != 0 {
-                            return Err(crate::ldap::result_error(
+                            return Err(crate::ldap_errors::result_error(
                                 err_cfg,
                                 &format!("adding '{dn}'"),
                                 r.rc,
@@ -390,7 +390,7 @@ impl LdapSource {
                     cause: e.to_string(),
                 })?;
             if r.rc != 0 {
-                return Err(crate::ldap::result_error(
+                return Err(crate::ldap_errors::result_error(
                     &self.cfg,
                     &format!("adding members to '{group_dn}'"),
                     r.rc,

@@ -14,6 +14,7 @@ use crate::config::{LdapConfig, Transport};
 use crate::controls::ber;
 use crate::entry::{RawEntry, ATTRIBUTES};
 use crate::error::{bind_failure_reason, result_code_name, LdapSourceError};
+use crate::ldap_errors::{connect_error, op_error, op_error_within, Ended};
 
 const PAGED_RESULTS_OID: &str = "1.2.840.113556.1.4.319";
 /// The filter for the objects dirsync reads.
@@ -65,41 +66,6 @@ impl std::fmt::Debug for LdapSource {
             .field("base_dn", &self.base_dn)
             .finish()
     }
-}
-
-fn tls_hint(cause: &rustls::Error, url: &str) -> String {
-    use rustls::CertificateError as C;
-    match cause {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
-            "the server's certificate is not signed by a CA this machine trusts; set ca_file to the PEM of the CA that issued it (or add that CA to the system store)".into()
-        }
-        rustls::Error::InvalidCertificate(C::NotValidForName |
-C::NotValidForNameContext { .. }) => {
-            format!("the server's certificate does not name the host in '{url}'; connect by a name (or IP) listed in its subject alternative names")
-        }
-        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
-            "the server's certificate has expired; renew it on the domain controller".into()
-        }
-        _ => "check the server's certificate and that it speaks TLS on this port".into(),
-    }
-}
-
-fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    let mut cur: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(r) = err.downcast_ref::<rustls::Error>() {
-            return Some(r);
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(r) = inner.downcast_ref::<rustls::Error>() {
-                    return Some(r);
-                }
-            }
-        }
-        cur = err.source();
-    }
-    None
 }
 
 fn load_ca(path: &std::path::Path) -> Result<rustls::RootCertStore, LdapSourceError> {
@@ -310,28 +276,15 @@ impl LdapSource {
             .with_controls(controls)
             .search(base, scope, filter, attrs.to_vec())
             .await
-            .map_err(|e| match op_error(&self.cfg, action, e) {
-                LdapSourceError::Timeout { action, .. } => LdapSourceError::Timeout {
-                    action,
-                    secs: timeout.as_secs(),
-                },
-                other => other,
-            })?;
+            .map_err(|e| op_error_within(&self.cfg, action, timeout, e))?;
         let ldap3::SearchResult(raw_entries, result) = res;
-        tracing::debug!(
+        let ended = Ended {
             action,
             base,
             filter,
-            entries = raw_entries.len(),
-            ms = started.elapsed().as_millis() as u64,
-            "search"
-        );
-        match result.rc {
-            0 => {}
-            // A referral or continuation is ignored: dirsync reads one domain, never chases referrals.
-            10 => tracing::debug!(base, "referral ignored: {}", result.refs.join(", ")),
-            rc => return Err(result_error(&self.cfg, action, rc, &result.text)),
-        }
+            started,
+        };
+        ended.check(&self.cfg, raw_entries.len(), &result)?;
         let entries = raw_entries.into_iter().filter_map(to_raw_entry).collect();
         Ok((entries, result.ctrls))
     }
@@ -399,16 +352,7 @@ impl LdapSource {
         let (entries, resp) = self
             .search_page(base, LdapScope::Subtree, filter, attrs, ctrls, action)
             .await?;
-        let next = match resp.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
-            Some(c) => parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
-                LdapSourceError::Protocol {
-                    action: action.into(),
-                    cause: e.to_string(),
-                }
-            })?,
-            None => Vec::new(),
-        };
-        Ok((entries, Some(next).filter(|c| !c.is_empty())))
+        Ok((entries, next_page_cookie(&resp, action)?))
     }
 
     /// Follows ranged retrieval of `member` until every value is read.
@@ -543,13 +487,7 @@ impl LdapSource {
         let size = self.cfg.page_size.clamp(1, 1000) as i64;
         let timeout = self.cfg.timeout;
         let cfg = &self.cfg;
-        let fail = |e: LdapError| match op_error(cfg, action, e) {
-            LdapSourceError::Timeout { action, .. } => LdapSourceError::Timeout {
-                action,
-                secs: timeout.as_secs(),
-            },
-            other => other,
-        };
+        let fail = |e: LdapError| op_error_within(cfg, action, timeout, e);
         let mut stream = self
             .ldap
             .with_timeout(timeout)
@@ -565,30 +503,14 @@ impl LdapSource {
             }
         }
         let result = stream.finish().await;
-        tracing::debug!(
+        let ended = Ended {
             action,
             base,
             filter,
-            entries,
-            ms = started.elapsed().as_millis() as u64,
-            "search"
-        );
-        match result.rc {
-            0 => {}
-            // A referral or continuation is ignored: dirsync reads one domain, never chases referrals.
-            10 => tracing::debug!(base, "referral ignored: {}", result.refs.join(", ")),
-            rc => return Err(result_error(&self.cfg, action, rc, &result.text)),
-        }
-        let next = match result.ctrls.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
-            Some(c) => parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
-                LdapSourceError::Protocol {
-                    action: action.into(),
-                    cause: e.to_string(),
-                }
-            })?,
-            None => Vec::new(),
+            started,
         };
-        Ok(Some(next).filter(|c| !c.is_empty()))
+        ended.check(&self.cfg, entries, &result)?;
+        next_page_cookie(&result.ctrls, action)
     }
 
     /// Reads one object by DN or `<GUID=...>`; `None` when it does not exist.
@@ -677,81 +599,19 @@ fn range_high(key: &str) -> Option<usize> {
     high.parse().ok()
 }
 
-fn connect_error(url: &str, e: LdapError) -> LdapSourceError {
-    if let Some(r) = find_rustls(&e) {
-        return LdapSourceError::Tls {
-            url: url.into(),
-            cause: r.to_string(),
-            hint: tls_hint(r, url),
-        };
-    }
-    match e {
-        LdapError::LdapResult { result } => LdapSourceError::Tls {
-            url: url.into(),
-            cause: format!(
-                "StartTLS was refused ({}: {})",
-                result_code_name(result.rc),
-                result.text
-            ),
-            hint: "enable TLS on the domain controller (it needs a certificate) or use ldaps://"
-                .into(),
-        },
-        LdapError::Timeout { .. } => LdapSourceError::Unreachable {
-            url: url.into(),
-            cause: "the connection timed out".into(),
-        },
-        LdapError::Io { source } if source.kind() == std::io::ErrorKind::InvalidData => {
-            LdapSourceError::Tls {
-                url: url.into(),
-                cause: source.to_string(),
-                hint:
-                    "check that the server speaks TLS on this port (ldaps:// is usually port 636)"
-                        .into(),
+/// The paged-results cookie of the next page in a search's response
+/// controls; `None` after the last page (no control, or an empty cookie).
+fn next_page_cookie(ctrls: &[Control], action: &str) -> Result<Option<Vec<u8>>, LdapSourceError> {
+    let next = match ctrls.iter().find(|c| c.1.ctype == PAGED_RESULTS_OID) {
+        Some(c) => parse_paged_cookie(c.1.val.as_deref().unwrap_or_default()).map_err(|e| {
+            LdapSourceError::Protocol {
+                action: action.into(),
+                cause: e.to_string(),
             }
-        }
-        LdapError::Io { source } => LdapSourceError::Unreachable {
-            url: url.into(),
-            cause: source.to_string(),
-        },
-        LdapError::DNSName { source } => LdapSourceError::Config(format!("'{url}': {source}")),
-        LdapError::UrlParsing { source } => {
-            LdapSourceError::Config(format!("'{url}' is not a valid URL: {source}"))
-        }
-        other => LdapSourceError::Unreachable {
-            url: url.into(),
-            cause: other.to_string(),
-        },
-    }
-}
-
-fn op_error(cfg: &LdapConfig, action: &str, e: LdapError) -> LdapSourceError {
-    match e {
-        LdapError::Timeout { .. } => LdapSourceError::Timeout {
-            action: action.into(),
-            secs: cfg.timeout.as_secs(),
-        },
-        LdapError::LdapResult { result } => result_error(cfg, action, result.rc, &result.text),
-        other => LdapSourceError::Connection {
-            action: action.into(),
-            cause: other.to_string(),
-        },
-    }
-}
-
-pub(crate) fn result_error(cfg: &LdapConfig, action: &str, rc: u32, text: &str) -> LdapSourceError {
-    match rc {
-        50 => LdapSourceError::Permission {
-            bind_dn: cfg.bind_dn.clone(),
-            action: action.into(),
-            text: text.into(),
-        },
-        rc => LdapSourceError::Server {
-            action: action.into(),
-            rc,
-            name: result_code_name(rc),
-            text: text.into(),
-        },
-    }
+        })?,
+        None => Vec::new(),
+    };
+    Ok(Some(next).filter(|c| !c.is_empty()))
 }
 
 /// Default timeout used by helpers that build a config from parts.

@@ -18,6 +18,7 @@ pub mod fixture;
 mod full_read;
 pub mod incremental;
 pub mod ldap;
+mod ldap_errors;
 pub mod ldif;
 pub mod ldif_scope;
 pub mod ldif_stream;
