@@ -360,12 +360,7 @@ impl LdapSource {
         &mut self,
         e: &mut RawEntry,
     ) -> Result<(), LdapSourceError> {
-        let ranged: Vec<String> = e
-            .attrs
-            .keys()
-            .filter(|k| k.starts_with("member;range="))
-            .cloned()
-            .collect();
+        let ranged = ranged_member_keys(e);
         for key in ranged {
             let mut values = e.attrs.remove(&key).unwrap_or_default();
             let mut high = range_high(&key);
@@ -537,16 +532,21 @@ impl LdapSource {
     }
 }
 
+/// The entry's `member;range=…` attribute names (a group with more members
+/// than one answer holds).
+fn ranged_member_keys(e: &RawEntry) -> Vec<String> {
+    e.attrs
+        .keys()
+        .filter(|k| k.starts_with("member;range="))
+        .cloned()
+        .collect()
+}
+
 /// Renames `member;range=N-*` (the last range, all values read) to
 /// `member`; false when a range has more values to read
 /// ([`LdapSource::complete_members`]).
 fn fold_last_ranges(e: &mut RawEntry) -> bool {
-    let ranged: Vec<String> = e
-        .attrs
-        .keys()
-        .filter(|k| k.starts_with("member;range="))
-        .cloned()
-        .collect();
+    let ranged = ranged_member_keys(e);
     if ranged.iter().any(|k| range_high(k).is_some()) {
         return false;
     }
