@@ -706,19 +706,30 @@ def committed_dirsync_cookie(state_db):
     """The DirSync cookie in dirsync's committed envelope (crates/dirsync-directory
     incremental/cookie.rs: `DSYN`, version, method 1 = DirSync, scope fingerprint (u64),
     position length (u32) and bytes), base64 for ldapsearch; None for another method.
-    The head is in the first stored part (crates/dirsync-engine cookie_store.rs)."""
+    The envelope is stored in parts (crates/dirsync-engine cookie_store.rs: `cookie`,
+    `cookie.1`, ... and their count in `cookie.parts`; a store written before parts holds
+    one `cookie` row), joined here in order."""
     import sqlite3
     con = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True)
     try:
-        row = con.execute("SELECT value FROM sync_state WHERE key = 'cookie'").fetchone()
+        rows = dict(con.execute(
+            "SELECT key, value FROM sync_state WHERE key = 'cookie' OR key GLOB 'cookie.*'"))
     finally:
         con.close()
-    if not row:
+    if "cookie" not in rows:
         return None
-    raw = bytes.fromhex(row[0])
+    parts = int(rows.get("cookie.parts", "1"))
+    keys = ["cookie"] + [f"cookie.{i}" for i in range(1, parts)]
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        raise SystemExit(f"{state_db}: the stored cookie lacks part(s) {', '.join(missing)}")
+    raw = b"".join(bytes.fromhex(rows[k]) for k in keys)
     if raw[:4] != b"DSYN" or raw[5] != 1:
         return None
     n = int.from_bytes(raw[14:18], "big")
+    if len(raw) < 18 + n:
+        raise SystemExit(f"{state_db}: the stored cookie is cut short ({len(raw)} bytes, "
+                         f"its DirSync position needs {18 + n})")
     return base64.b64encode(raw[18:18 + n]).decode()
 
 
