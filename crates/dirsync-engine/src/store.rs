@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shared request pacing",
         include_str!("../migrations/0007_pace.sql"),
     ),
+    (
+        8,
+        "verification order",
+        include_str!("../migrations/0008_verified_order.sql"),
+    ),
 ];
 
 /// A state store failure.

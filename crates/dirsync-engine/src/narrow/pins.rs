@@ -41,44 +41,81 @@ impl Pins {
     }
 }
 
+/// What pinning needs of an anchor: its kind, service, whether it is
+/// disabled and its address (lower case). The pins' lookup reads these
+/// columns alone, not the whole anchor (its DN and hash), for tens of
+/// thousands of members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PinAnchor {
+    pub kind: TargetKind,
+    pub service: Service,
+    pub disabled: bool,
+    /// The anchor's address, lower case.
+    pub address: String,
+}
+
+impl From<&Anchor> for PinAnchor {
+    fn from(a: &Anchor) -> Self {
+        PinAnchor {
+            kind: a.kind,
+            service: a.service,
+            disabled: a.disabled_at.is_some(),
+            address: a.address.lower().to_string(),
+        }
+    }
+}
+
+/// One object the replica's keys hold at a candidate's DN, with its
+/// anchor if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PinRow {
+    pub guid: Guid,
+    /// The DN key (trimmed, lower case).
+    pub dn: String,
+    pub anchor: Option<PinAnchor>,
+}
+
 /// True when an unchanged member with this anchor and scope (now, the same
 /// as at the last run) is a mailbox the whole run keeps at its anchor's
 /// address: anchored as a mailbox of the service its scope gives it, not
 /// disabled.
-pub(crate) fn pinnable(anchor: Option<&Anchor>, scope: Scope) -> bool {
+pub(crate) fn pinnable(anchor: Option<&PinAnchor>, scope: Scope) -> bool {
     let Some(a) = anchor else { return false };
     let service = match (scope.ex, scope.rs) {
         (true, false) => Service::Exchange,
         (false, true) => Service::RsEmail,
         _ => return false,
     };
-    a.kind == TargetKind::Mailbox && a.service == service && a.disabled_at.is_none()
+    a.kind == TargetKind::Mailbox && a.service == service && !a.disabled
 }
 
 /// The pinned members among `candidates` (DN keys of unchanged members):
-/// `found` is what the replica's keys hold for them (GUID, DN key), a DN
-/// that two objects share left out (it is read and the run decides it);
-/// `anchors` their anchors; `scope` where a DN stands now.
+/// `found` is what the replica's keys hold for them (GUID, DN key and
+/// anchor), a DN that two objects share left out (it is read and the run
+/// decides it); `scope` where a DN stands now.
 pub(crate) fn pins_of(
-    found: &[(Guid, String)],
-    anchors: &HashMap<Guid, Anchor>,
+    found: Vec<PinRow>,
     scope: impl Fn(&str) -> Scope,
     service_groups: &[Guid],
 ) -> Pins {
     let mut count: HashMap<&str, usize> = HashMap::new();
-    for (_, d) in found {
-        *count.entry(d.as_str()).or_default() += 1;
+    for r in &found {
+        *count.entry(r.dn.as_str()).or_default() += 1;
     }
+    let shared: HashSet<String> = count
+        .into_iter()
+        .filter(|(_, n)| *n != 1)
+        .map(|(d, _)| d.to_string())
+        .collect();
     let mut out = Pins::default();
-    for (g, d) in found {
-        if count[d.as_str()] != 1 || service_groups.contains(g) {
+    for r in found {
+        if shared.contains(&r.dn) || service_groups.contains(&r.guid) {
             continue;
         }
-        let a = anchors.get(g);
-        if pinnable(a, scope(d)) {
-            let a = a.expect("pinnable has an anchor");
-            out.by_dn.insert(d.clone(), *g);
-            out.address.insert(*g, a.address.lower().to_string());
+        if pinnable(r.anchor.as_ref(), scope(&r.dn)) {
+            let a = r.anchor.expect("pinnable has an anchor");
+            out.address.insert(r.guid, a.address);
+            out.by_dn.insert(r.dn, r.guid);
         }
     }
     out
@@ -118,23 +155,15 @@ impl Engine {
             .filter(|d| !moving.contains(*d))
             .cloned()
             .collect();
-        let found: Vec<(Guid, String)> = self
+        let found: Vec<PinRow> = self
             .store
-            .replica_guids_by_dn(&candidates)
+            .pin_rows_by_dn(&candidates)
             .await?
             .into_iter()
-            .filter(|(g, _)| !old.contains_key(g) && !new.contains_key(g))
-            .collect();
-        let guids: Vec<Guid> = found.iter().map(|(g, _)| *g).collect();
-        let anchors: HashMap<Guid, Anchor> = self
-            .store
-            .anchors_by_guid(&guids)
-            .await?
-            .into_iter()
-            .map(|a| (a.guid, a))
+            .filter(|r| !old.contains_key(&r.guid) && !new.contains_key(&r.guid))
             .collect();
         let groups: Vec<Guid> = service_groups.into_iter().flatten().collect();
-        Ok(pins_of(&found, &anchors, after, &groups))
+        Ok(pins_of(found, after, &groups))
     }
 }
 
@@ -213,7 +242,7 @@ mod tests {
             ("a list", Some((List, Exchange, false)), EX, false),
         ];
         for (what, a, scope, want) in cases {
-            let a = a.map(|(k, s, d)| anchor(1, k, s, d));
+            let a = a.map(|(k, s, d)| PinAnchor::from(&anchor(1, k, s, d)));
             assert_eq!(pinnable(a.as_ref(), scope), want, "{what}");
         }
     }
@@ -221,22 +250,23 @@ mod tests {
     #[test]
     fn a_shared_dn_or_a_service_group_is_not_pinned() {
         let g = |n: u8| Guid::from_canonical_bytes([n; 16]);
-        let anchors: HashMap<Guid, Anchor> = [1, 2, 3, 4]
-            .into_iter()
-            .map(|n| {
-                (
-                    g(n),
-                    anchor(n, TargetKind::Mailbox, Service::Exchange, false),
-                )
-            })
-            .collect();
+        let row = |n: u8, dn: &str| PinRow {
+            guid: g(n),
+            dn: dn.to_string(),
+            anchor: Some(PinAnchor::from(&anchor(
+                n,
+                TargetKind::Mailbox,
+                Service::Exchange,
+                false,
+            ))),
+        };
         let found = vec![
-            (g(1), "cn=a".to_string()),
-            (g(2), "cn=b".to_string()),
-            (g(3), "cn=b".to_string()),
-            (g(4), "cn=sg".to_string()),
+            row(1, "cn=a"),
+            row(2, "cn=b"),
+            row(3, "cn=b"),
+            row(4, "cn=sg"),
         ];
-        let p = pins_of(&found, &anchors, |_| EX, &[g(4)]);
+        let p = pins_of(found, |_| EX, &[g(4)]);
         assert_eq!(p.by_dn, HashMap::from([("cn=a".to_string(), g(1))]));
         assert_eq!(
             p.address,
