@@ -117,7 +117,7 @@ fn main() {
         }
         let mut fields = m.fields.clone();
         fields.insert("title".into(), "Staff".into());
-        let mut addresses: BTreeSet<EmailAddress> = m.alternates.clone();
+        let mut addresses = m.alternates.clone();
         addresses.insert(m.address.clone());
         target.mailboxes.push(TargetMailbox {
             service: m.service,
