@@ -105,7 +105,7 @@ impl FromIterator<(Listing, Summary)> for ListedItems {
 }
 
 /// The items of a map keyed by listing and lower-case address (a narrowed
-/// run's, [`crate::narrow`]): the key is the item's own address.
+/// run's): the key is the item's own address.
 impl From<BTreeMap<(Listing, String), Summary>> for ListedItems {
     fn from(m: BTreeMap<(Listing, String), Summary>) -> Self {
         m.into_iter().map(|((l, _), s)| (l, s)).collect()
@@ -542,7 +542,13 @@ mod tests {
             members: 0,
             single_member: None,
         };
-        let cases: Vec<(&str, Vec<(Listing, &str, &str)>, Vec<(Listing, &str)>)> = vec![
+        // (case, items added (listing, address, display name), then removed)
+        type Case = (
+            &'static str,
+            Vec<(Listing, &'static str, &'static str)>,
+            Vec<(Listing, &'static str)>,
+        );
+        let cases: Vec<Case> = vec![
             ("empty", vec![], vec![(ex, "a@example.com")]),
             (
                 "order: listing, then address",
