@@ -7,15 +7,12 @@
 //! control panel already holds 90% of them (anchored), and 2% of the
 //! anchored users changed a field. Prints the median of 5 runs of each step.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use dirsync_engine::mapping::{desired_state, MappingSettings};
 use dirsync_engine::plan::{plan, PlanSettings};
 use dirsync_engine::types::*;
-use dirsync_model::{
-    DirectoryObject, DirectorySnapshot, DomainName, EmailAddress, Guid, ObjectKind,
-};
+use dirsync_model::{DirectoryObject, DirectorySnapshot, DomainName, Guid, ObjectKind};
 
 fn guid(n: u32) -> Guid {
     let mut b = [7u8; 16];
@@ -117,7 +114,7 @@ fn main() {
         }
         let mut fields = m.fields.clone();
         fields.insert("title".into(), "Staff".into());
-        let mut addresses: BTreeSet<EmailAddress> = m.alternates.clone();
+        let mut addresses = m.alternates.clone();
         addresses.insert(m.address.clone());
         target.mailboxes.push(TargetMailbox {
             service: m.service,

@@ -66,6 +66,7 @@
 //!   adoptions, display names edited by hand, and the rolling verification
 //!   ([`verify`]), which repairs other hand edits over runs within a GET budget.
 
+pub mod addresses;
 pub mod clock;
 mod cookie_store;
 pub mod engine;

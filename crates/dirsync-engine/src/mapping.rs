@@ -23,7 +23,9 @@ use dirsync_model::{
     Code, DirectoryObject, DirectorySnapshot, EmailAddress, Finding, Guid, ObjectKind, ProxyAddress,
 };
 
-use crate::types::{Desired, DesiredContact, DesiredList, DesiredMailbox, Fields, Service};
+use crate::types::{
+    AddressSet, Desired, DesiredContact, DesiredList, DesiredMailbox, Fields, Service,
+};
 
 /// The mapping's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -471,8 +473,8 @@ fn alternates_of(
     me: Claimer,
     claimed: &mut Claimed,
     d: &mut Desired,
-) -> BTreeSet<EmailAddress> {
-    let mut out = BTreeSet::new();
+) -> AddressSet {
+    let mut out = AddressSet::new();
     for raw in &o.proxy_addresses {
         let value = match ProxyAddress::parse(raw) {
             ProxyAddress::PrimarySmtp(v) | ProxyAddress::Smtp(v) => v,

@@ -327,18 +327,17 @@ impl ObjectRef {
 
 /// Reads the domains and every listing of every domain.
 pub async fn list_all<R: TargetReader>(reader: &R) -> Result<Listed, ClientError> {
-    let mut listed = Listed {
-        domains: reader.domains().await?,
-        items: Default::default(),
-    };
-    for d in listed.domains.clone() {
-        for l in Listing::for_domain(&d) {
-            for s in reader.names(&d.name, l).await? {
-                listed.items.insert((l, s.address.lower().to_string()), s);
-            }
+    let domains = reader.domains().await?;
+    let mut items: Vec<(Listing, Summary)> = Vec::new();
+    for d in &domains {
+        for l in Listing::for_domain(d) {
+            items.extend(reader.names(&d.name, l).await?.into_iter().map(|s| (l, s)));
         }
     }
-    Ok(listed)
+    Ok(Listed {
+        domains,
+        items: items.into_iter().collect(),
+    })
 }
 
 /// A plan made from the listings, the state store and the details that
@@ -444,7 +443,7 @@ pub async fn read_everything<R: TargetReader>(reader: &R) -> Result<TargetState,
     let objects: Vec<(ObjectRef, EmailAddress)> = listed
         .items
         .iter()
-        .filter_map(|((l, _), s)| Some((l.object()?, s.address.clone())))
+        .filter_map(|(l, s)| Some((l.object()?, s.address.clone())))
         .collect();
     for (o, a) in objects {
         match reader.details(o, &a).await? {

@@ -273,7 +273,7 @@ impl Engine {
                 Ok(domains) => {
                     let listed = crate::known::Listed {
                         domains,
-                        items: narrow_items.unwrap_or_default(),
+                        items: narrow_items.unwrap_or_default().into(),
                     };
                     reader::plan_listed(
                         &rd,

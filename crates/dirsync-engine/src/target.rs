@@ -1,7 +1,5 @@
 //! Converting the control panel's wire objects into [`TargetState`] (pure).
 
-use std::collections::BTreeSet;
-
 use cloudoffice_api as api;
 use dirsync_model::{DomainName, EmailAddress};
 
@@ -27,7 +25,7 @@ fn addr(name: &str, domain: &DomainName) -> Option<EmailAddress> {
     EmailAddress::parse(&format!("{name}@{domain}")).ok()
 }
 
-fn addresses(list: &[api::EmailAddressEntry]) -> BTreeSet<EmailAddress> {
+fn addresses<C: FromIterator<EmailAddress>>(list: &[api::EmailAddressEntry]) -> C {
     list.iter()
         .filter_map(|e| EmailAddress::parse(&e.address).ok())
         .collect()

@@ -38,6 +38,10 @@ impl TargetKind {
 /// per user (desired state, control-panel state, the create operation).
 pub use crate::fields::Fields;
 
+/// A mailbox's alternate addresses, in order: a sorted vector sized to
+/// what it holds (see [`crate::addresses`]).
+pub use crate::addresses::AddressSet;
+
 /// A mailbox the directory wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredMailbox {
@@ -51,7 +55,7 @@ pub struct DesiredMailbox {
     pub fields: Fields,
     /// Alternate addresses (Exchange) or aliases (Rackspace Email); empty
     /// when alternates are not synced.
-    pub alternates: BTreeSet<EmailAddress>,
+    pub alternates: AddressSet,
 }
 
 /// An Exchange contact the directory wants.
@@ -130,7 +134,7 @@ pub struct TargetMailbox {
     pub enabled: bool,
     pub fields: Fields,
     /// Every address besides the primary (domain-alias ones included).
-    pub addresses: BTreeSet<EmailAddress>,
+    pub addresses: AddressSet,
     /// Set (with `fields` and `addresses` left empty) when the mailbox was
     /// assembled from its listing and its anchor as dirsync last wrote it:
     /// its fields, and an Exchange mailbox's addresses, are then those of

@@ -45,7 +45,7 @@ pub(super) fn plan_contact(p: &mut Planner<'_>, c: &DesiredContact) {
         return;
     };
     let ops = create_or_update(p, c, anchor, &address, reason);
-    p.synced.insert(c.guid, address.lower().to_string());
+    p.synced.insert(c.guid, address.lower().to_string().into());
     let new = Anchor {
         guid: c.guid,
         kind: TargetKind::Contact,

@@ -37,11 +37,7 @@ pub(super) fn plan_leavers(p: &mut Planner<'_>, desired: &Desired, anchors: &[An
 /// run out since it was disabled; otherwise disabled (the deletion date
 /// reported under a grace policy, DS106), and its anchor notes when.
 fn leave_mailbox(p: &mut Planner<'_>, a: &Anchor, label: &str) {
-    let Some(tm) = p
-        .mailboxes
-        .get(&(a.service, a.address.lower().to_string()))
-        .copied()
-    else {
+    let Some(tm) = p.mailboxes.get(&(a.service, a.address.lower())).copied() else {
         p.forget(a.guid, vec![]);
         return;
     };

@@ -13,23 +13,23 @@ use crate::types::{Anchor, Desired, DesiredList, OpKind, Service, TargetKind};
 
 /// Plans the desired lists, after the mailboxes and contacts (their members).
 /// Lists may contain lists: every list that will exist is a possible member.
-pub(super) fn plan_lists(p: &mut Planner<'_>, desired: &Desired) {
+pub(super) fn plan_lists<'a>(p: &mut Planner<'a>, desired: &'a Desired) {
     // Members a narrowed run did not map: synced at their anchor's address
     // (what planning their unchanged mailbox would record).
     for (g, address) in &desired.pinned {
-        p.synced.entry(*g).or_insert_with(|| address.clone());
+        p.synced.entry(*g).or_insert(address.as_str().into());
     }
     for l in &desired.lists {
         if let Some(a) = p.anchors.get(&l.guid) {
             if a.address == l.address {
-                p.synced.insert(l.guid, l.address.lower().to_string());
+                p.synced.insert(l.guid, l.address.lower().into());
             }
         }
     }
     let mut ok: Vec<&DesiredList> = Vec::new();
     for l in &desired.lists {
         if precheck_list(p, l) {
-            p.synced.insert(l.guid, l.address.lower().to_string());
+            p.synced.insert(l.guid, l.address.lower().into());
             ok.push(l);
         }
     }
@@ -90,7 +90,7 @@ fn list_members(p: &mut Planner<'_>, desired: &Desired, l: &DesiredList) -> BTre
         }
         match p.synced.get(g) {
             Some(addr) => {
-                members.insert(addr.clone());
+                members.insert(addr.to_string());
             }
             None => {
                 // The finding is about the member: its DN and name, not

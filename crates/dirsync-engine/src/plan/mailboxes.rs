@@ -3,15 +3,13 @@
 //! services and licences, updates, enables and disables, and the alternate
 //! addresses (Exchange addresses, or Rackspace Email aliases).
 
-use std::collections::BTreeSet;
-
 use dirsync_model::{Code, DomainName, EmailAddress, Finding};
 
 use super::ops::{diff_fields, mailbox_fields, state_hash, Subject};
 use super::phase;
 use super::planner::Planner;
 use crate::types::{
-    Anchor, DesiredMailbox, OpKind, Service, TargetDomain, TargetKind, TargetMailbox,
+    AddressSet, Anchor, DesiredMailbox, OpKind, Service, TargetDomain, TargetKind, TargetMailbox,
 };
 
 /// The control-panel mailbox a desired mailbox was matched to.
@@ -24,7 +22,7 @@ struct Matched<'a> {
 }
 
 /// Plans one desired mailbox, and records its anchor once its operations succeed.
-pub(super) fn plan_mailbox(p: &mut Planner<'_>, m: &DesiredMailbox) {
+pub(super) fn plan_mailbox<'a>(p: &mut Planner<'a>, m: &'a DesiredMailbox) {
     let anchor = p.anchor_of(m.guid, TargetKind::Mailbox);
     let mut ops: Vec<u32> = Vec::new();
     let Some(matched) = match_mailbox(p, m, anchor, &mut ops) else {
@@ -48,7 +46,7 @@ pub(super) fn plan_mailbox(p: &mut Planner<'_>, m: &DesiredMailbox) {
         plan_alternates(p, m, matched.current, domain, created, &mut ops);
     }
 
-    p.synced.insert(m.guid, m.address.lower().to_string());
+    p.synced.insert(m.guid, m.address.lower().into());
     let new = Anchor {
         guid: m.guid,
         kind: TargetKind::Mailbox,
@@ -71,10 +69,7 @@ fn match_mailbox<'a>(
     anchor: Option<&'a Anchor>,
     ops: &mut Vec<u32>,
 ) -> Option<Matched<'a>> {
-    let at_address = p
-        .mailboxes
-        .get(&(m.service, m.address.lower().to_string()))
-        .copied();
+    let at_address = p.mailboxes.get(&(m.service, m.address.lower())).copied();
     if let Some(a) = anchor {
         if a.service != m.service {
             exists_in_another_service(p, m);
@@ -137,10 +132,7 @@ fn rename<'a>(
     ops: &mut Vec<u32>,
 ) -> Option<Matched<'a>> {
     let same_domain = a.address.domain() == m.address.domain();
-    let tm = p
-        .mailboxes
-        .get(&(m.service, a.address.lower().to_string()))
-        .copied();
+    let tm = p.mailboxes.get(&(m.service, a.address.lower())).copied();
     let free = match p.index.get(m.address.lower()) {
         None => true,
         Some(o) => o.object == a.address.lower(),
@@ -182,13 +174,13 @@ fn rename<'a>(
 /// addresses, under its old address. Its state still follows the directory
 /// under that address: a mailbox disabled when the user left the scope is
 /// enabled again when the user comes back, rename or not.
-fn keep_old_address(
-    p: &mut Planner<'_>,
+fn keep_old_address<'a>(
+    p: &mut Planner<'a>,
     m: &DesiredMailbox,
-    a: &Anchor,
+    a: &'a Anchor,
     tm: Option<&TargetMailbox>,
 ) {
-    p.synced.insert(m.guid, a.address.lower().to_string());
+    p.synced.insert(m.guid, a.address.lower().into());
     let mut after = Vec::new();
     if let Some(tm) = tm.filter(|tm| tm.enabled != m.enabled) {
         let (k, why) = if m.enabled {
@@ -299,9 +291,9 @@ fn current_alternates(
     m: &DesiredMailbox,
     current: Option<&TargetMailbox>,
     domain: Option<&TargetDomain>,
-) -> BTreeSet<EmailAddress> {
+) -> AddressSet {
     match (m.service, current) {
-        (_, None) => BTreeSet::new(),
+        (_, None) => AddressSet::new(),
         (Service::Exchange, Some(tm)) => {
             let aliases: Vec<&DomainName> = domain
                 .map(|d| d.aliases.iter().collect())
