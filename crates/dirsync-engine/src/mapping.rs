@@ -40,7 +40,7 @@ impl Default for MappingSettings {
     }
 }
 
-fn dn_key(dn: &str) -> String {
+pub(crate) fn dn_key(dn: &str) -> String {
     dn.trim().to_ascii_lowercase()
 }
 
@@ -153,7 +153,7 @@ impl Objects<'_> {
 /// mailbox or list in the desired state (whose DN names it in findings).
 /// An index rather than a copy of the DN: there are three claims per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Claimer {
+pub(crate) enum Claimer {
     Mailbox(usize),
     List(usize),
 }
@@ -168,7 +168,7 @@ impl Claimer {
 }
 
 /// Lower-case address -> the desired object that claimed it.
-type Claimed = BTreeMap<String, Claimer>;
+pub(crate) type Claimed = BTreeMap<String, Claimer>;
 
 fn map(mut objs: Objects<'_>, service: [Option<Guid>; 2], settings: MappingSettings) -> Desired {
     let mut d = Desired::default();
@@ -313,7 +313,7 @@ fn map(mut objs: Objects<'_>, service: [Option<Guid>; 2], settings: MappingSetti
 }
 
 /// Records an object as in scope (never disabled or deleted as "left").
-fn note(d: &mut Desired, o: &DirectoryObject) {
+pub(crate) fn note(d: &mut Desired, o: &DirectoryObject) {
     d.in_scope.insert(o.guid);
 }
 
@@ -346,7 +346,7 @@ fn duplicate(o: &DirectoryObject, address: &EmailAddress, other: &str) -> Findin
 }
 
 /// One user of a service group: its mailbox, or the findings that keep it out.
-fn map_user(
+pub(crate) fn map_user(
     d: &mut Desired,
     o: &DirectoryObject,
     service: Service,
@@ -391,7 +391,7 @@ fn map_user(
 
 /// One group of the Exchange service group: its distribution list (when
 /// it has mail), its members resolved by the caller.
-fn map_list(
+pub(crate) fn map_list(
     d: &mut Desired,
     g: &DirectoryObject,
     members: BTreeSet<Guid>,
@@ -425,7 +425,7 @@ fn map_list(
 }
 
 /// One contact of the Exchange service group.
-fn map_contact(d: &mut Desired, c: &DirectoryObject) {
+pub(crate) fn map_contact(d: &mut Desired, c: &DirectoryObject) {
     note(d, c);
     let raw = c.mail.clone().unwrap_or_default();
     let Ok(external) = EmailAddress::parse(&raw) else {
