@@ -68,14 +68,15 @@ impl Membership {
 /// is never held whole: every object's DN with its GUID, and the groups.
 #[derive(Debug, Default)]
 pub(crate) struct MemberIndex {
-    /// Lower-case DN -> GUID, of every object.
-    guid_of: HashMap<String, Guid>,
+    /// The lower-case DN's key ([`crate::staged::dn_hash`]) -> GUID, of
+    /// every object: 16 bytes a DN rather than its lower-case copy.
+    guid_of: HashMap<u128, Guid>,
 }
 
 impl MemberIndex {
     /// Records one object's DN.
     pub fn add_dn(&mut self, o: &DirectoryObject) {
-        self.guid_of.insert(key(&o.dn), o.guid);
+        self.guid_of.insert(crate::staged::dn_hash(&o.dn), o.guid);
     }
 
     /// True for an object [`MemberIndex::membership`] needs whole: a group,
@@ -91,7 +92,9 @@ impl MemberIndex {
         service: [Option<Guid>; 2],
         groups: &HashMap<Guid, &DirectoryObject>,
     ) -> Membership {
-        membership_with(service, groups, |k| self.guid_of.get(&key(k)).copied())
+        membership_with(service, groups, |dn| {
+            self.guid_of.get(&crate::staged::dn_hash(dn)).copied()
+        })
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) async fn desired_staged(
     let rs_users = users_of(&rs_direct);
     let group_of = |i: usize| -> Result<DirectoryObject, StoreError> {
         ix.group(e[i].guid)
-            .map(|g| g.into_owned())
+            .map(std::borrow::Cow::into_owned)
             .ok_or_else(|| corrupt("staged group", format!("{} is not indexed", e[i].dn)))
     };
 
@@ -198,7 +198,7 @@ mod tests {
         o.guid = Guid::from_canonical_bytes(b);
         // Every 700th claims the next one's primary as an alternate: a
         // duplicate found across the staged batches.
-        if n % 700 == 0 || n == 998 {
+        if n.is_multiple_of(700) || n == 998 {
             o.proxy_addresses = vec![format!("smtp:m{}@example.com", n + 1)];
         }
         o

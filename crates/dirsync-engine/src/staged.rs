@@ -9,7 +9,7 @@
 //! ([`StagedIndex`]): every object's GUID, kind, DN and label, with the
 //! groups whole (their members drive the scope, the lists and the group
 //! safety limits). The mapping then reads the objects it maps back from
-//! the staging table a batch at a time ([`crate::mapping_staged`]).
+//! the staging table a batch at a time (`mapping_staged.rs`).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -115,7 +115,7 @@ impl StagedIndex {
             .into_iter()
             .flatten()
             .filter(|g| !groups.contains_key(g))
-            .filter_map(|g| self.group(g).map(|c| c.into_owned()))
+            .filter_map(|g| self.group(g).map(std::borrow::Cow::into_owned))
             .collect();
         let mut groups = groups;
         for s in &stand_ins {
