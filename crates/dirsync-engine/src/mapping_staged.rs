@@ -212,7 +212,7 @@ mod tests {
         for chunk in s.objects.chunks(300) {
             st.push(chunk).await.unwrap();
         }
-        st.finish(s.exchange_group, s.rsemail_group)
+        st.finish(s.exchange_group, s.rsemail_group).await.unwrap()
     }
 
     /// The twin table: a staged read's desired state, findings, group
@@ -240,7 +240,7 @@ mod tests {
         lower.objects[0].members = vec![a.dn.to_lowercase(), format!("  {}", same.dn)];
         let mut no_rs = snapshot(vec![a.clone()], vec![rs_only.clone()], vec![]);
         no_rs.rsemail_group = None;
-        let users: Vec<DirectoryObject> = (0..2100).map(many).collect();
+        let users: Vec<DirectoryObject> = (0..5200).map(many).collect();
         let cases = [
             (
                 "lists, nesting, contacts, both services",

@@ -403,14 +403,14 @@ impl Store {
         Ok(())
     }
 
-    /// Stages a chunk of a full read for [`Commit::staged`], in its own
-    /// transaction (the replica is unchanged until the commit).
-    pub(crate) async fn stage_more(&self, objects: &[DirectoryObject]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+    /// Stages a chunk of a full read for [`Commit::staged`] within `tx`
+    /// (the replica is unchanged until the commit).
+    pub(crate) async fn stage_more(
+        tx: &mut sqlx::SqliteConnection,
+        objects: &[DirectoryObject],
+    ) -> Result<(), StoreError> {
         let all: Vec<&DirectoryObject> = objects.iter().collect();
-        insert_replica(&mut tx, "replica_next", &all).await?;
-        tx.commit().await?;
-        Ok(())
+        insert_replica(tx, "replica_next", &all).await
     }
 
     /// The clean marker: set (by [`Store::commit`]) when the committed

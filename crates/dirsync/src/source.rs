@@ -365,7 +365,9 @@ pub async fn read(
                 let (groups, fingerprint, findings) =
                     read_ldif_into(loaded, &scope, replica, Sink::Staged(&mut stager)).await?;
                 let read = DirectoryRead::Staged {
-                    read: stager.finish(groups.exchange_group, groups.rsemail_group),
+                    read: stager
+                        .finish(groups.exchange_group, groups.rsemail_group)
+                        .await?,
                     cookie: Some(fingerprint),
                     reason,
                 };
