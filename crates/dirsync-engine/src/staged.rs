@@ -54,14 +54,20 @@ pub struct StagedIndex {
 }
 
 /// A 128-bit key of a DN, compared as the mapping compares DNs (trimmed,
-/// ASCII case folded): two 64-bit SipHash values of distinct prefixes.
-/// The index holds keys, not the DNs' lower-case copies.
+/// ASCII case folded). The index holds keys, not the DNs' lower-case
+/// copies.
 pub(crate) fn dn_hash(dn: &str) -> u128 {
-    let key = dn.trim().bytes().map(|b| b.to_ascii_lowercase());
+    hash128(dn.trim().bytes().map(|b| b.to_ascii_lowercase()))
+}
+
+/// A 128-bit key of some bytes: two 64-bit SipHash values of distinct
+/// prefixes (a collision among a directory's million keys is about as
+/// likely as 2^-88).
+pub(crate) fn hash128(bytes: impl Iterator<Item = u8> + Clone) -> u128 {
     let half = |salt: u8| {
         let mut h = std::hash::DefaultHasher::new();
         salt.hash(&mut h);
-        for b in key.clone() {
+        for b in bytes.clone() {
             h.write_u8(b);
         }
         h.finish() as u128
