@@ -7,7 +7,9 @@
 //! stale. LDIF files have no change tracking: a file with the fingerprint
 //! of the last committed run's is "no change" without being parsed, and
 //! another one is streamed and compared with the committed replica
-//! ([`crate::ldif_diff`]), or read whole for a full sync.
+//! ([`crate::ldif_diff`]), or, for a full sync, staged in the engine's
+//! state store as it is read (`DirectoryRead::Staged`; `dirsync check`
+//! still reads it whole).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
