@@ -24,7 +24,7 @@ pub use crate::guard::unsafe_read;
 pub use crate::replica_diff::apply_changes;
 
 /// What the directory said.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum DirectoryInput {
     /// A complete, successful read of everything in scope. `cookie`, when
     /// given, is committed together with the changes this run applies.
@@ -35,11 +35,20 @@ pub enum DirectoryInput {
     /// What changed since the committed cookie. Applied to the local replica,
     /// from which the desired state is recomputed.
     Incremental(DirectoryChanges),
+    /// A complete read staged in the state store as it was read
+    /// ([`Engine::stage_full`]): a full read that is never held whole.
+    Staged {
+        read: crate::staged::StagedRead,
+        cookie: Option<Vec<u8>>,
+    },
 }
 
 impl DirectoryInput {
     pub fn is_full(&self) -> bool {
-        matches!(self, DirectoryInput::Full { .. })
+        matches!(
+            self,
+            DirectoryInput::Full { .. } | DirectoryInput::Staged { .. }
+        )
     }
 }
 
@@ -93,6 +102,9 @@ pub struct Engine {
     /// Operations applied per part of a plan read back from its spill.
     pub(crate) apply_batch: usize,
     running: Mutex<()>,
+    /// Held by a staged read from its first chunk to its run's end: the
+    /// staging table holds one read at a time.
+    staging: std::sync::Arc<Mutex<()>>,
 }
 
 impl Engine {
@@ -121,6 +133,7 @@ impl Engine {
             store,
             apply_batch: crate::spill::BATCH,
             running: Mutex::new(()),
+            staging: Default::default(),
         })
     }
 
@@ -237,6 +250,14 @@ impl Engine {
         self.run_since(Instant::now(), input, opts, progress).await
     }
 
+    /// Starts staging a full read in the state store, a chunk at a time
+    /// ([`crate::staged::Stager::push`]), for a run given it as
+    /// [`DirectoryInput::Staged`]: the read is never held whole. Waits
+    /// while another staged read's run is under way.
+    pub async fn stage_full(&self) -> Result<crate::staged::Stager, EngineError> {
+        Ok(crate::staged::Stager::begin(self.store.clone(), self.staging.clone()).await?)
+    }
+
     /// [`Engine::run`] for a run that began at `started`, before the
     /// directory read that produced `input`: the run's start time and
     /// duration then include the read, which is most of a small run.
@@ -265,6 +286,12 @@ impl Engine {
         opts: RunOptions,
         progress: impl Fn(Progress) + Send + Sync,
     ) -> Result<RunReport, EngineError> {
+        // A whole read's run stages it (`Store::stage_replica`): the
+        // staging lock first, as a staged read takes it before the run.
+        let _staging = match &input {
+            DirectoryInput::Full { .. } => Some(self.staging.clone().lock_owned().await),
+            _ => None,
+        };
         let _guard = self.running.lock().await;
         let started_at = clock::rfc3339(
             time::OffsetDateTime::now_utc()

@@ -68,14 +68,15 @@ impl Membership {
 /// is never held whole: every object's DN with its GUID, and the groups.
 #[derive(Debug, Default)]
 pub(crate) struct MemberIndex {
-    /// Lower-case DN -> GUID, of every object.
-    guid_of: HashMap<String, Guid>,
+    /// The lower-case DN's key ([`crate::staged::dn_hash`]) -> GUID, of
+    /// every object: 16 bytes a DN rather than its lower-case copy.
+    guid_of: HashMap<u128, Guid>,
 }
 
 impl MemberIndex {
     /// Records one object's DN.
     pub fn add_dn(&mut self, o: &DirectoryObject) {
-        self.guid_of.insert(key(&o.dn), o.guid);
+        self.guid_of.insert(crate::staged::dn_hash(&o.dn), o.guid);
     }
 
     /// True for an object [`MemberIndex::membership`] needs whole: a group,
@@ -91,48 +92,58 @@ impl MemberIndex {
         service: [Option<Guid>; 2],
         groups: &HashMap<Guid, &DirectoryObject>,
     ) -> Membership {
-        let member_set = |g: &DirectoryObject| -> HashSet<Member> {
-            g.members
-                .iter()
-                .map(|m| {
-                    let k = key(m);
-                    match self.guid_of.get(&k) {
-                        Some(guid) => Member::Guid(*guid),
-                        None => Member::Dn(k.into_boxed_str()),
-                    }
-                })
-                .collect()
-        };
-        let mut out = HashMap::new();
-        for sg in service.into_iter().flatten() {
-            let Some(g) = groups.get(&sg) else { continue };
-            out.insert(
-                g.guid,
-                GroupMembers {
-                    label: g.label().to_string(),
-                    dn: g.dn.clone(),
-                    service: true,
-                    members: member_set(g),
-                },
-            );
-            for m in &g.members {
-                let nested = self
-                    .guid_of
-                    .get(&key(m))
-                    .and_then(|guid| groups.get(guid))
-                    .filter(|o| o.kind == ObjectKind::Group);
-                if let Some(n) = nested {
-                    out.entry(n.guid).or_insert_with(|| GroupMembers {
-                        label: n.label().to_string(),
-                        dn: n.dn.clone(),
-                        service: false,
-                        members: member_set(n),
-                    });
-                }
+        membership_with(service, groups, |dn| {
+            self.guid_of.get(&crate::staged::dn_hash(dn)).copied()
+        })
+    }
+}
+
+/// The membership of the service groups and their direct member groups,
+/// `groups` holding at least every group and the service groups, and
+/// `guid_of` the GUID of the object a member DN names (compared trimmed,
+/// case folded). Shared by a snapshot's [`MemberIndex`] and a staged
+/// read's index (`crate::staged::StagedIndex`).
+pub(crate) fn membership_with(
+    service: [Option<Guid>; 2],
+    groups: &HashMap<Guid, &DirectoryObject>,
+    guid_of: impl Fn(&str) -> Option<Guid>,
+) -> Membership {
+    let member_set = |g: &DirectoryObject| -> HashSet<Member> {
+        g.members
+            .iter()
+            .map(|m| match guid_of(m) {
+                Some(guid) => Member::Guid(guid),
+                None => Member::Dn(key(m).into_boxed_str()),
+            })
+            .collect()
+    };
+    let mut out = HashMap::new();
+    for sg in service.into_iter().flatten() {
+        let Some(g) = groups.get(&sg) else { continue };
+        out.insert(
+            g.guid,
+            GroupMembers {
+                label: g.label().to_string(),
+                dn: g.dn.clone(),
+                service: true,
+                members: member_set(g),
+            },
+        );
+        for m in &g.members {
+            let nested = guid_of(m)
+                .and_then(|guid| groups.get(&guid))
+                .filter(|o| o.kind == ObjectKind::Group);
+            if let Some(n) = nested {
+                out.entry(n.guid).or_insert_with(|| GroupMembers {
+                    label: n.label().to_string(),
+                    dn: n.dn.clone(),
+                    service: false,
+                    members: member_set(n),
+                });
             }
         }
-        Membership { groups: out }
     }
+    Membership { groups: out }
 }
 
 /// The DS204 findings of a read against the last synced one: each group
@@ -243,26 +254,56 @@ pub fn unsafe_read_synced(
     synced: Synced,
     allow_empty_groups: bool,
 ) -> Option<String> {
-    if synced.is_empty() {
-        return None;
-    }
-    if s.objects.is_empty() {
-        return Some(
-            "the directory read returned no objects at all while objects are synced".into(),
-        );
-    }
-    if (synced.exchange_mailboxes || synced.exchange_other) && s.exchange_group.is_none() {
-        return Some("the Hosted Exchange service group was not found in the read while objects of it are synced".into());
-    }
-    if synced.rsemail_mailboxes && s.rsemail_group.is_none() {
-        return Some("the Rackspace Email service group was not found in the read while objects of it are synced".into());
-    }
     let members = |g: Option<Guid>| {
         g.and_then(|g| s.objects.iter().find(|o| o.guid == g))
             .map(|o| o.members.len())
             .unwrap_or(0)
     };
-    if !allow_empty_groups && members(s.exchange_group) + members(s.rsemail_group) == 0 {
+    unsafe_read_counts(
+        ReadCounts {
+            objects: s.objects.len(),
+            groups: [s.exchange_group, s.rsemail_group],
+            members: members(s.exchange_group) + members(s.rsemail_group),
+        },
+        synced,
+        allow_empty_groups,
+    )
+}
+
+/// What the read guard needs of a read: how many objects it holds, its
+/// service groups, and how many members they name together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCounts {
+    /// Objects read.
+    pub objects: usize,
+    /// The Exchange and Rackspace Email service groups found.
+    pub groups: [Option<Guid>; 2],
+    /// Members the service groups name, together.
+    pub members: usize,
+}
+
+/// [`unsafe_read_synced`] from a read's counts: a read staged as it was
+/// read (`crate::staged`) is not held to count.
+pub fn unsafe_read_counts(
+    s: ReadCounts,
+    synced: Synced,
+    allow_empty_groups: bool,
+) -> Option<String> {
+    if synced.is_empty() {
+        return None;
+    }
+    if s.objects == 0 {
+        return Some(
+            "the directory read returned no objects at all while objects are synced".into(),
+        );
+    }
+    if (synced.exchange_mailboxes || synced.exchange_other) && s.groups[0].is_none() {
+        return Some("the Hosted Exchange service group was not found in the read while objects of it are synced".into());
+    }
+    if synced.rsemail_mailboxes && s.groups[1].is_none() {
+        return Some("the Rackspace Email service group was not found in the read while objects of it are synced".into());
+    }
+    if !allow_empty_groups && s.members == 0 {
         return Some(
             "the service groups came back without any member while objects are synced".into(),
         );

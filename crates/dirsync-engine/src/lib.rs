@@ -14,7 +14,9 @@
 //! - [`Engine::cookie`]: the committed directory cookie to hand to the directory reader
 //!   ([`Engine::has_replica`] tells whether an incremental run is possible).
 //! - [`Engine::run`]`(DirectoryInput, RunOptions, progress) -> Result<RunReport, EngineError>`:
-//!   `DirectoryInput::Full { snapshot, cookie }` or `DirectoryInput::Incremental(changes)`;
+//!   `DirectoryInput::Full { snapshot, cookie }`, `DirectoryInput::Incremental(changes)`, or
+//!   `DirectoryInput::Staged { read, cookie }`: a full read staged in the state store as it
+//!   was read ([`Engine::stage_full`], [`staged`]), never held whole;
 //!   `RunOptions { mode: Check | Plan | Apply, trigger, override_threshold }`.
 //!   Problems of the run (objects in error, threshold stop, untrustworthy read, control panel
 //!   unreachable) are in the report's [`RunStatus`] and findings; `Err` means the run could
@@ -77,6 +79,7 @@ pub mod guard;
 mod history;
 pub mod known;
 pub mod mapping;
+mod mapping_staged;
 pub mod memory;
 mod narrow;
 mod outcomes;
@@ -90,6 +93,7 @@ mod run;
 pub mod run_history;
 pub mod settings;
 pub mod spill;
+pub mod staged;
 pub mod store;
 pub mod target;
 pub mod types;

@@ -3,6 +3,8 @@
 //! by key, or only its groups' membership. Split from [`crate::store`],
 //! which owns the store itself, its migrations and its writes.
 
+use std::collections::HashMap;
+
 use dirsync_model::{DirectoryObject, Guid};
 use sqlx::Row;
 
@@ -26,6 +28,30 @@ impl Store {
             for r in q.build().fetch_all(&self.pool).await? {
                 let j: String = r.try_get("object")?;
                 out.push(serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// These objects of the staged read (`replica_next`), by GUID, looked
+    /// up a batch at a time: what the mapping of a staged read maps.
+    pub(crate) async fn staged_objects(
+        &self,
+        guids: &[Guid],
+    ) -> Result<HashMap<Guid, DirectoryObject>, StoreError> {
+        let mut out = HashMap::with_capacity(guids.len());
+        for chunk in guids.chunks(MAX_PARAMS) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT object FROM replica_next WHERE guid IN ",
+            );
+            q.push_tuples(chunk, |mut b, g| {
+                b.push_bind(g.to_string());
+            });
+            for r in q.build().fetch_all(&self.pool).await? {
+                let j: String = r.try_get("object")?;
+                let o: DirectoryObject =
+                    serde_json::from_str(&j).map_err(|e| corrupt("staged object", e))?;
+                out.insert(o.guid, o);
             }
         }
         Ok(out)

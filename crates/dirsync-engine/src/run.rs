@@ -17,6 +17,9 @@
 //! ([`RunReport::operations_stored`]). A full run that writes reads the
 //! last sync's groups from the replica row by row
 //! (`Store::replica_membership`), never the whole replica beside its read.
+//! A full read staged as it was read ([`crate::staged`]) is not held at
+//! all: the run keeps its index and maps it from the staging table
+//! ([`crate::mapping_staged`]).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -25,8 +28,11 @@ use dirsync_model::{Code, DirectoryObject, DirectorySnapshot, Finding, Guid, Sev
 use crate::clock;
 use crate::engine::{DirectoryInput, Engine, EngineError, Progress, RunOptions};
 use crate::executor::{Applied, ApplyState, Executor};
-use crate::guard::{group_drops, unsafe_read_synced, Membership, Synced};
+use crate::guard::{
+    group_drops, unsafe_read_counts, unsafe_read_synced, Membership, ReadCounts, Synced,
+};
 use crate::mapping::{desired_state_owned, MappingSettings};
+use crate::mapping_staged::desired_staged;
 use crate::narrow::Narrow;
 use crate::outcomes::OutcomeSink;
 use crate::plan::PlanSettings;
@@ -35,9 +41,27 @@ use crate::replica_diff::apply_changes;
 use crate::report::*;
 use crate::report::{count, count_op};
 use crate::spill::SpilledOps;
+use crate::staged::StagedRead;
 use crate::store::Commit;
 use crate::types::*;
 use crate::verify::{rfc3339, VerifiedObject};
+
+/// The directory a whole run maps: a snapshot held whole, or a full read
+/// staged in the state store as it was read ([`crate::staged`]).
+enum Read {
+    Whole(DirectorySnapshot),
+    Staged(StagedRead),
+}
+
+impl Read {
+    /// How many objects the read holds.
+    fn len(&self) -> usize {
+        match self {
+            Read::Whole(s) => s.objects.len(),
+            Read::Staged(r) => r.len(),
+        }
+    }
+}
 
 /// What the commit writes of the directory.
 enum DirCommit {
@@ -71,13 +95,20 @@ impl Engine {
         // applied; and the groups' membership at the last sync.
         let mut last_sync = None;
         let mut narrowed: Option<Narrow> = None;
-        let (snapshot, commit): (DirectorySnapshot, DirCommit) = match input {
+        let (snapshot, commit): (Read, DirCommit) = match input {
             DirectoryInput::Full { snapshot, cookie } => {
                 if opts.mode == Mode::Apply && self.store.has_replica().await? {
                     last_sync = Some(self.store.replica_membership().await?);
                 }
                 let groups = (snapshot.exchange_group, snapshot.rsemail_group);
-                (snapshot, DirCommit::Full { cookie, groups })
+                (Read::Whole(snapshot), DirCommit::Full { cookie, groups })
+            }
+            DirectoryInput::Staged { read, cookie } => {
+                if opts.mode == Mode::Apply && self.store.has_replica().await? {
+                    last_sync = Some(self.store.replica_membership().await?);
+                }
+                let groups = (read.exchange_group, read.rsemail_group);
+                (Read::Staged(read), DirCommit::Full { cookie, groups })
             }
             DirectoryInput::Incremental(changes) => {
                 if !self.store.has_replica().await? {
@@ -101,7 +132,7 @@ impl Engine {
                     drop(changes.changes);
                     return self
                         .run_rest(
-                            snapshot,
+                            Read::Whole(snapshot),
                             commit,
                             (opts.mode == Mode::Apply).then_some(before),
                             narrowed,
@@ -126,7 +157,7 @@ impl Engine {
                     .cloned()
                     .collect();
                 (
-                    replica,
+                    Read::Whole(replica),
                     DirCommit::Incremental {
                         upserts,
                         deletes,
@@ -154,7 +185,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     async fn run_rest(
         &self,
-        snapshot: DirectorySnapshot,
+        snapshot: Read,
         mut commit: DirCommit,
         last_sync: Option<Membership>,
         narrowed: Option<Narrow>,
@@ -185,14 +216,27 @@ impl Engine {
                 }
                 None => {
                     report.counts.synced_before = self.store.anchor_count().await?;
-                    report.counts.mapped = snapshot.objects.len() as u64;
+                    report.counts.mapped = snapshot.len() as u64;
                     let synced = self.store.synced_kinds().await?;
                     (None, synced, None, None, None, None)
                 }
             };
 
         // 2. The empty/partial read guard.
-        if let Some(why) = unsafe_read_synced(&snapshot, synced, opts.override_threshold) {
+        let unsafe_read = match &snapshot {
+            Read::Whole(s) => unsafe_read_synced(s, synced, opts.override_threshold),
+            Read::Staged(r) => unsafe_read_counts(
+                ReadCounts {
+                    objects: r.len(),
+                    groups: r.service(),
+                    members: r.index.members_of(r.exchange_group)
+                        + r.index.members_of(r.rsemail_group),
+                },
+                synced,
+                opts.override_threshold,
+            ),
+        };
+        if let Some(why) = unsafe_read {
             let f = Finding::new(Code::UnsafeDirectoryRead, None, None, [("detail", why)]);
             report.summary = f.message.clone();
             report.findings.push((&f).into());
@@ -206,31 +250,35 @@ impl Engine {
         // and the desired state (pure), mapped from the snapshot object by
         // object: from here the run no longer holds the directory.
         let group_stops: Vec<Finding> = match (last_sync, opts.override_threshold) {
-            (Some(before), false) => group_drops(
-                &before,
-                &Membership::of(&snapshot),
-                &self.settings.threshold,
-            ),
+            (Some(before), false) => {
+                let now = match &snapshot {
+                    Read::Whole(s) => Membership::of(s),
+                    Read::Staged(r) => r.index.membership(r.service()),
+                };
+                group_drops(&before, &now, &self.settings.threshold)
+            }
             _ => Vec::new(),
         };
-        if writes && matches!(commit, DirCommit::Full { .. }) {
-            self.store.stage_replica(&snapshot).await?;
+        if let (true, DirCommit::Full { .. }, Read::Whole(s)) = (writes, &commit, &snapshot) {
+            self.store.stage_replica(s).await?;
         }
+        // A staged read keeps the staging table until the commit.
+        let mut _staging = None;
         // A narrowed run mapped its snapshot already (its lists name the
         // members it did not map): the same desired state, not mapped
         // again. A whole run's mapping consumes the snapshot, dropping each
         // object as it maps it.
-        let desired = match narrow_desired {
-            Some(d) => {
-                drop(snapshot);
+        let settings = MappingSettings {
+            sync_alternates: self.settings.sync_alternates,
+        };
+        let desired = match (narrow_desired, snapshot) {
+            (Some(d), _) => d,
+            (None, Read::Whole(s)) => desired_state_owned(s, settings),
+            (None, Read::Staged(r)) => {
+                let d = desired_staged(&self.store, &r, settings).await?;
+                _staging = Some(r.into_lock());
                 d
             }
-            None => desired_state_owned(
-                snapshot,
-                MappingSettings {
-                    sync_alternates: self.settings.sync_alternates,
-                },
-            ),
         };
         report.counts.in_scope = in_scope.unwrap_or(desired.in_scope.len() as u64);
         let anchors = match anchors {

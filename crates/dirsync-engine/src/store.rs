@@ -399,6 +399,25 @@ impl Store {
         Ok(())
     }
 
+    /// Empties the staging table before a read is staged into it a chunk
+    /// at a time ([`Store::stage_more`], `crate::staged`).
+    pub(crate) async fn stage_clear(&self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM replica_next")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stages a chunk of a full read for [`Commit::staged`] within `tx`
+    /// (the replica is unchanged until the commit).
+    pub(crate) async fn stage_more(
+        tx: &mut sqlx::SqliteConnection,
+        objects: &[DirectoryObject],
+    ) -> Result<(), StoreError> {
+        let all: Vec<&DirectoryObject> = objects.iter().collect();
+        insert_replica(tx, "replica_next", &all).await
+    }
+
     /// The clean marker: set (by [`Store::commit`]) when the committed
     /// directory state was applied with every operation done and no error,
     /// to the value the engine chose (its plan-relevant settings).

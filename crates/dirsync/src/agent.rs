@@ -247,7 +247,7 @@ impl Agent {
         let full = req.full || !engine.has_replica().await?;
         let cookie = if full { None } else { engine.cookie().await? };
         let (read, findings) =
-            match source::read(&self.loaded, cookie.as_deref(), full, Some(engine)).await {
+            match source::read(&self.loaded, cookie.as_deref(), full, Some(engine), true).await {
                 Ok(r) => r,
                 Err(e) => {
                     let detail = scrub(&self.loaded, &format!("{e:#}"));
@@ -270,6 +270,14 @@ impl Agent {
             } => {
                 tracing::info!(objects = snapshot.objects.len(), %reason, "full directory read");
                 DirectoryInput::Full { snapshot, cookie }
+            }
+            DirectoryRead::Staged {
+                read,
+                cookie,
+                reason,
+            } => {
+                tracing::info!(objects = read.len(), %reason, "full directory read, staged");
+                DirectoryInput::Staged { read, cookie }
             }
             DirectoryRead::Changes(c) => {
                 tracing::info!(changes = c.changes.len(), "incremental directory read");

@@ -174,14 +174,29 @@ pub struct FullRead {
 /// are held. The caller decides what stands in for a held record
 /// ([`crate::source`]: the object as last synced).
 pub fn snapshot_file(path: &Path, scope: &Scope) -> Result<FullRead> {
+    let mut objects = Vec::new();
+    let mut read = read_file(path, scope, |o| objects.push(o))?;
+    read.snapshot.objects = objects;
+    Ok(read)
+}
+
+/// [`snapshot_file`], handing each object in scope to `each` as it is
+/// read rather than collecting them: the returned snapshot holds the
+/// service groups and no object. Why: a full sync stages the objects in
+/// the state store as they pass (`dirsync_engine::staged`), never holding
+/// the directory whole.
+pub fn read_file(
+    path: &Path,
+    scope: &Scope,
+    mut each: impl FnMut(DirectoryObject),
+) -> Result<FullRead> {
     let mut src = open(path)?;
     let ldif = LdifScope::scan(&mut src, scope)?;
     let digest = src.into_inner().hash.finalize().to_vec();
-    let mut objects = Vec::with_capacity(ldif.len());
     let mut held: Vec<Unreadable> = Vec::new();
     let mut src = open(path)?;
     let unread = ldif.read(&mut src, |found| match found {
-        Found::Object { object, .. } => objects.push(object),
+        Found::Object { object, .. } => each(object),
         Found::Held(b) => held.push(Unreadable::of(&b, Some(Effect::NotSynced))),
     })?;
     if src.into_inner().hash.finalize().as_slice() != digest.as_slice() {
@@ -194,7 +209,7 @@ pub fn snapshot_file(path: &Path, scope: &Scope) -> Result<FullRead> {
     let snapshot = DirectorySnapshot {
         exchange_group: ldif.exchange_group,
         rsemail_group: ldif.rsemail_group,
-        objects,
+        objects: Vec::new(),
     };
     Ok(FullRead {
         snapshot,

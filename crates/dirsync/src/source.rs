@@ -7,15 +7,20 @@
 //! stale. LDIF files have no change tracking: a file with the fingerprint
 //! of the last committed run's is "no change" without being parsed, and
 //! another one is streamed and compared with the committed replica
-//! ([`crate::ldif_diff`]), or read whole for a full sync.
+//! ([`crate::ldif_diff`]), or, for a full sync, staged in the engine's
+//! state store as it is read (`DirectoryRead::Staged`; `dirsync check`
+//! still reads it whole).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use dirsync_directory::{Incremental, LdapConfig, LdapSource, Scope};
+use dirsync_engine::staged::{StagedRead, Stager};
 use dirsync_engine::Engine;
-use dirsync_model::{ChangeTracking, DirectoryChanges, DirectorySnapshot, Finding};
+use dirsync_model::{
+    ChangeTracking, DirectoryChanges, DirectoryObject, DirectorySnapshot, Finding,
+};
 
 use crate::ldif_fingerprint;
 
@@ -33,6 +38,13 @@ pub enum DirectoryRead {
     },
     /// What changed since the stored cookie.
     Changes(DirectoryChanges),
+    /// Everything in scope, staged in the engine's state store as it was
+    /// read ([`Engine::stage_full`]): an LDIF full read for a run.
+    Staged {
+        read: StagedRead,
+        cookie: Option<Vec<u8>>,
+        reason: String,
+    },
 }
 
 /// The configured scope (service groups).
@@ -87,13 +99,72 @@ async fn read_ldif(
     scope: &Scope,
     replica: Option<&Engine>,
 ) -> Result<(DirectorySnapshot, Vec<u8>, Vec<Finding>)> {
+    let mut objects = Vec::new();
+    let (mut snapshot, fingerprint, findings) =
+        read_ldif_into(loaded, scope, replica, Sink::Whole(&mut objects)).await?;
+    snapshot.objects = objects;
+    Ok((snapshot, fingerprint, findings))
+}
+
+/// Where an LDIF read puts its objects.
+enum Sink<'a> {
+    /// Collected, for a snapshot held whole.
+    Whole(&'a mut Vec<DirectoryObject>),
+    /// Staged in the engine's state store a chunk at a time.
+    Staged(&'a mut Stager),
+}
+
+impl Sink<'_> {
+    async fn put(&mut self, chunk: Vec<DirectoryObject>) -> Result<()> {
+        match self {
+            Sink::Whole(v) => v.extend(chunk),
+            Sink::Staged(s) => s.push(&chunk).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Objects a staged LDIF read hands the engine at a time.
+const STAGE_CHUNK: usize = 500;
+
+/// [`read_ldif`], putting the objects into `sink` as they are read: the
+/// snapshot returned holds the service groups and no object.
+async fn read_ldif_into(
+    loaded: &Loaded,
+    scope: &Scope,
+    replica: Option<&Engine>,
+    mut sink: Sink<'_>,
+) -> Result<(DirectorySnapshot, Vec<u8>, Vec<Finding>)> {
     let path = loaded
         .ldif_path()
         .context("directory.ldif_path is not set")?;
     let settle = loaded.config.directory.ldif_settle;
     let before = settled(&path, settle).await?;
     let (p, s) = (path.clone(), scope.clone());
-    let mut read = tokio::task::spawn_blocking(move || crate::ldif_diff::snapshot_file(&p, &s))
+    // The blocking parse hands chunks over a short channel: at most a few
+    // chunks wait while the sink writes one.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<DirectoryObject>>(2);
+    let parse = tokio::task::spawn_blocking(move || {
+        let mut chunk = Vec::with_capacity(STAGE_CHUNK);
+        let read = crate::ldif_diff::read_file(&p, &s, |o| {
+            chunk.push(o);
+            if chunk.len() == STAGE_CHUNK {
+                // A closed channel: the sink failed, and reports it.
+                let _ = tx.blocking_send(std::mem::replace(
+                    &mut chunk,
+                    Vec::with_capacity(STAGE_CHUNK),
+                ));
+            }
+        });
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(chunk);
+        }
+        read
+    });
+    while let Some(chunk) = rx.recv().await {
+        sink.put(chunk).await?;
+    }
+    let mut read = parse
         .await
         .context("the LDIF read stopped")?
         .with_context(|| format!("{} (directory.ldif_path)", path.display()))?;
@@ -124,7 +195,7 @@ async fn read_ldif(
                     b.effect = Some(crate::ldif_findings::Effect::Kept);
                 }
             }
-            read.snapshot.objects.extend(last);
+            sink.put(last).await?;
         }
         fingerprint = ldif_fingerprint::read_again(fingerprint);
     }
@@ -243,9 +314,9 @@ pub async fn read_whole(
     loaded: &Loaded,
     replica: Option<&Engine>,
 ) -> Result<(DirectorySnapshot, Vec<Finding>)> {
-    match read(loaded, None, true, replica).await? {
+    match read(loaded, None, true, replica, false).await? {
         (DirectoryRead::Full { snapshot, .. }, findings) => Ok((snapshot, findings)),
-        (DirectoryRead::Changes(_), _) => anyhow::bail!(
+        (DirectoryRead::Changes(_) | DirectoryRead::Staged { .. }, _) => anyhow::bail!(
             "the directory answered a full read with changes only; run `dirsync check` again"
         ),
     }
@@ -262,6 +333,7 @@ pub async fn read(
     cookie: Option<&[u8]>,
     full: bool,
     replica: Option<&Engine>,
+    stage: bool,
 ) -> Result<(DirectoryRead, Vec<Finding>)> {
     let scope = scope(loaded)?;
     match loaded.config.directory.source {
@@ -287,13 +359,27 @@ pub async fn read(
                     return Ok((DirectoryRead::Changes(d), findings));
                 }
             }
+            let reason =
+                "LDIF source: the file changed since the last run, or a full sync was asked for"
+                    .to_string();
+            if let Some(engine) = replica.filter(|_| stage) {
+                let mut stager = engine.stage_full().await?;
+                let (groups, fingerprint, findings) =
+                    read_ldif_into(loaded, &scope, replica, Sink::Staged(&mut stager)).await?;
+                let read = DirectoryRead::Staged {
+                    read: stager
+                        .finish(groups.exchange_group, groups.rsemail_group)
+                        .await?,
+                    cookie: Some(fingerprint),
+                    reason,
+                };
+                return Ok((read, findings));
+            }
             let (snapshot, fingerprint, findings) = read_ldif(loaded, &scope, replica).await?;
             let read = DirectoryRead::Full {
                 snapshot,
                 cookie: Some(fingerprint),
-                reason:
-                    "LDIF source: the file changed since the last run, or a full sync was asked for"
-                        .into(),
+                reason,
             };
             Ok((read, findings))
         }
