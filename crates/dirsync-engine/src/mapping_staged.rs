@@ -6,10 +6,11 @@
 //! then the contacts).
 //!
 //! Why: the run then holds the index, the desired state and one batch of
-//! objects, never the directory. The one difference from the snapshot's
-//! mapping: two objects of a read sharing a GUID (a broken export) are
-//! one object here, the last read, as the staging table (and the replica
-//! committed from it) keeps one row per GUID.
+//! objects, never the directory. Two objects of a read sharing a GUID (a
+//! broken export) are one row in the staging table (and the replica
+//! committed from it), which keeps one row per GUID; the mapping goes on,
+//! and for users read twice gives the snapshot's desired state
+//! (`a_guid_read_twice_across_batches_maps_as_the_snapshot`).
 
 use std::collections::BTreeSet;
 
@@ -213,6 +214,25 @@ mod tests {
             st.push(chunk).await.unwrap();
         }
         st.finish(s.exchange_group, s.rsemail_group).await.unwrap()
+    }
+
+    /// A broken export reads two objects with one GUID, here in
+    /// different mapping batches (more than `BATCH` users apart): the
+    /// staged mapping goes on, and gives what the whole snapshot's gives.
+    #[tokio::test]
+    async fn a_guid_read_twice_across_batches_maps_as_the_snapshot() {
+        let mut users: Vec<DirectoryObject> = (0..1200).map(many).collect();
+        users[1100].guid = users[5].guid;
+        let twin = users[5].guid;
+        let s = snapshot(users, vec![], vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.db")).await.unwrap();
+        let read = stage(&store, &s).await;
+        let got = desired_staged(&store, &read, MappingSettings::default())
+            .await
+            .expect("a GUID read twice does not stop the mapping");
+        assert_eq!(got, desired_state(&s, MappingSettings::default()));
+        assert_eq!(got.mailboxes.iter().filter(|m| m.guid == twin).count(), 1);
     }
 
     /// The twin table: a staged read's desired state, findings, group
