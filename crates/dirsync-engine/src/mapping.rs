@@ -297,30 +297,18 @@ fn map(mut objs: Objects<'_>, service: [Option<Guid>; 2], settings: MappingSetti
         }
         let g = objs.get(gi);
         note(&mut d, g);
-        let mut members = BTreeSet::new();
-        let mut unresolved = Vec::new();
-        for m in &g.members {
-            match by_dn.get(&dn_key(m)) {
-                Some(&mi) => {
+        let (members, unresolved) = list_members(
+            &mut d,
+            g,
+            |m| {
+                by_dn.get(&dn_key(m)).map(|&mi| {
                     let mo = objs.get(mi);
-                    members.insert(mo.guid);
-                    if mo.kind == ObjectKind::User
-                        && !synced_users.contains(&mo.guid)
-                        && nested_reported.insert(mo.guid)
-                    {
-                        let dn = d.labels.get(&mo.guid).map(|l| l.0.clone());
-                        let dn = dn.unwrap_or_else(|| mo.dn.clone());
-                        d.findings.push(Finding::new(
-                            Code::NestedGroupMembers,
-                            Some(&dn),
-                            Some(mo.guid),
-                            [("user", dn.clone()), ("group", g.label().to_string())],
-                        ));
-                    }
-                }
-                None => unresolved.push(m.clone()),
-            }
-        }
+                    (mo.guid, mo.kind, mo.dn.as_str())
+                })
+            },
+            &synced_users,
+            &mut nested_reported,
+        );
         map_list(&mut d, g, members, unresolved, &mut claimed);
         objs.release(gi);
     }
@@ -335,6 +323,41 @@ fn map(mut objs: Objects<'_>, service: [Option<Guid>; 2], settings: MappingSetti
         objs.release(ci);
     }
     d
+}
+
+/// A list's members: the GUIDs of those `resolve` finds in scope and the
+/// DNs it does not; a user member outside the service groups is reported
+/// (DS, nested group members) once per user, however many lists hold it.
+/// Shared by the snapshot's mapping and the staged one, which resolve DNs
+/// from different indexes.
+pub(crate) fn list_members<'a>(
+    d: &mut Desired,
+    g: &DirectoryObject,
+    resolve: impl Fn(&str) -> Option<(Guid, ObjectKind, &'a str)>,
+    synced_users: &BTreeSet<Guid>,
+    nested_reported: &mut BTreeSet<Guid>,
+) -> (BTreeSet<Guid>, Vec<String>) {
+    let mut members = BTreeSet::new();
+    let mut unresolved = Vec::new();
+    for m in &g.members {
+        let Some((guid, kind, member_dn)) = resolve(m) else {
+            unresolved.push(m.clone());
+            continue;
+        };
+        members.insert(guid);
+        if kind == ObjectKind::User && !synced_users.contains(&guid) && nested_reported.insert(guid)
+        {
+            let dn = d.labels.get(&guid).map(|l| l.0.clone());
+            let dn = dn.unwrap_or_else(|| member_dn.to_string());
+            d.findings.push(Finding::new(
+                Code::NestedGroupMembers,
+                Some(&dn),
+                Some(guid),
+                [("user", dn.clone()), ("group", g.label().to_string())],
+            ));
+        }
+    }
+    (members, unresolved)
 }
 
 /// Records an object as in scope (never disabled or deleted as "left").

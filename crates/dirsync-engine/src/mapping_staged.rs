@@ -14,9 +14,11 @@
 
 use std::collections::BTreeSet;
 
-use dirsync_model::{Code, DirectoryObject, Finding, Guid, ObjectKind};
+use dirsync_model::{DirectoryObject, Guid, ObjectKind};
 
-use crate::mapping::{dn_key, map_contact, map_list, map_user, note, Claimed, MappingSettings};
+use crate::mapping::{
+    dn_key, list_members, map_contact, map_list, map_user, note, Claimed, MappingSettings,
+};
 use crate::staged::StagedRead;
 use crate::store::{corrupt, Store, StoreError};
 use crate::types::{Desired, Service};
@@ -113,30 +115,18 @@ pub(crate) async fn desired_staged(
         }
         let g = group_of(gi)?;
         note(&mut d, &g);
-        let mut members = BTreeSet::new();
-        let mut unresolved = Vec::new();
-        for m in &g.members {
-            match ix.of_dn(m) {
-                Some(mi) => {
+        let (members, unresolved) = list_members(
+            &mut d,
+            &g,
+            |m| {
+                ix.of_dn(m).map(|mi| {
                     let mo = &e[mi];
-                    members.insert(mo.guid);
-                    if mo.kind == ObjectKind::User
-                        && !synced_users.contains(&mo.guid)
-                        && nested_reported.insert(mo.guid)
-                    {
-                        let dn = d.labels.get(&mo.guid).map(|l| l.0.clone());
-                        let dn = dn.unwrap_or_else(|| mo.dn.to_string());
-                        d.findings.push(Finding::new(
-                            Code::NestedGroupMembers,
-                            Some(&dn),
-                            Some(mo.guid),
-                            [("user", dn.clone()), ("group", g.label().to_string())],
-                        ));
-                    }
-                }
-                None => unresolved.push(m.clone()),
-            }
-        }
+                    (mo.guid, mo.kind, &*mo.dn)
+                })
+            },
+            &synced_users,
+            &mut nested_reported,
+        );
         map_list(&mut d, &g, members, unresolved, &mut claimed);
     }
     drop(claimed);
