@@ -95,6 +95,9 @@ impl Engine {
         // applied; and the groups' membership at the last sync.
         let mut last_sync = None;
         let mut narrowed: Option<Narrow> = None;
+        // A staged read's lock, held here until the run has emptied a
+        // staging table it did not commit (the commit empties it).
+        let mut staging_lock = None;
         let (snapshot, commit): (Read, DirCommit) = match input {
             DirectoryInput::Full { snapshot, cookie } => {
                 if opts.mode == Mode::Apply && self.store.has_replica().await? {
@@ -103,7 +106,8 @@ impl Engine {
                 let groups = (snapshot.exchange_group, snapshot.rsemail_group);
                 (Read::Whole(snapshot), DirCommit::Full { cookie, groups })
             }
-            DirectoryInput::Staged { read, cookie } => {
+            DirectoryInput::Staged { mut read, cookie } => {
+                staging_lock = read.take_lock();
                 if opts.mode == Mode::Apply && self.store.has_replica().await? {
                     last_sync = Some(self.store.replica_membership().await?);
                 }
@@ -166,18 +170,30 @@ impl Engine {
                 )
             }
         };
-        self.run_rest(
-            snapshot,
-            commit,
-            last_sync,
-            None,
-            opts,
-            writes,
-            report,
-            ops_written,
-            progress,
-        )
-        .await
+        let result = self
+            .run_rest(
+                snapshot,
+                commit,
+                last_sync,
+                None,
+                opts,
+                writes,
+                report,
+                ops_written,
+                progress,
+            )
+            .await;
+        if staging_lock.is_some() && !report.cookie_committed {
+            // A run that does not write, or one that stopped before its
+            // commit: its staged rows are not kept until the next full read
+            // (the state store would hold a second copy of the directory).
+            let cleared = self.store.stage_clear().await;
+            result?;
+            cleared?;
+            return Ok(());
+        }
+        drop(staging_lock);
+        result
     }
 
     /// The run from the directory state on: the whole snapshot (or the
@@ -276,7 +292,7 @@ impl Engine {
             (None, Read::Whole(s)) => desired_state_owned(s, settings),
             (None, Read::Staged(r)) => {
                 let d = desired_staged(&self.store, &r, settings).await?;
-                _staging = Some(r.into_lock());
+                _staging = r.into_lock();
                 d
             }
         };

@@ -147,8 +147,9 @@ pub struct StagedRead {
     /// The Rackspace Email service group, if configured and found.
     pub rsemail_group: Option<Guid>,
     pub(crate) index: StagedIndex,
-    /// Held until the run ends: one staged read at a time per engine.
-    staging: OwnedMutexGuard<()>,
+    /// Held until the run ends: one staged read at a time per engine
+    /// (taken by the run that clears an uncommitted staging table).
+    staging: Option<OwnedMutexGuard<()>>,
 }
 
 impl StagedRead {
@@ -164,8 +165,14 @@ impl StagedRead {
 
     /// Drops the index, keeping the staging table for the run's commit
     /// until the lock returned is dropped.
-    pub(crate) fn into_lock(self) -> OwnedMutexGuard<()> {
+    pub(crate) fn into_lock(self) -> Option<OwnedMutexGuard<()>> {
         self.staging
+    }
+
+    /// The staging lock, for the caller to hold past this read's use: the
+    /// run keeps it until it has emptied a staging table it did not commit.
+    pub(crate) fn take_lock(&mut self) -> Option<OwnedMutexGuard<()>> {
+        self.staging.take()
     }
 
     /// The service groups (Exchange, Rackspace Email).
@@ -241,7 +248,7 @@ impl Stager {
             exchange_group,
             rsemail_group,
             index: self.index,
-            staging: self.staging,
+            staging: Some(self.staging),
         })
     }
 }

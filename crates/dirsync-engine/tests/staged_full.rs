@@ -24,6 +24,18 @@ async fn staged(engine: &Engine, s: &DirectorySnapshot) -> DirectoryInput {
     }
 }
 
+/// Rows left in the staging table of the store in `dir`: none once a run
+/// of a staged read has ended, committed or not.
+async fn staged_rows(dir: &std::path::Path) -> i64 {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}?mode=ro", dir.join("state.db").display());
+    let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query_scalar("SELECT COUNT(*) FROM replica_next")
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
 /// What two runs must share: status, counts, findings and every operation.
 fn same(a: &RunReport, b: &RunReport, what: &str) {
     assert_eq!(a.status, b.status, "{what}");
@@ -69,11 +81,22 @@ async fn a_staged_read_syncs_as_the_whole_read() {
     let a = open(da.path(), settings(&oa.base_url, &oa)).await;
     let b = open(db.path(), settings(&ob.base_url, &ob)).await;
 
+    // A plan of a staged read writes nothing and keeps no staged rows.
+    let input = staged(&b, &first).await;
+    let plan = RunOptions {
+        mode: Mode::Plan,
+        ..apply()
+    };
+    let rp = b.run(input, plan, |_| {}).await.unwrap();
+    assert!(!rp.cookie_committed, "{rp:#?}");
+    assert_eq!(staged_rows(db.path()).await, 0, "after a plan");
+
     let ra = a.run(full(first.clone()), apply(), |_| {}).await.unwrap();
     let input = staged(&b, &first).await;
     let rb = b.run(input, apply(), |_| {}).await.unwrap();
     let (ra, rb) = (whole(&a, &ra).await, whole(&b, &rb).await);
     same(&ra, &rb, "first run");
+    assert_eq!(staged_rows(db.path()).await, 0, "after the commit");
     assert_eq!(rb.counts.mapped, first.objects.len() as u64);
     assert!(rb.counts.created > 0, "{rb:#?}");
     let (ta, tb) = (target_state(&oa).await, target_state(&ob).await);
@@ -92,6 +115,7 @@ async fn a_staged_read_syncs_as_the_whole_read() {
     let rb = b.run(input, apply(), |_| {}).await.unwrap();
     same(&ra, &rb, "second run");
     assert_eq!(rb.status, RunStatus::ThresholdStopped, "{rb:#?}");
+    assert_eq!(staged_rows(db.path()).await, 0, "after a stopped run");
     assert!(
         rb.findings.iter().any(|f| f.code.as_str() == "DS204"),
         "{:#?}",
