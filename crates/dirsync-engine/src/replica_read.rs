@@ -17,20 +17,7 @@ impl Store {
         &self,
         guids: &[Guid],
     ) -> Result<Vec<DirectoryObject>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in guids.chunks(MAX_PARAMS) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT object FROM replica WHERE guid IN ",
-            );
-            q.push_tuples(chunk, |mut b, g| {
-                b.push_bind(g.to_string());
-            });
-            for r in q.build().fetch_all(&self.pool).await? {
-                let j: String = r.try_get("object")?;
-                out.push(serde_json::from_str(&j).map_err(|e| corrupt("replica object", e))?);
-            }
-        }
-        Ok(out)
+        self.objects_in("replica", "replica object", guids).await
     }
 
     /// These objects of the staged read (`replica_next`), by GUID, looked
@@ -39,19 +26,32 @@ impl Store {
         &self,
         guids: &[Guid],
     ) -> Result<HashMap<Guid, DirectoryObject>, StoreError> {
-        let mut out = HashMap::with_capacity(guids.len());
+        let objects = self
+            .objects_in("replica_next", "staged object", guids)
+            .await?;
+        Ok(objects.into_iter().map(|o| (o.guid, o)).collect())
+    }
+
+    /// The objects of `table` (`replica` or `replica_next`) with these
+    /// GUIDs, a batch of keys per query; `what` names a row that does not
+    /// decode.
+    async fn objects_in(
+        &self,
+        table: &'static str,
+        what: &'static str,
+        guids: &[Guid],
+    ) -> Result<Vec<DirectoryObject>, StoreError> {
+        let mut out = Vec::with_capacity(guids.len());
         for chunk in guids.chunks(MAX_PARAMS) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT object FROM replica_next WHERE guid IN ",
-            );
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                "SELECT object FROM {table} WHERE guid IN "
+            ));
             q.push_tuples(chunk, |mut b, g| {
                 b.push_bind(g.to_string());
             });
             for r in q.build().fetch_all(&self.pool).await? {
                 let j: String = r.try_get("object")?;
-                let o: DirectoryObject =
-                    serde_json::from_str(&j).map_err(|e| corrupt("staged object", e))?;
-                out.insert(o.guid, o);
+                out.push(serde_json::from_str(&j).map_err(|e| corrupt(what, e))?);
             }
         }
         Ok(out)

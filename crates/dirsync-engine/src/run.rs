@@ -183,17 +183,17 @@ impl Engine {
                 progress,
             )
             .await;
-        if staging_lock.is_some() && !report.cookie_committed {
-            // A run that does not write, or one that stopped before its
-            // commit: its staged rows are not kept until the next full read
-            // (the state store would hold a second copy of the directory).
-            let cleared = self.store.stage_clear().await;
-            result?;
-            cleared?;
-            return Ok(());
-        }
+        // A run that does not write, or one that stopped before its commit:
+        // its staged rows are not kept until the next full read (the state
+        // store would hold a second copy of the directory). Cleared while
+        // the lock is held, so that no other staged read is wiped.
+        let cleared = match staging_lock {
+            Some(_) if !report.cookie_committed => self.store.stage_clear().await,
+            _ => Ok(()),
+        };
         drop(staging_lock);
-        result
+        result?;
+        Ok(cleared?)
     }
 
     /// The run from the directory state on: the whole snapshot (or the
